@@ -1,0 +1,12 @@
+import type { Command } from '../main'
+import { UserError } from '../../core/errors'
+
+// Placeholder until the owning issue lands this command.
+const cmd: Command = {
+  summary: 'train',
+  usage: 'diffmd train — not available in this build yet',
+  async run() {
+    throw new UserError('train: this command is not available in this build yet', 'unavailable')
+  },
+}
+export default cmd

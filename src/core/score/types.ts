@@ -1,0 +1,37 @@
+/**
+ * The one interface every score model implements: analytic systems with exact answers,
+ * and learned ONNX models (onnx-score.ts). The sampler only sees this.
+ *
+ * Units (SCIENCE.md §2): x in Å, σ in Å, score s(x, σ) = ∇ₓ log p_σ(x) in Å⁻¹.
+ */
+export interface ScoreModel {
+  /** d = 3N for molecules, 1 or 2 for toy systems */
+  readonly dim: number
+  /**
+   * Smallest and largest σ (Å) at which the model is trustworthy. Analytic smoothed models: [0, Infinity].
+   */
+  readonly sigmaRange: readonly [number, number]
+  /**
+   * true when score(x, σ) is the score of the σ-smoothed density for every σ in sigmaRange
+   * (exact analytic smoothing or a learned denoiser): required for `bridge` mode.
+   * false for models that only know the σ = 0 score (double well, Müller–Brown): Langevin modes only.
+   */
+  readonly smoothed: boolean
+  /**
+   * true for molecular models trained on centred, Kabsch-aligned data (SCIENCE.md §4): the sampler then
+   * re-aligns frames to `reference` and, in Langevin modes, projects out rigid-body motion.
+   */
+  readonly rigidBody: boolean
+  /** aligned reference structure (length dim), required when rigidBody is true */
+  readonly reference?: Float32Array
+  /**
+   * Writes out[b·d + i] = s(x_b, σ_b) for b < batch. x and out have at least batch·d entries,
+   * sigma at least batch. Must not keep references to the arrays after returning/resolving.
+   * May be synchronous (analytic models: return undefined) or asynchronous (ONNX: return a Promise).
+   */
+  score(x: Float32Array, sigma: Float32Array, batch: number, out: Float32Array): void | Promise<void>
+  /** optional: log-density up to a constant at σ (analytic models), used by tests and analysis */
+  logDensity?(x: Float32Array, sigma: number): number
+  /** human-readable name for logs and metadata */
+  readonly name: string
+}

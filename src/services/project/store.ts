@@ -1,0 +1,136 @@
+/**
+ * Projects: a project is a folder `<home>/projects/<id>/` holding `project.json`, `datasets/`,
+ * `models/`, `runs/`. Writes are atomic (temp file + rename), so a crash never leaves a half file.
+ */
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import { UserError } from '../../core/errors'
+import { writeJsonAtomic } from '../fs/atomic'
+
+export interface ProjectFile {
+  format: 'diffmd-project'
+  version: 1
+  id: string
+  name: string
+  created: string
+  modified: string
+}
+
+export interface ProjectSummary {
+  id: string
+  name: string
+  path: string
+  created: string
+  modified: string
+}
+
+export function projectsRoot(home: string): string {
+  return path.join(home, 'projects')
+}
+
+function slug(name: string): string {
+  const s = name.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 48)
+  return s || 'project'
+}
+
+function summary(dir: string, p: ProjectFile): ProjectSummary {
+  return { id: p.id, name: p.name, path: dir, created: p.created, modified: p.modified }
+}
+
+async function readProjectFile(dir: string): Promise<ProjectFile> {
+  const file = path.join(dir, 'project.json')
+  let text: string
+  try {
+    text = await fs.readFile(file, 'utf8')
+  } catch {
+    throw new UserError(`${file}: no project here (project.json is missing)`, 'not-found')
+  }
+  let p: ProjectFile
+  try {
+    p = JSON.parse(text) as ProjectFile
+  } catch (err) {
+    throw new UserError(`${file}: project.json is not valid JSON (${(err as Error).message.split('\n')[0]}); restore it from a backup`, 'parse')
+  }
+  if (p.format !== 'diffmd-project' || typeof p.id !== 'string' || typeof p.name !== 'string') {
+    throw new UserError(`${file}: not a DiffMD Studio project file`, 'parse')
+  }
+  return p
+}
+
+export async function listProjects(home: string): Promise<ProjectSummary[]> {
+  const root = projectsRoot(home)
+  let entries: string[]
+  try {
+    entries = await fs.readdir(root)
+  } catch {
+    return []
+  }
+  const out: ProjectSummary[] = []
+  for (const e of entries.sort()) {
+    if (e.startsWith('.')) continue
+    const dir = path.join(root, e)
+    try {
+      out.push(summary(dir, await readProjectFile(dir)))
+    } catch {
+      // folders that are not projects are skipped
+    }
+  }
+  return out
+}
+
+export async function createProject(home: string, name: string, fixedId?: string): Promise<ProjectSummary> {
+  const trimmed = name.trim()
+  if (!trimmed) throw new UserError('project name: must not be empty', 'bad-input')
+  const root = projectsRoot(home)
+  await fs.mkdir(root, { recursive: true })
+  let id = fixedId ?? slug(trimmed)
+  if (!fixedId) {
+    for (let i = 2; await exists(path.join(root, id)); i++) id = `${slug(trimmed)}-${i}`
+  } else if (await exists(path.join(root, id))) {
+    throw new UserError(`project '${id}' already exists in ${root}`, 'exists')
+  }
+  const now = new Date().toISOString()
+  const p: ProjectFile = { format: 'diffmd-project', version: 1, id, name: trimmed, created: now, modified: now }
+  // build in a temp folder, then rename: a project appears whole or not at all
+  const tmp = path.join(root, `.${id}.creating`)
+  await fs.rm(tmp, { recursive: true, force: true })
+  await fs.mkdir(tmp, { recursive: true })
+  for (const sub of ['datasets', 'models', 'runs']) await fs.mkdir(path.join(tmp, sub))
+  await writeJsonAtomic(path.join(tmp, 'project.json'), p)
+  await fs.rename(tmp, path.join(root, id))
+  return summary(path.join(root, id), p)
+}
+
+export async function openProject(home: string, id: string): Promise<ProjectSummary> {
+  const dir = projectDir(home, id)
+  return summary(dir, await readProjectFile(dir))
+}
+
+export async function renameProject(home: string, id: string, name: string): Promise<ProjectSummary> {
+  const dir = projectDir(home, id)
+  const p = await readProjectFile(dir)
+  const next: ProjectFile = { ...p, name: name.trim(), modified: new Date().toISOString() }
+  await writeJsonAtomic(path.join(dir, 'project.json'), next)
+  return summary(dir, next)
+}
+
+/** Marks a project modified (call after any change inside it). */
+export async function touchProject(home: string, id: string): Promise<void> {
+  const dir = projectDir(home, id)
+  const p = await readProjectFile(dir)
+  await writeJsonAtomic(path.join(dir, 'project.json'), { ...p, modified: new Date().toISOString() })
+}
+
+export function projectDir(home: string, id: string): string {
+  if (!/^[A-Za-z0-9._-]+$/.test(id) || id.startsWith('.')) throw new UserError(`project id '${id}' is not valid`, 'bad-input')
+  return path.join(projectsRoot(home), id)
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.access(p)
+    return true
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Starts browser mode (`out/serve/server.mjs`, built by `npm test` beforehand) on a random port with a
+ * fresh temporary home, and reads the URL line it prints.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+
+export interface TestServer {
+  url: string
+  origin: string
+  token: string
+  home: string
+  stop(): Promise<void>
+}
+
+export async function startTestServer(home = mkdtempSync(path.join(tmpdir(), 'diffmd-e2e-'))): Promise<TestServer> {
+  const child: ChildProcess = spawn(process.execPath, [path.resolve('out/serve/server.mjs'), '--no-open', '--home', home], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let log = ''
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start within 30 s:\n${log}`)), 30_000)
+    child.stdout!.on('data', (d: Buffer) => {
+      log += d.toString()
+      const m = /DiffMD Studio at (http:\/\/127\.0\.0\.1:\d+\/\?token=(\S+))/.exec(log)
+      if (m) {
+        clearTimeout(timer)
+        resolve(m[1]!)
+      }
+    })
+    child.stderr!.on('data', (d: Buffer) => (log += d.toString()))
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${log}`)))
+  })
+  const u = new URL(url)
+  return {
+    url,
+    origin: u.origin,
+    token: u.searchParams.get('token')!,
+    home,
+    stop: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r))
+        child.kill('SIGINT')
+        await exited
+      }
+      rmSync(home, { recursive: true, force: true })
+    },
+  }
+}
