@@ -1,0 +1,91 @@
+/**
+ * An output file written through a temporary sibling and renamed into place only on commit(), so
+ * several files (e.g. a DCD, its topology PDB and the provenance sidecar) appear together or not
+ * at all. Text is buffered (1 MiB) and written through the file handle as it comes, so a large
+ * export never holds the whole file in memory. Implements the core DCD ByteSink.
+ */
+import { promises as fs } from 'node:fs'
+import type { FileHandle } from 'node:fs/promises'
+import path from 'node:path'
+import { randomBytes } from 'node:crypto'
+import type { ByteSink } from '../../core/formats/dcd'
+
+const FLUSH_CHARS = 1 << 20
+
+export class AtomicOutput implements ByteSink {
+  private handle: FileHandle | undefined
+  private pending: string[] = []
+  private pendingChars = 0
+  private position = 0
+  private closed = false
+  readonly tmp: string
+
+  private constructor(readonly file: string) {
+    this.tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`)
+  }
+
+  static async open(file: string): Promise<AtomicOutput> {
+    const out = new AtomicOutput(file)
+    await fs.mkdir(path.dirname(file), { recursive: true })
+    out.handle = await fs.open(out.tmp, 'wx')
+    return out
+  }
+
+  /** appends text (latin1/ASCII) through the buffer */
+  async text(s: string): Promise<void> {
+    this.pending.push(s)
+    this.pendingChars += s.length
+    if (this.pendingChars >= FLUSH_CHARS) await this.flush()
+  }
+
+  private async flush(): Promise<void> {
+    if (this.pendingChars === 0) return
+    const buf = Buffer.from(this.pending.join(''), 'utf8')
+    this.pending = []
+    this.pendingChars = 0
+    await this.writeRaw(buf, this.position)
+    this.position += buf.length
+  }
+
+  private async writeRaw(bytes: Uint8Array, at: number): Promise<void> {
+    let done = 0
+    while (done < bytes.length) {
+      const { bytesWritten } = await this.handle!.write(bytes, done, bytes.length - done, at + done)
+      done += bytesWritten
+    }
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    await this.flush()
+    await this.writeRaw(bytes, this.position)
+    this.position += bytes.length
+  }
+
+  async writeAt(position: number, bytes: Uint8Array): Promise<void> {
+    await this.flush()
+    await this.writeRaw(bytes, position)
+  }
+
+  /** flushes, syncs and closes the temporary file (still under its temporary name) */
+  async finish(): Promise<void> {
+    await this.flush()
+    await this.handle!.sync()
+    await this.handle!.close()
+    this.closed = true
+  }
+
+  /** renames the finished temporary file into place */
+  async commit(): Promise<void> {
+    if (!this.closed) await this.finish()
+    await fs.rename(this.tmp, this.file)
+  }
+
+  /** closes and removes the temporary file; never throws */
+  async abort(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true
+      await this.handle?.close().catch(() => {})
+    }
+    await fs.rm(this.tmp, { force: true }).catch(() => {})
+  }
+}
