@@ -1,12 +1,414 @@
+/**
+ * `diffmd simulate`: R replicas × F frames of adapter-coupled (bridge) or Langevin (tied/clean)
+ * dynamics of an analytic system or a learned model (SCIENCE.md §3–5), written to .json / .pdb /
+ * .dcd / .xyz. Frame 0 is the initial state; frame f is after f·innerSteps adapter steps.
+ */
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
 import type { Command } from '../main'
+import type { ScoreModel } from '../../core/score/types'
+import type { Topology } from '../../core/topology'
+import type { SamplerMode, SamplerParams } from '../../core/sampler/params'
+import type { TrustRegion } from '../../core/sampler/trust-region'
+import type { Trajectory } from '../../core/trajectory'
+import type { ParsedArgs } from '../args'
+import { parseArgs, positiveFlag, choiceFlag } from '../args'
 import { UserError } from '../../core/errors'
+import { VERSION } from '../../core/version'
+import { betaOf } from '../../core/units/constants'
+import { etaOf, kOfEta, sigmaKOf } from '../../core/units/conversions'
+import { runTrajectory, samplerMeta } from '../../core/sampler/runner'
+import { SAMPLER_MODES } from '../../core/sampler/params'
+import { NormalStream } from '../../core/rng/normals'
+import { trajectoryFromJson, trajectoryToJson } from '../../core/trajectory'
+import { HarmonicModel } from '../../core/score/analytic/harmonic'
+import { DoubleWellModel } from '../../core/score/analytic/double-well'
+import { MUELLER_BROWN_MINIMA, MuellerBrownModel } from '../../core/score/analytic/mueller-brown'
+import { GaussianMixtureModel, normalCdf, threeWellMixture } from '../../core/score/analytic/gmm'
+import { writeFileAtomic } from '../../services/fs/atomic'
+import { writeTrajectory } from '../../services/exports/write-trajectory'
+import { openModelForCli } from '../model-source'
 
-// Placeholder until the owning issue lands this command.
+const SYSTEMS = ['harmonic', 'double-well', 'mueller-brown', 'gmm'] as const
+type System = (typeof SYSTEMS)[number]
+const OUT_EXTENSIONS = ['.json', '.pdb', '.dcd', '.xyz']
+/** normals for the default initial states come from this stream (replicas use streams 0 … R−1) */
+const INIT_STREAM = 0xffffffff
+
+const usage = `diffmd simulate — generate a trajectory (frame 0 = the initial state)
+
+  diffmd simulate --system harmonic|double-well|mueller-brown|gmm [--kappa K] [--beta B] [--dim N]
+                  (--eta ETA | --dt PS --diffusion D [--temperature T]) [--mode bridge|tied|clean]
+                  [--inner-steps N] [--denoise-steps M] [--sigma-min S] --replicas R --frames F --seed S
+                  [--parallel picard [--window W] [--tol TOL]] [--init FILE] --out FILE [--json]
+  diffmd simulate --model FILE [--topology ref.pdb] [--init FILE] [--no-align] (--eta … | --dt …) … --out FILE
+
+  --system          analytic system: harmonic U = ½κ|x|²; double-well U = Σ(x²−1)²; mueller-brown
+                    U = U_MB/20 (2-D); gmm: three-well Gaussian mixture (weights .5/.3/.2, variance 0.1 Å²)
+  --kappa K         harmonic spring constant (default 1)
+  --beta B          inverse temperature (default 1, or 1/(k_B T) with --temperature; not for gmm)
+  --dim N           coordinates (harmonic, double-well, gmm; default 1, gmm 2)
+  --eta ETA         η = DΔt of one adapter step (Å²); bridge: σ_K² = η, stiffness k = 1/(2η)
+  --dt PS           time step of one adapter step (ps), with --diffusion D (Å²/ps): η = D·Δt
+  --temperature T   K; sets β = 1/(k_B T) (kJ/mol units) for analytic systems, recorded in the metadata
+  --mode            bridge (adapter step; default for smoothed models), tied, clean (default for
+                    double-well and mueller-brown, whose score is known at σ = 0 only)
+  --inner-steps N   adapter steps per saved frame (default 1)
+  --denoise-steps M reverse-diffusion steps per adapter step (bridge; default 20)
+  --sigma-min S     σ_min (Å) (default 0.05·σ_data for harmonic and gmm, from the card for models, 0 otherwise)
+  --replicas R --frames F --seed S   replicas, frames per replica (incl. frame 0), random seed
+  --parallel picard time-parallel windows: --window W adapter steps (default 16), --tol TOL Å (default 1e-5)
+  --init FILE       start from a JSON trajectory (last frame of each replica) or a JSON array of
+                    d or R·d numbers; default: equilibrium draws (harmonic, gmm), ±1 (double-well),
+                    the deepest minimum (mueller-brown), random frames of the model's pool (--model)
+  --model FILE      a learned model (ONNX + card); --topology ref.pdb, --no-align as for training
+  --out FILE        .json (JSON trajectory), .pdb, .dcd (+ topology .pdb) or .xyz
+  --json            print the run's metadata as JSON on stdout
+Ctrl-C stops cleanly and writes the frames made so far.`
+
+const spec = {
+  system: 'string',
+  kappa: 'number',
+  beta: 'number',
+  dim: 'int',
+  eta: 'number',
+  dt: 'number',
+  diffusion: 'number',
+  temperature: 'number',
+  mode: 'string',
+  'inner-steps': 'int',
+  'denoise-steps': 'int',
+  'sigma-min': 'number',
+  replicas: 'int',
+  frames: 'int',
+  seed: 'int',
+  parallel: 'string',
+  window: 'int',
+  tol: 'number',
+  init: 'string',
+  out: 'string',
+  json: 'boolean',
+  model: 'string',
+  topology: 'string',
+  align: 'boolean',
+} as const
+
+type Flags = ParsedArgs['flags']
+
+function fail(message: string): never {
+  throw new UserError(`simulate: ${message}`, 'bad-flag')
+}
+
+function cardNumber(card: Record<string, unknown>, keys: string[]): number | undefined {
+  for (const k of keys) {
+    const v = card[k]
+    if (typeof v === 'number' && Number.isFinite(v)) return v
+  }
+  return undefined
+}
+
+/** the analytic model for --system, with its natural σ_data (Å) and default initial states */
+function analyticSystem(system: System, flags: Flags, beta: number): { model: ScoreModel; sigmaData: number; params: Record<string, unknown>; initial: (R: number, seed: number) => Float32Array } {
+  const only = (flag: string, systems: System[]): void => {
+    if (flags[flag] !== undefined && !systems.includes(system)) fail(`--${flag} applies to --system ${systems.join(' or ')} only`)
+  }
+  only('kappa', ['harmonic'])
+  only('dim', ['harmonic', 'double-well', 'gmm'])
+  if (system === 'gmm' && (flags.beta !== undefined || flags.temperature !== undefined)) fail('--beta/--temperature do not apply to --system gmm (its density is given directly)')
+  const dim = flags.dim === undefined ? (system === 'gmm' ? 2 : 1) : positiveFlag('simulate', flags, 'dim')
+  switch (system) {
+    case 'harmonic': {
+      const kappa = positiveFlag('simulate', flags, 'kappa', 1)
+      const m = new HarmonicModel({ kappa, beta, dim })
+      return {
+        model: m,
+        sigmaData: Math.sqrt(m.variance),
+        params: { kappa, beta, dim, v: m.variance },
+        initial: (R, seed) => {
+          const x = new Float32Array(R * dim)
+          new NormalStream(seed, INIT_STREAM).fill(x)
+          for (let i = 0; i < x.length; i++) x[i] = x[i]! * Math.sqrt(m.variance)
+          return x
+        },
+      }
+    }
+    case 'double-well': {
+      const m = new DoubleWellModel({ beta, dim })
+      return {
+        model: m,
+        sigmaData: 1,
+        params: { beta, dim, potential: 'U = Σ(x_i² − 1)²' },
+        initial: (R, seed) => {
+          const x = new Float32Array(R * dim)
+          new NormalStream(seed, INIT_STREAM).fill(x)
+          for (let i = 0; i < x.length; i++) x[i] = x[i]! < 0 ? -1 : 1
+          return x
+        },
+      }
+    }
+    case 'mueller-brown': {
+      const m = new MuellerBrownModel({ beta })
+      return {
+        model: m,
+        sigmaData: 0.5,
+        params: { beta, dim: 2, scale: m.scale, potential: `U = U_MB·${m.scale}` },
+        initial: (R) => {
+          const x = new Float32Array(R * 2)
+          const [mx, my] = MUELLER_BROWN_MINIMA[0]
+          for (let r = 0; r < R; r++) {
+            x[2 * r] = mx
+            x[2 * r + 1] = my
+          }
+          return x
+        },
+      }
+    }
+    case 'gmm': {
+      const m: GaussianMixtureModel = threeWellMixture(dim)
+      return {
+        model: m,
+        sigmaData: m.dataStd(),
+        params: { dim, mixture: 'three-well: weights 0.5/0.3/0.2, variance 0.1 Å²' },
+        initial: (R, seed) => m.sample(R, new NormalStream(seed, INIT_STREAM)),
+      }
+    }
+  }
+}
+
+/** --init for analytic systems: a JSON trajectory (last frame of each replica) or an array of d or R·d numbers */
+async function readInit(file: string, R: number, d: number): Promise<Float32Array> {
+  let text: string
+  try {
+    text = await fs.readFile(file, 'utf8')
+  } catch (err) {
+    fail(`--init ${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
+  }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    fail(`--init ${file}: not JSON (expected a JSON trajectory or an array of numbers)`)
+  }
+  let pool: Float32Array
+  if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
+    const t = trajectoryFromJson(text, file)
+    if (t.dim !== d) fail(`--init ${file}: frames have ${t.dim} coordinates, the system has ${d}`)
+    pool = new Float32Array(t.replicas * d)
+    for (let r = 0; r < t.replicas; r++) pool.set(t.data.subarray((r * t.frames + t.frames - 1) * d, (r * t.frames + t.frames) * d), r * d)
+  } else if (Array.isArray(parsed)) {
+    const flat = (parsed as unknown[]).flat(2)
+    if (!flat.every((v) => typeof v === 'number' && Number.isFinite(v))) fail(`--init ${file}: the array must hold finite numbers only`)
+    if (flat.length === 0 || flat.length % d !== 0) fail(`--init ${file}: ${flat.length} numbers are not a whole number of frames of ${d} coordinates`)
+    pool = Float32Array.from(flat as number[])
+  } else {
+    fail(`--init ${file}: expected a JSON trajectory or an array of numbers`)
+  }
+  const n = pool.length / d
+  if (n !== 1 && n < R) fail(`--init ${file}: holds ${n} frames for ${R} replicas (give 1 frame, or at least one per replica)`)
+  const init = new Float32Array(R * d)
+  for (let r = 0; r < R; r++) init.set(pool.subarray((n === 1 ? 0 : r) * d, ((n === 1 ? 0 : r) + 1) * d), r * d)
+  return init
+}
+
+/** replica starts drawn at random (seeded) from a pool of n frames */
+function drawFromPool(pool: Float32Array, d: number, R: number, seed: number): Float32Array {
+  const n = pool.length / d
+  if (!Number.isInteger(n) || n < 1) fail(`the model's pool of starting frames is empty or not a whole number of frames of ${d} coordinates`)
+  const z = new Float32Array(R)
+  new NormalStream(seed, INIT_STREAM).fill(z)
+  const init = new Float32Array(R * d)
+  for (let r = 0; r < R; r++) {
+    const k = Math.min(n - 1, Math.floor(normalCdf(z[r]!) * n))
+    init.set(pool.subarray(k * d, (k + 1) * d), r * d)
+  }
+  return init
+}
+
+/** a one-line progress bar on a TTY stderr; nothing otherwise */
+function progressBar(): { update(done: number, total: number): void; end(): void } {
+  const tty = process.stderr.isTTY === true
+  let last = 0
+  let shown = false
+  const start = Date.now()
+  return {
+    update(done, total) {
+      if (!tty) return
+      const now = Date.now()
+      if (now - last < 100 && done < total) return
+      last = now
+      const width = 30
+      const filled = Math.round((width * done) / total)
+      const secs = (now - start) / 1000
+      const rate = secs > 0 ? ` ${(done / secs).toFixed(1)} frames/s` : ''
+      process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.floor((100 * done) / total)}% frame ${done}/${total}${rate}\x1b[K`)
+      shown = true
+    },
+    end() {
+      if (shown) process.stderr.write('\n')
+    },
+  }
+}
+
+async function writeOut(file: string, traj: Trajectory, topology: Topology | undefined): Promise<void> {
+  if (file.toLowerCase().endsWith('.json')) {
+    await writeFileAtomic(file, trajectoryToJson(traj) + '\n')
+  } else {
+    await writeTrajectory(file, traj, { topology, provenance: { command: 'diffmd simulate', version: VERSION } })
+  }
+}
+
 const cmd: Command = {
-  summary: 'simulate',
-  usage: 'diffmd simulate — not available in this build yet',
-  async run() {
-    throw new UserError('simulate: this command is not available in this build yet', 'unavailable')
+  summary: 'generate a trajectory (analytic system or learned model)',
+  usage,
+  async run(argv) {
+    const { flags } = parseArgs('simulate', argv, spec)
+    // ---- output, system or model ----
+    const out = flags.out as string | undefined
+    if (out === undefined) fail('--out is required (a .json, .pdb, .dcd or .xyz file)')
+    const ext = path.extname(out).toLowerCase()
+    if (!OUT_EXTENSIONS.includes(ext)) fail(`--out ${out}: unknown extension '${ext || '(none)'}' (use ${OUT_EXTENSIONS.join(', ')})`)
+    const modelFile = flags.model as string | undefined
+    if (modelFile === undefined && flags.system === undefined) fail(`give --system (${SYSTEMS.join(', ')}) or --model FILE`)
+    if (modelFile !== undefined && flags.system !== undefined) fail('give either --system or --model, not both')
+    if (modelFile === undefined && (flags.topology !== undefined || flags.align !== undefined)) fail('--topology and --no-align apply to --model only')
+    const system = modelFile === undefined ? choiceFlag('simulate', flags, 'system', SYSTEMS) : undefined
+
+    // ---- time step ----
+    let eta: number
+    let dt: number | undefined
+    let D: number | undefined
+    if (flags.eta !== undefined) {
+      if (flags.dt !== undefined || flags.diffusion !== undefined) fail('give either --eta or --dt with --diffusion, not both')
+      eta = positiveFlag('simulate', flags, 'eta')
+    } else if (flags.dt !== undefined || flags.diffusion !== undefined) {
+      dt = positiveFlag('simulate', flags, 'dt')
+      D = positiveFlag('simulate', flags, 'diffusion')
+      eta = etaOf(D, dt)
+    } else {
+      fail('give the time step: --eta ETA (Å²) or --dt PS --diffusion D (Å²/ps)')
+    }
+    let T = flags.temperature === undefined ? undefined : positiveFlag('simulate', flags, 'temperature')
+    if (flags.beta !== undefined) positiveFlag('simulate', flags, 'beta')
+    if (T !== undefined && flags.beta !== undefined && Math.abs((flags.beta as number) * T * 0.0083144626 - 1) > 1e-9) {
+      fail(`--beta ${String(flags.beta)} and --temperature ${T} disagree (β = 1/(k_B T) = ${betaOf(T)} mol/kJ); give one of them`)
+    }
+    const beta = flags.beta !== undefined ? (flags.beta as number) : T !== undefined ? betaOf(T) : 1
+
+    // ---- sampler sizes ----
+    const replicas = positiveFlag('simulate', flags, 'replicas')
+    const frames = positiveFlag('simulate', flags, 'frames')
+    const seed = flags.seed
+    if (seed === undefined) fail('--seed is required (a whole number ≥ 0)')
+    if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) fail(`--seed must be a whole number from 0 to 2^53−1 (got ${String(seed)})`)
+    const innerSteps = positiveFlag('simulate', flags, 'inner-steps', 1)
+    const denoiseSteps = positiveFlag('simulate', flags, 'denoise-steps', 20)
+    let parallel: SamplerParams['parallel']
+    if (flags.parallel !== undefined) {
+      choiceFlag('simulate', flags, 'parallel', ['picard'] as const)
+      const window = positiveFlag('simulate', flags, 'window', 16)
+      const tol = flags.tol === undefined ? 1e-5 : (flags.tol as number)
+      if (!(tol >= 0)) fail(`--tol must be ≥ 0 Å (got ${tol})`)
+      parallel = { kind: 'picard', window, tol }
+    } else if (flags.window !== undefined || flags.tol !== undefined) {
+      fail('--window and --tol need --parallel picard')
+    }
+    if (flags['sigma-min'] !== undefined && !((flags['sigma-min'] as number) >= 0)) fail(`--sigma-min must be ≥ 0 Å (got ${String(flags['sigma-min'])})`)
+
+    // ---- model ----
+    let model: ScoreModel
+    let init: Float32Array
+    let sigmaMinDefault: number
+    let topology: Topology | undefined
+    let trustRegion: TrustRegion | undefined
+    let dispose: (() => Promise<void>) | undefined
+    const sysMeta: Record<string, unknown> = {}
+    if (system !== undefined) {
+      const sys = analyticSystem(system, flags, beta)
+      model = sys.model
+      sigmaMinDefault = model.smoothed ? 0.05 * sys.sigmaData : 0
+      Object.assign(sysMeta, { system, systemParams: sys.params })
+      init = flags.init !== undefined ? await readInit(flags.init as string, replicas, model.dim) : sys.initial(replicas, seed)
+      sysMeta.init = flags.init !== undefined ? `from ${path.basename(flags.init as string)}` : 'default (equilibrium draws for harmonic/gmm, ±1 for double-well, the deepest minimum for mueller-brown)'
+    } else {
+      const opened = await openModelForCli({ model: modelFile!, topology: flags.topology as string | undefined, init: flags.init as string | undefined, align: flags.align !== false })
+      dispose = () => opened.dispose()
+      model = opened.model
+      topology = opened.topology
+      trustRegion = opened.trustRegion
+      const card = opened.card
+      const sm = cardNumber(card, ['sigmaMin', 'sigma_min'])
+      const sd = cardNumber(card, ['sigmaData', 'sigma_data'])
+      sigmaMinDefault = sm ?? (sd !== undefined ? 0.05 * sd : NaN)
+      if (T === undefined) T = cardNumber(card, ['temperature', 'T'])
+      init = drawFromPool(opened.initPool, model.dim, replicas, seed)
+      Object.assign(sysMeta, { system: 'model', modelFile: path.basename(modelFile!), card, init: 'random frames of the model pool' })
+    }
+    try {
+      const mode = choiceFlag<SamplerMode>('simulate', flags, 'mode', SAMPLER_MODES, model.smoothed ? 'bridge' : 'clean')
+      const sigmaMin = flags['sigma-min'] !== undefined ? (flags['sigma-min'] as number) : sigmaMinDefault
+      if (!Number.isFinite(sigmaMin)) fail('--sigma-min is required: the model card gives neither sigmaMin nor sigmaData')
+      if (mode === 'bridge' && !(sigmaKOf(eta) > sigmaMin)) {
+        fail(`--sigma-min ${sigmaMin} Å must be below σ_K = √η = ${sigmaKOf(eta).toPrecision(4)} Å in bridge mode: use a larger --eta/--dt or a smaller --sigma-min`)
+      }
+      const params: SamplerParams = { mode, eta, innerSteps, denoiseSteps, sigmaMin, replicas, frames, seed, trustRegion, parallel }
+
+      // ---- run ----
+      const ac = new AbortController()
+      const onSigint = (): void => ac.abort()
+      process.once('SIGINT', onSigint)
+      const bar = progressBar()
+      const started = Date.now()
+      let res
+      try {
+        res = await runTrajectory(model, params, init, { signal: ac.signal, onProgress: (done, total) => bar.update(done, total) })
+      } finally {
+        process.off('SIGINT', onSigint)
+        bar.end()
+      }
+      const seconds = (Date.now() - started) / 1000
+      const steps = (res.trajectory.frames - 1) * innerSteps
+      const totalRej = res.rejections.reduce((a, b) => a + b, 0)
+      const meta: Record<string, unknown> = {
+        ...sysMeta,
+        ...samplerMeta(model, params),
+        k: kOfEta(eta),
+        sigma_K: sigmaKOf(eta),
+        dt: dt ?? null,
+        D: D ?? null,
+        T: T ?? null,
+        beta: system === 'gmm' ? null : beta,
+        frameIntervalPs: dt !== undefined ? dt * innerSteps : null,
+        frameEta: eta * innerSteps,
+        frames: res.trajectory.frames,
+        framesRequested: frames,
+        seed,
+        rejections: res.rejections,
+        rejectionRate: steps > 0 ? totalRej / (steps * replicas) : 0,
+        modelCalls: res.modelCalls,
+        sweeps: res.sweeps ?? null,
+        stopped: res.stopped ?? null,
+        seconds,
+        version: VERSION,
+        createdAt: new Date().toISOString(),
+      }
+      const traj: Trajectory = { ...res.trajectory, meta }
+      await writeOut(out, traj, topology)
+      const rate = steps > 0 ? totalRej / (steps * replicas) : 0
+      if (rate > 1e-3) {
+        process.stderr.write(`diffmd: warning: ${(100 * rate).toFixed(2)}% of steps were rejected at the trust region (above 0.1%: the model is weak at the edge of its data)\n`)
+      }
+      const summary = `wrote ${out}: ${replicas} replicas × ${res.trajectory.frames} frames × ${model.dim} coordinates (${mode}, η = ${eta} Å², k = ${kOfEta(eta).toPrecision(4)} Å⁻², ${res.modelCalls} model calls${res.sweeps !== undefined ? `, ${res.sweeps} Picard sweeps` : ''}, ${seconds.toFixed(2)} s)`
+      if (flags.json) process.stdout.write(JSON.stringify({ out, ...meta }) + '\n')
+      else process.stdout.write(summary + '\n')
+      if (res.stopped?.reason === 'aborted') {
+        process.stderr.write(`diffmd: interrupted; wrote the ${res.trajectory.frames} frames made so far to ${out}\n`)
+        return 130
+      }
+      if (res.stopped?.reason === 'unstable') throw new UserError(`simulate: ${res.stopped.message} (frames so far written to ${out})`, 'unstable')
+      return 0
+    } finally {
+      if (dispose) await dispose()
+    }
   },
 }
 export default cmd

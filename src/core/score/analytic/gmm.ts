@@ -33,10 +33,15 @@ export class GaussianMixtureModel implements ScoreModel {
   private readonly mu: Float64Array
   /** V, [K, d] */
   private readonly V: Float64Array
-  /** cache for the last σ seen: 1/(V + σ²) [K, d] and −½ Σ_i ln(V_ki + σ²) + ln w_k [K] */
-  private readonly inv: Float64Array
-  private readonly logNorm: Float64Array
+  /**
+   * per-σ tables, 1/(V + σ²) [K, d] and ln w_k − ½ Σ_i ln(V_ki + σ²) [K], cached for the most
+   * recent σ values (a bridge run cycles through the same M grid levels every step)
+   */
+  private inv: Float64Array
+  private logNorm: Float64Array
   private cachedSigma = NaN
+  private readonly cache = new Map<number, { inv: Float64Array; logNorm: Float64Array }>()
+  private readonly cacheLimit: number
   /** per-row scratch: log-responsibilities */
   private readonly q: Float64Array
 
@@ -53,6 +58,7 @@ export class GaussianMixtureModel implements ScoreModel {
     this.V = new Float64Array(K * d)
     this.inv = new Float64Array(K * d)
     this.logNorm = new Float64Array(K)
+    this.cacheLimit = Math.max(2, Math.min(256, Math.floor(2 ** 21 / (K * d))))
     this.q = new Float64Array(K)
     let wsum = 0
     components.forEach((c, k) => {
@@ -104,17 +110,32 @@ export class GaussianMixtureModel implements ScoreModel {
 
   private prepare(sigma: number): void {
     if (sigma === this.cachedSigma) return
-    const s2 = sigma * sigma
+    const hit = this.cache.get(sigma)
+    if (hit) {
+      this.inv = hit.inv
+      this.logNorm = hit.logNorm
+      this.cachedSigma = sigma
+      return
+    }
+    // a full cache is cleared (not grown): memory stays bounded by cacheLimit tables
+    if (this.cache.size >= this.cacheLimit) this.cache.clear()
+    const K = this.nComponents
     const d = this.dim
-    for (let k = 0; k < this.nComponents; k++) {
+    const inv = new Float64Array(K * d)
+    const logNorm = new Float64Array(K)
+    const s2 = sigma * sigma
+    for (let k = 0; k < K; k++) {
       let logdet = 0
       for (let i = 0; i < d; i++) {
         const w = this.V[k * d + i]! + s2
-        this.inv[k * d + i] = 1 / w
+        inv[k * d + i] = 1 / w
         logdet += Math.log(w)
       }
-      this.logNorm[k] = this.logW[k]! - 0.5 * logdet
+      logNorm[k] = this.logW[k]! - 0.5 * logdet
     }
+    this.cache.set(sigma, { inv, logNorm })
+    this.inv = inv
+    this.logNorm = logNorm
     this.cachedSigma = sigma
   }
 

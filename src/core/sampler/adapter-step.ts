@@ -1,0 +1,206 @@
+/**
+ * One adapter step Φ(y, noise) for a batch of frames (SCIENCE.md §3–4). Units: x, σ in Å; η in Å².
+ *
+ *  bridge (default): x_K = y + √(σ_K² − σ_min²)·ξ with σ_K² = η, then M reverse steps on the
+ *     geometric grid τ_i = σ_K·(σ_min/σ_K)^(i/M), i = 0 … M:
+ *       x ← x + (τ_i² − τ_{i+1}²)·s(x, τ_i) + √(τ_i² − τ_{i+1}²)·z_i
+ *     rigid-body models: the result is re-aligned (Kabsch) to model.reference.
+ *  tied:  x' = y + η·s(y, σ_k) + √(2η)·ξ,  σ_k = √(2η)
+ *  clean: x' = y + η·s(y, σ_min) + √(2η)·ξ  (plain Euler–Maruyama)
+ *     rigid-body models: the increment η·s + √(2η)ξ is projected off the 6 rigid-body directions
+ *     at y, then the result is re-aligned.
+ *
+ * Noise layout: row b of `noise` holds the P = noisePerStep(mode, d, M) normals of that frame's
+ * step: bridge [ξ (d), z_0 (d), …, z_{M−1} (d)], tied/clean [ξ (d)].
+ * One model call per denoising step covers the whole batch. Nothing is allocated per step.
+ */
+import type { ScoreModel } from '../score/types'
+import type { SamplerMode } from './params'
+import { Aligner } from '../geometry/kabsch'
+import { RigidBodyProjector } from '../geometry/rigid-body'
+import { UserError } from '../errors'
+
+export interface StepConfig {
+  mode: SamplerMode
+  /** η = DΔt (Å²) */
+  eta: number
+  /** M, reverse steps per adapter step (bridge) */
+  denoiseSteps: number
+  /** σ_min (Å) */
+  sigmaMin: number
+}
+
+/** normals consumed by one adapter step of one frame: d·(1 + M) for bridge, d otherwise */
+export function noisePerStep(mode: SamplerMode, dim: number, denoiseSteps: number): number {
+  return mode === 'bridge' ? dim * (1 + denoiseSteps) : dim
+}
+
+/** model calls per adapter step (each covers the whole batch) */
+export function modelCallsPerStep(mode: SamplerMode, denoiseSteps: number): number {
+  return mode === 'bridge' ? denoiseSteps : 1
+}
+
+/** the geometric σ grid τ_0 = σ_K > … > τ_M = σ_min (Å); τ_M is exactly σ_min (0 allowed for M = 1) */
+export function bridgeGrid(sigmaK: number, sigmaMin: number, M: number): Float64Array {
+  if (!(sigmaK > sigmaMin) || sigmaMin < 0) throw new UserError(`σ_K = ${sigmaK} Å must exceed σ_min = ${sigmaMin} Å ≥ 0`, 'bad-param')
+  if (sigmaMin === 0 && M > 1) throw new UserError('the geometric σ grid needs σ_min > 0 when M > 1', 'bad-param')
+  const tau = new Float64Array(M + 1)
+  tau[0] = sigmaK
+  for (let i = 1; i < M; i++) tau[i] = sigmaK * Math.pow(sigmaMin / sigmaK, i / M)
+  tau[M] = sigmaMin
+  return tau
+}
+
+export class AdapterStep {
+  readonly dim: number
+  /** normals per frame per step */
+  readonly noiseSize: number
+  /** model calls per step */
+  readonly calls: number
+  private readonly mode: SamplerMode
+  private readonly eta: number
+  private readonly M: number
+  /** bridge: √(σ_K² − σ_min²), h_i = τ_i² − τ_{i+1}², g_i = √h_i, τ_i as the model sees it */
+  private readonly c0: number
+  private readonly h: Float64Array
+  private readonly g: Float64Array
+  private readonly tau: Float64Array
+  /** Langevin: σ of the score (√(2η) tied, σ_min clean) and √(2η) */
+  private readonly langevinSigma: number
+  private readonly c: number
+  private readonly sigma: Float32Array
+  private readonly s: Float32Array
+  private readonly aligner: Aligner | undefined
+  private readonly projector: RigidBodyProjector | undefined
+  private readonly incr: Float32Array | undefined
+
+  constructor(
+    private readonly model: ScoreModel,
+    cfg: StepConfig,
+    /** largest batch this stepper will be asked for */
+    readonly maxBatch: number
+  ) {
+    const d = model.dim
+    this.dim = d
+    this.mode = cfg.mode
+    this.eta = cfg.eta
+    this.M = cfg.denoiseSteps
+    this.noiseSize = noisePerStep(cfg.mode, d, cfg.denoiseSteps)
+    this.calls = modelCallsPerStep(cfg.mode, cfg.denoiseSteps)
+    this.sigma = new Float32Array(maxBatch)
+    this.s = new Float32Array(maxBatch * d)
+    if (cfg.mode === 'bridge') {
+      if (!model.smoothed) throw new UserError(`mode bridge needs a σ-smoothed score; ${model.name} only knows σ = 0: use --mode clean or tied`, 'bad-param')
+      const sigmaK = Math.sqrt(cfg.eta)
+      this.tau = bridgeGrid(sigmaK, cfg.sigmaMin, this.M)
+      this.c0 = Math.sqrt(cfg.eta - cfg.sigmaMin * cfg.sigmaMin)
+      this.h = new Float64Array(this.M)
+      this.g = new Float64Array(this.M)
+      for (let i = 0; i < this.M; i++) {
+        const hi = this.tau[i]! * this.tau[i]! - this.tau[i + 1]! * this.tau[i + 1]!
+        this.h[i] = hi
+        this.g[i] = Math.sqrt(hi)
+      }
+      this.langevinSigma = NaN
+      this.c = NaN
+    } else {
+      this.tau = new Float64Array(0)
+      this.h = new Float64Array(0)
+      this.g = new Float64Array(0)
+      this.c0 = NaN
+      this.langevinSigma = cfg.mode === 'tied' ? Math.sqrt(2 * cfg.eta) : cfg.sigmaMin
+      this.c = Math.sqrt(2 * cfg.eta)
+      this.sigma.fill(this.langevinSigma)
+    }
+    if (model.rigidBody) {
+      if (!model.reference || model.reference.length !== d || d % 3 !== 0) {
+        throw new UserError(`${model.name}: a rigid-body model needs a reference of length d = 3N = ${d}`, 'bad-model')
+      }
+      this.aligner = new Aligner(model.reference, d / 3)
+      if (cfg.mode !== 'bridge') {
+        this.projector = new RigidBodyProjector(d / 3)
+        this.incr = new Float32Array(d)
+      }
+    }
+  }
+
+  /**
+   * out[b] = Φ(y[b], noise[b]) for b < batch (rows of d; noise rows of noiseSize). `out` may be `y`.
+   * Returns a Promise only when the model's score is asynchronous.
+   */
+  step(y: Float32Array, noise: Float32Array, batch: number, out: Float32Array): void | Promise<void> {
+    if (batch > this.maxBatch) throw new RangeError(`AdapterStep: batch ${batch} exceeds the allocated ${this.maxBatch}`)
+    if (this.mode === 'bridge') {
+      this.bridgeStart(y, noise, batch, out)
+      return this.bridgeFrom(0, noise, batch, out)
+    }
+    const p = this.model.score(y, this.sigma, batch, this.s)
+    if (p) return p.then(() => this.langevinFinish(y, noise, batch, out))
+    this.langevinFinish(y, noise, batch, out)
+  }
+
+  private bridgeStart(y: Float32Array, noise: Float32Array, batch: number, out: Float32Array): void {
+    const d = this.dim
+    const P = this.noiseSize
+    const c0 = this.c0
+    for (let b = 0; b < batch; b++) {
+      const o = b * d
+      const n = b * P
+      for (let i = 0; i < d; i++) out[o + i] = y[o + i]! + c0 * noise[n + i]!
+    }
+  }
+
+  private bridgeFrom(i0: number, noise: Float32Array, batch: number, out: Float32Array): void | Promise<void> {
+    for (let i = i0; i < this.M; i++) {
+      this.sigma.fill(this.tau[i]!, 0, batch)
+      const p = this.model.score(out, this.sigma, batch, this.s)
+      if (p) {
+        return p.then(() => {
+          this.bridgeApply(i, noise, batch, out)
+          return this.bridgeFrom(i + 1, noise, batch, out)
+        })
+      }
+      this.bridgeApply(i, noise, batch, out)
+    }
+    if (this.aligner) for (let b = 0; b < batch; b++) this.aligner.align(out, b * this.dim)
+  }
+
+  private bridgeApply(i: number, noise: Float32Array, batch: number, out: Float32Array): void {
+    const d = this.dim
+    const P = this.noiseSize
+    const h = this.h[i]!
+    const g = this.g[i]!
+    const s = this.s
+    const zoff = (1 + i) * d
+    for (let b = 0; b < batch; b++) {
+      const o = b * d
+      const n = b * P + zoff
+      for (let k = 0; k < d; k++) out[o + k] = out[o + k]! + h * s[o + k]! + g * noise[n + k]!
+    }
+  }
+
+  private langevinFinish(y: Float32Array, noise: Float32Array, batch: number, out: Float32Array): void {
+    const d = this.dim
+    const P = this.noiseSize
+    const eta = this.eta
+    const c = this.c
+    const s = this.s
+    if (!this.projector) {
+      for (let b = 0; b < batch; b++) {
+        const o = b * d
+        const n = b * P
+        for (let k = 0; k < d; k++) out[o + k] = y[o + k]! + eta * s[o + k]! + c * noise[n + k]!
+      }
+      return
+    }
+    const v = this.incr!
+    for (let b = 0; b < batch; b++) {
+      const o = b * d
+      const n = b * P
+      for (let k = 0; k < d; k++) v[k] = eta * s[o + k]! + c * noise[n + k]!
+      this.projector.project(v, y, 0, o)
+      for (let k = 0; k < d; k++) out[o + k] = y[o + k]! + v[k]!
+      this.aligner!.align(out, o)
+    }
+  }
+}

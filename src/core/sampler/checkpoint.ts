@@ -1,0 +1,153 @@
+/**
+ * Sampler checkpoints: everything needed to continue a run to exactly (bit-for-bit) the frames an
+ * uninterrupted run gives. The noise is counter-based (replica r, adapter step t uses normals
+ * [t·P, (t+1)·P) of stream r), so the RNG state is just `step`.
+ * JSON form: positions as base64 of little-endian float32.
+ */
+import type { SamplerMode, SamplerParams } from './params'
+import { UserError } from '../errors'
+
+export const CHECKPOINT_VERSION = 1
+
+/** the parameters a resumed run must share with the run that wrote the checkpoint */
+export interface CheckpointParams {
+  mode: SamplerMode
+  eta: number
+  innerSteps: number
+  denoiseSteps: number
+  sigmaMin: number
+  replicas: number
+  seed: number
+  dim: number
+  model: string
+  /** whether a trust region was in force (its arrays live with the model, not here) */
+  trustRegion: boolean
+}
+
+export interface Checkpoint {
+  version: number
+  /** adapter steps done (the RNG position: the next step is number `step`) */
+  step: number
+  /** frames saved so far, frame 0 = the initial state included; positions are frame framesDone − 1 */
+  framesDone: number
+  /** current state [R·d] (Å) */
+  positions: Float32Array
+  /** rejected steps per replica so far */
+  rejections: number[]
+  /** model calls so far */
+  modelCalls: number
+  params: CheckpointParams
+}
+
+export function checkpointParamsOf(p: SamplerParams, dim: number, modelName: string): CheckpointParams {
+  return {
+    mode: p.mode,
+    eta: p.eta,
+    innerSteps: p.innerSteps,
+    denoiseSteps: p.denoiseSteps,
+    sigmaMin: p.sigmaMin,
+    replicas: p.replicas,
+    seed: p.seed,
+    dim,
+    model: modelName,
+    trustRegion: p.trustRegion !== undefined,
+  }
+}
+
+/** throws a UserError naming the first parameter in which the checkpoint and this run differ */
+export function assertCompatible(cp: Checkpoint, p: SamplerParams, dim: number, modelName: string): void {
+  if (cp.version !== CHECKPOINT_VERSION) throw new UserError(`checkpoint version ${cp.version} is not supported (expected ${CHECKPOINT_VERSION})`, 'bad-checkpoint')
+  const want = checkpointParamsOf(p, dim, modelName)
+  for (const key of Object.keys(want) as (keyof CheckpointParams)[]) {
+    if (cp.params[key] !== want[key]) {
+      throw new UserError(`checkpoint was written with ${key} = ${String(cp.params[key])}, this run has ${String(want[key])}: resume with the same settings`, 'bad-checkpoint')
+    }
+  }
+  if (cp.positions.length !== p.replicas * dim) throw new UserError(`checkpoint holds ${cp.positions.length} coordinates, expected ${p.replicas * dim}`, 'bad-checkpoint')
+  if (cp.rejections.length !== p.replicas) throw new UserError(`checkpoint holds ${cp.rejections.length} rejection counts, expected ${p.replicas}`, 'bad-checkpoint')
+  if (!Number.isInteger(cp.framesDone) || cp.framesDone < 1) throw new UserError(`checkpoint framesDone = ${cp.framesDone} is invalid`, 'bad-checkpoint')
+  if (cp.step !== (cp.framesDone - 1) * p.innerSteps) throw new UserError(`checkpoint step ${cp.step} does not match ${cp.framesDone} frames of ${p.innerSteps} steps`, 'bad-checkpoint')
+  if (cp.framesDone > p.frames) throw new UserError(`checkpoint is at frame ${cp.framesDone - 1}, beyond the ${p.frames} frames asked for`, 'bad-checkpoint')
+}
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
+
+export function bytesToBase64(bytes: Uint8Array): string {
+  let s = ''
+  let i = 0
+  for (; i + 2 < bytes.length; i += 3) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!
+    s += B64[n >>> 18]! + B64[(n >>> 12) & 63]! + B64[(n >>> 6) & 63]! + B64[n & 63]!
+  }
+  const rest = bytes.length - i
+  if (rest === 1) {
+    const n = bytes[i]! << 16
+    s += B64[n >>> 18]! + B64[(n >>> 12) & 63]! + '=='
+  } else if (rest === 2) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8)
+    s += B64[n >>> 18]! + B64[(n >>> 12) & 63]! + B64[(n >>> 6) & 63]! + '='
+  }
+  return s
+}
+
+export function base64ToBytes(s: string): Uint8Array {
+  const clean = s.replace(/=+$/, '')
+  if (/[^A-Za-z0-9+/]/.test(clean) || clean.length % 4 === 1) throw new UserError('checkpoint: positions are not valid base64', 'bad-checkpoint')
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4))
+  let o = 0
+  let acc = 0
+  let bits = 0
+  for (let i = 0; i < clean.length; i++) {
+    acc = (acc << 6) | B64.indexOf(clean[i]!)
+    bits += 6
+    if (bits >= 8) {
+      bits -= 8
+      out[o++] = (acc >>> bits) & 255
+    }
+    acc &= (1 << bits) - 1
+  }
+  return out
+}
+
+function float32ToBase64(a: Float32Array): string {
+  const bytes = new Uint8Array(a.length * 4)
+  const view = new DataView(bytes.buffer)
+  for (let i = 0; i < a.length; i++) view.setFloat32(4 * i, a[i]!, true)
+  return bytesToBase64(bytes)
+}
+
+function base64ToFloat32(s: string): Float32Array {
+  const bytes = base64ToBytes(s)
+  if (bytes.length % 4 !== 0) throw new UserError('checkpoint: positions are not a whole number of float32 values', 'bad-checkpoint')
+  const view = new DataView(bytes.buffer)
+  const out = new Float32Array(bytes.length / 4)
+  for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(4 * i, true)
+  return out
+}
+
+export function checkpointToJson(cp: Checkpoint): string {
+  return JSON.stringify({ ...cp, positions: float32ToBase64(cp.positions), positionsEncoding: 'base64-float32le' })
+}
+
+/** parses checkpointToJson's output; `source` names the file in error messages */
+export function checkpointFromJson(text: string, source = 'checkpoint'): Checkpoint {
+  let o: unknown
+  try {
+    o = JSON.parse(text)
+  } catch (err) {
+    throw new UserError(`${source}: not valid JSON (${(err as Error).message.split('\n')[0]})`, 'bad-checkpoint')
+  }
+  const c = o as Partial<Omit<Checkpoint, 'positions'>> & { positions?: unknown }
+  if (!c || typeof c !== 'object' || typeof c.positions !== 'string' || typeof c.step !== 'number' || typeof c.framesDone !== 'number' || !Array.isArray(c.rejections) || !c.params || typeof c.version !== 'number') {
+    throw new UserError(`${source}: not a sampler checkpoint (expected version, step, framesDone, positions, rejections, params)`, 'bad-checkpoint')
+  }
+  return {
+    version: c.version,
+    step: c.step,
+    framesDone: c.framesDone,
+    positions: base64ToFloat32(c.positions),
+    rejections: c.rejections.map(Number),
+    modelCalls: typeof c.modelCalls === 'number' ? c.modelCalls : 0,
+    params: c.params,
+  }
+}

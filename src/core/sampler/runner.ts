@@ -1,0 +1,103 @@
+/**
+ * runTrajectory: R replicas × F frames of adapter-coupled (or Langevin) dynamics from a ScoreModel
+ * (SCIENCE.md §3–5). Frame 0 is the initial state; frame f is the state after f·innerSteps adapter
+ * steps. Replica r, adapter step t (0-based, all inner steps counted) uses normals [t·P, (t+1)·P)
+ * of `fillNormals(seed, stream r)`, P = d·(1+M) (bridge) or d (tied/clean); rejected steps consume
+ * their noise too. So sequential, Picard and checkpoint-resumed runs give the same frames.
+ * Units: coordinates and σ in Å, η in Å².
+ */
+import type { ScoreModel } from '../score/types'
+import type { Trajectory } from '../trajectory'
+import type { SamplerParams } from './params'
+import type { RunHooks, StopInfo } from './run-state'
+import { validateParams } from './params'
+import { AdapterStep } from './adapter-step'
+import { assertCompatible } from './checkpoint'
+import { RunState } from './run-state'
+import { runSequential } from './sequential'
+import { runPicard } from './picard'
+import { UserError } from '../errors'
+
+export type { RunHooks, StopInfo } from './run-state'
+
+export interface RunResult {
+  /**
+   * frames [R, F', d]. Fresh run: F' = frames made (F unless stopped), frame 0 = init.
+   * Resumed run: frame 0 is the checkpoint's frame (absolute index meta.firstFrame).
+   * With hooks.keepFrames = false: only the last frame (absolute index meta.firstFrame).
+   */
+  trajectory: Trajectory
+  /** rejected steps per replica (trust region), including those before a resumed checkpoint */
+  rejections: number[]
+  /** model calls (each one batched over replicas, and over the window in Picard mode) */
+  modelCalls: number
+  /** Picard sweeps (parallel runs only) */
+  sweeps?: number
+  /** set when the run ended early: aborted by the signal, or unstable (frames before it are kept) */
+  stopped?: StopInfo
+}
+
+/** sampler parameters as trajectory metadata (k = 1/(2η) in Å⁻², σ_K = √η in Å) */
+export function samplerMeta(model: ScoreModel, p: SamplerParams): Record<string, unknown> {
+  return {
+    model: model.name,
+    mode: p.mode,
+    eta: p.eta,
+    k: 1 / (2 * p.eta),
+    sigma_K: Math.sqrt(p.eta),
+    innerSteps: p.innerSteps,
+    M: p.mode === 'bridge' ? p.denoiseSteps : undefined,
+    sigma_min: p.sigmaMin,
+    replicas: p.replicas,
+    seed: p.seed,
+    parallel: p.parallel ? { ...p.parallel } : undefined,
+    trustRegion: p.trustRegion ? { radius: p.trustRegion.radius } : undefined,
+    frame0: 'initial state',
+  }
+}
+
+export async function runTrajectory(model: ScoreModel, params: SamplerParams, init: Float32Array, hooks: RunHooks = {}): Promise<RunResult> {
+  validateParams(model, params)
+  const d = model.dim
+  const R = params.replicas
+  const cp = hooks.resumeFrom
+  if (cp) assertCompatible(cp, params, d, model.name)
+  const start = cp ? cp.positions : init
+  if (!cp) {
+    if (init.length !== R * d) throw new UserError(`initial positions hold ${init.length} numbers, expected replicas × d = ${R} × ${d} = ${R * d}`, 'bad-param')
+    for (let i = 0; i < init.length; i++) {
+      if (!Number.isFinite(init[i]!)) throw new UserError(`initial positions: coordinate ${i % d} of replica ${Math.floor(i / d)} is not finite`, 'bad-param')
+    }
+  }
+  if (hooks.checkpointEvery !== undefined && !(Number.isInteger(hooks.checkpointEvery) && hooks.checkpointEvery >= 1)) {
+    throw new UserError(`checkpointEvery must be a whole number ≥ 1 (got ${hooks.checkpointEvery})`, 'bad-param')
+  }
+  const W = params.parallel ? params.parallel.window : 1
+  const stepper = new AdapterStep(model, params, R * W)
+  const st = new RunState(model, params, hooks, stepper.noiseSize, start)
+  const a = st.announceStart(start)
+  if (a) await a
+  if (params.parallel) await runPicard(st, stepper, start, params.parallel.window, params.parallel.tol)
+  else await runSequential(st, stepper, start)
+
+  const { frames, data } = st.frameData()
+  const trajectory: Trajectory = {
+    meta: {
+      ...samplerMeta(model, params),
+      firstFrame: st.firstKept,
+      frames,
+      rejections: st.rejections.slice(),
+      modelCalls: st.modelCalls,
+      sweeps: params.parallel ? st.sweeps : undefined,
+      stopped: st.stopped ? st.stopped.reason : undefined,
+    },
+    replicas: R,
+    frames,
+    dim: d,
+    data,
+  }
+  const result: RunResult = { trajectory, rejections: st.rejections.slice(), modelCalls: st.modelCalls }
+  if (params.parallel) result.sweeps = st.sweeps
+  if (st.stopped) result.stopped = st.stopped
+  return result
+}

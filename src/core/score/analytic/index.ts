@@ -1,0 +1,8 @@
+export { HarmonicModel } from './harmonic'
+export type { HarmonicOptions } from './harmonic'
+export { GaussianMixtureModel, threeWellMixture, normalCdf } from './gmm'
+export type { GmmComponent } from './gmm'
+export { DoubleWellModel } from './double-well'
+export type { DoubleWellOptions } from './double-well'
+export { MuellerBrownModel, muellerBrownPotential, MUELLER_BROWN_SCALE, MUELLER_BROWN_MINIMA } from './mueller-brown'
+export type { MuellerBrownOptions } from './mueller-brown'

@@ -1,0 +1,164 @@
+/**
+ * `diffmd simulate` through its command module: flag errors name the flag; runs write the JSON
+ * trajectory format with the documented metadata; the same seed gives the same frames.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import simulate from '../../../src/cli/commands/simulate'
+import { UserError } from '../../../src/core/errors'
+import { betaOf } from '../../../src/core/units/constants'
+
+let dir = ''
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'diffmd-sim-'))
+})
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+/** runs the command with stdout captured */
+async function run(argv: string[]): Promise<{ code: number; stdout: string }> {
+  let stdout = ''
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout += String(chunk)
+    return true
+  })
+  try {
+    const code = await simulate.run(argv)
+    return { code, stdout }
+  } finally {
+    spy.mockRestore()
+  }
+}
+
+interface JsonTrajectory {
+  meta: Record<string, unknown>
+  frames: number[][][]
+}
+
+const base = (out: string): string[] => ['--system', 'harmonic', '--dim', '2', '--eta', '0.04', '--replicas', '3', '--frames', '5', '--seed', '7', '--out', out]
+
+describe('diffmd simulate: flag errors', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['negative η', ['--system', 'harmonic', '--eta', '-0.1', '--replicas', '1', '--frames', '2', '--seed', '1', '--out', 'x.json'], /--eta must be positive/],
+    ['negative Δt', ['--system', 'harmonic', '--dt', '-0.002', '--diffusion', '0.1', '--replicas', '1', '--frames', '2', '--seed', '1', '--out', 'x.json'], /--dt must be positive/],
+    ['Δt without D', ['--system', 'harmonic', '--dt', '0.002', '--replicas', '1', '--frames', '2', '--seed', '1', '--out', 'x.json'], /--diffusion is required/],
+    ['unknown system', ['--system', 'argon', '--eta', '0.1', '--replicas', '1', '--frames', '2', '--seed', '1', '--out', 'x.json'], /--system must be one of harmonic, double-well, mueller-brown, gmm/],
+    ['missing --out', ['--system', 'harmonic', '--eta', '0.1', '--replicas', '1', '--frames', '2', '--seed', '1'], /--out is required/],
+    ['unknown extension', ['--system', 'harmonic', '--eta', '0.1', '--replicas', '1', '--frames', '2', '--seed', '1', '--out', 'x.txt'], /--out x\.txt: unknown extension '\.txt'/],
+    ['σ_K ≤ σ_min', ['--system', 'harmonic', '--eta', '0.01', '--sigma-min', '0.2', '--replicas', '1', '--frames', '2', '--seed', '1', '--out', 'x.json'], /--sigma-min 0\.2 Å must be below σ_K/],
+    ['bridge on a σ = 0 model', ['--system', 'double-well', '--mode', 'bridge', '--eta', '0.01', '--replicas', '1', '--frames', '2', '--seed', '1', '--out', 'x.json'], /--mode clean or tied/],
+    ['missing seed', ['--system', 'harmonic', '--eta', '0.1', '--replicas', '1', '--frames', '2', '--out', 'x.json'], /--seed is required/],
+    ['zero replicas', ['--system', 'harmonic', '--eta', '0.1', '--replicas', '0', '--frames', '2', '--seed', '1', '--out', 'x.json'], /--replicas must be positive/],
+    ['unknown mode', ['--system', 'harmonic', '--eta', '0.1', '--mode', 'fast', '--replicas', '1', '--frames', '2', '--seed', '1', '--out', 'x.json'], /--mode must be one of bridge, tied, clean/],
+    ['--kappa on the double well', ['--system', 'double-well', '--kappa', '2', '--eta', '0.1', '--replicas', '1', '--frames', '2', '--seed', '1', '--out', 'x.json'], /--kappa applies to --system harmonic only/],
+    ['--tol without --parallel', ['--system', 'harmonic', '--eta', '0.1', '--tol', '1e-4', '--replicas', '1', '--frames', '2', '--seed', '1', '--out', 'x.json'], /--window and --tol need --parallel picard/],
+    ['unknown flag', ['--system', 'harmonic', '--speed', '3'], /unknown flag --speed/],
+  ]
+  for (const [what, argv, message] of cases) {
+    it(`${what} → one-line UserError naming the flag`, async () => {
+      const err = await simulate.run(argv).then(() => undefined, (e: unknown) => e)
+      expect(err).toBeInstanceOf(UserError)
+      expect((err as Error).message).toMatch(message)
+      expect((err as Error).message).not.toContain('\n')
+    })
+  }
+})
+
+describe('diffmd simulate: runs', () => {
+  it('a small harmonic run writes [replica][frame][coordinate] with the sampler metadata', async () => {
+    const out = path.join(dir, 'h.json')
+    const { code, stdout } = await run(base(out))
+    expect(code).toBe(0)
+    expect(stdout).toMatch(/wrote .*h\.json: 3 replicas × 5 frames × 2 coordinates/)
+    const t = JSON.parse(await readFile(out, 'utf8')) as JsonTrajectory
+    expect(t.frames.length).toBe(3)
+    for (const rep of t.frames) {
+      expect(rep.length).toBe(5)
+      for (const fr of rep) expect(fr.length).toBe(2)
+    }
+    const m = t.meta
+    expect(m.system).toBe('harmonic')
+    expect(m.mode).toBe('bridge')
+    expect(m.eta).toBe(0.04)
+    expect(m.k).toBeCloseTo(1 / (2 * 0.04), 12)
+    expect(m.sigma_K).toBeCloseTo(0.2, 12)
+    expect(m.M).toBe(20)
+    expect(m.sigma_min).toBeCloseTo(0.05, 12) // 0.05·σ_data, σ_data = √v = 1
+    expect(m.innerSteps).toBe(1)
+    expect(m.seed).toBe(7)
+    expect(m.replicas).toBe(3)
+    expect(m.frames).toBe(5)
+    expect(m.rejections).toEqual([0, 0, 0])
+    expect(m.modelCalls).toBe(4 * 20)
+    expect(m.frame0).toBe('initial state')
+    expect(m.frameEta).toBe(0.04)
+    expect(m.frameIntervalPs).toBeNull()
+    expect(typeof m.version).toBe('string')
+    // same seed → same frames
+    const out2 = path.join(dir, 'h2.json')
+    await run(base(out2))
+    const t2 = JSON.parse(await readFile(out2, 'utf8')) as JsonTrajectory
+    expect(t2.frames).toEqual(t.frames)
+  })
+
+  it('--dt/--diffusion/--temperature set η = DΔt and β = 1/(k_B T); --json prints the metadata', async () => {
+    const out = path.join(dir, 'dt.json')
+    const { stdout } = await run(['--system', 'double-well', '--dt', '0.002', '--diffusion', '0.5', '--temperature', '300', '--inner-steps', '3', '--replicas', '2', '--frames', '4', '--seed', '3', '--out', out, '--json'])
+    const printed = JSON.parse(stdout) as Record<string, unknown>
+    expect(printed.out).toBe(out)
+    const t = JSON.parse(await readFile(out, 'utf8')) as JsonTrajectory
+    expect(t.meta.mode).toBe('clean')
+    expect(t.meta.eta).toBeCloseTo(0.001, 15)
+    expect(t.meta.dt).toBe(0.002)
+    expect(t.meta.D).toBe(0.5)
+    expect(t.meta.T).toBe(300)
+    expect(t.meta.beta).toBeCloseTo(betaOf(300), 12)
+    expect(t.meta.frameIntervalPs).toBeCloseTo(0.006, 15)
+    expect(t.meta.modelCalls).toBe(3 * 3)
+    expect(printed.modelCalls).toBe(9)
+  })
+
+  it('--parallel picard --tol 0 writes the sequential frames', async () => {
+    const seqOut = path.join(dir, 'seq.json')
+    const parOut = path.join(dir, 'par.json')
+    const args = ['--system', 'gmm', '--eta', '0.2', '--denoise-steps', '5', '--replicas', '2', '--frames', '9', '--seed', '11']
+    await run([...args, '--out', seqOut])
+    await run([...args, '--parallel', 'picard', '--window', '4', '--tol', '0', '--out', parOut])
+    const a = JSON.parse(await readFile(seqOut, 'utf8')) as JsonTrajectory
+    const b = JSON.parse(await readFile(parOut, 'utf8')) as JsonTrajectory
+    expect(b.frames).toEqual(a.frames)
+    expect(b.meta.sweeps).toBeGreaterThan(0)
+    expect(b.meta.parallel).toEqual({ kind: 'picard', window: 4, tol: 0 })
+  })
+
+  it('--init takes the last frame of each replica of a JSON trajectory, or an array of numbers', async () => {
+    const first = path.join(dir, 'first.json')
+    await run(base(first))
+    const t = JSON.parse(await readFile(first, 'utf8')) as JsonTrajectory
+    const cont = path.join(dir, 'cont.json')
+    await run([...base(cont), '--init', first])
+    const c = JSON.parse(await readFile(cont, 'utf8')) as JsonTrajectory
+    for (let r = 0; r < 3; r++) expect(c.frames[r]![0]).toEqual(t.frames[r]![4])
+    const arr = path.join(dir, 'init.json')
+    await writeFile(arr, '[0.5, -0.25]')
+    const fromArr = path.join(dir, 'arr.json')
+    await run([...base(fromArr), '--init', arr])
+    const a = JSON.parse(await readFile(fromArr, 'utf8')) as JsonTrajectory
+    for (let r = 0; r < 3; r++) expect(a.frames[r]![0]).toEqual([0.5, -0.25])
+    await writeFile(arr, '[1, 2, 3]')
+    await expect(run([...base(path.join(dir, 'bad.json')), '--init', arr])).rejects.toThrow(/--init .*3 numbers are not a whole number of frames of 2/)
+  })
+
+  it('an unstable run writes the frames so far and fails with the instability message', async () => {
+    const out = path.join(dir, 'boom.json')
+    const err = await run(['--system', 'double-well', '--beta', '3', '--eta', '0.5', '--replicas', '2', '--frames', '50', '--seed', '2', '--out', out]).then(() => undefined, (e: unknown) => e)
+    expect(err).toBeInstanceOf(UserError)
+    expect((err as Error).message).toMatch(/unstable at adapter step \d+ .*replica \d.*smaller Δt.*frames so far written/)
+    const t = JSON.parse(await readFile(out, 'utf8')) as JsonTrajectory
+    expect(t.frames[0]!.length).toBeLessThan(50)
+    expect((t.meta.stopped as { reason: string }).reason).toBe('unstable')
+  })
+})

@@ -1,0 +1,86 @@
+/**
+ * Harmonic well / OU (SCIENCE.md §7), v = 1/(βκ), exact smoothed score −x/(v + σ²). Every mode is
+ * a linear AR(1) map x' = A·x + √Q·ξ, so the stationary variance Q/(1 − A²) and the lag-n ACF Aⁿ
+ * are exact. Replicas start from the exact stationary law (so every frame is stationary) and the
+ * estimates are compared with 5 standard errors from ar1ProductSE (n_eff = N/S, derivation there).
+ */
+import { describe, expect, it } from 'vitest'
+import { runTrajectory } from '../../../src/core/sampler/runner'
+import { bridgeGrid } from '../../../src/core/sampler/adapter-step'
+import { HarmonicModel } from '../../../src/core/score/analytic/harmonic'
+import type { SamplerMode } from '../../../src/core/sampler/params'
+import { ar1ProductSE, gaussianInit, laggedProduct } from './stats'
+
+/**
+ * exact (A, Q) of one bridge adapter step with M reverse steps on the geometric grid. Each reverse
+ * step multiplies by a_i = 1 − h_i/(v + τ_i²) = (v + τ_{i+1}²)/(v + τ_i²), so A telescopes to
+ * (v + σ_min²)/(v + σ_K²) for every M; only the noise Q (hence the variance) depends on M.
+ */
+function bridgeAR1(v: number, eta: number, sigmaMin: number, M: number): { A: number; Q: number } {
+  const tau = bridgeGrid(Math.sqrt(eta), sigmaMin, M)
+  let A = 1
+  let Q = eta - sigmaMin * sigmaMin // after the adapter noise: x_K = y + √(σ_K² − σ_min²)ξ
+  for (let i = 0; i < M; i++) {
+    const t = Math.fround(tau[i]!) // the model sees σ in float32
+    const h = tau[i]! ** 2 - tau[i + 1]! ** 2
+    const a = 1 - h / (v + t * t)
+    A *= a
+    Q = a * a * Q + h
+  }
+  return { A, Q }
+}
+
+async function checkAR1(mode: SamplerMode, opts: { v: number; eta: number; sigmaMin?: number; M?: number; A: number; Q: number; R: number; F: number; inner?: number; seed: number }) {
+  const { v, eta, A, Q, R, F } = opts
+  const inner = opts.inner ?? 1
+  const vst = Q / (1 - A * A)
+  const model = new HarmonicModel({ kappa: 1 / v, beta: 1, dim: 1 })
+  const init = gaussianInit(R, 1, vst, opts.seed + 1000)
+  const { trajectory } = await runTrajectory(model, { mode, eta, innerSteps: inner, denoiseSteps: opts.M ?? 1, sigmaMin: opts.sigmaMin ?? 0, replicas: R, frames: F, seed: opts.seed }, init)
+  const Af = Math.pow(A, inner) // per saved frame
+  for (const lag of [0, 1, 2, 3]) {
+    const c = laggedProduct(trajectory.data, R, F, 1, lag) / vst
+    const se = ar1ProductSE(Af, lag, R, F - lag)
+    expect(Math.abs(c - Math.pow(Af, lag)), `${mode} lag ${lag}: ${c} vs ${Math.pow(Af, lag)} ± ${se}`).toBeLessThan(5 * se)
+  }
+  return vst
+}
+
+describe('OU exact answers', () => {
+  const v = 1
+  const eta = 0.5
+
+  it('clean: variance v/(1 − η/(2v)), lag-n ACF (1 − η/v)ⁿ', async () => {
+    const A = 1 - eta / v
+    const vst = await checkAR1('clean', { v, eta, A, Q: 2 * eta, R: 2000, F: 64, seed: 1 })
+    expect(vst).toBeCloseTo(v / (1 - eta / (2 * v)), 12)
+    // innerSteps = 3: one saved frame is three steps, ACF per frame (1 − η/v)^{3n}
+    await checkAR1('clean', { v, eta: 0.2, A: 1 - 0.2 / v, Q: 0.4, R: 2000, F: 32, inner: 3, seed: 2 })
+  })
+
+  it('tied: variance 4(v+σ²)²/(4v+3σ²) with σ² = 2η', async () => {
+    const s2 = 2 * eta
+    const A = 1 - s2 / (2 * (v + s2))
+    const vst = await checkAR1('tied', { v, eta, A, Q: 2 * eta, R: 2000, F: 64, seed: 3 })
+    expect(vst).toBeCloseTo((4 * (v + s2) ** 2) / (4 * v + 3 * s2), 12)
+  })
+
+  it('bridge, exact finite-M answer (M = 3, far from the M → ∞ limit)', async () => {
+    const sigmaMin = 0.1
+    const { A, Q } = bridgeAR1(v, eta, sigmaMin, 3)
+    const vst = Q / (1 - A * A)
+    // the M = 3 answer is measurably off the continuum limit, so this run tells them apart
+    expect(Math.abs(vst / (v + sigmaMin ** 2) - 1)).toBeGreaterThan(0.1)
+    await checkAR1('bridge', { v, eta, sigmaMin, M: 3, A, Q, R: 2000, F: 64, seed: 4 })
+  })
+
+  it('bridge, M = 200: variance v + σ_min², lag-n ACF ((v+σ_min²)/(v+σ_K²))ⁿ', async () => {
+    const sigmaMin = 0.1
+    const M = 200
+    const { A, Q } = bridgeAR1(v, eta, sigmaMin, M)
+    // the exact finite-M answer is within 1% of the M → ∞ one (SCIENCE.md §3)
+    expect(Math.abs(Q / (1 - A * A) / (v + sigmaMin ** 2) - 1)).toBeLessThan(0.01)
+    expect(Math.abs(A / ((v + sigmaMin ** 2) / (v + eta)) - 1)).toBeLessThan(0.01)
+    await checkAR1('bridge', { v, eta, sigmaMin, M, A, Q, R: 1000, F: 24, seed: 5 })
+  })
+})
