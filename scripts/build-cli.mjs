@@ -10,7 +10,9 @@ export const nodeEntries = {
   'serve/server': 'src/serve/server.ts',
 }
 // Worker threads get their own files next to the bundles that start them.
-export const workerEntries = {}
+export const workerEntries = {
+  'cli/train-worker': 'src/services/models/train-worker.ts',
+}
 
 const started = Date.now()
 await build({

@@ -1,9 +1,20 @@
 /**
- * Opens a learned model for `diffmd simulate --model FILE` (owned by the model-engine work; placeholder).
+ * Opens a learned model for `diffmd simulate --model FILE`: the ONNX file with onnxruntime-node,
+ * its card (`FILE.card.json` beside `FILE.onnx`, or `card.json` in the same folder), the contract
+ * check and a probe batch; the starting pool (--init, else the training data the card points to,
+ * else the card's reference/mean structure); the topology (--topology, else the card's atoms, else
+ * the --init PDB) and the trust region of the card.
  */
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
 import type { ScoreModel } from '../core/score/types'
 import type { Topology } from '../core/topology'
 import { UserError } from '../core/errors'
+import type { ModelCard } from '../core/nn/card'
+import { readPdb } from '../core/formats/pdb'
+import { maybeGunzip } from '../core/formats/gzip'
+import { openModelFile, trustRegionOf } from '../services/models/open'
+import { loadTrainingFrames } from '../services/models/training-data'
 
 export interface CliModelOptions {
   model: string
@@ -22,6 +33,88 @@ export interface CliModel {
   dispose(): Promise<void>
 }
 
+/** the card without its long arrays (for run metadata): provenance stays via onnx.sha256 */
+export function cardSummary(card: ModelCard | undefined): Record<string, unknown> {
+  if (!card) return {}
+  const { mean: _m, reference: _r, trustRegion, atoms, ...rest } = card
+  const out: Record<string, unknown> = { ...rest }
+  if (trustRegion) out.trustRegion = { radius: trustRegion.radius }
+  if (atoms) out.atoms = { selection: atoms.selection, count: atoms.indices.length }
+  return out
+}
+
+async function readTopology(file: string, card: ModelCard | undefined, dim: number): Promise<Topology> {
+  let bytes: Uint8Array
+  try {
+    bytes = await fs.readFile(file)
+  } catch (err) {
+    throw new UserError(`--topology ${file}: cannot read (${(err as Error).message})`, 'not-found')
+  }
+  const { topology } = readPdb(new TextDecoder('latin1').decode(maybeGunzip(bytes, file)), file)
+  const n = dim / 3
+  if (topology.atoms.length === n) return topology
+  const idx = card?.atoms?.indices
+  if (idx && idx.length === n && idx.every((i) => i < topology.atoms.length)) return { ...topology, atoms: idx.map((i) => topology.atoms[i]!) }
+  throw new UserError(`--topology ${file}: has ${topology.atoms.length} atoms, the model has ${n}${idx ? ` (a selection of ${idx.length} of the source atoms)` : ''}`, 'bad-flag')
+}
+
 export async function openModelForCli(opts: CliModelOptions): Promise<CliModel> {
-  throw new UserError(`simulate: --model ${opts.model}: learned models are not available in this build yet`, 'unavailable')
+  const opened = await openModelFile(opts.model)
+  const { model, card } = opened
+  try {
+    const d = model.dim
+    const molecular = d % 3 === 0 && (card?.aligned === true || card?.atoms !== undefined)
+    let topology: Topology | undefined
+    if (opts.topology) topology = await readTopology(opts.topology, card, d)
+    else if (card?.atoms?.records && card.atoms.records.length * 3 === d) topology = { atoms: card.atoms.records }
+
+    const loadPool = async (file: string, flag: string): Promise<Float32Array> => {
+      const sourceAtoms = card?.atoms?.indices
+      const lf = await loadTrainingFrames(file, {
+        indices: molecular && sourceAtoms ? sourceAtoms : undefined,
+        align: opts.align && model.rigidBody,
+        reference: model.rigidBody ? model.reference : undefined,
+      }).catch(async (err: unknown) => {
+        // a file with exactly the model's atoms (already a selection): take it as is
+        if (err instanceof UserError && sourceAtoms && /selection uses atom/.test(err.message)) {
+          return loadTrainingFrames(file, { align: opts.align && model.rigidBody, reference: model.rigidBody ? model.reference : undefined })
+        }
+        throw err
+      })
+      if (lf.dim !== d) throw new UserError(`${flag} ${file}: frames have ${lf.dim} coordinates, the model d = ${d}`, 'bad-input')
+      if (!topology && lf.topology && lf.topology.atoms.length * 3 === d) topology = lf.topology
+      return lf.frames.subarray(0, lf.nFrames * d)
+    }
+
+    let initPool: Float32Array | undefined
+    if (opts.init) initPool = await loadPool(opts.init, '--init')
+    else {
+      for (const src of card?.data.sources ?? []) {
+        const file = path.isAbsolute(src) ? src : path.resolve(path.dirname(opts.model), src)
+        try {
+          await fs.access(file)
+        } catch {
+          continue
+        }
+        initPool = await loadPool(file, 'the training data')
+        break
+      }
+      if (!initPool) {
+        const one = card?.reference ?? card?.mean
+        if (!one) throw new UserError(`${opts.model}: no --init frames given and the model card names no training data or structure; pass --init FILE`, 'bad-flag')
+        initPool = Float32Array.from(one)
+      }
+    }
+    return {
+      model,
+      initPool,
+      topology,
+      card: cardSummary(card),
+      trustRegion: card ? trustRegionOf(card) : undefined,
+      dispose: () => model.dispose(),
+    }
+  } catch (err) {
+    await model.dispose()
+    throw err
+  }
 }

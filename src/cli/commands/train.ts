@@ -1,12 +1,236 @@
+/**
+ * `diffmd train`: trains a score (or energy) model on snapshots (SCIENCE.md §8) in a worker
+ * thread and writes model.onnx + model.card.json. Ctrl-C stops after the current step, keeps the
+ * checkpoint, and `--resume` continues it to the same result as an uninterrupted run.
+ */
+import path from 'node:path'
+import { promises as fs } from 'node:fs'
 import type { Command } from '../main'
 import { UserError } from '../../core/errors'
+import { VERSION } from '../../core/version'
+import { ARCH_NAMES, DEFAULT_ARCH, paramCount, type ArchName } from '../../core/nn/arch'
+import { buildCard } from '../../core/nn/card'
+import { DEFAULT_SIGMA, type TrainOptions, type TrainProgress } from '../../core/nn/trainer'
+import { choiceFlag, parseArgs, positiveFlag, requireFlag } from '../args'
+import { SELECTIONS } from '../../services/datasets/selection'
+import { loadTrainingFrames, displayName } from '../../services/models/training-data'
+import { startTrainingJob } from '../../services/models/train-job'
+import { sha256Hex } from '../../services/models/hash'
+import { writeFileAtomic, writeJsonAtomic } from '../../services/fs/atomic'
 
-// Placeholder until the owning issue lands this command.
+const usage = `diffmd train — train a denoising score model on equilibrium snapshots
+
+  diffmd train --data FILE [--select all|heavy|backbone|ca] [--no-align] [--arch score-mlp|energy-mlp]
+               [--width 256] [--depth 3] [--emb 32] --steps N [--batch 512] [--lr 1e-3]
+               [--val-fraction 0.1] [--seed S] --out model.onnx [--resume] [--json]
+
+  --data FILE        snapshots: .pdb / .pdb.gz (multi-model), .xyz, or a JSON trajectory (.json:
+                     every frame of every replica is one sample)
+  --select           atoms to model (PDB: by name; XYZ: heavy by element); default all
+  --no-align         keep coordinates as read (default for PDB/XYZ: centre and Kabsch-superpose every
+                     frame on the centred first frame; JSON data are never aligned unless --align)
+  --arch             score-mlp (default; EDM-preconditioned score network) or energy-mlp (scalar
+                     E(x, σ), score = −∇ₓE)
+  --width --depth --emb   hidden width (256), hidden layers (3), Fourier σ-embedding size (32)
+  --steps N          Adam steps (default 20000); --batch B samples per step (512); --lr peak learning
+                     rate (1e-3; linear warm-up over --warmup steps, default 5 % ≤ 1000, then cosine)
+  --val-fraction F   frames held out for validation (0.1); validation every --eval-every steps,
+                     early stop after --patience validations without improvement (10; 0 = never)
+  --sigma-min S      smallest training σ in Å (default ${DEFAULT_SIGMA.min}·σ_data); --sigma-max likewise (${DEFAULT_SIGMA.max}·σ_data)
+  --temperature T    temperature of the data (K), recorded in the card
+  --seed S           seed (default 0): the same seed, data and flags give the same model
+  --threads N        onnxruntime threads (default 1)
+  --out FILE         the model (.onnx); the card is written beside it as FILE.card.json (without
+                     .onnx), a checkpoint as FILE.ckpt after every validation (removed at the end)
+  --resume           continue the checkpoint FILE.ckpt (same data and flags; --steps may be larger)
+  --json             print the card as JSON on stdout
+Ctrl-C stops after the current step and keeps the checkpoint for --resume.`
+
+const spec = {
+  data: 'string',
+  select: 'string',
+  align: 'boolean',
+  arch: 'string',
+  width: 'int',
+  depth: 'int',
+  emb: 'int',
+  steps: 'int',
+  batch: 'int',
+  lr: 'number',
+  warmup: 'int',
+  'val-fraction': 'number',
+  'eval-every': 'int',
+  patience: 'int',
+  'sigma-min': 'number',
+  'sigma-max': 'number',
+  temperature: 'number',
+  seed: 'int',
+  threads: 'int',
+  out: 'string',
+  resume: 'boolean',
+  json: 'boolean',
+  quiet: 'boolean',
+  'in-process': 'boolean',
+} as const
+
+function fmtTime(s: number): string {
+  if (!Number.isFinite(s)) return '--'
+  if (s < 60) return `${Math.round(s)}s`
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`
+  return `${Math.floor(s / 3600)}h${String(Math.round((s % 3600) / 60)).padStart(2, '0')}m`
+}
+
+function fmtRate(v: number): string {
+  return v >= 1e4 ? `${(v / 1000).toFixed(1)}k` : v.toFixed(0)
+}
+
+export function progressLine(p: TrainProgress, width = 24): string {
+  const f = Math.min(1, p.step / p.steps)
+  const fill = Math.round(f * width)
+  const bar = '#'.repeat(fill) + '-'.repeat(width - fill)
+  const val = p.valLoss !== null ? ` val ${p.valLoss.toFixed(4)}` : ''
+  return `[${bar}] ${(100 * f).toFixed(0).padStart(3)}% step ${p.step}/${p.steps} loss ${Number.isFinite(p.loss) ? p.loss.toFixed(4) : '--'}${val} ${fmtRate(p.samplesPerSec)} samples/s ETA ${fmtTime(p.etaSec)}`
+}
+
 const cmd: Command = {
-  summary: 'train',
-  usage: 'diffmd train — not available in this build yet',
-  async run() {
-    throw new UserError('train: this command is not available in this build yet', 'unavailable')
+  summary: 'train a score model on snapshots',
+  usage,
+  async run(argv) {
+    const { flags } = parseArgs('train', argv, spec)
+    const data = requireFlag<string>('train', flags, 'data')
+    const out = requireFlag<string>('train', flags, 'out')
+    if (!/\.onnx$/i.test(out)) throw new UserError(`train: --out ${out} must end in .onnx`, 'bad-flag')
+    const arch = choiceFlag<ArchName>('train', flags, 'arch', ARCH_NAMES, 'score-mlp')
+    const select = choiceFlag('train', flags, 'select', SELECTIONS, 'all')
+    const steps = positiveFlag('train', flags, 'steps', 20000)
+    const seed = (flags.seed as number | undefined) ?? 0
+    if (!(Number.isSafeInteger(seed) && seed >= 0)) throw new UserError(`train: --seed must be a whole number ≥ 0 (got ${seed})`, 'bad-flag')
+    const valFraction = (flags['val-fraction'] as number | undefined) ?? 0.1
+    if (!(valFraction >= 0 && valFraction < 1)) throw new UserError(`train: --val-fraction must be in [0, 1) (got ${valFraction})`, 'bad-flag')
+    const json = flags.json === true
+    const quiet = flags.quiet === true || json
+    const base = out.replace(/\.onnx$/i, '')
+    const cardFile = `${base}.card.json`
+    const ckptFile = `${base}.ckpt`
+
+    const loaded = await loadTrainingFrames(data, { select, align: flags.align as boolean | undefined })
+    for (const w of loaded.warnings.slice(0, 5)) process.stderr.write(`diffmd: warning: ${w}\n`)
+    // σ_data is needed to turn --sigma-min/--sigma-max (Å) into units of σ_data
+    const sigma: Partial<typeof DEFAULT_SIGMA> = {}
+    if (flags['sigma-min'] !== undefined || flags['sigma-max'] !== undefined) {
+      const { dataStatistics } = await import('../../core/nn/trainer')
+      const sd = dataStatistics({ frames: loaded.frames, nFrames: loaded.nFrames, dim: loaded.dim }).stats.sigmaData
+      if (flags['sigma-min'] !== undefined) sigma.min = positiveFlag('train', flags, 'sigma-min') / sd
+      if (flags['sigma-max'] !== undefined) sigma.max = positiveFlag('train', flags, 'sigma-max') / sd
+    }
+    const options: TrainOptions = {
+      arch,
+      width: flags.width as number | undefined,
+      depth: flags.depth as number | undefined,
+      embDim: flags.emb as number | undefined,
+      steps,
+      batch: flags.batch as number | undefined,
+      lr: flags.lr as number | undefined,
+      warmupSteps: flags.warmup as number | undefined,
+      valFraction,
+      evalEvery: flags['eval-every'] as number | undefined,
+      patience: flags.patience as number | undefined,
+      seed,
+      sigma,
+      threads: flags.threads as number | undefined,
+    }
+    let resumeFile: string | undefined
+    if (flags.resume === true) {
+      try {
+        await fs.access(ckptFile)
+      } catch {
+        throw new UserError(`train: --resume: no checkpoint ${ckptFile} (it is written after every validation of a run with the same --out)`, 'not-found')
+      }
+      resumeFile = ckptFile
+    }
+    const w = options.width ?? DEFAULT_ARCH.width
+    const dp = options.depth ?? DEFAULT_ARCH.depth
+    const e = options.embDim ?? DEFAULT_ARCH.embDim
+    if (!quiet) {
+      process.stderr.write(
+        `training ${arch} (d = ${loaded.dim}, width ${w}, depth ${dp}, ${paramCount({ arch, dim: loaded.dim, width: w, depth: dp, embDim: e })} parameters) on ${loaded.nFrames} frames of ${path.basename(data)}` +
+          `${loaded.aligned ? ` (aligned; mean RMSD to the reference ${loaded.alignRmsd!.mean.toFixed(3)} Å)` : ''}${resumeFile ? `, resuming ${ckptFile}` : ''}\n`
+      )
+    }
+    const tty = process.stderr.isTTY === true && !quiet
+    let lastPrinted = -1
+    const job = startTrainingJob(
+      { data: { frames: loaded.frames, nFrames: loaded.nFrames, dim: loaded.dim }, options, checkpointFile: ckptFile, resumeFile },
+      {
+        onProgress: (p) => {
+          if (quiet) return
+          if (tty) process.stderr.write(`\r${progressLine(p)}\x1b[K`)
+          else {
+            const pct = Math.floor((20 * p.step) / p.steps)
+            if (pct !== lastPrinted) {
+              lastPrinted = pct
+              process.stderr.write(progressLine(p) + '\n')
+            }
+          }
+        },
+        onLog: (line) => {
+          if (!quiet) process.stderr.write(`${tty ? '\r\x1b[K' : ''}${line}\n`)
+        },
+      },
+      { inProcess: flags['in-process'] === true }
+    )
+    let interrupted = 0
+    const onSigint = (): void => {
+      interrupted++
+      if (interrupted > 1) process.exit(130)
+      process.stderr.write('\ndiffmd: stopping after the current step (Ctrl-C again to quit at once)\n')
+      job.cancel()
+    }
+    process.on('SIGINT', onSigint)
+    let res
+    try {
+      res = await job.done
+    } finally {
+      process.off('SIGINT', onSigint)
+      if (tty) process.stderr.write('\n')
+    }
+    const r = res.result
+    if (r.final.cancelled) {
+      process.stderr.write(`diffmd: training stopped at step ${r.final.stepsRun}/${r.options.steps}; no model written. Continue with the same command and --resume (checkpoint ${ckptFile}).\n`)
+      return 130
+    }
+    const card = buildCard(
+      r,
+      {
+        name: displayName(data),
+        sources: [path.resolve(data)],
+        atoms: loaded.indices && loaded.topology ? { selection: loaded.selection, indices: loaded.indices, records: loaded.topology.atoms } : loaded.indices ? { selection: loaded.selection, indices: loaded.indices } : undefined,
+        temperature: (flags.temperature as number | undefined) ?? loaded.temperature,
+        aligned: loaded.aligned,
+        reference: loaded.reference,
+        appVersion: VERSION,
+        createdAt: new Date().toISOString(),
+      },
+      { sha256: sha256Hex(res.onnx), bytes: res.onnx.length }
+    )
+    await writeFileAtomic(out, res.onnx)
+    await writeJsonAtomic(cardFile, card)
+    await fs.rm(ckptFile, { force: true })
+    if (json) process.stdout.write(JSON.stringify(card, null, 2) + '\n')
+    else {
+      const t = card.training!
+      const lines = [
+        `wrote ${out} (${(res.onnx.length / 1024).toFixed(0)} KiB) and ${cardFile}`,
+        `  steps ${t.stepsRun}/${t.steps}${t.stoppedEarly ? ' (early stop)' : ''}, kept step ${t.bestStep}; train loss ${t.trainLoss.toFixed(4)}, val loss ${t.valLoss !== null ? t.valLoss.toFixed(4) : '—'}; ${t.wallSeconds.toFixed(1)} s, ${fmtRate(t.samplesPerSecond)} samples/s`,
+        `  σ_data ${card.sigmaData!.toPrecision(4)} Å; trained σ range ${card.sigmaRange![0].toPrecision(3)}–${card.sigmaRange![1].toPrecision(3)} Å`,
+      ]
+      if (t.valBands.length) {
+        lines.push('  validation loss per σ band (Å):')
+        for (const b of t.valBands) lines.push(`    ${b.lo.toPrecision(3).padStart(9)} – ${b.hi.toPrecision(3).padEnd(9)} ${b.loss.toFixed(4)}`)
+      }
+      process.stdout.write(lines.join('\n') + '\n')
+    }
+    return 0
   },
 }
 export default cmd

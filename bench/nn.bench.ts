@@ -1,0 +1,186 @@
+/**
+ * Model-engine throughput on onnxruntime-node, side by side with PyTorch (bench/nn_torch.py, CPU):
+ *  - training: samples/s of the ONE-graph train step (EDM loss + autodiff + Adam) for the default
+ *    score-mlp (d = 66, width 256, depth 3) at batch 1, 64, 1024;
+ *  - sampling: bridge adapter steps/s (M = 20 score calls each) and score calls/s at batch 1, 64, 1024;
+ *  - the fused K-step graph (K = 10 adapter steps per call) vs 10 single adapter steps.
+ *
+ *   npm run bench:nn -- [--threads T] [--seconds S] [--batches 1,64,1024] [--no-torch] [--json FILE]
+ */
+import { spawnSync } from 'node:child_process'
+import { existsSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import * as ort from 'onnxruntime-node'
+import { initParams, paramDefs, type ArchConfig } from '../src/core/nn/arch'
+import { buildTrainStepGraph, adamScalars, DEFAULT_ADAM, pName, mName, vName, next } from '../src/core/nn/train-graph'
+import { exportModelBytes } from '../src/core/nn/export'
+import { archEmitter, FusedSampler, noisePerStep } from '../src/core/nn/fused-sampler'
+import { cpuSessionOptions, type OrtRuntime } from '../src/core/nn/runtime'
+import { OnnxScoreModel } from '../src/core/score/onnx-score'
+import { AdapterStep, bridgeGrid } from '../src/core/sampler/adapter-step'
+import { fillNormals } from '../src/core/rng/normals'
+
+const argv = process.argv.slice(2)
+const arg = (name: string, fallback: string): string => {
+  const i = argv.indexOf(`--${name}`)
+  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : fallback
+}
+function findRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url))
+  while (!(existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'src')))) {
+    const up = path.dirname(dir)
+    if (up === dir) return process.cwd()
+    dir = up
+  }
+  return dir
+}
+const root = findRoot()
+const threads = Number(arg('threads', '1'))
+const seconds = Number(arg('seconds', '2'))
+const batches = arg('batches', '1,64,1024').split(',').map(Number)
+const ortRt = ort as unknown as OrtRuntime
+const d = 66
+const cfg: ArchConfig = { arch: 'score-mlp', dim: d, width: 256, depth: 3, embDim: 32 }
+const M = 20
+const eta = 0.25
+const sigmaMin = 0.025
+const tau = bridgeGrid(Math.sqrt(eta), sigmaMin, M)
+const opts = cpuSessionOptions(threads)
+
+/** calls per second of an async function, after two warm-up calls, over ≥ `seconds` */
+async function rate(fn: () => Promise<unknown>, secs = seconds): Promise<number> {
+  await fn()
+  await fn()
+  let n = 0
+  const t0 = performance.now()
+  for (;;) {
+    await fn()
+    n++
+    const t = (performance.now() - t0) / 1000
+    if (t >= secs && n >= 3) return n / t
+  }
+}
+
+// parameters: default init, output layer small but non-zero (a trained model is not all-zero there)
+const defs = paramDefs(cfg)
+const params = initParams(cfg, 1).map((p, i) => {
+  if (defs[i]!.name !== 'wo') return p
+  const q = new Float32Array(p.length)
+  fillNormals(q, 2, 0, 0)
+  return q.map((v) => 0.01 * v)
+})
+const stats = { mean: new Float32Array(d), sigmaData: 0.5 }
+
+const out: Record<string, Record<string, number>> = { train_samples_per_s: {}, sampler_steps_per_s: {}, score_calls_per_s: {}, fused: {} }
+
+// ---------------------------------------------------------------- training step
+const trainSession = await ort.InferenceSession.create(buildTrainStepGraph(cfg).toBytes(), opts)
+for (const B of batches) {
+  const u0 = new Float32Array(B * d)
+  const noise = new Float32Array(B * d)
+  fillNormals(u0, 3, 0, 0)
+  fillNormals(noise, 3, 1, 0)
+  const sn = Float32Array.from({ length: B }, (_, i) => Math.exp(-1.2 + 1.2 * Math.sin(i)))
+  let p: Float32Array[] = params.map((a) => Float32Array.from(a))
+  let m: Float32Array[] = params.map((a) => new Float32Array(a.length))
+  let v: Float32Array[] = params.map((a) => new Float32Array(a.length))
+  let t = 0
+  const step = async () => {
+    t++
+    const sc = adamScalars(DEFAULT_ADAM, 1e-4, t)
+    const feeds: Record<string, ort.Tensor> = {
+      u0: new ort.Tensor('float32', u0, [B, d]),
+      noise: new ort.Tensor('float32', noise, [B, d]),
+      sn: new ort.Tensor('float32', sn, [B]),
+      lr: new ort.Tensor('float32', Float32Array.of(sc.lr), []),
+      eps: new ort.Tensor('float32', Float32Array.of(sc.eps), []),
+    }
+    defs.forEach((dd, i) => {
+      feeds[pName(dd.name)] = new ort.Tensor('float32', p[i]!, dd.shape)
+      feeds[mName(dd.name)] = new ort.Tensor('float32', m[i]!, dd.shape)
+      feeds[vName(dd.name)] = new ort.Tensor('float32', v[i]!, dd.shape)
+    })
+    const o = await trainSession.run(feeds)
+    p = defs.map((dd) => o[next(pName(dd.name))]!.data as Float32Array)
+    m = defs.map((dd) => o[next(mName(dd.name))]!.data as Float32Array)
+    v = defs.map((dd) => o[next(vName(dd.name))]!.data as Float32Array)
+  }
+  out.train_samples_per_s![B] = B * (await rate(step))
+  console.log(`train  B=${String(B).padStart(4)}: ${out.train_samples_per_s![B]!.toFixed(0)} samples/s`)
+}
+await trainSession.release()
+
+// ---------------------------------------------------------------- sampler (sequential adapter steps)
+const bytes = exportModelBytes(cfg, params, stats)
+const session = await ort.InferenceSession.create(bytes, opts)
+const model = OnnxScoreModel.wrap(ortRt, session, { name: 'bench' })
+for (const B of batches) {
+  const stepper = new AdapterStep(model, { mode: 'bridge', eta, denoiseSteps: M, sigmaMin }, B)
+  const y = new Float32Array(B * d)
+  fillNormals(y, 4, 0, 0)
+  for (let i = 0; i < y.length; i++) y[i]! *= 0.5
+  const P = noisePerStep('bridge', d, M)
+  const noise = new Float32Array(B * P)
+  let pos = 0
+  const work = new Float32Array(B * d)
+  out.sampler_steps_per_s![B] = await rate(async () => {
+    fillNormals(noise, 5, 0, pos)
+    pos += noise.length
+    work.set(y)
+    await stepper.step(work, noise, B, work)
+  })
+  const sigma = new Float32Array(B).fill(0.3)
+  const s = new Float32Array(B * d)
+  out.score_calls_per_s![B] = await rate(() => model.score(y, sigma, B, s))
+  console.log(`sample B=${String(B).padStart(4)}: ${out.sampler_steps_per_s![B]!.toFixed(1)} adapter steps/s (M = ${M}; ${(B * out.sampler_steps_per_s![B]!).toFixed(0)} replica-steps/s), ${out.score_calls_per_s![B]!.toFixed(0)} score calls/s`)
+}
+
+// ---------------------------------------------------------------- fused K-step graph vs K single steps
+const K = 10
+for (const B of batches.filter((b) => b <= 64)) {
+  const fused = await FusedSampler.create(ortRt, { mode: 'bridge', dim: d, K, M, score: archEmitter(cfg, params, stats) }, opts)
+  const x = new Float32Array(B * d)
+  fillNormals(x, 6, 0, 0)
+  const noise = new Float32Array(B * fused.noiseSize)
+  fillNormals(noise, 7, 0, 0)
+  const fusedRate = await rate(() => fused.run(x, B, noise, tau))
+  const stepper = new AdapterStep(model, { mode: 'bridge', eta, denoiseSteps: M, sigmaMin }, B)
+  const P = noisePerStep('bridge', d, M)
+  const rows = new Float32Array(B * P)
+  const work = new Float32Array(B * d)
+  const singleRate = await rate(async () => {
+    work.set(x)
+    for (let k = 0; k < K; k++) await stepper.step(work, rows, B, work)
+  })
+  out.fused![`B${B}_fused_steps_per_s`] = K * fusedRate
+  out.fused![`B${B}_single_steps_per_s`] = K * singleRate
+  console.log(`fused  B=${String(B).padStart(4)}: ${(K * fusedRate).toFixed(1)} adapter steps/s in K = ${K} fused calls vs ${(K * singleRate).toFixed(1)} with single calls (×${(fusedRate / singleRate).toFixed(2)})`)
+  await fused.dispose()
+}
+await model.dispose()
+
+// ---------------------------------------------------------------- PyTorch side by side
+let torch: Record<string, Record<string, number> | string | number> | undefined
+if (!argv.includes('--no-torch')) {
+  const py = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'
+  const r = spawnSync(py, [path.join(root, 'bench/nn_torch.py'), '--json', '--threads', String(threads), '--seconds', String(seconds), '--batches', batches.join(',')], { encoding: 'utf8' })
+  if (r.status === 0) torch = JSON.parse(r.stdout.trim().split('\n').pop()!)
+  else console.log(`\n(PyTorch comparison skipped: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}; apt-get install python3-torch)`)
+}
+if (torch) {
+  console.log(`\n                         onnxruntime-node   PyTorch ${torch.torch} (CPU)   ratio ORT/PyTorch   (threads ${threads})`)
+  for (const [key, label] of [
+    ['train_samples_per_s', 'train samples/s'],
+    ['sampler_steps_per_s', 'adapter steps/s'],
+    ['score_calls_per_s', 'score calls/s'],
+  ] as const) {
+    for (const B of batches) {
+      const a = out[key]![B]!
+      const b = (torch[key] as Record<string, number>)[String(B)]!
+      console.log(`  ${`${label} B=${B}`.padEnd(24)} ${a.toFixed(1).padStart(14)}   ${b.toFixed(1).padStart(18)}   ${(a / b).toFixed(2).padStart(12)}`)
+    }
+  }
+}
+const jsonOut = argv.indexOf('--json') >= 0 ? argv[argv.indexOf('--json') + 1] : undefined
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ threads, onnxruntime: out, torch }, null, 2))

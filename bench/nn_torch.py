@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""PyTorch (CPU) counterpart of bench/nn.bench.ts: the same score-MLP (66→256×3→66, SiLU, Fourier
+σ-embedding added in every hidden layer, EDM preconditioning), the same EDM training step
+(loss + backward + Adam) and the same bridge adapter-step loop (M = 20 score calls per step).
+Benchmark only; never a runtime dependency.  usage: python3 bench/nn_torch.py [--threads T] [--json]
+"""
+import argparse, json, math, time
+import torch
+
+p = argparse.ArgumentParser()
+p.add_argument('--threads', type=int, default=1)
+p.add_argument('--dim', type=int, default=66)
+p.add_argument('--width', type=int, default=256)
+p.add_argument('--depth', type=int, default=3)
+p.add_argument('--emb', type=int, default=32)
+p.add_argument('--batches', default='1,64,1024')
+p.add_argument('--seconds', type=float, default=2.0)
+p.add_argument('--json', action='store_true')
+p.add_argument('--export-onnx', metavar='FILE', help='export a tiny score model (d=4) as a third-party ONNX test fixture, with FILE.json holding a probe input and PyTorch\'s output, and exit')
+a = p.parse_args()
+torch.set_num_threads(a.threads)
+torch.manual_seed(0)
+
+
+class ScoreMLP(torch.nn.Module):
+    def __init__(self, d, w, depth, emb):
+        super().__init__()
+        n = emb // 2
+        om = [0.5 * (32 / 0.5) ** (k / (n - 1)) for k in range(n)] if n > 1 else [0.5]
+        self.register_buffer('om', torch.tensor(om).unsqueeze(0))
+        self.w = torch.nn.ModuleList([torch.nn.Linear(d if l == 0 else w, w) for l in range(depth)])
+        self.e = torch.nn.ModuleList([torch.nn.Linear(emb, w, bias=False) for _ in range(depth)])
+        self.out = torch.nn.Linear(w, d)
+
+    def F(self, v, cnoise):
+        ph = cnoise * self.om
+        emb = torch.cat([torch.sin(ph), torch.cos(ph)], 1)
+        h = v
+        for lw, le in zip(self.w, self.e):
+            h = torch.nn.functional.silu(lw(h) + le(emb))
+        return self.out(h)
+
+    def score(self, u, sn):
+        s = sn.unsqueeze(1)
+        s2p1 = s * s + 1
+        cin = torch.rsqrt(s2p1)
+        F = self.F(u * cin, torch.log(s) / 4)
+        return -u / s2p1 + F * cin / s
+
+    def loss(self, u0, n, sn):
+        s = sn.unsqueeze(1)
+        s2p1 = s * s + 1
+        u = u0 + n * s
+        F = self.F(u * torch.rsqrt(s2p1), torch.log(s) / 4)
+        target = (s * u0 - n) * torch.rsqrt(s2p1)
+        return ((F - target) ** 2).mean()
+
+
+def timed(fn, seconds):
+    fn(); fn()  # warm-up
+    n, t0 = 0, time.perf_counter()
+    while True:
+        fn(); n += 1
+        t = time.perf_counter() - t0
+        if t >= seconds and n >= 3:
+            return n / t
+
+
+if a.export_onnx:
+    tiny = ScoreMLP(4, 16, 2, 8)
+    with torch.no_grad():
+        tiny.out.weight.normal_(0, 0.3)
+
+    class Contract(torch.nn.Module):
+        """the app's ONNX contract: x[B, d], sigma[B] → score[B, d]"""
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, x, sigma):
+            return self.m.score(x, sigma)
+
+    x = torch.randn(5, 4)
+    s = torch.tensor([0.01, 0.1, 0.5, 2.0, 10.0])
+    torch.onnx.export(Contract(tiny), (x[:2], s[:2]), a.export_onnx, input_names=['x', 'sigma'], output_names=['score'],
+                      dynamic_axes={'x': {0: 'B'}, 'sigma': {0: 'B'}, 'score': {0: 'B'}}, opset_version=17)
+    with torch.no_grad():
+        y = Contract(tiny)(x, s)
+    with open(a.export_onnx + '.json', 'w') as f:
+        json.dump({'torch': torch.__version__, 'x': x.flatten().tolist(), 'sigma': s.tolist(), 'score': y.flatten().tolist()}, f)
+    raise SystemExit(0)
+
+m = ScoreMLP(a.dim, a.width, a.depth, a.emb)
+opt = torch.optim.Adam(m.parameters(), lr=1e-4)
+res = {'torch': torch.__version__, 'threads': a.threads, 'train_samples_per_s': {}, 'sampler_steps_per_s': {}, 'score_calls_per_s': {}}
+M = 20
+for B in [int(b) for b in a.batches.split(',')]:
+    u0 = torch.randn(B, a.dim); n = torch.randn(B, a.dim); sn = torch.exp(torch.randn(B) * 1.2 - 1.2)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = m.loss(u0, n, sn)
+        loss.backward()
+        opt.step()
+    res['train_samples_per_s'][str(B)] = B * timed(step, a.seconds)
+
+    sK, smin = math.sqrt(0.25), 0.025
+    tau = [sK * (smin / sK) ** (i / M) for i in range(M + 1)]
+    x = torch.randn(B, a.dim) * 0.5
+
+    @torch.no_grad()
+    def adapter():
+        y = x + math.sqrt(tau[0] ** 2 - tau[M] ** 2) * torch.randn(B, a.dim)
+        for i in range(M):
+            h = tau[i] ** 2 - tau[i + 1] ** 2
+            y = y + h * m.score(y, torch.full((B,), tau[i])) + math.sqrt(h) * torch.randn(B, a.dim)
+        return y
+    res['sampler_steps_per_s'][str(B)] = timed(adapter, a.seconds)
+
+    @torch.no_grad()
+    def call():
+        return m.score(x, torch.full((B,), 0.3))
+    res['score_calls_per_s'][str(B)] = timed(call, a.seconds)
+
+if a.json:
+    print(json.dumps(res))
+else:
+    for k in ('train_samples_per_s', 'sampler_steps_per_s', 'score_calls_per_s'):
+        print(k, {b: round(v, 1) for b, v in res[k].items()})

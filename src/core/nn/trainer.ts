@@ -1,0 +1,602 @@
+/**
+ * The training loop (SCIENCE.md §8), runtime injected: builds the train-step and evaluation
+ * graphs, draws batches on the fly (fresh noise every step), runs Adam through onnxruntime,
+ * validates per σ band, schedules the learning rate (linear warm-up, cosine decay), stops early,
+ * reports progress, honours cancellation and checkpoints so that a resumed run equals an
+ * uninterrupted one bit for bit (all randomness is counter-based on (seed, step)).
+ *
+ * Units: the data are aligned coordinates in Å; the graphs see u = (x − mean)/σ_data and
+ * σₙ = σ/σ_data (so σ_d = 1 in the EDM formulas).
+ *
+ * σ distribution (normalised): with probability 1 − uniformFraction, ln σₙ ~ N(P_mean, P_std²)
+ * (EDM: −1.2, 1.2), else log-uniform on [σ_min, σ_max] = [0.002, 80]; both clamped to that range.
+ * The log-uniform quarter puts ≈ 4 % of all samples below σₙ = 0.01 and ≈ 10 % below 0.05, where
+ * the EDM log-normal alone has 0.2 % and 7 %: the adapter sampler's σ_min (≈ 0.05 σ_data, and
+ * down to 0.003 Å ≈ 0.006 σ_data in SCIENCE.md §3) is inside the trained range and trained on.
+ */
+import { fillNormals } from '../rng/normals'
+import { buildEvalGraph, buildTrainStepGraph, adamScalars, DEFAULT_ADAM, pName, mName, vName, next, type AdamConfig } from './train-graph'
+import { checkArch, initParams, paramDefs, DEFAULT_ARCH, type ArchConfig, type ArchName } from './arch'
+import { fillUniforms, permutation } from './random'
+import { cpuSessionOptions, type OrtRuntime, type OrtSession, type OrtTensor } from './runtime'
+import type { SigmaDistribution } from './card'
+import type { NormStats } from './export'
+
+export const DEFAULT_SIGMA: SigmaDistribution = { pMean: -1.2, pStd: 1.2, uniformFraction: 0.25, min: 0.002, max: 80 }
+/** interior band edges (σ/σ_data) of the validation report */
+export const BAND_EDGES = [0.01, 0.03, 0.1, 0.3, 1, 3, 10]
+
+// random streams (of the training seed)
+const S_SPLIT = 0x7e000001
+const S_INDEX = 0x7e000002
+const S_SIGMA_U = 0x7e000003
+const S_SIGMA_N = 0x7e000004
+const S_NOISE = 0x7e000005
+const S_VAL_U = 0x7e000011
+const S_VAL_N = 0x7e000012
+const S_VAL_NOISE = 0x7e000013
+
+export interface TrainOptions {
+  arch: ArchName
+  width?: number
+  depth?: number
+  embDim?: number
+  steps: number
+  batch?: number
+  lr?: number
+  /** linear warm-up steps (default min(1000, 5 % of steps)) */
+  warmupSteps?: number
+  /** cosine decay ends at lr·minLrFactor (default 0.02) */
+  minLrFactor?: number
+  /** fraction of frames held out for validation (default 0.1) */
+  valFraction?: number
+  seed: number
+  sigma?: Partial<SigmaDistribution>
+  /** validate every this many steps (default max(50, steps/40)) */
+  evalEvery?: number
+  /** stop after this many validations without improvement (default 10; 0 = never) */
+  patience?: number
+  /** validation samples with σ from the training distribution (default 2048) */
+  valSamples?: number
+  /** validation samples per σ band (default 256) */
+  bandSamples?: number
+  adam?: Partial<AdamConfig>
+  /** onnxruntime intra-op threads (default 1; results are deterministic for a fixed count) */
+  threads?: number
+  /** progress events every this many steps (default steps/200) */
+  progressEvery?: number
+}
+
+export interface ResolvedTrainOptions {
+  arch: ArchName
+  width: number
+  depth: number
+  embDim: number
+  steps: number
+  batch: number
+  lr: number
+  warmupSteps: number
+  minLrFactor: number
+  valFraction: number
+  seed: number
+  sigma: SigmaDistribution
+  evalEvery: number
+  patience: number
+  valSamples: number
+  bandSamples: number
+  adam: AdamConfig
+  threads: number
+  progressEvery: number
+}
+
+export interface TrainData {
+  /** aligned coordinates (Å), [nFrames, dim] */
+  frames: Float32Array
+  nFrames: number
+  dim: number
+}
+
+export interface EvalRecord {
+  step: number
+  /** mean training loss since the previous evaluation */
+  trainLoss: number
+  valLoss: number | null
+  /** loss per σ band (same order as bands of the result) */
+  bands: number[]
+  lr: number
+}
+
+export interface TrainProgress {
+  phase: 'train' | 'eval' | 'done'
+  step: number
+  steps: number
+  /** mean training loss since the last progress event */
+  loss: number
+  valLoss: number | null
+  bestValLoss: number | null
+  lr: number
+  samplesPerSec: number
+  etaSec: number
+  elapsedSec: number
+  /** latest per-band validation losses, with the band edges (Å) */
+  bands?: { lo: number; hi: number; loss: number }[]
+}
+
+export interface TrainCheckpoint {
+  version: 1
+  options: ResolvedTrainOptions
+  dataHash: string
+  /** steps completed */
+  step: number
+  params: Float32Array[]
+  m: Float32Array[]
+  v: Float32Array[]
+  best: { step: number; valLoss: number; params: Float32Array[] } | null
+  evalsSinceBest: number
+  history: EvalRecord[]
+  lossSum: number
+  lossCount: number
+  wallSeconds: number
+  samplesDone: number
+}
+
+export interface TrustRegionData {
+  mean: Float32Array
+  scale: Float32Array
+  radius: number
+}
+
+export interface TrainResult {
+  arch: ArchConfig
+  options: ResolvedTrainOptions
+  /** the kept parameters (best validation, else the last) */
+  params: Float32Array[]
+  stats: NormStats
+  trustRegion: TrustRegionData
+  history: EvalRecord[]
+  /** σ band edges (Å) of the per-band validation losses */
+  bandEdges: number[]
+  final: {
+    stepsRun: number
+    bestStep: number
+    trainLoss: number
+    valLoss: number | null
+    bands: { lo: number; hi: number; loss: number; samples: number }[]
+    stoppedEarly: boolean
+    cancelled: boolean
+    wallSeconds: number
+    samplesPerSecond: number
+  }
+  nTrain: number
+  nVal: number
+  checkpoint: TrainCheckpoint
+}
+
+export interface TrainHooks {
+  onProgress?(p: TrainProgress): void
+  /** polled before every step; true ends training (result.final.cancelled) */
+  shouldStop?(): boolean
+  /** after every validation (and at the end) with the state to resume from */
+  onCheckpoint?(ck: TrainCheckpoint): void | Promise<void>
+  /** one-line log messages (validation table rows) */
+  onLog?(line: string): void
+}
+
+export function resolveTrainOptions(o: TrainOptions): ResolvedTrainOptions {
+  const steps = o.steps
+  if (!(Number.isInteger(steps) && steps >= 1)) throw new RangeError(`train: steps must be a positive integer (got ${steps})`)
+  const sigma = { ...DEFAULT_SIGMA, ...(o.sigma ?? {}) }
+  if (!(sigma.min > 0 && sigma.max > sigma.min)) throw new RangeError(`train: σ range must satisfy 0 < min < max (got ${sigma.min}, ${sigma.max})`)
+  if (!(sigma.uniformFraction >= 0 && sigma.uniformFraction <= 1)) throw new RangeError('train: sigma.uniformFraction must be in [0, 1]')
+  const r: ResolvedTrainOptions = {
+    arch: o.arch,
+    width: o.width ?? DEFAULT_ARCH.width,
+    depth: o.depth ?? DEFAULT_ARCH.depth,
+    embDim: o.embDim ?? DEFAULT_ARCH.embDim,
+    steps,
+    batch: o.batch ?? 512,
+    lr: o.lr ?? 1e-3,
+    warmupSteps: o.warmupSteps ?? Math.min(1000, Math.round(0.05 * steps)),
+    minLrFactor: o.minLrFactor ?? 0.02,
+    valFraction: o.valFraction ?? 0.1,
+    seed: o.seed,
+    sigma,
+    evalEvery: o.evalEvery ?? Math.max(50, Math.round(steps / 40)),
+    patience: o.patience ?? 10,
+    valSamples: o.valSamples ?? 2048,
+    bandSamples: o.bandSamples ?? 256,
+    adam: { ...DEFAULT_ADAM, ...(o.adam ?? {}) },
+    threads: o.threads ?? 1,
+    progressEvery: o.progressEvery ?? Math.max(1, Math.round(steps / 200)),
+  }
+  if (!(Number.isInteger(r.batch) && r.batch >= 1)) throw new RangeError(`train: batch must be a positive integer (got ${r.batch})`)
+  if (!(r.lr > 0)) throw new RangeError(`train: lr must be positive (got ${r.lr})`)
+  if (!(r.valFraction >= 0 && r.valFraction < 1)) throw new RangeError(`train: valFraction must be in [0, 1) (got ${r.valFraction})`)
+  if (!Number.isSafeInteger(r.seed) || r.seed < 0) throw new RangeError(`train: seed must be a whole number ≥ 0 (got ${r.seed})`)
+  return r
+}
+
+/** learning rate before step t (0-based): linear warm-up to lr, then cosine to lr·minLrFactor */
+export function learningRate(o: ResolvedTrainOptions, t: number): number {
+  if (o.warmupSteps > 0 && t < o.warmupSteps) return (o.lr * (t + 1)) / o.warmupSteps
+  const span = Math.max(1, o.steps - o.warmupSteps)
+  const f = Math.min(1, (t - o.warmupSteps) / span)
+  return o.lr * (o.minLrFactor + (1 - o.minLrFactor) * 0.5 * (1 + Math.cos(Math.PI * f)))
+}
+
+/** FNV-1a over the float32 bytes and shape: guards a resume against different data */
+export function dataHash(data: TrainData): string {
+  const bytes = new Uint8Array(data.frames.buffer, data.frames.byteOffset, data.nFrames * data.dim * 4)
+  let h1 = 0x811c9dc5
+  let h2 = 0x01000193 ^ data.dim
+  for (let i = 0; i < bytes.length; i++) {
+    h1 = Math.imul(h1 ^ bytes[i]!, 0x01000193)
+    h2 = Math.imul(h2 ^ bytes[i]!, 0x5bd1e995)
+  }
+  return `${data.nFrames}x${data.dim}-${(h1 >>> 0).toString(16)}${(h2 >>> 0).toString(16)}`
+}
+
+/** mean structure, σ_data (RMS about the mean over all frames and coordinates) and the trust region */
+export function dataStatistics(data: TrainData): { stats: NormStats; trustRegion: TrustRegionData } {
+  const { frames, nFrames: F, dim: d } = data
+  const mean = new Float64Array(d)
+  for (let f = 0; f < F; f++) for (let k = 0; k < d; k++) mean[k]! += frames[f * d + k]!
+  for (let k = 0; k < d; k++) mean[k]! /= F
+  const sq = new Float64Array(d)
+  for (let f = 0; f < F; f++) {
+    for (let k = 0; k < d; k++) {
+      const v = frames[f * d + k]! - mean[k]!
+      sq[k]! += v * v
+    }
+  }
+  let total = 0
+  for (let k = 0; k < d; k++) total += sq[k]!
+  const sigmaData = Math.sqrt(total / (F * d))
+  if (!(sigmaData > 0)) throw new RangeError('train: the training frames are all identical (σ_data = 0)')
+  // trust region: per-coordinate standard deviation, floored at 0.05 σ_data so that a coordinate
+  // the data barely move (or the sampler's σ_min noise) cannot dominate the whitened distance
+  const scale = new Float32Array(d)
+  for (let k = 0; k < d; k++) scale[k] = Math.max(Math.sqrt(sq[k]! / F), 0.05 * sigmaData)
+  let rmax = 0
+  for (let f = 0; f < F; f++) {
+    let s = 0
+    for (let k = 0; k < d; k++) {
+      const z = (frames[f * d + k]! - mean[k]!) / scale[k]!
+      s += z * z
+    }
+    rmax = Math.max(rmax, Math.sqrt(s))
+  }
+  const mean32 = Float32Array.from(mean)
+  return { stats: { mean: mean32, sigmaData }, trustRegion: { mean: Float32Array.from(mean), scale, radius: 1.1 * rmax } }
+}
+
+/** validation/training split: a seeded permutation; the first round(valFraction·n) frames validate */
+export function splitFrames(n: number, valFraction: number, seed: number): { train: Int32Array; val: Int32Array } {
+  const p = permutation(n, seed, S_SPLIT)
+  let nVal = Math.round(valFraction * n)
+  if (valFraction > 0 && nVal === 0 && n >= 10) nVal = 1
+  if (nVal >= n) nVal = n - 1
+  return { val: p.slice(0, nVal), train: p.slice(nVal) }
+}
+
+/** draws σₙ for samples [start, start+count) of the (uniform, normal) streams into out */
+function drawSigmas(out: Float32Array, s: SigmaDistribution, seed: number, su: number, sn: number, start: number, count: number, scratchU: Float64Array, scratchN: Float32Array): void {
+  fillUniforms(scratchU, seed, su, 2 * start, 2 * count)
+  fillNormals(scratchN, seed, sn, start, 0, count)
+  const lmin = Math.log(s.min)
+  const lmax = Math.log(s.max)
+  for (let i = 0; i < count; i++) {
+    let l: number
+    if (scratchU[2 * i]! < s.uniformFraction) l = lmin + scratchU[2 * i + 1]! * (lmax - lmin)
+    else l = s.pMean + s.pStd * scratchN[i]!
+    out[i] = Math.exp(Math.min(lmax, Math.max(lmin, l)))
+  }
+}
+
+/** n draws of σₙ from the training distribution (samples 0…n−1 of the training σ streams) */
+export function sampleSigmas(dist: SigmaDistribution, seed: number, n: number): Float32Array {
+  const out = new Float32Array(n)
+  drawSigmas(out, dist, seed, S_SIGMA_U, S_SIGMA_N, 0, n, new Float64Array(2 * n), new Float32Array(n))
+  return out
+}
+
+interface ValSet {
+  u0: Float32Array
+  noise: Float32Array
+  sn: Float32Array
+  /** band of each sample: −1 for the main (training-distribution) part */
+  band: Int32Array
+  n: number
+  edges: number[]
+}
+
+function buildValSet(o: ResolvedTrainOptions, norm: Float32Array, d: number, valIdx: Int32Array): ValSet | null {
+  if (valIdx.length === 0) return null
+  const edges = [o.sigma.min, ...BAND_EDGES.filter((e) => e > o.sigma.min && e < o.sigma.max), o.sigma.max]
+  const nb = edges.length - 1
+  const n = o.valSamples + nb * o.bandSamples
+  const u0 = new Float32Array(n * d)
+  const noise = new Float32Array(n * d)
+  const sn = new Float32Array(n)
+  const band = new Int32Array(n)
+  const u = new Float64Array(2 * n)
+  const z = new Float32Array(n)
+  drawSigmas(sn, o.sigma, o.seed, S_VAL_U, S_VAL_N, 0, o.valSamples, u, z)
+  fillUniforms(u, o.seed, S_VAL_U + 0x100, 0, n)
+  for (let i = 0; i < n; i++) {
+    const f = valIdx[i % valIdx.length]!
+    u0.set(norm.subarray(f * d, (f + 1) * d), i * d)
+    if (i < o.valSamples) band[i] = -1
+    else {
+      const b = Math.floor((i - o.valSamples) / o.bandSamples)
+      band[i] = b
+      const lo = Math.log(edges[b]!)
+      const hi = Math.log(edges[b + 1]!)
+      sn[i] = Math.exp(lo + u[i]! * (hi - lo))
+    }
+  }
+  fillNormals(noise, o.seed, S_VAL_NOISE, 0)
+  return { u0, noise, sn, band, n, edges }
+}
+
+function f32(ort: OrtRuntime, data: Float32Array, dims: readonly number[]): OrtTensor {
+  return new ort.Tensor('float32', data, dims)
+}
+
+async function evaluate(ort: OrtRuntime, session: OrtSession, cfg: ArchConfig, params: Float32Array[], vs: ValSet): Promise<{ main: number; bands: number[] }> {
+  const d = cfg.dim
+  const defs = paramDefs(cfg)
+  const feedsP: Record<string, OrtTensor> = {}
+  defs.forEach((p, i) => (feedsP[pName(p.name)] = f32(ort, params[i]!, p.shape)))
+  const chunk = 1024
+  let mainSum = 0
+  let mainN = 0
+  const nb = vs.edges.length - 1
+  const bandSum = new Float64Array(nb)
+  const bandN = new Float64Array(nb)
+  for (let s = 0; s < vs.n; s += chunk) {
+    const c = Math.min(chunk, vs.n - s)
+    const out = await session.run({
+      ...feedsP,
+      u0: f32(ort, vs.u0.subarray(s * d, (s + c) * d), [c, d]),
+      noise: f32(ort, vs.noise.subarray(s * d, (s + c) * d), [c, d]),
+      sn: f32(ort, vs.sn.subarray(s, s + c), [c]),
+    })
+    const l = out.loss!.data as Float32Array
+    for (let i = 0; i < c; i++) {
+      const b = vs.band[s + i]!
+      if (b < 0) {
+        mainSum += l[i]!
+        mainN++
+      } else {
+        bandSum[b]! += l[i]!
+        bandN[b]!++
+      }
+    }
+  }
+  return { main: mainSum / Math.max(1, mainN), bands: Array.from(bandSum, (v, i) => v / Math.max(1, bandN[i]!)) }
+}
+
+const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now())
+
+/**
+ * Trains a model on `data`. With `resume`, continues a checkpoint of the same options and data
+ * (the continuation is identical to a run that was never interrupted).
+ */
+export async function trainModel(ort: OrtRuntime, data: TrainData, options: TrainOptions, hooks: TrainHooks = {}, resume?: TrainCheckpoint): Promise<TrainResult> {
+  const o: ResolvedTrainOptions = resume ? { ...resume.options, sigma: { ...resume.options.sigma }, adam: { ...resume.options.adam } } : resolveTrainOptions(options)
+  const d = data.dim
+  const cfg: ArchConfig = { arch: o.arch, dim: d, width: o.width, depth: o.depth, embDim: o.embDim }
+  checkArch(cfg)
+  if (data.frames.length < data.nFrames * d) throw new RangeError(`train: ${data.frames.length} values for ${data.nFrames} frames of ${d}`)
+  if (data.nFrames < 2) throw new RangeError('train: need at least 2 frames')
+  const hash = dataHash(data)
+  if (resume) {
+    if (resume.version !== 1) throw new RangeError(`train: checkpoint version ${resume.version} is not supported`)
+    if (resume.dataHash !== hash) throw new RangeError('train: the checkpoint was made with different training data')
+    if (options.steps !== undefined && options.steps > o.steps) o.steps = options.steps
+  }
+  const { stats, trustRegion } = dataStatistics(data)
+  const norm = new Float32Array(data.nFrames * d)
+  const inv = 1 / stats.sigmaData
+  for (let f = 0; f < data.nFrames; f++) for (let k = 0; k < d; k++) norm[f * d + k] = (data.frames[f * d + k]! - stats.mean[k]!) * inv
+  const split = splitFrames(data.nFrames, o.valFraction, o.seed)
+  const nTrain = split.train.length
+  const vs = buildValSet(o, norm, d, split.val)
+  const edgesA = vs ? vs.edges.map((e) => e * stats.sigmaData) : []
+
+  const sessOpts = cpuSessionOptions(o.threads)
+  const stepSession = await ort.InferenceSession.create(buildTrainStepGraph(cfg, o.adam).toBytes(), sessOpts)
+  const evalSession = vs ? await ort.InferenceSession.create(buildEvalGraph(cfg).toBytes(), sessOpts) : undefined
+
+  const defs = paramDefs(cfg)
+  let params: Float32Array[]
+  let ms: Float32Array[]
+  let vsq: Float32Array[]
+  let best: TrainCheckpoint['best']
+  let evalsSinceBest: number
+  const history: EvalRecord[] = resume ? [...resume.history] : []
+  let lossSum = resume?.lossSum ?? 0
+  let lossCount = resume?.lossCount ?? 0
+  let step = resume?.step ?? 0
+  const wallBefore = resume?.wallSeconds ?? 0
+  let samplesDone = resume?.samplesDone ?? 0
+  if (resume) {
+    params = resume.params.map((a) => Float32Array.from(a))
+    ms = resume.m.map((a) => Float32Array.from(a))
+    vsq = resume.v.map((a) => Float32Array.from(a))
+    best = resume.best ? { ...resume.best, params: resume.best.params.map((a) => Float32Array.from(a)) } : null
+    evalsSinceBest = resume.evalsSinceBest
+  } else {
+    params = initParams(cfg, o.seed)
+    ms = params.map((p) => new Float32Array(p.length))
+    vsq = params.map((p) => new Float32Array(p.length))
+    best = null
+    evalsSinceBest = 0
+  }
+
+  const B = o.batch
+  const u0 = new Float32Array(B * d)
+  const noise = new Float32Array(B * d)
+  const sn = new Float32Array(B)
+  const idxU = new Float64Array(B)
+  const sigU = new Float64Array(2 * B)
+  const sigN = new Float32Array(B)
+  const t0 = now()
+  const stepsAtStart = step
+  let progLossSum = 0
+  let progLossCount = 0
+  let cancelled = false
+  let stoppedEarly = false
+  let lastTrainLoss = NaN
+  let lastEval: { main: number; bands: number[] } | null = null
+
+  const makeCheckpoint = (): TrainCheckpoint => ({
+    version: 1,
+    options: { ...o },
+    dataHash: hash,
+    step,
+    params,
+    m: ms,
+    v: vsq,
+    best,
+    evalsSinceBest,
+    history: [...history],
+    lossSum,
+    lossCount,
+    wallSeconds: wallBefore + (now() - t0) / 1000,
+    samplesDone,
+  })
+  const bandList = (bands: number[]) => bands.map((loss, i) => ({ lo: edgesA[i]!, hi: edgesA[i + 1]!, loss }))
+  const progress = (phase: TrainProgress['phase']) => {
+    const el = (now() - t0) / 1000
+    const sps = el > 0 ? ((step - stepsAtStart) * B) / el : 0
+    const stepsPerSec = sps / B
+    hooks.onProgress?.({
+      phase,
+      step,
+      steps: o.steps,
+      loss: progLossCount ? progLossSum / progLossCount : lastTrainLoss,
+      valLoss: lastEval ? lastEval.main : null,
+      bestValLoss: best ? best.valLoss : null,
+      lr: learningRate(o, Math.min(step, o.steps - 1)),
+      samplesPerSec: sps,
+      etaSec: stepsPerSec > 0 ? (o.steps - step) / stepsPerSec : NaN,
+      elapsedSec: wallBefore + el,
+      bands: lastEval ? bandList(lastEval.bands) : undefined,
+    })
+    progLossSum = 0
+    progLossCount = 0
+  }
+
+  try {
+    while (step < o.steps) {
+      if (hooks.shouldStop?.()) {
+        cancelled = true
+        break
+      }
+      // ---- batch `step`: a pure function of (seed, step)
+      fillUniforms(idxU, o.seed, S_INDEX, step * B)
+      for (let i = 0; i < B; i++) {
+        const f = split.train[Math.min(nTrain - 1, Math.floor(idxU[i]! * nTrain))]!
+        u0.set(norm.subarray(f * d, (f + 1) * d), i * d)
+      }
+      drawSigmas(sn, o.sigma, o.seed, S_SIGMA_U, S_SIGMA_N, step * B, B, sigU, sigN)
+      fillNormals(noise, o.seed, S_NOISE, step * B * d)
+      const lr = learningRate(o, step)
+      const sc = adamScalars(o.adam, lr, step + 1)
+      const feeds: Record<string, OrtTensor> = {
+        u0: f32(ort, u0, [B, d]),
+        noise: f32(ort, noise, [B, d]),
+        sn: f32(ort, sn, [B]),
+        lr: f32(ort, Float32Array.of(sc.lr), []),
+        eps: f32(ort, Float32Array.of(sc.eps), []),
+      }
+      defs.forEach((p, i) => {
+        feeds[pName(p.name)] = f32(ort, params[i]!, p.shape)
+        feeds[mName(p.name)] = f32(ort, ms[i]!, p.shape)
+        feeds[vName(p.name)] = f32(ort, vsq[i]!, p.shape)
+      })
+      const out = await stepSession.run(feeds)
+      const loss = (out.loss!.data as Float32Array)[0]!
+      if (!Number.isFinite(loss)) {
+        throw new RangeError(`train: the loss became ${loss} at step ${step + 1}; lower the learning rate (--lr) or check the data`)
+      }
+      params = defs.map((p) => out[next(pName(p.name))]!.data as Float32Array)
+      ms = defs.map((p) => out[next(mName(p.name))]!.data as Float32Array)
+      vsq = defs.map((p) => out[next(vName(p.name))]!.data as Float32Array)
+      step++
+      samplesDone += B
+      lossSum += loss
+      lossCount++
+      progLossSum += loss
+      progLossCount++
+      lastTrainLoss = loss
+
+      const evalNow = step % o.evalEvery === 0 || step === o.steps
+      if (evalNow) {
+        const trainLoss = lossSum / Math.max(1, lossCount)
+        lossSum = 0
+        lossCount = 0
+        let valLoss: number | null = null
+        let bands: number[] = []
+        if (vs && evalSession) {
+          lastEval = await evaluate(ort, evalSession, cfg, params, vs)
+          valLoss = lastEval.main
+          bands = lastEval.bands
+          if (!best || valLoss < best.valLoss) {
+            best = { step, valLoss, params: params.map((a) => Float32Array.from(a)) }
+            evalsSinceBest = 0
+          } else evalsSinceBest++
+        }
+        history.push({ step, trainLoss, valLoss, bands, lr })
+        hooks.onLog?.(
+          `step ${step}/${o.steps}  lr ${lr.toExponential(2)}  train ${trainLoss.toFixed(4)}` +
+            (valLoss !== null ? `  val ${valLoss.toFixed(4)}  bands ${bands.map((b) => b.toFixed(3)).join(' ')}` : '')
+        )
+        progress('eval')
+        await hooks.onCheckpoint?.(makeCheckpoint())
+        if (o.patience > 0 && evalsSinceBest >= o.patience && step < o.steps) {
+          stoppedEarly = true
+          break
+        }
+      } else if (step % o.progressEvery === 0) progress('train')
+    }
+    // a cancelled run checkpoints where it stopped, so a resume repeats nothing
+    if (cancelled) await hooks.onCheckpoint?.(makeCheckpoint())
+  } finally {
+    await stepSession.release()
+    if (evalSession) await evalSession.release()
+  }
+
+  const kept = best ? best.params : params
+  const keptRecord = best ? history.find((h) => h.step === best!.step) : history[history.length - 1]
+  const wallSeconds = wallBefore + (now() - t0) / 1000
+  const lastTrain = history.length ? history[history.length - 1]!.trainLoss : lastTrainLoss
+  const result: TrainResult = {
+    arch: cfg,
+    options: o,
+    params: kept,
+    stats,
+    trustRegion,
+    history,
+    bandEdges: edgesA,
+    final: {
+      stepsRun: step,
+      bestStep: best ? best.step : step,
+      trainLoss: lastTrain,
+      valLoss: best ? best.valLoss : null,
+      bands: keptRecord && vs ? keptRecord.bands.map((loss, i) => ({ lo: edgesA[i]!, hi: edgesA[i + 1]!, loss, samples: o.bandSamples })) : [],
+      stoppedEarly,
+      cancelled,
+      wallSeconds,
+      samplesPerSecond: wallSeconds > 0 ? samplesDone / wallSeconds : 0,
+    },
+    nTrain,
+    nVal: split.val.length,
+    checkpoint: makeCheckpoint(),
+  }
+  progress('done')
+  return result
+}
+

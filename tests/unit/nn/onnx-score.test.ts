@@ -1,0 +1,127 @@
+/**
+ * Importing score models: the contract check names the tensor with expected and actual shape,
+ * a model that gives NaN on the probe batch is refused, and a valid model computes the same
+ * scores through the ScoreModel interface as a direct session run.
+ */
+import { describe, expect, it } from 'vitest'
+import { Graph, type Tensor } from '../../../src/core/nn/graph'
+import { OnnxScoreModel, probeModel } from '../../../src/core/score/onnx-score'
+import { UserError } from '../../../src/core/errors'
+import { ort } from './helpers'
+
+async function sessionOf(build: (g: Graph) => void, opset?: number) {
+  const g = new Graph('m')
+  build(g)
+  return ort.InferenceSession.create(g.toBytes({ opset }))
+}
+
+const gaussian = (g: Graph, x: Tensor, s: Tensor) => g.neg(g.div(x, g.add(g.unsqueeze(g.mul(s, s), [1]), 1)))
+
+async function refusal(build: (g: Graph) => void, dim?: number): Promise<string> {
+  const s = await sessionOf(build)
+  try {
+    OnnxScoreModel.wrap(ort, s, { name: 'm', file: 'model.onnx', dim })
+  } catch (err) {
+    expect(err).toBeInstanceOf(UserError)
+    return (err as Error).message
+  } finally {
+    await s.release()
+  }
+  throw new Error('the model was accepted')
+}
+
+describe('ONNX score model contract', () => {
+  it('accepts x[B,d], sigma[B] → score[B,d] and computes the same as a direct run (batch smaller than the buffers)', async () => {
+    const s = await sessionOf((g) => {
+      const x = g.input('x', 'float32', ['batch', 3])
+      const sg = g.input('sigma', 'float32', ['batch'])
+      g.output(gaussian(g, x, sg), 'score')
+    })
+    const m = OnnxScoreModel.wrap(ort, s, { name: 'gauss', file: 'g.onnx' })
+    expect(m.dim).toBe(3)
+    expect(m.rigidBody).toBe(false)
+    expect(m.smoothed).toBe(true)
+    const x = Float32Array.from([1, 2, 3, -1, 0.5, 2, 9, 9, 9])
+    const sigma = Float32Array.from([0.5, 2, 7])
+    const out = new Float32Array(9).fill(-7)
+    await m.score(x, sigma, 2, out)
+    // exact: −x/(1+σ²)
+    const expected = [1 / 1.25, 2 / 1.25, 3 / 1.25, -1 / 5, 0.5 / 5, 2 / 5].map((v) => -v)
+    expected.forEach((v, i) => expect(out[i]).toBeCloseTo(v, 6))
+    expect(Array.from(out.subarray(6))).toEqual([-7, -7, -7]) // untouched past the batch
+    await probeModel(m, undefined, [0.01, 1, 10])
+    await m.dispose()
+  })
+
+  it('names the tensor, the expected and the actual shape on a mismatch', async () => {
+    expect(
+      await refusal((g) => {
+        const x = g.input('x', 'float32', ['B', 5])
+        g.output(gaussian(g, x, g.input('sigma', 'float32', ['B'])), 'score')
+      }, 4)
+    ).toBe("model.onnx: input 'x' has shape [B, 5], expected [B, 4]")
+    expect(
+      await refusal((g) => {
+        const x = g.input('x', 'float32', [1, 4])
+        g.output(gaussian(g, x, g.input('sigma', 'float32', [1])), 'score')
+      })
+    ).toMatch(/input 'x' has a fixed batch size \(shape \[1, 4\]\); expected \[B, 4\] with a dynamic B/)
+    expect(
+      await refusal((g) => {
+        const x = g.input('x', 'float32', ['B', 4])
+        const s = g.input('sigma', 'float32', ['B', 1])
+        g.output(g.mul(x, s), 'score')
+      })
+    ).toMatch(/input 'sigma' has shape \[B, 1\], expected \[B\]/)
+    expect(
+      await refusal((g) => {
+        const x = g.input('x', 'float32', ['B', 4])
+        const s = g.input('sigma', 'float32', ['B'])
+        g.output(g.slice(gaussian(g, x, s), [0], [3], [1]), 'score')
+      })
+    ).toMatch(/output 'score' has shape \[B, 3\], expected \[B, 4\] like input x/)
+    expect(
+      await refusal((g) => {
+        const x = g.input('input', 'float32', ['B', 4])
+        g.output(gaussian(g, x, g.input('sigma', 'float32', ['B'])), 'score')
+      })
+    ).toMatch(/no input 'x' \(inputs: input, sigma\); expected inputs x\[B, d\] and sigma\[B\]/)
+    expect(
+      await refusal((g) => {
+        const x = g.input('x', 'float32', ['B', 4])
+        g.output(g.reduceSum(g.mul(x, g.unsqueeze(g.input('sigma', 'float32', ['B']), [1])), [1]), 'energy')
+      })
+    ).toMatch(/outputs only 'energy'; add an output score\[B, d\]/)
+    expect(
+      await refusal((g) => {
+        const x = g.input('x', 'float64', ['B', 4])
+        g.output(g.neg(x), 'score')
+        g.input('sigma', 'float64', ['B'])
+      })
+    ).toMatch(/input 'x' has element type float64, expected float32/)
+  })
+
+  it('refuses a model whose score is NaN on the probe batch, naming σ', async () => {
+    const s = await sessionOf((g) => {
+      const x = g.input('x', 'float32', ['B', 2])
+      const sg = g.input('sigma', 'float32', ['B'])
+      // NaN for σ < 0.1: sqrt of a negative number
+      g.output(g.mul(x, g.unsqueeze(g.sqrt(g.sub(sg, 0.1)), [1])), 'score')
+    })
+    const m = OnnxScoreModel.wrap(ort, s, { name: 'nan', file: 'nan.onnx' })
+    await expect(probeModel(m, undefined, [1, 0.05])).rejects.toThrow(/nan\.onnx: output 'score' is NaN on a probe batch \(row 1, σ = 0\.05/)
+    await probeModel(m, undefined, [1, 2])
+    await m.dispose()
+  })
+
+  it('a rigid-body model needs a reference of length d = 3N', async () => {
+    const s = await sessionOf((g) => {
+      const x = g.input('x', 'float32', ['B', 6])
+      g.output(gaussian(g, x, g.input('sigma', 'float32', ['B'])), 'score')
+    })
+    const m = OnnxScoreModel.wrap(ort, s, { name: 'r', reference: new Float32Array(6) })
+    expect(m.rigidBody).toBe(true)
+    expect(() => OnnxScoreModel.wrap(ort, s, { name: 'r', file: 'r.onnx', reference: new Float32Array(3) })).toThrow(/r\.onnx: the reference structure has 3 coordinates, the model d = 6/)
+    await s.release()
+  })
+})
