@@ -4,6 +4,9 @@
  * requests with these schemas at the service boundary, so a malformed call is refused the same way.
  */
 import { z } from 'zod'
+import { datasetContract } from './datasets'
+import { runContract } from './runs'
+import { modelContract } from './models'
 
 export const ProjectSummary = z.object({
   id: z.string(),
@@ -38,6 +41,9 @@ export const contract = {
   'project.create': { input: z.object({ name: z.string().trim().min(1).max(120) }).strict(), output: ProjectSummary },
   'project.open': { input: z.object({ id }).strict(), output: ProjectSummary },
   'project.rename': { input: z.object({ id, name: z.string().trim().min(1).max(120) }).strict(), output: ProjectSummary },
+  ...datasetContract,
+  ...modelContract,
+  ...runContract,
 } as const
 
 export type Contract = typeof contract

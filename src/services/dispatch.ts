@@ -8,6 +8,11 @@ import { UserError } from '../core/errors'
 import type { ServiceContext } from './context'
 import { appInfo } from './app/info'
 import { createProject, listProjects, openProject, renameProject } from './project/store'
+import { cancelImport, datasetReference, deleteDatasetApi, getDatasetApi, importDatasetApi, listDatasetSummaries, renameDatasetApi } from './app/datasets-api'
+import * as runs from './runs/api'
+import * as models from './app/models-api'
+import { datasetSource, modelSource } from './runs/sources'
+import { setRunBackend } from './runs/store'
 
 type Handlers = { [M in Method]: (ctx: ServiceContext, input: z.output<(typeof contract)[M]['input']>) => Promise<Output<M>> }
 
@@ -17,6 +22,43 @@ const handlers: Handlers = {
   'project.create': (ctx, input) => createProject(ctx.home, input.name),
   'project.open': (ctx, input) => openProject(ctx.home, input.id),
   'project.rename': (ctx, input) => renameProject(ctx.home, input.id, input.name),
+
+  'dataset.list': (ctx, i) => listDatasetSummaries(ctx.home, i.projectId),
+  'dataset.import': (ctx, i) => importDatasetApi(ctx, i),
+  'dataset.cancelImport': async (_ctx, i) => cancelImport(i.importId),
+  'dataset.get': (ctx, i) => getDatasetApi(ctx.home, i.projectId, i.datasetId, i.coords ?? true),
+  'dataset.reference': (ctx, i) => datasetReference(ctx.home, i.projectId, i.datasetId),
+  'dataset.rename': (ctx, i) => renameDatasetApi(ctx.home, i.projectId, i.datasetId, i.name),
+  'dataset.delete': (ctx, i) => deleteDatasetApi(ctx.home, i.projectId, i.datasetId),
+
+  'model.list': (ctx, i) => models.listModelSummaries(ctx.home, i.projectId),
+  'model.train': (ctx, i) => models.startTraining(ctx, i),
+  'model.jobs': async (_ctx, i) => models.listJobs(i.projectId),
+  'model.cancel': async (_ctx, i) => models.cancelJob(i.jobId),
+  'model.card': (ctx, i) => models.modelCard(ctx.home, i.projectId, i.modelId),
+  'model.import': (ctx, i) => models.importModelApi(ctx.home, i),
+  'model.rename': (ctx, i) => models.renameModelApi(ctx.home, i.projectId, i.modelId, i.name),
+  'model.delete': (ctx, i) => models.deleteModelApi(ctx.home, i.projectId, i.modelId),
+  'model.bytes': (ctx, i) => models.modelBytes(ctx.home, i.projectId, i.modelId),
+
+  'run.create': async (ctx, i) => {
+    const [model, dataset] = await Promise.all([modelSource(ctx.home, i.projectId, i.modelId), datasetSource(ctx.home, i.projectId, i.datasetId)])
+    return runs.createRunApi(ctx, { projectId: i.projectId, params: i.params, ...(i.name ? { name: i.name } : {}) }, { model, dataset })
+  },
+  'run.appendFrames': (ctx, i) => runs.appendFramesApi(ctx, i),
+  'run.checkpoint': (ctx, i) => runs.checkpointApi(ctx, i),
+  'run.finish': (ctx, i) => runs.finishApi(ctx, i),
+  'run.setBackend': async (ctx, i) => {
+    await setRunBackend(ctx.home, i.projectId, i.runId, i.backendUsed)
+    return { ok: true }
+  },
+  'run.stop': (ctx, i) => runs.finishApi(ctx, { ...i, status: 'stopped' }),
+  'run.list': (ctx, i) => runs.listApi(ctx, i.projectId),
+  'run.get': (ctx, i) => runs.getApi(ctx, i),
+  'run.resume': (ctx, i) => runs.resumeApi(ctx, i),
+  'run.rename': (ctx, i) => runs.renameApi(ctx, i),
+  'run.delete': (ctx, i) => runs.deleteApi(ctx, i),
+  'run.export': (ctx, i) => runs.exportApi(ctx, i),
 }
 
 function describeZod(method: string, err: z.ZodError): string {

@@ -1,21 +1,106 @@
 /**
- * First launch: an "Examples" project exists. Later issues put the ala2 dataset and the default
- * model into it; here it is created once (never overwritten, so a user's changes are kept).
+ * First launch: an "Examples" project with the ala2 example dataset (all 22 atoms, the atoms the
+ * default model was trained on), its GROMACS Brownian-dynamics reference observables, and the
+ * default model — so one click runs a trajectory.
+ *
+ * Each example item is added once: `examples.json` in the project records what was seeded, and an
+ * item recorded there is never added again, even if the user deleted or renamed it (their changes
+ * win). Items whose resources appear in a later version are added at the next start. Later starts
+ * only read that small file.
  */
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import type { ServiceContext } from '../context'
 import { createProject, projectsRoot } from './store'
+import { writeJsonAtomic } from '../fs/atomic'
+import { importDataset } from '../datasets'
+import { importModel } from '../models/registry'
 
 export const EXAMPLES_ID = 'examples'
+export const SEED_FILE = 'examples.json'
+
+interface SeedRecord {
+  /** item key → the id it was given (null when seeding it failed; retried at the next start) */
+  seeded: Record<string, string | null>
+  errors?: Record<string, string>
+}
+
+interface ExampleItem {
+  key: string
+  /** resources the item needs (relative to resourcesDir); missing ones postpone the item */
+  needs: string[]
+  add(ctx: ServiceContext, projectDir: string): Promise<string>
+}
+
+const ALA2 = 'examples/ala2'
+
+const ITEMS: ExampleItem[] = [
+  {
+    key: 'ala2-dataset',
+    needs: [`${ALA2}/ala2_snapshots_all.pdb.gz`],
+    async add(ctx, dir) {
+      const manifest = await importDataset(dir, [path.join(ctx.resourcesDir, ALA2, 'ala2_snapshots_all.pdb.gz')], { select: 'all', name: 'Alanine dipeptide (ala2) · 5000 snapshots' })
+      // the reference observables travel with the dataset (dataset.reference serves them)
+      const ref = path.join(ctx.resourcesDir, ALA2, 'gromacs_bd_reference.json')
+      try {
+        await fs.copyFile(ref, path.join(dir, 'datasets', manifest.id, 'reference.json'))
+      } catch {
+        // no reference shipped: the dataset works without it
+      }
+      return manifest.id
+    },
+  },
+  {
+    key: 'ala2-default-model',
+    needs: ['models/ala2-default.onnx'],
+    async add(ctx, dir) {
+      // its card (ala2-default.card.json beside it) comes along: name, σ range, trust region, training metrics
+      const entry = await importModel(dir, path.join(ctx.resourcesDir, 'models', 'ala2-default.onnx'))
+      return entry.id
+    },
+  },
+]
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.access(p)
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function readSeeds(file: string): Promise<SeedRecord> {
+  try {
+    const v = JSON.parse(await fs.readFile(file, 'utf8')) as SeedRecord
+    if (v && typeof v.seeded === 'object' && v.seeded) return v
+  } catch {
+    // none yet (or unreadable: seed what is not in the project)
+  }
+  return { seeded: {} }
+}
 
 export async function ensureExamplesProject(ctx: ServiceContext): Promise<void> {
   const dir = path.join(projectsRoot(ctx.home), EXAMPLES_ID)
-  try {
-    await fs.access(path.join(dir, 'project.json'))
-    return
-  } catch {
-    // not there yet
+  const fresh = !(await exists(path.join(dir, 'project.json')))
+  if (fresh) await createProject(ctx.home, 'Examples', EXAMPLES_ID)
+  const seedFile = path.join(dir, SEED_FILE)
+  const seeds = await readSeeds(seedFile)
+  let changed = false
+  for (const item of ITEMS) {
+    if (typeof seeds.seeded[item.key] === 'string') continue
+    let ready = true
+    for (const n of item.needs) if (!(await exists(path.join(ctx.resourcesDir, n)))) ready = false
+    if (!ready) continue
+    try {
+      seeds.seeded[item.key] = await item.add(ctx, dir)
+      if (seeds.errors) delete seeds.errors[item.key]
+    } catch (err) {
+      // never block the app's start on an example: record why and try again next time
+      seeds.seeded[item.key] = null
+      seeds.errors = { ...(seeds.errors ?? {}), [item.key]: (err as Error).message.split('\n')[0] ?? String(err) }
+    }
+    changed = true
   }
-  await createProject(ctx.home, 'Examples', EXAMPLES_ID)
+  if (changed || fresh) await writeJsonAtomic(seedFile, seeds)
 }

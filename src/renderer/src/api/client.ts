@@ -14,6 +14,16 @@ export interface StudioClient extends DiffmdClient {
   readonly transport: 'electron' | 'http'
   /** progress events from long service jobs */
   subscribe(listener: (e: ServiceEventMessage) => void): () => void
+  /**
+   * A path the services can read for a file the user dropped or picked: Electron gives the file's
+   * own path; browser mode streams it to the server's upload folder first (onProgress: bytes sent).
+   */
+  localPath(file: File, onProgress?: (sent: number, total: number) => void, signal?: AbortSignal): Promise<string>
+  /**
+   * Fire-and-forget call that still goes out while the page unloads (pagehide): browser mode uses
+   * navigator.sendBeacon (token in the query, ≤ 64 KiB), Electron an IPC message. False when it could not be sent.
+   */
+  beacon<M extends Method>(method: M, input: Input<M>): boolean
 }
 
 interface Reply {
@@ -34,7 +44,43 @@ export function electronClient(bridge: DiffmdPreload): StudioClient {
       return unwrap<Output<M>>(await bridge.call(method, input), method)
     },
     subscribe: (listener) => bridge.onEvent(listener),
+    async localPath(file) {
+      const p = bridge.pathForFile(file)
+      if (!p) throw new ApiError('bad-request', `${file.name}: this file has no path on disk (dragged from another app?); save it to a folder and drop it from there`)
+      return p
+    },
+    beacon(method, input) {
+      void bridge.call(method, input).catch(() => undefined)
+      return true
+    },
   }
+}
+
+/** POST /api/upload with progress (fetch has no upload progress): resolves to the server-side path. */
+function upload(base: string, token: string, file: File, onProgress?: (sent: number, total: number) => void, signal?: AbortSignal): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest()
+    xhr.open('POST', `${base}/api/upload?name=${encodeURIComponent(file.name)}`)
+    xhr.setRequestHeader('Authorization', `Bearer ${token}`)
+    xhr.setRequestHeader('Content-Type', 'application/octet-stream')
+    xhr.upload.onprogress = (e) => onProgress?.(e.loaded, e.lengthComputable ? e.total : file.size)
+    xhr.onerror = () => reject(new ApiError('offline', `${file.name}: upload failed (the DiffMD service is not reachable); is \`npm run serve\` still running?`))
+    xhr.onabort = () => reject(new ApiError('cancelled', `${file.name}: upload cancelled`))
+    xhr.onload = () => {
+      let reply: Reply & { path?: string }
+      try {
+        reply = JSON.parse(xhr.responseText) as Reply & { path?: string }
+      } catch {
+        reject(new ApiError('internal', `${file.name}: upload answered HTTP ${xhr.status} without JSON`))
+        return
+      }
+      if (reply.error) reject(new ApiError(reply.error.code, reply.error.message))
+      else if (typeof reply.path === 'string') resolve(reply.path)
+      else reject(new ApiError('internal', `${file.name}: upload reply has no path`))
+    }
+    signal?.addEventListener('abort', () => xhr.abort(), { once: true })
+    xhr.send(file)
+  })
 }
 
 export function httpClient(token: string, base = ''): StudioClient {
@@ -77,6 +123,11 @@ export function httpClient(token: string, base = ''): StudioClient {
           source = undefined
         }
       }
+    },
+    localPath: (file, onProgress, signal) => upload(base, token, file, onProgress, signal),
+    beacon(method, input) {
+      const body = new Blob([JSON.stringify(input ?? {})], { type: 'application/json' })
+      return navigator.sendBeacon(`${base}/api/${method}?token=${encodeURIComponent(token)}`, body)
     },
   }
 }

@@ -20,6 +20,10 @@ export const useAppStore = defineStore('app', {
     currentProject: (s) => s.projects.find((p) => p.id === s.currentProjectId) ?? null,
   },
   actions: {
+    openProject(id: string) {
+      this.currentProjectId = id
+      localStorage.setItem('diffmd-project', id)
+    },
     async load() {
       this.loading = true
       this.error = null
@@ -27,7 +31,8 @@ export const useAppStore = defineStore('app', {
         const [info, webgpu] = await Promise.all([api().call('app.info', {}), detectWebGpu()])
         this.info = { ...info, runtimes: { ...info.runtimes, webgpu } }
         this.projects = await api().call('project.list', {})
-        this.currentProjectId ??= this.projects[0]?.id ?? null
+        const remembered = localStorage.getItem('diffmd-project')
+        this.currentProjectId ??= this.projects.find((p) => p.id === remembered)?.id ?? this.projects.find((p) => p.id === 'examples')?.id ?? this.projects[0]?.id ?? null
       } catch (err) {
         this.error = (err as Error).message
       } finally {
@@ -38,7 +43,7 @@ export const useAppStore = defineStore('app', {
       try {
         const p = await api().call('project.create', { name })
         this.projects = await api().call('project.list', {})
-        this.currentProjectId = p.id
+        this.openProject(p.id)
       } catch (err) {
         this.error = (err as Error).message
       }

@@ -1,0 +1,161 @@
+/**
+ * The sampler settings a user types (SCIENCE.md §2–3), the quantities they imply, and their
+ * validation. Shared by the renderer (live equivalences and one-line messages next to each field)
+ * and the runs service (which refuses a run the renderer would have refused).
+ *
+ *   Δt_step = Δt_frame / adapter steps per frame          (ps)
+ *   η       = D·Δt_step                                   (Å²)   one Euler–Maruyama step
+ *   σ_K     = √η                                          (Å)    adapter noise level
+ *   k       = 1/(2η) = 1/(2σ_K²)                          (Å⁻²)  adapter stiffness
+ *   β       = 1/(k_B T)                                   (mol/kJ)
+ *   Δt_red  = β/(2k) = β·η                                reduced units of the paper (D = 1/β)
+ */
+import { z } from 'zod'
+import { betaOf, etaOf, kOfEta, reducedDt, sigmaKOf } from '../core/units'
+
+export const SamplerModeSchema = z.enum(['bridge', 'tied', 'clean'])
+export type SamplerModeName = z.infer<typeof SamplerModeSchema>
+export const BackendSchema = z.enum(['auto', 'webgpu', 'wasm'])
+export type BackendName = z.infer<typeof BackendSchema>
+
+export const RunParamsSchema = z
+  .object({
+    mode: SamplerModeSchema,
+    /** K */
+    temperature: z.number(),
+    /** Å²/ps */
+    D: z.number(),
+    /** ps per saved frame */
+    dtPerFrame: z.number(),
+    /** adapter steps per saved frame */
+    innerSteps: z.number(),
+    /** M, denoising steps per adapter step */
+    denoiseSteps: z.number(),
+    /** Å */
+    sigmaMin: z.number(),
+    replicas: z.number(),
+    /** frames including frame 0 (the initial state) */
+    frames: z.number(),
+    seed: z.number(),
+    backend: BackendSchema,
+  })
+  .strict()
+export type RunParams = z.infer<typeof RunParamsSchema>
+
+export const DEFAULT_RUN_PARAMS: RunParams = {
+  mode: 'bridge',
+  temperature: 300,
+  D: 0.05,
+  dtPerFrame: 5,
+  innerSteps: 1,
+  denoiseSteps: 20,
+  sigmaMin: 0.026,
+  replicas: 4,
+  frames: 1000,
+  seed: 1,
+  backend: 'auto',
+}
+
+export interface DerivedParams {
+  /** ps, one adapter step */
+  dtStep: number
+  /** Å², η = D·Δt_step */
+  eta: number
+  /** Å, σ_K = √η */
+  sigmaK: number
+  /** Å⁻², k = 1/(2η) */
+  k: number
+  /** mol/kJ */
+  beta: number
+  /** Δt = β/(2k) in the paper's reduced units (mol/kJ·Å²) */
+  dtReduced: number
+  /** ps covered by the whole trajectory, (frames − 1)·Δt_frame */
+  totalPs: number
+}
+
+export function deriveParams(p: Pick<RunParams, 'temperature' | 'D' | 'dtPerFrame' | 'innerSteps' | 'frames'>): DerivedParams {
+  const dtStep = p.dtPerFrame / p.innerSteps
+  const eta = etaOf(p.D, dtStep)
+  const k = kOfEta(eta)
+  const beta = betaOf(p.temperature)
+  return { dtStep, eta, sigmaK: sigmaKOf(eta), k, beta, dtReduced: reducedDt(k, beta), totalPs: (p.frames - 1) * p.dtPerFrame }
+}
+
+/** what a model card tells about sensible settings (all optional: imported models may lack them) */
+export interface ModelLimits {
+  /** d = 3N of the model */
+  dim?: number
+  /** σ range the model was trained on (Å) */
+  sigmaRange?: readonly [number, number]
+  /** temperature of the training data (K) */
+  temperature?: number
+}
+
+export type ParamField = keyof RunParams
+export interface ParamCheck {
+  /** one line per field that blocks a run */
+  errors: Partial<Record<ParamField, string>>
+  /** one line per field that is allowed but worth a look */
+  warnings: Partial<Record<ParamField, string>>
+}
+
+const MAX_REPLICAS = 1024
+const MAX_FRAMES = 10_000_000
+/** refuse runs whose frames would not fit comfortably in memory for analysis (bytes) */
+export const MAX_RUN_BYTES = 2 * 1024 ** 3
+
+function num(x: number): string {
+  return Number.isFinite(x) ? String(Number(x.toPrecision(4))) : String(x)
+}
+
+function isWhole(x: number, min: number, max: number): boolean {
+  return Number.isInteger(x) && x >= min && x <= max
+}
+
+/** Validates settings field by field; every message is one line naming the setting and what to do. */
+export function checkRunParams(p: RunParams, limits: ModelLimits = {}): ParamCheck {
+  const errors: ParamCheck['errors'] = {}
+  const warnings: ParamCheck['warnings'] = {}
+  if (!(p.temperature > 0 && Number.isFinite(p.temperature))) errors.temperature = 'Temperature must be a positive number of K'
+  else if (limits.temperature && Math.abs(p.temperature - limits.temperature) > 1e-6) {
+    warnings.temperature = `the model was trained on data at ${num(limits.temperature)} K; the score does not change with T (temperature transfer is not supported yet)`
+  }
+  if (!(p.D > 0 && Number.isFinite(p.D))) errors.D = 'D must be a positive number of Å²/ps'
+  if (!(p.dtPerFrame > 0 && Number.isFinite(p.dtPerFrame))) errors.dtPerFrame = 'Δt per frame must be a positive number of ps'
+  if (!isWhole(p.innerSteps, 1, 100_000)) errors.innerSteps = 'Adapter steps per frame must be a whole number from 1 to 100000'
+  if (!isWhole(p.denoiseSteps, 1, 10_000)) errors.denoiseSteps = 'Denoising steps M must be a whole number from 1 to 10000'
+  if (!(p.sigmaMin >= 0 && Number.isFinite(p.sigmaMin))) errors.sigmaMin = 'σ_min must be ≥ 0 Å'
+  if (!isWhole(p.replicas, 1, MAX_REPLICAS)) errors.replicas = `Replicas must be a whole number from 1 to ${MAX_REPLICAS}`
+  if (!isWhole(p.frames, 2, MAX_FRAMES)) errors.frames = `Frames must be a whole number from 2 to ${MAX_FRAMES}`
+  if (!isWhole(p.seed, 0, Number.MAX_SAFE_INTEGER)) errors.seed = 'Seed must be a whole number ≥ 0'
+  if (errors.D || errors.dtPerFrame || errors.innerSteps || errors.temperature) return { errors, warnings }
+
+  const d = deriveParams(p)
+  if (p.mode === 'bridge' && !errors.sigmaMin) {
+    if (!(d.sigmaK > p.sigmaMin)) {
+      errors.sigmaMin = `σ_K = √(D·Δt/steps) = ${num(d.sigmaK)} Å must exceed σ_min = ${num(p.sigmaMin)} Å: raise Δt or D, or lower σ_min`
+    } else if (p.sigmaMin === 0 && p.denoiseSteps > 1) {
+      errors.sigmaMin = 'σ_min = 0 only works with M = 1: the geometric σ grid needs σ_min > 0'
+    }
+  }
+  if (limits.sigmaRange && !errors.sigmaMin) {
+    const [lo, hi] = limits.sigmaRange
+    if (p.mode !== 'tied' && p.sigmaMin > 0 && p.sigmaMin < lo * 0.999) {
+      warnings.sigmaMin = `σ_min = ${num(p.sigmaMin)} Å is below the model's training range (from ${num(lo)} Å): the score is extrapolated there`
+    }
+    const top = p.mode === 'tied' ? Math.sqrt(2 * d.eta) : d.sigmaK
+    if (top > hi * 1.001 && !errors.dtPerFrame) {
+      warnings.dtPerFrame = `the step's noise level ${num(top)} Å is above the model's training range (to ${num(hi)} Å): use a smaller Δt or more adapter steps per frame`
+    }
+  }
+  if (limits.dim && !errors.replicas && !errors.frames) {
+    const bytes = p.frames * p.replicas * limits.dim * 4
+    if (bytes > MAX_RUN_BYTES) errors.frames = `${p.frames} frames × ${p.replicas} replicas would take ${(bytes / 1024 ** 3).toFixed(1)} GiB: use fewer frames or replicas`
+  }
+  return { errors, warnings }
+}
+
+export function firstError(c: ParamCheck): string | undefined {
+  const k = Object.keys(c.errors)[0] as ParamField | undefined
+  return k ? c.errors[k] : undefined
+}

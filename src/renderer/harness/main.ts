@@ -1,0 +1,7 @@
+// Component harness (tests/e2e/components, bench/ui.bench.ts): not part of the app build; built by
+// tests/e2e/components/build-harness.mjs into out/renderer/harness/ and served by browser mode.
+import { createApp } from 'vue'
+import ComponentHarness from './ComponentHarness.vue'
+import '../src/styles/base.css'
+
+createApp(ComponentHarness).mount('#app')

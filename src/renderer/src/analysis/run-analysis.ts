@@ -1,0 +1,170 @@
+/**
+ * Observables of a generated run for the plots (SCIENCE.md §6), computed with src/core/analysis:
+ * ACFs of φ, ψ (unit-vector form), RMSD (heavy atoms, Kabsch on the reference), Rg and a
+ * user-picked dihedral/angle/distance — averaged over replicas with a standard-error band and
+ * τ_int (Sokal window) — plus the Ramachandran histogram with JSD against the training data and
+ * basin populations. Frames arrive time-major ([F, R·d], as the sampler makes them).
+ */
+import type { Topology } from '../../../core/topology'
+import { backboneDihedrals, basinPopulations, jsd, ramachandran, replicaAcf, seriesOf, tauInt, type Observable } from '../../../core/analysis'
+import { isHydrogen } from '../../../core/formats/elements'
+import type { AcfSeries } from '../plots/options'
+
+export interface CustomObservable {
+  kind: 'dihedral' | 'angle' | 'distance'
+  /** 0-based atom indices (4, 3 or 2) */
+  atoms: number[]
+}
+
+export interface ObservableDef {
+  key: string
+  label: string
+  obs: Observable
+  angle: boolean
+  /** key of the same observable in a reference JSON's `acf` / `tau_int` (gromacs_bd_reference.json) */
+  referenceKey?: string
+}
+
+/** The standard observables of a topology: φ/ψ when it has a backbone, RMSD (heavy atoms), Rg. */
+export function standardObservables(top: Topology): ObservableDef[] {
+  const out: ObservableDef[] = []
+  const { phi, psi } = backboneDihedrals(top)
+  const single = phi.length === 1 && psi.length === 1
+  if (phi[0]) out.push({ key: 'phi', label: phi[0].name, obs: { kind: 'dihedral', atoms: phi[0].atoms }, angle: true, ...(single ? { referenceKey: 'phi_unitvector' } : {}) })
+  if (psi[0]) out.push({ key: 'psi', label: psi[0].name, obs: { kind: 'dihedral', atoms: psi[0].atoms }, angle: true, ...(single ? { referenceKey: 'psi_unitvector' } : {}) })
+  const heavy = top.atoms.map((a, i) => (isHydrogen(a.element) ? -1 : i)).filter((i) => i >= 0)
+  const allHeavy = heavy.length === top.atoms.length
+  out.push({
+    key: 'rmsd',
+    label: allHeavy ? 'RMSD' : 'RMSD (heavy atoms)',
+    obs: heavy.length >= 3 && !allHeavy ? { kind: 'rmsd', atoms: heavy } : { kind: 'rmsd' },
+    angle: false,
+    referenceKey: 'rmsd_heavy_nm',
+  })
+  out.push({ key: 'rg', label: 'Rg', obs: { kind: 'rg' }, angle: false, referenceKey: allHeavy ? 'rg_heavy_nm' : 'rg_all_nm' })
+  return out
+}
+
+/** Checks a user-picked observable; a one-line message or null. */
+export function checkCustom(c: CustomObservable, nAtoms: number): string | null {
+  const need = c.kind === 'dihedral' ? 4 : c.kind === 'angle' ? 3 : 2
+  if (c.atoms.length !== need) return `a ${c.kind} needs ${need} atom indices (got ${c.atoms.length})`
+  for (const a of c.atoms) if (!Number.isInteger(a) || a < 0 || a >= nAtoms) return `atom index ${a} is outside 0…${nAtoms - 1}`
+  if (new Set(c.atoms).size !== c.atoms.length) return 'the atoms must be different'
+  return null
+}
+
+export function customObservable(c: CustomObservable, top: Topology): ObservableDef {
+  const names = c.atoms.map((i) => `${top.atoms[i]?.name ?? '?'}${i}`).join('–')
+  const obs: Observable =
+    c.kind === 'dihedral'
+      ? { kind: 'dihedral', atoms: c.atoms as [number, number, number, number] }
+      : c.kind === 'angle'
+        ? { kind: 'angle', atoms: c.atoms as [number, number, number] }
+        : { kind: 'distance', atoms: c.atoms as [number, number] }
+  return { key: 'custom', label: `${c.kind} ${names}`, obs, angle: c.kind === 'dihedral' }
+}
+
+/** replica r's frames [F, d] out of time-major rows [F, R·d] */
+export function replicaFrames(rows: Float32Array, frames: number, replicas: number, dim: number, r: number): Float32Array {
+  const out = new Float32Array(frames * dim)
+  for (let t = 0; t < frames; t++) out.set(rows.subarray((t * replicas + r) * dim, (t * replicas + r + 1) * dim), t * dim)
+  return out
+}
+
+export interface RunSeries {
+  /** per observable key: one series per replica */
+  series: Record<string, Float64Array[]>
+}
+
+export function computeSeries(rows: Float32Array, frames: number, replicas: number, dim: number, defs: ObservableDef[], reference: Float32Array): RunSeries {
+  const nAtoms = dim / 3
+  const series: Record<string, Float64Array[]> = {}
+  for (const d of defs) series[d.key] = []
+  for (let r = 0; r < replicas; r++) {
+    const fr = replicaFrames(rows, frames, replicas, dim, r)
+    for (const d of defs) series[d.key]!.push(seriesOf(fr, nAtoms, frames, d.obs, reference))
+  }
+  return { series }
+}
+
+/** lags analysed: half the trajectory (beyond that an ACF estimate rests on too few pairs) */
+export function maxLagOf(frames: number): number {
+  return Math.max(1, Math.floor((frames - 1) / 2))
+}
+
+export function acfSeries(def: ObservableDef, perReplica: Float64Array[], dtPs: number, maxLag: number): AcfSeries {
+  const { mean, stderr } = replicaAcf(perReplica, maxLag, def.angle ? 'angle' : 'scalar')
+  const lagPs: number[] = []
+  for (let k = 0; k <= maxLag; k++) lagPs.push(k * dtPs)
+  const tau = tauInt(mean, dtPs)
+  const hasErr = perReplica.length > 1
+  return {
+    label: def.label,
+    lagPs,
+    mean: Array.from(mean),
+    ...(hasErr ? { stderr: Array.from(stderr, (v) => (Number.isFinite(v) ? v : 0)) } : {}),
+    tauIntPs: tau.tau,
+  }
+}
+
+/** the reference ACF of an observable from a reference JSON (gromacs_bd_reference.json layout), clipped to maxPs */
+export function referenceAcf(reference: Record<string, unknown> | null, def: ObservableDef, maxPs: number): AcfSeries | null {
+  if (!reference || !def.referenceKey) return null
+  const acf = reference.acf as Record<string, unknown> | undefined
+  const lag = acf?.lag_ps as number[] | undefined
+  const values = acf?.[def.referenceKey] as number[] | undefined
+  if (!Array.isArray(lag) || !Array.isArray(values) || lag.length !== values.length) return null
+  const errs = (reference.acf_replica_stderr as Record<string, number[]> | undefined)?.[def.referenceKey]
+  let n = lag.findIndex((t) => t > maxPs)
+  if (n < 0) n = lag.length
+  n = Math.max(2, n)
+  const tau = (reference.tau_int as Record<string, { tau_int_ps?: number }> | undefined)?.[def.referenceKey]?.tau_int_ps
+  const source = typeof reference.run === 'string' && reference.run === 'bd' ? 'GROMACS BD' : 'reference'
+  return {
+    label: `${def.label} · ${source}`,
+    lagPs: lag.slice(0, n),
+    mean: values.slice(0, n),
+    ...(Array.isArray(errs) && errs.length === lag.length ? { stderr: errs.slice(0, n) } : {}),
+    ...(typeof tau === 'number' ? { tauIntPs: tau } : {}),
+    reference: true,
+  }
+}
+
+/** 60×60 Ramachandran probabilities of pooled φ/ψ series */
+export function ramaOf(phi: Float64Array[], psi: Float64Array[]): Float64Array {
+  return ramachandran(concat(phi), concat(psi))
+}
+
+export function concat(parts: Float64Array[]): Float64Array {
+  const n = parts.reduce((s, p) => s + p.length, 0)
+  const out = new Float64Array(n)
+  let o = 0
+  for (const p of parts) {
+    out.set(p, o)
+    o += p.length
+  }
+  return out
+}
+
+/** JSD of two histograms, or undefined when either is empty */
+export function safeJsd(p: ArrayLike<number>, q: ArrayLike<number>): number | undefined {
+  try {
+    return jsd(p, q)
+  } catch {
+    return undefined
+  }
+}
+
+/** reference Ramachandran probabilities (60×60, [φ][ψ]) flattened, or null */
+export function referenceRama(reference: Record<string, unknown> | null): Float64Array | null {
+  const p = (reference?.ramachandran as { probability?: number[][] } | undefined)?.probability
+  if (!Array.isArray(p) || p.length !== 60 || !p.every((row) => Array.isArray(row) && row.length === 60)) return null
+  const out = new Float64Array(3600)
+  p.forEach((row, i) => row.forEach((v, j) => (out[i * 60 + j] = Number.isFinite(v) ? v : 0)))
+  return out
+}
+
+export function populations(phi: Float64Array[], psi: Float64Array[]): Record<string, number> {
+  return basinPopulations(concat(phi), concat(psi), 4)
+}

@@ -1,0 +1,363 @@
+/**
+ * The sampling engine the worker runs, with the onnxruntime module injected (onnxruntime-web in the
+ * worker; onnxruntime-node in unit tests), so the same code is tested in Node and used in the browser.
+ *
+ * Two ways to make frames, equal within float32 rounding (the core sampler's noise layout: replica
+ * r, adapter step t uses normals [t·P, (t+1)·P) of fillNormals(seed, r); the same trust-region and
+ * instability rules; the same checkpoints):
+ *  - fused: one session run per K adapter steps (src/core/nn/fused-sampler.ts). Rigid-body models
+ *    get K = 1 so every step's result is Kabsch re-aligned before the next, as in the core sampler
+ *    (the graph cannot align; skipping it would give a different path); other models get K > 1.
+ *    Langevin modes of rigid-body models (projection needed) fall back to stepwise.
+ *  - stepwise: runTrajectory (src/core/sampler/runner.ts) over OnnxScoreModel, one run per
+ *    denoising step.
+ */
+import type { InferenceSession } from 'onnxruntime-common'
+import type { OrtRuntime } from '../../../core/nn/runtime'
+import { OnnxScoreModel } from '../../../core/score/onnx-score'
+import { runTrajectory } from '../../../core/sampler/runner'
+import { validateParams, fmt, type SamplerParams } from '../../../core/sampler/params'
+import { TrustGuard, type TrustRegion } from '../../../core/sampler/trust-region'
+import { bridgeGrid, noisePerStep } from '../../../core/sampler/adapter-step'
+import { EXPLOSION_LIMIT } from '../../../core/sampler/run-state'
+import { assertCompatible, checkpointFromJson, checkpointParamsOf, checkpointToJson, CHECKPOINT_VERSION, type Checkpoint } from '../../../core/sampler/checkpoint'
+import { FusedSampler, onnxEmitter } from '../../../core/nn/fused-sampler'
+import { Aligner } from '../../../core/geometry/kabsch'
+import { fillNormals } from '../../../core/rng/normals'
+import { UserError } from '../../../core/errors'
+import type { ClientSamplerParams, SamplingResult } from './protocol'
+
+export interface EngineInput {
+  model: Uint8Array
+  card: Record<string, unknown>
+  init: Float32Array
+  params: ClientSamplerParams
+  resumeFrom?: unknown
+  checkpointEvery?: number
+  engine?: 'auto' | 'fused' | 'stepwise'
+  /** stepwise: float32 values of frames held per chunk (tests make it small) */
+  chunkValues?: number
+}
+
+export interface EngineIO {
+  signal: AbortSignal
+  /** frames start … start+count−1 as [count, R·d]; `data` is the engine's to give away (transfer) */
+  emitFrames(start: number, count: number, data: Float32Array): void
+  emitCheckpoint?(json: string): void
+  /** largest wait between frame messages (ms) */
+  flushMs?: number
+}
+
+export type EngineResult = Omit<SamplingResult, 'backend'>
+
+/** what the engine needs from a model card (src/core/nn/card.ts), checked with readable errors */
+export interface CardInfo {
+  name: string
+  dim: number
+  sigmaRange: [number, number]
+  reference?: Float32Array
+  trustRegion?: TrustRegion
+}
+
+function numArray(v: unknown, n: number, what: string): Float32Array {
+  if (!Array.isArray(v) || v.length !== n || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+    throw new UserError(`model card: ${what} must be ${n} finite numbers`, 'bad-model')
+  }
+  return Float32Array.from(v as number[])
+}
+
+export function cardInfo(card: Record<string, unknown>): CardInfo {
+  const dim = card.dim
+  if (typeof dim !== 'number' || !Number.isInteger(dim) || dim < 1) throw new UserError('model card: "dim" must be a positive whole number', 'bad-model')
+  const name = typeof card.name === 'string' && card.name ? card.name : 'model'
+  const sr = card.sigmaRange
+  const sigmaRange: [number, number] = Array.isArray(sr) && sr.length === 2 && typeof sr[0] === 'number' && typeof sr[1] === 'number' ? [sr[0], sr[1]] : [0, Infinity]
+  const info: CardInfo = { name, dim, sigmaRange }
+  if (card.aligned !== false && card.reference !== undefined) info.reference = numArray(card.reference, dim, '"reference"')
+  const tr = card.trustRegion as { mean?: unknown; scale?: unknown; radius?: unknown } | undefined
+  if (tr) info.trustRegion = { mean: numArray(tr.mean, dim, 'trustRegion.mean'), scale: numArray(tr.scale, dim, 'trustRegion.scale'), radius: Number(tr.radius) }
+  return info
+}
+
+export function samplerParams(p: ClientSamplerParams, card: CardInfo): SamplerParams {
+  const d = card.dim
+  let trustRegion: TrustRegion | undefined = card.trustRegion
+  if (p.trustRegion) {
+    trustRegion = { mean: numArray(p.trustRegion.mean, d, 'trustRegion.mean'), scale: numArray(p.trustRegion.scale, d, 'trustRegion.scale'), radius: p.trustRegion.radius }
+  }
+  return { mode: p.mode, eta: p.eta, innerSteps: p.innerSteps, denoiseSteps: p.denoiseSteps, sigmaMin: p.sigmaMin, replicas: p.replicas, frames: p.frames, seed: p.seed, trustRegion }
+}
+
+export function parseCheckpoint(v: unknown): Checkpoint | undefined {
+  if (v === undefined || v === null) return undefined
+  if (typeof v === 'string') return checkpointFromJson(v, 'resume checkpoint')
+  const o = v as Partial<Checkpoint> & { positions?: unknown }
+  if (o.positions instanceof Float32Array) return o as Checkpoint
+  return checkpointFromJson(JSON.stringify(v), 'resume checkpoint')
+}
+
+/**
+ * Collects consecutive frames and hands them on in batches: when `maxFrames` are waiting, or
+ * `flushMs` after the first waiting frame was added (checked on each push), and at flush().
+ */
+export class FrameBatcher {
+  private buf: Float32Array
+  private n = 0
+  private start = 0
+  private since = 0
+
+  constructor(
+    private readonly rowLen: number,
+    private readonly emit: (start: number, count: number, data: Float32Array) => void,
+    private readonly flushMs = 100,
+    private readonly maxFrames = Math.max(1, Math.min(256, Math.floor((4 << 20) / Math.max(1, rowLen))))
+  ) {
+    this.buf = new Float32Array(this.maxFrames * rowLen)
+  }
+
+  /** frame `index` (must follow the previous one) from positions[0 … rowLen) */
+  push(index: number, positions: Float32Array, offset = 0): void {
+    if (this.n > 0 && index !== this.start + this.n) this.flush()
+    if (this.n === 0) {
+      this.start = index
+      this.since = Date.now()
+    }
+    this.buf.set(positions.subarray(offset, offset + this.rowLen), this.n * this.rowLen)
+    this.n++
+    if (this.n >= this.maxFrames || Date.now() - this.since >= this.flushMs) this.flush()
+  }
+
+  flush(): void {
+    if (this.n === 0) return
+    const out = this.n === this.maxFrames ? this.buf : this.buf.slice(0, this.n * this.rowLen)
+    if (out === this.buf) this.buf = new Float32Array(this.maxFrames * this.rowLen)
+    const { start, n } = this
+    this.n = 0
+    this.emit(start, n, out)
+  }
+}
+
+/**
+ * Adapter steps per fused call: 1 for rigid-body models (frames are re-aligned after every step,
+ * as in the core sampler, so the path is the same); otherwise about 128 network evaluations per
+ * call (graph size and session start-up grow with it), never more than the run needs.
+ */
+export function fusedStepsPerCall(p: SamplerParams, rigidBody: boolean, stepsLeft: number): number {
+  if (rigidBody) return 1
+  const evals = p.mode === 'bridge' ? p.denoiseSteps : 1
+  return Math.max(1, Math.min(64, Math.floor(128 / evals), stepsLeft))
+}
+
+/** a model and its sessions, ready to run one request */
+export interface OpenEngine {
+  readonly engine: 'fused' | 'stepwise'
+  /** why the fused graph was not used (stepwise only) */
+  readonly fallbackReason?: string
+  run(io: EngineIO): Promise<EngineResult>
+  release(): Promise<void>
+}
+
+/**
+ * Opens the sessions for a request: the fused K-step graph when the engine choice and the model
+ * allow it, else (or when building it fails) the plain model for runTrajectory. Session creation
+ * errors propagate (the worker falls back from WebGPU to WASM on them).
+ */
+export async function openEngine(ort: OrtRuntime, input: EngineInput, sessionOptions: InferenceSession.SessionOptions): Promise<OpenEngine> {
+  const info = cardInfo(input.card)
+  const params = samplerParams(input.params, info)
+  const R = params.replicas
+  const d = info.dim
+  const resume = parseCheckpoint(input.resumeFrom)
+  if (!resume && input.init.length !== R * d) {
+    throw new UserError(`initial positions hold ${input.init.length} numbers, expected replicas × d = ${R} × ${d} = ${R * d}`, 'bad-param')
+  }
+  const rigid = !!info.reference
+  let reason: string | undefined
+  if (input.engine !== 'stepwise') {
+    if (rigid && params.mode !== 'bridge') reason = `mode ${params.mode} needs the rigid-body projection at every step, which the fused graph does not do`
+    else {
+      let emitter: ReturnType<typeof onnxEmitter> | undefined
+      try {
+        emitter = onnxEmitter(input.model)
+      } catch (err) {
+        reason = (err as Error).message
+      }
+      if (emitter) {
+        const stepsLeft = (params.frames - 1) * params.innerSteps - (resume ? resume.step : 0)
+        const K = fusedStepsPerCall(params, rigid, stepsLeft)
+        const fused = await FusedSampler.create(ort, { mode: params.mode, dim: d, K, M: params.denoiseSteps, score: emitter.emit, opset: Math.max(emitter.opset, 18) }, sessionOptions)
+        return {
+          engine: 'fused',
+          run: (io) => runFused(fused, info, params, input, resume, io),
+          release: () => fused.dispose().catch(() => undefined),
+        }
+      }
+    }
+    if (input.engine === 'fused') throw new UserError(`the fused sampler cannot run this model: ${reason}`, 'bad-model')
+  }
+  const session = await ort.InferenceSession.create(input.model, sessionOptions)
+  const model = OnnxScoreModel.wrap(ort, session, { name: info.name, dim: d, sigmaRange: info.sigmaRange, reference: info.reference, file: info.name })
+  return {
+    engine: 'stepwise',
+    fallbackReason: reason,
+    run: (io) => runStepwise(model, params, input, resume, io, input.chunkValues),
+    release: () => session.release().catch(() => undefined),
+  }
+}
+
+/** float32 values of frames one stepwise chunk keeps (16 MB): runTrajectory holds its frames, the worker only streams them */
+export const STEPWISE_CHUNK_VALUES = 1 << 22
+
+/**
+ * runTrajectory in chunks of frames, each resumed from the previous chunk's checkpoint (resuming is
+ * exact), so the worker holds at most one chunk of frames however long the run; the chunk length
+ * is a multiple of the caller's checkpoint interval so its checkpoints fall on chunk ends or inside.
+ */
+async function runStepwise(model: OnnxScoreModel, params: SamplerParams, input: EngineInput, resume: Checkpoint | undefined, io: EngineIO, chunkValues = STEPWISE_CHUNK_VALUES): Promise<EngineResult> {
+  const R = params.replicas
+  const d = model.dim
+  const batcher = new FrameBatcher(R * d, io.emitFrames, io.flushMs ?? 100)
+  const startIndex = resume ? resume.framesDone - 1 : 0
+  let last = startIndex
+  const every = input.checkpointEvery && input.checkpointEvery > 0 && io.emitCheckpoint ? input.checkpointEvery : undefined
+  const base = Math.max(1, Math.floor(chunkValues / (R * d)))
+  const chunk = every ? every * Math.max(1, Math.floor(base / every)) : base
+  let cp = resume
+  let rejections = resume ? resume.rejections.slice() : new Array<number>(R).fill(0)
+  let stopped: EngineResult['unstable'] | 'aborted' | undefined
+  const t0 = performance.now()
+  let fresh = !resume // a fresh run of one frame still delivers frame 0
+  while ((fresh || last < params.frames - 1) && !stopped) {
+    fresh = false
+    // this chunk ends at the next frame index that is a multiple of `chunk` (its checkpoint frame)
+    const end = Math.min(params.frames - 1, (Math.floor(last / chunk) + 1) * chunk)
+    let next: Checkpoint | undefined
+    const res = await runTrajectory(model, { ...params, frames: end + 1 }, input.init, {
+      signal: io.signal,
+      resumeFrom: cp,
+      checkpointEvery: every ?? chunk,
+      onCheckpoint: (c) => {
+        next = c
+        const f = c.framesDone - 1
+        if (every && f % every === 0 && f > startIndex) io.emitCheckpoint!(checkpointToJson(c))
+      },
+      onFrame: (f, positions) => {
+        last = f
+        batcher.push(f, positions)
+      },
+    })
+    rejections = res.rejections
+    if (res.stopped) stopped = res.stopped.reason === 'aborted' ? 'aborted' : res.stopped.message
+    else if (last < params.frames - 1) {
+      if (!next || next.framesDone !== end + 1) throw new Error(`stepwise engine: no checkpoint at frame ${end}`)
+      cp = next
+    }
+  }
+  batcher.flush()
+  const seconds = (performance.now() - t0) / 1000
+  const made = last - startIndex
+  const result: EngineResult = { framesPerSecond: seconds > 0 ? made / seconds : 0, rejections, engine: 'stepwise', framesMade: made }
+  if (stopped === 'aborted') result.stopped = true
+  else if (stopped) result.unstable = stopped
+  return result
+}
+
+/** lets the worker see a stop message between calls */
+function yieldToEvents(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0))
+}
+
+/**
+ * The fused loop: K adapter steps per session run for all replicas. Same noise addressing, the
+ * same trust-region rule (a rejected step keeps the replica's frame) and explosion stop as
+ * runTrajectory, and the same checkpoints. When a step of some replica is rejected at position j
+ * of a call, steps after j are recomputed from there (rare: rejections are ~0.1%).
+ */
+async function runFused(fused: FusedSampler, info: CardInfo, params: SamplerParams, input: EngineInput, resume: Checkpoint | undefined, io: EngineIO): Promise<EngineResult> {
+  const model = { dim: info.dim, sigmaRange: info.sigmaRange, smoothed: true, rigidBody: !!info.reference, reference: info.reference, name: info.name, score: () => undefined }
+  validateParams(model, params)
+  if (resume) assertCompatible(resume, params, info.dim, info.name)
+  const R = params.replicas
+  const d = info.dim
+  const K = fused.K
+  const P = noisePerStep(params.mode, d, params.denoiseSteps)
+  const inner = params.innerSteps
+  const total = (params.frames - 1) * inner
+  const guard = params.trustRegion ? new TrustGuard(params.trustRegion, d) : undefined
+  const aligner = info.reference ? new Aligner(info.reference, d / 3) : undefined
+  const grid =
+    params.mode === 'bridge'
+      ? Array.from(bridgeGrid(Math.sqrt(params.eta), params.sigmaMin, params.denoiseSteps))
+      : [params.eta, params.mode === 'tied' ? Math.sqrt(2 * params.eta) : params.sigmaMin]
+  const callsPerStep = params.mode === 'bridge' ? params.denoiseSteps : 1
+  const cur = Float32Array.from(resume ? resume.positions : input.init)
+  const noise = new Float32Array(R * K * P)
+  const rejections = resume ? resume.rejections.slice() : new Array<number>(R).fill(0)
+  let modelCalls = resume ? resume.modelCalls : 0
+  let t = resume ? resume.step : 0
+  const startIndex = resume ? resume.framesDone - 1 : 0
+  let lastFrame = startIndex
+  const batcher = new FrameBatcher(R * d, io.emitFrames, io.flushMs ?? 100)
+  const checkpointEvery = input.checkpointEvery && input.checkpointEvery > 0 && io.emitCheckpoint ? input.checkpointEvery : undefined
+  const cpParams = checkpointParamsOf(params, d, info.name)
+  let stopped = false
+  let unstable: string | undefined
+  if (!resume) batcher.push(0, cur)
+  const t0 = performance.now()
+  outer: while (t < total) {
+    if (io.signal.aborted) {
+      stopped = true
+      break
+    }
+    for (let r = 0; r < R; r++) fillNormals(noise, params.seed, r, t * P, r * K * P, K * P)
+    const frames = await fused.run(cur, R, noise, grid)
+    const k = Math.min(K, total - t)
+    for (let j = 0; j < k; j++) {
+      // verdicts for step t of every replica; a rejection ends this call's usable steps after j
+      let rejectedAny = false
+      for (let r = 0; r < R; r++) {
+        const o = (j * R + r) * d
+        if (aligner) aligner.align(frames, o)
+        if (guard) {
+          if (guard.inside(frames, o)) cur.set(frames.subarray(o, o + d), r * d)
+          else {
+            rejections[r]!++
+            rejectedAny = true
+          }
+        } else {
+          for (let i = 0; i < d; i++) {
+            if (!(Math.abs(frames[o + i]!) <= EXPLOSION_LIMIT)) {
+              unstable =
+                `simulation became unstable at adapter step ${t + 1} (making frame ${Math.floor(t / inner) + 1}), replica ${r}: ` +
+                `a coordinate is non-finite or beyond ${fmt(EXPLOSION_LIMIT)} Å in ${params.mode} mode at η = ${fmt(params.eta)} Å²; ` +
+                `kept the ${lastFrame + 1} frames before it; use a smaller Δt, more denoising steps or a trust region`
+              break outer
+            }
+          }
+          cur.set(frames.subarray(o, o + d), r * d)
+        }
+      }
+      modelCalls += callsPerStep
+      t++
+      if (t % inner === 0) {
+        const f = t / inner
+        lastFrame = f
+        batcher.push(f, cur)
+        if (checkpointEvery && f % checkpointEvery === 0) {
+          batcher.flush()
+          const cp: Checkpoint = { version: CHECKPOINT_VERSION, step: t, framesDone: f + 1, positions: Float32Array.from(cur), rejections: rejections.slice(), modelCalls, params: cpParams }
+          io.emitCheckpoint!(checkpointToJson(cp))
+        }
+      }
+      if (rejectedAny) break // later steps of this call started from the rejected result
+    }
+    await yieldToEvents()
+  }
+  batcher.flush()
+  const seconds = (performance.now() - t0) / 1000
+  const made = lastFrame - startIndex
+  const result: EngineResult = { framesPerSecond: seconds > 0 ? made / seconds : 0, rejections, engine: 'fused', framesMade: made }
+  if (stopped) result.stopped = true
+  if (unstable) result.unstable = unstable
+  return result
+}

@@ -1,0 +1,80 @@
+/**
+ * Messages between sampler-client.ts (renderer) and sampler.worker.ts. Frames travel as
+ * transferred Float32Array [n, R·d] (frame-major: frame f, replica r, coordinate i at (f·R + r)·d + i).
+ */
+
+export type SamplerBackend = 'webgpu' | 'wasm'
+export type BackendChoice = 'auto' | SamplerBackend
+
+export interface ClientSamplerParams {
+  mode: 'bridge' | 'tied' | 'clean'
+  /** η = D·Δt per adapter step (Å²) */
+  eta: number
+  /** adapter steps per saved frame */
+  innerSteps: number
+  /** M, reverse-diffusion steps per adapter step (bridge) */
+  denoiseSteps: number
+  /** σ_min (Å) */
+  sigmaMin: number
+  replicas: number
+  /** frames including frame 0 (the initial state) */
+  frames: number
+  seed: number
+  trustRegion?: { mean: number[]; scale: number[]; radius: number }
+}
+
+export interface SamplingRequest {
+  /** URL of the ONNX file (fetched by the worker) or its bytes (copied, the caller's buffer stays usable) */
+  modelUrl: string | ArrayBuffer
+  /** the model card (src/core/nn/card.ts): dim, sigmaRange, reference (aligned models), name */
+  card: Record<string, unknown>
+  /** starting positions [R·d] (Å) */
+  init: Float32Array
+  params: ClientSamplerParams
+  backend: BackendChoice
+  /** a checkpoint (object or checkpointToJson text) to continue from; frames then start after it */
+  resumeFrom?: unknown
+}
+
+export interface SamplingResult {
+  backend: SamplerBackend
+  /** saved frames (all replicas together) per second of sampling, model load excluded */
+  framesPerSecond: number
+  /** rejected steps per replica (trust region) */
+  rejections: number[]
+  /** the rest is informative */
+  engine?: 'fused' | 'stepwise'
+  framesMade?: number
+  /** true when stopped by the signal (frames before the stop were delivered) */
+  stopped?: boolean
+  /** set when the run stopped because it became unstable (frames before it were delivered) */
+  unstable?: string
+}
+
+export interface WorkerStart {
+  type: 'start'
+  model: ArrayBuffer | string
+  card: Record<string, unknown>
+  init: Float32Array
+  params: ClientSamplerParams
+  backend: BackendChoice
+  resumeFrom?: unknown
+  /** send a checkpoint every this many frames (0 = never) */
+  checkpointEvery: number
+  /** 'auto' (default): fused K-step graph on WebGPU when it applies, step by step on WASM */
+  engine?: 'auto' | 'fused' | 'stepwise'
+}
+
+export interface WorkerStop {
+  type: 'stop'
+}
+
+export type ToWorker = WorkerStart | WorkerStop
+
+export type FromWorker =
+  | { type: 'backend'; backend: SamplerBackend; detail: string }
+  | { type: 'frames'; start: number; count: number; data: Float32Array }
+  | { type: 'checkpoint'; json: string }
+  | { type: 'done'; result: SamplingResult }
+  /** reusable: the worker is healthy (a request error, e.g. a bad parameter), so it may serve the next run */
+  | { type: 'error'; message: string; reusable: boolean }

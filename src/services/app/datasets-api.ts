@@ -1,0 +1,129 @@
+/**
+ * The dataset.* API over the datasets service: progress events, cancellation, per-file errors,
+ * sizes, and the dataset's reference observables (`reference.json` beside the manifest, e.g. the
+ * ala2 example's GROMACS Brownian-dynamics reference).
+ */
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import { UserError } from '../../core/errors'
+import { deleteDataset, importDataset, listDatasets, readDataset, renameDataset, type AtomSelection, type DatasetManifest } from '../datasets'
+import type { ServiceContext } from '../context'
+import { projectDir } from '../project/store'
+
+export const REFERENCE_FILE = 'reference.json'
+
+function datasetDir(home: string, projectId: string, datasetId: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(datasetId) || datasetId.includes('..')) throw new UserError(`dataset id '${datasetId}' is not valid`, 'bad-input')
+  return path.join(projectDir(home, projectId), 'datasets', datasetId)
+}
+
+async function folderBytes(dir: string): Promise<number> {
+  let n = 0
+  for (const e of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    if (e.isFile()) n += (await fs.stat(path.join(dir, e.name)).catch(() => ({ size: 0 }))).size
+  }
+  return n
+}
+
+async function summarise(home: string, projectId: string, m: DatasetManifest) {
+  const dir = datasetDir(home, projectId, m.id)
+  const hasReference = await fs
+    .access(path.join(dir, REFERENCE_FILE))
+    .then(() => true)
+    .catch(() => false)
+  return { ...m, sizeBytes: await folderBytes(dir), hasReference }
+}
+
+export async function listDatasetSummaries(home: string, projectId: string) {
+  const list = await listDatasets(projectDir(home, projectId))
+  return Promise.all(list.map((m) => summarise(home, projectId, m)))
+}
+
+const imports = new Map<string, AbortController>()
+
+/** Which of `paths` a one-line import error is about (the service names the file first). */
+export function fileOfError(message: string, paths: string[]): string | undefined {
+  const resolved = paths.map((p) => path.resolve(p))
+  let best: string | undefined
+  for (let i = 0; i < paths.length; i++) {
+    const p = resolved[i]!
+    if (message.includes(p) || message.includes(paths[i]!)) {
+      if (!best || p.length > path.resolve(best).length) best = paths[i]
+    }
+  }
+  return best
+}
+
+export async function importDatasetApi(
+  ctx: ServiceContext,
+  input: { projectId: string; paths: string[]; select: AtomSelection; name?: string; importId?: string }
+): Promise<{ manifest: Awaited<ReturnType<typeof summarise>> | null; errors: { path: string; message: string }[] }> {
+  const dir = projectDir(ctx.home, input.projectId)
+  const controller = new AbortController()
+  const importId = input.importId ?? `import-${Date.now()}`
+  imports.set(importId, controller)
+  let last = 0
+  try {
+    const manifest = await importDataset(dir, input.paths, {
+      select: input.select,
+      ...(input.name ? { name: input.name } : {}),
+      signal: controller.signal,
+      onProgress: (p) => {
+        const now = Date.now()
+        if (now - last < 100 && p.bytesDone < p.bytesTotal) return
+        last = now
+        ctx.emit({ topic: 'dataset.import.progress', payload: { importId, projectId: input.projectId, ...p } })
+      },
+    })
+    ctx.emit({ topic: 'dataset.import.progress', payload: { importId, projectId: input.projectId, done: true } })
+    return { manifest: await summarise(ctx.home, input.projectId, manifest), errors: [] }
+  } catch (err) {
+    ctx.emit({ topic: 'dataset.import.progress', payload: { importId, projectId: input.projectId, done: true, error: (err as Error).message } })
+    if (!(err instanceof UserError)) throw err
+    // one line naming the file; the renderer shows it beside that file
+    const file = fileOfError(err.message, input.paths) ?? input.paths[0]!
+    return { manifest: null, errors: [{ path: file, message: err.message }] }
+  } finally {
+    imports.delete(importId)
+  }
+}
+
+export function cancelImport(importId: string): { cancelled: boolean } {
+  const c = imports.get(importId)
+  c?.abort()
+  return { cancelled: c !== undefined }
+}
+
+export async function getDatasetApi(home: string, projectId: string, datasetId: string, withCoords: boolean) {
+  const dir = datasetDir(home, projectId, datasetId)
+  const ds = await readDataset(projectDir(home, projectId), datasetId)
+  const topologyPdb = await fs.readFile(path.join(dir, ds.manifest.topologyFile), 'latin1')
+  const coordsBase64 = withCoords ? Buffer.from(ds.coords.buffer, ds.coords.byteOffset, ds.coords.byteLength).toString('base64') : ''
+  return { manifest: await summarise(home, projectId, ds.manifest), topologyPdb, coordsBase64 }
+}
+
+export async function datasetReference(home: string, projectId: string, datasetId: string): Promise<{ reference: Record<string, unknown> | null }> {
+  const file = path.join(datasetDir(home, projectId, datasetId), REFERENCE_FILE)
+  let text: string
+  try {
+    text = await fs.readFile(file, 'utf8')
+  } catch {
+    return { reference: null }
+  }
+  try {
+    const v = JSON.parse(text) as unknown
+    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object')
+    return { reference: v as Record<string, unknown> }
+  } catch (err) {
+    throw new UserError(`${file}: not a reference JSON object (${(err as Error).message.split('\n')[0]}); delete it or restore it`, 'parse')
+  }
+}
+
+export async function renameDatasetApi(home: string, projectId: string, datasetId: string, name: string) {
+  return summarise(home, projectId, await renameDataset(projectDir(home, projectId), datasetId, name))
+}
+
+export async function deleteDatasetApi(home: string, projectId: string, datasetId: string): Promise<{ deleted: string }> {
+  await deleteDataset(projectDir(home, projectId), datasetId)
+  return { deleted: datasetId }
+}

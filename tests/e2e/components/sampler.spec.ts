@@ -1,0 +1,200 @@
+/**
+ * The sampler worker in Chromium: onnxruntime-web on WebGPU (SwiftShader adapter) and on WASM, with
+ * the fused K-step graph and step by step, gives the same frames for the same seed as the core
+ * sampler run in Node on onnxruntime-node (the CLI's path), within float tolerance — including
+ * trust-region rejections; stop works; errors are one line.
+ */
+import { expect, test, type Page } from '@playwright/test'
+import * as ortNode from 'onnxruntime-node'
+import { startTestServer, type TestServer } from '../support/server'
+import { existsSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { ala2Pdb, buildAll, openHarness, root, watchProblems, type PageProblems } from './support'
+import { centred, pdbCoordinates } from './coords'
+import { OnnxScoreModel } from '../../../src/core/score/onnx-score'
+import { runTrajectory } from '../../../src/core/sampler/runner'
+import type { SamplerParams } from '../../../src/core/sampler/params'
+import type { HarnessSamplerRequest, HarnessSamplerResult } from '../../../src/renderer/harness/sampler-harness'
+
+let server: TestServer
+let problems: PageProblems
+
+test.beforeAll(async () => {
+  test.setTimeout(240_000)
+  buildAll()
+  server = await startTestServer()
+})
+test.afterAll(async () => {
+  await server?.stop()
+})
+test.beforeEach(async ({ page }) => {
+  problems = await watchProblems(page)
+})
+test.afterEach(() => {
+  expect(problems.errors, 'page errors, console errors or CSP violations').toEqual([])
+})
+
+const DEFAULT_ONNX = path.join(root, 'resources', 'models', 'ala2-default.onnx')
+const R = 2
+const F = 6
+const params = { mode: 'bridge' as const, eta: 0.01, innerSteps: 1, denoiseSteps: 4, sigmaMin: 0.02, replicas: R, frames: F, seed: 7 }
+
+/** opens the harness and builds the tiny model there (src/core/nn runs in the page) */
+async function setup(page: Page) {
+  await openHarness(page, server.origin)
+  const ref = centred(pdbCoordinates(ala2Pdb()))
+  const { modelBase64, card } = await page.evaluate((r) => window.__harness!.tinyModel(r), Array.from(ref))
+  const init = new Float32Array(R * ref.length)
+  for (let r = 0; r < R; r++) init.set(ref, r * ref.length)
+  return { ref, modelBase64, bytes: Buffer.from(modelBase64, 'base64'), card, init }
+}
+
+/** the same run in Node with onnxruntime-node and the core sampler (what the CLI does) */
+async function nodeRun(bytes: Uint8Array, card: Record<string, unknown>, init: Float32Array, p: SamplerParams): Promise<{ frames: Float32Array; rejections: number[] }> {
+  const session = await ortNode.InferenceSession.create(bytes)
+  const reference = card.reference ? Float32Array.from(card.reference as number[]) : undefined
+  const model = OnnxScoreModel.wrap(ortNode, session, { name: card.name as string, dim: card.dim as number, reference })
+  const frames: Float32Array[] = []
+  const res = await runTrajectory(model, p, init, { onFrame: (_f, x) => void frames.push(Float32Array.from(x)) })
+  await session.release()
+  const out = new Float32Array(frames.length * init.length)
+  frames.forEach((f, i) => out.set(f, i * init.length))
+  return { frames: out, rejections: res.rejections }
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length)
+  let m = 0
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!))
+  return m
+}
+
+const run = (page: Page, req: HarnessSamplerRequest): Promise<HarnessSamplerResult> => page.evaluate((r) => window.__harness!.runSampler(r), req)
+
+// one page (one worker: onnxruntime starts once) for all the checks, in steps
+test('sampler worker: WebGPU/WASM × fused/step-by-step equal the core sampler; trust region; stop; errors', async ({ page }) => {
+  const requested: string[] = []
+  page.on('request', (r) => requested.push(new URL(r.url()).pathname))
+  const { bytes, modelBase64, card, init, ref: refCoords } = await setup(page)
+  // WebGPU runs are slow on SwiftShader: with the default model present, WebGPU runs only there
+  const haveDefault = existsSync(DEFAULT_ONNX)
+  await test.step('fused and step by step, WASM (and WebGPU without the default model), give the frames of runTrajectory on onnxruntime-node', () => sameFrames(page, bytes, modelBase64, card, init, !haveDefault))
+  if (haveDefault) await test.step('the default ala2 model: WebGPU and WASM agree with onnxruntime-node', () => defaultModel(page))
+  await test.step('fused K-step path with trust-region rejections (model without rigid-body alignment)', () => trustRegionRun(page, bytes, modelBase64, card, init, refCoords))
+  await test.step('stop and errors', () => stopAndErrors(page, modelBase64, card, init))
+  // onnxruntime's thread workers load its small .mjs (wasmPaths), not the sampler bundle again
+  const count = (re: RegExp) => requested.filter((u) => re.test(u)).length
+  // (the plain WebAssembly build for WASM runs, the JSEP build for WebGPU runs)
+  expect(count(/ort-wasm-simd-threaded-[\w-]+\.mjs$/)).toBeGreaterThanOrEqual(1)
+  expect(count(/ort-wasm-simd-threaded-[\w-]+\.wasm$/)).toBe(1)
+  expect(count(/ort-wasm-simd-threaded\.jsep-[\w-]+\.mjs$/)).toBeGreaterThanOrEqual(1)
+  expect(count(/ort-wasm-simd-threaded\.jsep-[\w-]+\.wasm$/)).toBe(1)
+  // one worker served every run: stopped runs and request errors leave it reusable
+  expect(count(/sampler\.worker-[\w-]+\.js$/), `worker scripts: ${requested.filter((u) => u.includes('worker')).join(', ')}`).toBe(1)
+})
+
+async function sameFrames(page: Page, bytes: Uint8Array, modelBase64: string, card: Record<string, unknown>, init: Float32Array, withWebgpu: boolean): Promise<void> {
+  const base: HarnessSamplerRequest = { modelBase64, card, init: Array.from(init), params, backend: 'wasm', collect: true }
+  const wasm = await run(page, { ...base, backend: 'wasm', engine: 'fused' })
+  const wasmStep = await run(page, { ...base, backend: 'wasm' })
+  const gpu = withWebgpu ? await run(page, { ...base, backend: 'webgpu' }) : undefined
+  expect(wasm.result.backend).toBe('wasm')
+  expect(wasm.backendDetail).toMatch(/^WASM, [1-4] thread\(s\), fused steps$/)
+  expect(wasmStep.result.engine).toBe('stepwise') // WASM's default
+  expect(wasmStep.backendDetail).toMatch(/^WASM, [1-4] thread\(s\), step by step$/)
+  if (gpu) {
+    expect(gpu.result.backend).toBe('webgpu')
+    expect(gpu.backendDetail).toMatch(/^WebGPU .*fused steps$/)
+  }
+  const runs = gpu ? [wasm, wasmStep, gpu] : [wasm, wasmStep]
+  for (const r of runs) {
+    expect(r.received).toBe(F)
+    expect(r.starts[0]).toBe(0)
+    expect(r.result.rejections).toEqual([0, 0])
+    expect(r.result.framesPerSecond).toBeGreaterThan(0)
+    expect(r.frames!.every(Number.isFinite)).toBe(true)
+  }
+  const d = init.length / R
+  // frame 0 is the initial state; the last frame has moved away from it; replicas differ
+  expect(maxAbsDiff(wasm.frames!.slice(0, R * d), init)).toBe(0)
+  expect(maxAbsDiff(wasm.frames!.slice((F - 1) * R * d), init)).toBeGreaterThan(0.05)
+  expect(maxAbsDiff(wasm.frames!.slice((F - 1) * R * d, (F - 1) * R * d + d), wasm.frames!.slice((F - 1) * R * d + d))).toBeGreaterThan(0.01)
+
+  const ref = await nodeRun(bytes, card, init, params)
+  const diffs: Record<string, number> = { wasmFused: maxAbsDiff(wasm.frames!, ref.frames), wasmStepwise: maxAbsDiff(wasmStep.frames!, ref.frames) }
+  if (gpu) diffs.webgpuFused = maxAbsDiff(gpu.frames!, ref.frames)
+  console.log(`max |Δ| vs onnxruntime-node + runTrajectory (Å): ${JSON.stringify(diffs)}; wall ms ${runs.map((r) => r.wallMs.toFixed(0)).join(', ')}`)
+  for (const v of Object.values(diffs)) expect(v).toBeLessThan(1e-3)
+}
+
+async function trustRegionRun(page: Page, bytes: Uint8Array, modelBase64: string, card: Record<string, unknown>, init: Float32Array, ref: Float32Array): Promise<void> {
+  const free = { ...card, aligned: false, reference: undefined }
+  // a trust region whose radius is the median whitened distance of the unguarded frames: some
+  // steps leave it and are rejected (the replica keeps its frame), others stay inside
+  const scale = Array.from(ref, () => 0.1)
+  const p0 = { ...params, frames: 9 }
+  const free0 = await nodeRun(bytes, free, init, p0)
+  const dist: number[] = []
+  const d = ref.length
+  for (let k = R; k < free0.frames.length / d; k++) {
+    let s = 0
+    for (let i = 0; i < d; i++) s += ((free0.frames[k * d + i]! - ref[i]!) / scale[i]!) ** 2
+    dist.push(Math.sqrt(s))
+  }
+  dist.sort((a, b) => a - b)
+  const trustRegion = { mean: Array.from(ref), scale, radius: dist[Math.floor(dist.length / 2)]! }
+  const p = { ...p0, trustRegion }
+  const wasm = await run(page, { modelBase64, card: free, init: Array.from(init), params: p, backend: 'wasm', engine: 'fused', collect: true })
+  expect(wasm.result.engine).toBe('fused')
+  const node = await nodeRun(bytes, free, init, { ...p, trustRegion: { mean: Float32Array.from(trustRegion.mean), scale: Float32Array.from(trustRegion.scale), radius: trustRegion.radius } })
+  const total = node.rejections.reduce((a, b) => a + b, 0)
+  console.log(`rejections: node ${JSON.stringify(node.rejections)}, worker ${JSON.stringify(wasm.result.rejections)}`)
+  expect(total, 'the trust region must reject some steps for this test to mean anything').toBeGreaterThan(0)
+  expect(total, 'and accept some').toBeLessThan(R * (p.frames - 1))
+  expect(wasm.result.rejections).toEqual(node.rejections)
+  expect(maxAbsDiff(wasm.frames!, node.frames)).toBeLessThan(1e-3)
+}
+
+async function stopAndErrors(page: Page, modelBase64: string, card: Record<string, unknown>, init: Float32Array): Promise<void> {
+  const req: HarnessSamplerRequest = { modelBase64, card, init: Array.from(init), params: { ...params, frames: 100_000 }, backend: 'wasm', stopAfterFrames: 3 }
+  const stopped = await run(page, req)
+  expect(stopped.result.stopped).toBe(true)
+  expect(stopped.received).toBeGreaterThanOrEqual(3)
+  expect(stopped.received).toBeLessThan(1000)
+
+  const fail = (r: HarnessSamplerRequest) => page.evaluate((x) => window.__harness!.runSampler(x).then(() => 'no error', (e: Error) => e.message), r)
+  const bad = await fail({ ...req, params: { ...params, eta: -1 } })
+  expect(bad).toMatch(/^eta = DΔt .* must be a positive number/)
+  expect(bad).not.toContain('\n')
+  expect(await fail({ ...req, init: [1, 2, 3] })).toMatch(/^initial positions hold 3 numbers, expected replicas × d = 2 × 66/)
+  // and the same worker runs the next request
+  const after = await run(page, { ...req, params, stopAfterFrames: undefined })
+  expect(after.received).toBe(F)
+}
+
+
+async function defaultModel(page: Page): Promise<void> {
+  const bytes = readFileSync(DEFAULT_ONNX)
+  const card = JSON.parse(readFileSync(DEFAULT_ONNX.replace(/\.onnx$/, '.card.json'), 'utf8')) as Record<string, unknown> & { reference: number[]; trustRegion: { mean: number[]; scale: number[]; radius: number } }
+  const init = Float32Array.from([...card.reference, ...card.reference])
+  // SCIENCE.md §3: D = 0.0499 Å²/ps, Δt = 5 ps per adapter step, M = 20, σ_min = 0.026 Å
+  const p = { mode: 'bridge' as const, eta: 0.0499 * 5, innerSteps: 1, denoiseSteps: 20, sigmaMin: 0.026, replicas: 2, frames: 3, seed: 3 }
+  const base: HarnessSamplerRequest = { modelBase64: bytes.toString('base64'), card, init: Array.from(init), params: p, backend: 'wasm', collect: true }
+  const wasm = await run(page, base)
+  const gpu = await run(page, { ...base, backend: 'webgpu' })
+  expect([wasm.result.backend, gpu.result.backend]).toEqual(['wasm', 'webgpu'])
+  expect([wasm.result.engine, gpu.result.engine]).toEqual(['stepwise', 'fused'])
+  const tr = card.trustRegion
+  const node = await nodeRun(bytes, card, init, { ...p, trustRegion: { mean: Float32Array.from(tr.mean), scale: Float32Array.from(tr.scale), radius: tr.radius } })
+  for (const r of [wasm, gpu]) {
+    expect(r.received).toBe(p.frames)
+    expect(r.frames!.every(Number.isFinite)).toBe(true)
+    expect(r.result.rejections).toEqual(node.rejections)
+  }
+  const diffs = { wasm: maxAbsDiff(wasm.frames!, node.frames), webgpu: maxAbsDiff(gpu.frames!, node.frames) }
+  console.log(`default model, max |Δ| vs onnxruntime-node (Å): ${JSON.stringify(diffs)}; frames/s WASM ${wasm.result.framesPerSecond.toFixed(2)}, WebGPU ${gpu.result.framesPerSecond.toFixed(2)}`)
+  expect(diffs.wasm).toBeLessThan(1e-3)
+  expect(diffs.webgpu).toBeLessThan(1e-3)
+  // the frames moved (Δt = 5 ps is a large step for ala2)
+  expect(maxAbsDiff(wasm.frames!.slice(-init.length), init)).toBeGreaterThan(0.1)
+}

@@ -1,0 +1,81 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { createProject } from '../../../src/services/project/store'
+import { appendRunFrames, createRun } from '../../../src/services/runs/store'
+import { exportRun, toTrajectory } from '../../../src/services/runs/export'
+import { readDcd } from '../../../src/core/formats/dcd'
+import { readPdb } from '../../../src/core/formats/pdb'
+import { readXyz } from '../../../src/core/formats/xyz'
+import { D, params, runRows, sources } from './helpers'
+
+let home: string
+let projectId: string
+beforeEach(async () => {
+  home = mkdtempSync(path.join(tmpdir(), 'diffmd-export-'))
+  projectId = (await createProject(home, 'P')).id
+})
+afterEach(() => rmSync(home, { recursive: true, force: true }))
+
+async function runWithFrames(n: number) {
+  const run = await createRun(home, { projectId, name: 'export me', params: params({ replicas: 2, frames: 50, dtPerFrame: 2 }) }, sources())
+  const rows = runRows(0, n, 2)
+  await appendRunFrames(home, projectId, run.id, 0, new Uint8Array(rows.buffer))
+  return { run, rows }
+}
+
+/** replica r's frames from time-major rows, as [n, d] */
+function replicaOf(rows: Float32Array, n: number, r: number, R = 2): Float32Array {
+  const out = new Float32Array(n * D)
+  for (let t = 0; t < n; t++) out.set(rows.subarray((t * R + r) * D, (t * R + r + 1) * D), t * D)
+  return out
+}
+
+describe('run.export', () => {
+  it('reorders time-major rows into replica-major trajectories', () => {
+    const rows = runRows(0, 3, 2)
+    const t = toTrajectory(rows, 3, 2, D, {})
+    expect(Array.from(t.data.subarray(0, 3 * D))).toEqual(Array.from(replicaOf(rows, 3, 0)))
+    expect(Array.from(t.data.subarray(3 * D))).toEqual(Array.from(replicaOf(rows, 3, 1)))
+  })
+
+  it('writes a DCD of one replica (plus its topology PDB) that reads back to the stored frames', async () => {
+    const { run, rows } = await runWithFrames(7)
+    const res = await exportRun(home, projectId, run.id, 'dcd', 1)
+    expect(res.path).toBe(path.join(run.path, 'exports', 'export_me_r1.dcd'))
+    expect(res.paths).toContain(path.join(run.path, 'exports', 'export_me_r1.pdb'))
+    expect(res.frames).toBe(7)
+    const dcd = readDcd(new Uint8Array(readFileSync(res.path)), res.path)
+    expect(dcd.nFrames).toBe(7)
+    expect(dcd.nAtoms).toBe(3)
+    const want = replicaOf(rows, 7, 1)
+    for (let i = 0; i < want.length; i++) expect(dcd.frames[i]).toBeCloseTo(want[i]!, 4)
+    const top = readPdb(readFileSync(path.join(run.path, 'exports', 'export_me_r1.pdb'), 'utf8'), 'top.pdb')
+    expect(top.topology.atoms.map((a) => a.name)).toEqual(['N', 'CA', 'C'])
+  })
+
+  it('writes a multi-model PDB of all replicas and an XYZ, with provenance', async () => {
+    const { run, rows } = await runWithFrames(4)
+    const pdb = await exportRun(home, projectId, run.id, 'pdb')
+    const text = readFileSync(pdb.path, 'utf8')
+    expect(text).toContain('REMARK')
+    const parsed = readPdb(text, pdb.path)
+    expect(parsed.nFrames).toBe(8) // 2 replicas × 4 frames, one after the other
+    const want0 = replicaOf(rows, 4, 0)
+    for (let i = 0; i < want0.length; i++) expect(parsed.frames[i]).toBeCloseTo(want0[i]!, 2)
+    const xyz = await exportRun(home, projectId, run.id, 'xyz', 0)
+    const x = readXyz(readFileSync(xyz.path, 'utf8'), xyz.path)
+    expect(x.nFrames).toBe(4)
+    const prov = pdb.paths.find((p) => p.endsWith('.json'))
+    expect(prov).toBeDefined()
+    expect(readFileSync(prov!, 'utf8')).toContain('"mode": "bridge"')
+  })
+
+  it('refuses a run without frames and a replica that does not exist', async () => {
+    const run = await createRun(home, { projectId, params: params() }, sources())
+    await expect(exportRun(home, projectId, run.id, 'dcd')).rejects.toThrowError(/no frames stored yet/)
+    const { run: r2 } = await runWithFrames(2)
+    await expect(exportRun(home, projectId, r2.id, 'dcd', 5)).rejects.toThrowError(/replica 5 does not exist \(the run has replicas 0…1\)/)
+  })
+})
