@@ -10,9 +10,9 @@
  * Without --model it uses resources/models/ala2-default.onnx when present, else trains one
  * (--train-steps, default 20000, ≈ 10 min on 2 cores) into out/bench/.
  */
+import { findRoot } from './root'
 import { promises as fs, existsSync } from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { openModelFile, trustRegionOf } from '../src/services/models/open'
 import { loadTrainingFrames } from '../src/services/models/training-data'
 import { startTrainingJob } from '../src/services/models/train-job'
@@ -29,16 +29,6 @@ import { replicaAcf } from '../src/core/analysis/acf'
 import { tauInt } from '../src/core/analysis/tau-int'
 import type { Topology } from '../src/core/topology'
 
-/** the repository root: the bench runs bundled from out/scripts/ (scripts/run-ts.mjs) or from bench/ */
-function findRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url))
-  while (!(existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'src')))) {
-    const up = path.dirname(dir)
-    if (up === dir) return process.cwd()
-    dir = up
-  }
-  return dir
-}
 const root = findRoot()
 const argv = process.argv.slice(2)
 const arg = (name: string, fallback?: string): string | undefined => {

@@ -7,10 +7,10 @@
  *
  *   npm run bench:nn -- [--threads T] [--seconds S] [--batches 1,64,1024] [--no-torch] [--json FILE]
  */
+import { findRoot } from './root'
 import { spawnSync } from 'node:child_process'
 import { existsSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import * as ort from 'onnxruntime-node'
 import { initParams, paramDefs, type ArchConfig } from '../src/core/nn/arch'
 import { buildTrainStepGraph, adamScalars, DEFAULT_ADAM, pName, mName, vName, next } from '../src/core/nn/train-graph'
@@ -25,15 +25,6 @@ const argv = process.argv.slice(2)
 const arg = (name: string, fallback: string): string => {
   const i = argv.indexOf(`--${name}`)
   return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : fallback
-}
-function findRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url))
-  while (!(existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'src')))) {
-    const up = path.dirname(dir)
-    if (up === dir) return process.cwd()
-    dir = up
-  }
-  return dir
 }
 const root = findRoot()
 const threads = Number(arg('threads', '1'))

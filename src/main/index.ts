@@ -2,18 +2,28 @@
  * Electron shell: one window with secure defaults, IPC → services, events → renderer.
  * No business logic here: services are shared with the CLI and browser mode.
  */
-import { app, BrowserWindow, ipcMain, Menu, shell, type IpcMainInvokeEvent } from 'electron'
+import { app, BrowserWindow, ipcMain, Menu, net, protocol, shell, type IpcMainInvokeEvent } from 'electron'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { dispatch } from '../services/dispatch'
 import { EventHub, type ServiceContext } from '../services/context'
 import { UserError } from '../core/errors'
 import { ensureExamplesProject } from '../services/project/examples'
 import { buildMenu } from './menu'
+import { ISOLATION_HEADERS, mimeOf } from '../services/fs/mime'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const rendererUrl = process.env.ELECTRON_RENDERER_URL
-const rendererFile = path.join(here, '../renderer/index.html')
+const rendererDir = path.join(here, '../renderer')
+/**
+ * The renderer is served from app://studio/ rather than file:// so that its responses carry
+ * COOP/COEP: the window is cross-origin isolated (SharedArrayBuffer, multi-threaded WASM for
+ * onnxruntime-web), exactly like browser mode.
+ */
+const APP_ORIGIN = 'app://studio'
+protocol.registerSchemesAsPrivileged([
+  { scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true, codeCache: true } },
+])
 const resourcesDir = app.isPackaged ? path.join(process.resourcesPath, 'resources') : path.join(here, '../../resources')
 const home = process.env.DIFFMD_HOME ?? path.join(app.getPath('documents'), 'DiffMD')
 
@@ -24,7 +34,7 @@ const ctx: ServiceContext = { home, transport: 'electron', resourcesDir, emit: h
 function trustedSender(event: IpcMainInvokeEvent): boolean {
   const url = event.senderFrame?.url ?? ''
   if (rendererUrl) return url.startsWith(rendererUrl)
-  return url.startsWith('file://') && decodeURIComponent(new URL(url).pathname).endsWith('/renderer/index.html')
+  return url.startsWith(`${APP_ORIGIN}/`)
 }
 
 function createWindow(): BrowserWindow {
@@ -59,7 +69,7 @@ function createWindow(): BrowserWindow {
   })
   win.on('closed', off)
   if (rendererUrl) void win.loadURL(rendererUrl)
-  else void win.loadFile(rendererFile)
+  else void win.loadURL(`${APP_ORIGIN}/index.html`)
   return win
 }
 
@@ -78,7 +88,26 @@ app.on('web-contents-created', (_e, contents) => {
   contents.on('will-attach-webview', (e) => e.preventDefault())
 })
 
+/** app://studio/<path> → out/renderer/<path>, never outside it, with isolation headers. */
+function serveRenderer(): void {
+  const root = path.resolve(rendererDir)
+  protocol.handle('app', async (request) => {
+    const rel = decodeURIComponent(new URL(request.url).pathname)
+    const file = path.resolve(root, '.' + (rel === '/' ? '/index.html' : rel))
+    if (!file.startsWith(root + path.sep)) return new Response('forbidden', { status: 403 })
+    try {
+      const res = await net.fetch(pathToFileURL(file).toString())
+      if (!res.ok) return new Response('not found', { status: 404 })
+      const headers = new Headers({ ...ISOLATION_HEADERS, 'Content-Type': mimeOf(file) })
+      return new Response(res.body, { status: 200, headers })
+    } catch {
+      return new Response('not found', { status: 404 })
+    }
+  })
+}
+
 app.whenReady().then(async () => {
+  serveRenderer()
   await ensureExamplesProject(ctx)
   Menu.setApplicationMenu(buildMenu())
   createWindow()

@@ -15,6 +15,7 @@ import { dispatch } from '../services/dispatch'
 import { EventHub, type ServiceContext } from '../services/context'
 import { UserError } from '../core/errors'
 import { ensureExamplesProject } from '../services/project/examples'
+import { ISOLATION_HEADERS, mimeOf } from '../services/fs/mime'
 
 export interface ServerOptions {
   home: string
@@ -33,24 +34,9 @@ export interface RunningServer {
   close(): Promise<void>
 }
 
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.wasm': 'application/wasm',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.onnx': 'application/octet-stream',
-  '.gz': 'application/gzip',
-  '.pdb': 'chemical/x-pdb',
-}
 
 const SECURITY_HEADERS: Record<string, string> = {
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Embedder-Policy': 'require-corp',
-  'Cross-Origin-Resource-Policy': 'same-origin',
+  ...ISOLATION_HEADERS,
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',
 }
@@ -136,8 +122,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           sendJson(res, 413, { error: { code: 'too-large', message: `${name}: ${declared} bytes is over the ${maxUpload}-byte upload limit; import it with \`diffmd dataset import\` instead` } })
           return
         }
-        await fs.mkdir(uploadDir, { recursive: true })
-        const target = path.join(uploadDir, `${randomBytes(4).toString('hex')}-${name}`)
+        // each upload gets its own folder so the file keeps the name the user knows (datasets record it)
+        const folder = path.join(uploadDir, randomBytes(6).toString('hex'))
+        await fs.mkdir(folder, { recursive: true })
+        const target = path.join(folder, name)
         await pipeline(req, createWriteStream(target))
         sendJson(res, 200, { path: target, name })
         return
@@ -189,7 +177,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     }
     res.writeHead(200, {
       ...SECURITY_HEADERS,
-      'Content-Type': MIME[path.extname(file)] ?? 'application/octet-stream',
+      'Content-Type': mimeOf(file),
       'Content-Length': stat.size,
       'Cache-Control': 'no-cache',
     })

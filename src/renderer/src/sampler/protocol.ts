@@ -3,23 +3,16 @@
  * transferred Float32Array [n, R·d] (frame-major: frame f, replica r, coordinate i at (f·R + r)·d + i).
  */
 
+import type { SamplerParams } from '../../../core/sampler/params'
+
 export type SamplerBackend = 'webgpu' | 'wasm'
 export type BackendChoice = 'auto' | SamplerBackend
 
-export interface ClientSamplerParams {
-  mode: 'bridge' | 'tied' | 'clean'
-  /** η = D·Δt per adapter step (Å²) */
-  eta: number
-  /** adapter steps per saved frame */
-  innerSteps: number
-  /** M, reverse-diffusion steps per adapter step (bridge) */
-  denoiseSteps: number
-  /** σ_min (Å) */
-  sigmaMin: number
-  replicas: number
-  /** frames including frame 0 (the initial state) */
-  frames: number
-  seed: number
+/**
+ * The core sampler's parameters (src/core/sampler/params.ts) as they cross postMessage: the trust
+ * region travels as plain arrays; Picard windows are not offered in the worker.
+ */
+export type ClientSamplerParams = Omit<SamplerParams, 'trustRegion' | 'parallel'> & {
   trustRegion?: { mean: number[]; scale: number[]; radius: number }
 }
 
