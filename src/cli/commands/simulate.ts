@@ -397,7 +397,7 @@ const cmd: Command = {
       if (rate > 1e-3) {
         process.stderr.write(`diffmd: warning: ${(100 * rate).toFixed(2)}% of steps were rejected at the trust region (above 0.1%: the model is weak at the edge of its data)\n`)
       }
-      const summary = `wrote ${out}: ${replicas} replicas × ${res.trajectory.frames} frames × ${model.dim} coordinates (${mode}, η = ${eta} Å², k = ${kOfEta(eta).toPrecision(4)} Å⁻², ${res.modelCalls} model calls${res.sweeps !== undefined ? `, ${res.sweeps} Picard sweeps` : ''}, ${seconds.toFixed(2)} s)`
+      const summary = `wrote ${out}: ${replicas} replicas × ${res.trajectory.frames} frames × ${model.dim} coordinates (${mode}, η = ${Number(eta.toPrecision(6))} Å², k = ${kOfEta(eta).toPrecision(4)} Å⁻², ${res.modelCalls} model calls${res.sweeps !== undefined ? `, ${res.sweeps} Picard sweeps` : ''}, ${seconds.toFixed(2)} s)`
       if (flags.json) process.stdout.write(JSON.stringify({ out, ...meta }) + '\n')
       else process.stdout.write(summary + '\n')
       if (res.stopped?.reason === 'aborted') {
