@@ -22,8 +22,8 @@ import {
   type CreateRunRequest,
   type FinishRequest,
   type RunSources,
-} from './store'
-import { exportRun, type ExportFormat } from './export'
+} from '../runs/store'
+import { exportRun, type ExportFormat } from '../runs/export'
 
 export function decodeBase64(s: string, what: string): Uint8Array {
   const buf = Buffer.from(s, 'base64')
