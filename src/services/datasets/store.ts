@@ -23,6 +23,7 @@ import { selectAtoms, SELECTIONS, type AtomSelection } from './selection'
 import { coordinateStats, findDuplicates } from './stats'
 import { checkInputFile, cancelledError, DEFAULT_MAX_FILE_BYTES, streamPdbFile } from './source'
 import { datasetManifestSchema, DATASET_MANIFEST_VERSION, type DatasetManifest } from './manifest'
+import { checkId as checkSharedId } from '../../api/ids'
 
 export type { DatasetManifest } from './manifest'
 export type { AtomSelection } from './selection'
@@ -69,9 +70,7 @@ function datasetsDir(projectDir: string): string {
 }
 
 function checkId(id: string): void {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id) || id.includes('..')) {
-    throw new UserError(`dataset id '${id}' is not valid (letters, digits, '.', '_' and '-' only)`, 'bad-input')
-  }
+  checkSharedId(id, 'dataset')
 }
 
 function slug(name: string): string {
@@ -164,31 +163,35 @@ function fromLittleEndian(buf: Uint8Array): Float32Array {
   return out
 }
 
-/**
- * Imports PDB snapshot files as one dataset. Errors are one-line UserErrors naming the file and
- * (line or atom) and leave the project folder exactly as it was.
- */
-export async function importDataset(projectDir: string, files: string[], opts: ImportOptions = {}): Promise<DatasetManifest> {
-  if (files.length === 0) throw new UserError('dataset import: no input files; give one or more PDB files (.pdb, .pdb.gz)', 'bad-input')
-  const selection = opts.select ?? 'all'
-  if (!SELECTIONS.includes(selection)) throw new UserError(`dataset import: selection '${String(selection)}' is not one of ${SELECTIONS.join(', ')}`, 'bad-input')
-  const align = opts.align ?? true
-  const maxBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES
-  const resolved = files.map((f) => path.resolve(f))
+/** what reading the input files yields: the first file's topology, the selected atoms' frames, provenance */
+interface ReadFiles {
+  topology: Topology
+  /** selected atom indices, or undefined for all atoms */
+  indices: number[] | undefined
+  /** [F, 3N] Å, the selected atoms of every frame in file order */
+  coords: Float32Array
+  frames: number
+  atoms: number
+  sources: DatasetManifest['sources']
+  warnings: string[]
+}
 
-  // every file must exist and fit before any is parsed
+/** step 1: every file exists and fits; returns the sizes on disk */
+async function checkFiles(resolved: string[], maxBytes: number): Promise<number[]> {
   const sizes: number[] = []
   for (const f of resolved) sizes.push(await checkInputFile(f, maxBytes))
-  const bytesTotal = sizes.reduce((s, v) => s + v, 0)
+  return sizes
+}
 
+/** step 2: streams every file, checks they share one topology, keeps the selected atoms */
+async function readAllFiles(resolved: string[], selection: AtomSelection, bytesTotal: number, maxBytes: number, opts: ImportOptions): Promise<ReadFiles> {
   let topology: Topology | undefined
   let indices: number[] | undefined
   let buffer: FrameBuffer | undefined
   const sources: DatasetManifest['sources'] = []
   const warnings: string[] = []
   let bytesBefore = 0
-  for (let fi = 0; fi < resolved.length; fi++) {
-    const file = resolved[fi]!
+  for (const file of resolved) {
     const framesBefore = buffer?.frames ?? 0
     let checked = false
     const res = await streamPdbFile(file, {
@@ -222,54 +225,44 @@ export async function importDataset(projectDir: string, files: string[], opts: I
     opts.onProgress?.({ file, bytesDone: bytesBefore, bytesTotal, frames: buffer?.frames ?? 0 })
   }
   if (opts.signal?.aborted) throw cancelledError(resolved[resolved.length - 1]!)
-  const top = topology!
   const buf = buffer!
-  const F = buf.frames
-  const N = buf.width / 3
-  const fileList = resolved.length === 1 ? resolved[0]! : `${resolved[0]!} (+${resolved.length - 1} more)`
-  if (F < MIN_FRAMES) {
-    throw new UserError(`${fileList}: only ${F} frame; a dataset needs at least ${MIN_FRAMES} snapshots (give several PDB files or a multi-model PDB)`, 'too-few-frames')
-  }
-  const ref = opts.referenceFrame ?? 0
-  if (!Number.isInteger(ref) || ref < 0 || ref >= F) {
-    throw new UserError(`dataset import: reference frame ${ref} is out of range (the files hold frames 0–${F - 1})`, 'bad-input')
-  }
-  const coords = buf.result()
-  buffer = undefined
+  return { topology: topology!, indices, coords: buf.result(), frames: buf.frames, atoms: buf.width / 3, sources, warnings }
+}
 
-  // centre the reference and superpose every frame on it
-  let alignmentRmsd: DatasetManifest['alignmentRmsd'] = null
-  if (align) {
-    const reference = coords.slice(ref * 3 * N, (ref + 1) * 3 * N)
-    let cx = 0, cy = 0, cz = 0
-    for (let i = 0; i < N; i++) {
-      cx += reference[3 * i]!
-      cy += reference[3 * i + 1]!
-      cz += reference[3 * i + 2]!
-    }
-    cx /= N
-    cy /= N
-    cz /= N
-    for (let i = 0; i < N; i++) {
-      reference[3 * i]! -= cx
-      reference[3 * i + 1]! -= cy
-      reference[3 * i + 2]! -= cz
-    }
-    const aligner = new Aligner(reference, N)
-    let sum = 0
-    let max = 0
-    for (let f = 0; f < F; f++) {
-      if (opts.signal?.aborted) throw cancelledError(fileList)
-      const r = aligner.align(coords, f * 3 * N)
-      sum += r
-      if (r > max) max = r
-    }
-    alignmentRmsd = { mean: round6(sum / F), max: round6(max) }
+/** step 3: centres the reference frame and superposes every frame on it (in place); mean and max RMSD */
+function alignFrames(coords: Float32Array, F: number, N: number, ref: number, fileList: string, signal: AbortSignal | undefined): NonNullable<DatasetManifest['alignmentRmsd']> {
+  const reference = coords.slice(ref * 3 * N, (ref + 1) * 3 * N)
+  let cx = 0, cy = 0, cz = 0
+  for (let i = 0; i < N; i++) {
+    cx += reference[3 * i]!
+    cy += reference[3 * i + 1]!
+    cz += reference[3 * i + 2]!
   }
+  cx /= N
+  cy /= N
+  cz /= N
+  for (let i = 0; i < N; i++) {
+    reference[3 * i]! -= cx
+    reference[3 * i + 1]! -= cy
+    reference[3 * i + 2]! -= cz
+  }
+  const aligner = new Aligner(reference, N)
+  let sum = 0
+  let max = 0
+  for (let f = 0; f < F; f++) {
+    if (signal?.aborted) throw cancelledError(fileList)
+    const r = aligner.align(coords, f * 3 * N)
+    sum += r
+    if (r > max) max = r
+  }
+  return { mean: round6(sum / F), max: round6(max) }
+}
+
+/** step 4: finite coordinates, σ_data > 0; duplicate counts become warnings */
+function checkSpread(coords: Float32Array, F: number, N: number, align: boolean, fileList: string, warnings: string[]): { stats: ReturnType<typeof coordinateStats>; dups: ReturnType<typeof findDuplicates> } {
   for (let k = 0; k < coords.length; k++) {
     if (!Number.isFinite(coords[k]!)) throw new UserError(`${fileList}: frame ${Math.floor(k / (3 * N))} has a non-finite coordinate after alignment`, 'parse')
   }
-
   const stats = coordinateStats(coords, F, N)
   if (!(stats.sigmaData > 0)) {
     throw new UserError(`${fileList}: all ${F} frames are identical${align ? ' after alignment' : ''} (σ_data = 0); a dataset needs snapshots that differ`, 'no-variance')
@@ -278,6 +271,45 @@ export async function importDataset(projectDir: string, files: string[], opts: I
   if (dups.exact > 0) warnings.push(`${dups.exact} of ${F} frames are exact duplicates of earlier frames`)
   if (dups.nearPairs > 0) warnings.push(`${dups.nearPairs} pairs of frames are near-duplicates (RMSD < ${NEAR_DUPLICATE_RMSD} Å)`)
   if (dups.capped) warnings.push(`near-duplicate search stopped after ${dups.comparisons} comparisons; the count is a lower bound`)
+  return { stats, dups }
+}
+
+/** step 5: an id not yet used under datasets/ */
+async function freshDatasetId(projectDir: string, baseName: string): Promise<string> {
+  const dsDir = datasetsDir(projectDir)
+  let id = ''
+  for (let tries = 0; tries < 20; tries++) {
+    id = `${slug(baseName)}-${randomBytes(3).toString('hex')}`
+    if (!(await exists(path.join(dsDir, id)))) break
+  }
+  return id
+}
+
+/**
+ * Imports PDB snapshot files as one dataset. Errors are one-line UserErrors naming the file and
+ * (line or atom) and leave the project folder exactly as it was.
+ * Steps: check the files, read them, align, check the spread, write the folder.
+ */
+export async function importDataset(projectDir: string, files: string[], opts: ImportOptions = {}): Promise<DatasetManifest> {
+  if (files.length === 0) throw new UserError('dataset import: no input files; give one or more PDB files (.pdb, .pdb.gz)', 'bad-input')
+  const selection = opts.select ?? 'all'
+  if (!SELECTIONS.includes(selection)) throw new UserError(`dataset import: selection '${String(selection)}' is not one of ${SELECTIONS.join(', ')}`, 'bad-input')
+  const align = opts.align ?? true
+  const maxBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES
+  const resolved = files.map((f) => path.resolve(f))
+  const sizes = await checkFiles(resolved, maxBytes)
+  const read = await readAllFiles(resolved, selection, sizes.reduce((s, v) => s + v, 0), maxBytes, opts)
+  const { topology: top, indices, coords, frames: F, atoms: N, sources, warnings } = read
+  const fileList = resolved.length === 1 ? resolved[0]! : `${resolved[0]!} (+${resolved.length - 1} more)`
+  if (F < MIN_FRAMES) {
+    throw new UserError(`${fileList}: only ${F} frame; a dataset needs at least ${MIN_FRAMES} snapshots (give several PDB files or a multi-model PDB)`, 'too-few-frames')
+  }
+  const ref = opts.referenceFrame ?? 0
+  if (!Number.isInteger(ref) || ref < 0 || ref >= F) {
+    throw new UserError(`dataset import: reference frame ${ref} is out of range (the files hold frames 0–${F - 1})`, 'bad-input')
+  }
+  const alignmentRmsd = align ? alignFrames(coords, F, N, ref, fileList, opts.signal) : null
+  const { stats, dups } = checkSpread(coords, F, N, align, fileList, warnings)
 
   // selected topology, reference coordinates
   const selIdx = indices ?? top.atoms.map((_, i) => i)
@@ -286,12 +318,7 @@ export async function importDataset(projectDir: string, files: string[], opts: I
   if (align && top.cell) warnings.push('the unit cell (CRYST1) was dropped: aligned coordinates are rotated, so the cell no longer applies')
 
   const baseName = opts.name?.trim() || path.basename(resolved[0]!).replace(/\.gz$/i, '').replace(/\.(pdb|ent)$/i, '') + (resolved.length > 1 ? ` (+${resolved.length - 1} files)` : '')
-  const dsDir = datasetsDir(projectDir)
-  let id = ''
-  for (let tries = 0; tries < 20; tries++) {
-    id = `${slug(baseName)}-${randomBytes(3).toString('hex')}`
-    if (!(await exists(path.join(dsDir, id)))) break
-  }
+  const id = await freshDatasetId(projectDir, baseName)
   const manifest: DatasetManifest = {
     format: 'diffmd-dataset',
     version: DATASET_MANIFEST_VERSION,
