@@ -35,28 +35,15 @@ export function centroid(x: Float32Array, nAtoms: number, offset = 0, out: Float
 export class KabschScratch {
   readonly cMobile = new Float64Array(3)
   readonly cRef = new Float64Array(3)
+  /** correlation S_ab = Σ w (m − c_m)_a (r − c_r)_b, row-major 3×3 */
+  readonly corr = new Float64Array(9)
   readonly n4 = new Float64Array(16)
   readonly values = new Float64Array(4)
   readonly vectors = new Float64Array(16)
 }
 
-/**
- * Core of the superposition, allocation-free: writes into R (3×3 row-major) the proper rotation
- * minimising Σ wᵢ|R(mᵢ − c_m) − (rᵢ − c_r)|², leaves the weighted centroids in scratch.cMobile and
- * scratch.cRef, and returns the weighted RMSD after superposition (Å). `refCentroid`, when given,
- * is used instead of computing the reference centroid (it must be the weighted centroid).
- */
-export function superpose(
-  mobile: Float32Array,
-  mobileOffset: number,
-  ref: Float32Array | Float64Array,
-  refOffset: number,
-  nAtoms: number,
-  weights: Float64Array | undefined,
-  R: Float64Array,
-  s: KabschScratch,
-  refCentroid?: Float64Array
-): number {
+/** step 1: weighted centroids of mobile (→ s.cMobile) and ref (→ s.cRef, or copied from refCentroid); returns Σw */
+function centroids(mobile: Float32Array, mobileOffset: number, ref: Float32Array | Float64Array, refOffset: number, nAtoms: number, weights: Float64Array | undefined, s: KabschScratch, refCentroid?: Float64Array): number {
   const cm = s.cMobile
   const cr = s.cRef
   let mx = 0, my = 0, mz = 0, rx = 0, ry = 0, rz = 0, wsum = 0
@@ -85,9 +72,13 @@ export function superpose(
     cr[1] = ry / wsum
     cr[2] = rz / wsum
   }
-  const cmx = cm[0]!, cmy = cm[1]!, cmz = cm[2]!
-  const crx = cr[0]!, cry = cr[1]!, crz = cr[2]!
-  // correlation S_ab = Σ w (m − c_m)_a (r − c_r)_b
+  return wsum
+}
+
+/** step 2: the correlation matrix S_ab = Σ w (m − c_m)_a (r − c_r)_b into s.corr */
+function correlation(mobile: Float32Array, mobileOffset: number, ref: Float32Array | Float64Array, refOffset: number, nAtoms: number, weights: Float64Array | undefined, s: KabschScratch): void {
+  const cmx = s.cMobile[0]!, cmy = s.cMobile[1]!, cmz = s.cMobile[2]!
+  const crx = s.cRef[0]!, cry = s.cRef[1]!, crz = s.cRef[2]!
   let sxx = 0, sxy = 0, sxz = 0, syx = 0, syy = 0, syz = 0, szx = 0, szy = 0, szz = 0
   for (let i = 0; i < nAtoms; i++) {
     const w = weights ? weights[i]! : 1
@@ -104,7 +95,14 @@ export function superpose(
     syx += ay * bx; syy += ay * by; syz += ay * bz
     szx += az * bx; szy += az * by; szz += az * bz
   }
-  // Horn (1987): maximise Σ r·(R m) = qᵀ N q over unit quaternions q
+  const S = s.corr
+  S[0] = sxx; S[1] = sxy; S[2] = sxz; S[3] = syx; S[4] = syy; S[5] = syz; S[6] = szx; S[7] = szy; S[8] = szz
+}
+
+/** step 3: Horn (1987): the rotation R maximising Σ r·(R m) = qᵀ N q over unit quaternions q, from s.corr */
+function hornRotation(s: KabschScratch, R: Float64Array): void {
+  const S = s.corr
+  const sxx = S[0]!, sxy = S[1]!, sxz = S[2]!, syx = S[3]!, syy = S[4]!, syz = S[5]!, szx = S[6]!, szy = S[7]!, szz = S[8]!
   const N = s.n4
   N[0] = sxx + syy + szz
   N[1] = N[4] = syz - szy
@@ -126,17 +124,22 @@ export function superpose(
   let q3 = V[12 + best]!
   const qn = Math.hypot(q0, q1, q2, q3)
   q0 /= qn; q1 /= qn; q2 /= qn; q3 /= qn
-  const r0 = q0 * q0 + q1 * q1 - q2 * q2 - q3 * q3
-  const r1 = 2 * (q1 * q2 - q0 * q3)
-  const r2 = 2 * (q1 * q3 + q0 * q2)
-  const r3 = 2 * (q1 * q2 + q0 * q3)
-  const r4 = q0 * q0 - q1 * q1 + q2 * q2 - q3 * q3
-  const r5 = 2 * (q2 * q3 - q0 * q1)
-  const r6 = 2 * (q1 * q3 - q0 * q2)
-  const r7 = 2 * (q2 * q3 + q0 * q1)
-  const r8 = q0 * q0 - q1 * q1 - q2 * q2 + q3 * q3
-  R[0] = r0; R[1] = r1; R[2] = r2; R[3] = r3; R[4] = r4; R[5] = r5; R[6] = r6; R[7] = r7; R[8] = r8
-  // RMSD evaluated directly (no cancellation as in G − 2λ_max)
+  R[0] = q0 * q0 + q1 * q1 - q2 * q2 - q3 * q3
+  R[1] = 2 * (q1 * q2 - q0 * q3)
+  R[2] = 2 * (q1 * q3 + q0 * q2)
+  R[3] = 2 * (q1 * q2 + q0 * q3)
+  R[4] = q0 * q0 - q1 * q1 + q2 * q2 - q3 * q3
+  R[5] = 2 * (q2 * q3 - q0 * q1)
+  R[6] = 2 * (q1 * q3 - q0 * q2)
+  R[7] = 2 * (q2 * q3 + q0 * q1)
+  R[8] = q0 * q0 - q1 * q1 - q2 * q2 + q3 * q3
+}
+
+/** step 4: the weighted RMSD after superposition, evaluated directly (no cancellation as in G − 2λ_max) */
+function rmsdAfter(mobile: Float32Array, mobileOffset: number, ref: Float32Array | Float64Array, refOffset: number, nAtoms: number, weights: Float64Array | undefined, R: Float64Array, s: KabschScratch, wsum: number): number {
+  const cmx = s.cMobile[0]!, cmy = s.cMobile[1]!, cmz = s.cMobile[2]!
+  const crx = s.cRef[0]!, cry = s.cRef[1]!, crz = s.cRef[2]!
+  const r0 = R[0]!, r1 = R[1]!, r2 = R[2]!, r3 = R[3]!, r4 = R[4]!, r5 = R[5]!, r6 = R[6]!, r7 = R[7]!, r8 = R[8]!
   let ssd = 0
   for (let i = 0; i < nAtoms; i++) {
     const w = weights ? weights[i]! : 1
@@ -152,6 +155,30 @@ export function superpose(
     ssd += w * (dx * dx + dy * dy + dz * dz)
   }
   return Math.sqrt(ssd / wsum)
+}
+
+/**
+ * Core of the superposition, allocation-free: writes into R (3×3 row-major) the proper rotation
+ * minimising Σ wᵢ|R(mᵢ − c_m) − (rᵢ − c_r)|², leaves the weighted centroids in scratch.cMobile and
+ * scratch.cRef, and returns the weighted RMSD after superposition (Å). `refCentroid`, when given,
+ * is used instead of computing the reference centroid (it must be the weighted centroid).
+ * Steps: centroids, correlation matrix, Horn's quaternion rotation, RMSD.
+ */
+export function superpose(
+  mobile: Float32Array,
+  mobileOffset: number,
+  ref: Float32Array | Float64Array,
+  refOffset: number,
+  nAtoms: number,
+  weights: Float64Array | undefined,
+  R: Float64Array,
+  s: KabschScratch,
+  refCentroid?: Float64Array
+): number {
+  const wsum = centroids(mobile, mobileOffset, ref, refOffset, nAtoms, weights, s, refCentroid)
+  correlation(mobile, mobileOffset, ref, refOffset, nAtoms, weights, s)
+  hornRotation(s, R)
+  return rmsdAfter(mobile, mobileOffset, ref, refOffset, nAtoms, weights, R, s, wsum)
 }
 
 const shared = new KabschScratch()
