@@ -39,10 +39,10 @@ const D = 0.0498868
 const DT = 5
 const T = 300
 
-const dataCandidates = [path.join(root, '../shared/data/ala2'), path.join(root, 'resources/examples/ala2')]
+const dataCandidates = [path.join(root, 'resources/examples/ala2')]
 const dataDir = dataCandidates.find((d) => existsSync(path.join(d, 'ala2_snapshots_all.pdb.gz')))!
-const refFile = [path.join(root, '../shared/data/ala2/gromacs_bd_reference.json'), path.join(dataDir, 'gromacs_bd_reference.json')].find((f) => existsSync(f))
-if (!refFile) throw new Error('gromacs_bd_reference.json not found (looked in ../shared/data/ala2 and resources/examples/ala2)')
+const refFile = [path.join(dataDir, 'gromacs_bd_reference.json')].find((f) => existsSync(f))
+if (!refFile) throw new Error('gromacs_bd_reference.json not found (looked in resources/examples/ala2)')
 const snapshots = path.join(dataDir, 'ala2_snapshots_all.pdb.gz')
 
 interface Reference {

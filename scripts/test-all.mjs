@@ -1,5 +1,7 @@
 // npm test: lint, type-check, build, unit tests (vitest), end-to-end tests (Playwright in Chromium).
-// Ends with one line "N passed, N failed" summing every runner (lint and type-check count as one check each).
+// Ends with one line "N passed, N failed" summing every runner (lint, the path check and type-check count as one
+// check each). The path check (scripts/check-paths.mjs) fails on any path outside the repository in src/, tests/,
+// scripts/, bench/.
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
@@ -29,6 +31,7 @@ function check(label, ok) {
 }
 
 if (want('lint')) check('lint', run('lint (eslint)', bin('eslint'), ['.', '--max-warnings=0']))
+if (want('paths')) check('paths', run('paths (nothing outside the repository)', process.execPath, [path.join(root, 'scripts', 'check-paths.mjs')]))
 if (want('typecheck')) check('type-check', run('type-check (vue-tsc)', bin('vue-tsc'), ['--noEmit', '-p', 'tsconfig.json']))
 
 try {

@@ -3,7 +3,7 @@
  * guards that fail a test on page errors, console errors or CSP violations.
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Page } from '@playwright/test'
@@ -16,12 +16,9 @@ export function buildAll(): void {
   execFileSync(process.execPath, [path.join(root, 'tests', 'e2e', 'components', 'build-harness.mjs')], { cwd: root, stdio: 'inherit' })
 }
 
-/** the bundled example's reference PDB (falls back to the shared data set while resources/ is being filled) */
+/** the bundled example's reference PDB (shipped in resources/examples/ala2) */
 export function ala2Pdb(): string {
-  const candidates = [path.join(root, 'resources', 'examples', 'ala2', 'ala2_reference.pdb'), '/work/shared/data/ala2/ala2_reference.pdb']
-  const p = candidates.find((c) => existsSync(c))
-  if (!p) throw new Error(`ala2_reference.pdb not found in ${candidates.join(' or ')}`)
-  return readFileSync(p, 'utf8')
+  return readFileSync(path.join(root, 'resources', 'examples', 'ala2', 'ala2_reference.pdb'), 'utf8')
 }
 
 export interface PageProblems {

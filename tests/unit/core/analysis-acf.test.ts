@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
+import path from 'node:path'
 import { acf, acfDirect, angularAcf, angularAcfDirect, replicaAcf } from '../../../src/core/analysis/acf'
 import { tauInt } from '../../../src/core/analysis/tau-int'
 import { fillNormals } from '../../../src/core/rng/normals'
@@ -161,7 +162,7 @@ describe('tauInt', () => {
   })
 
   it('reproduces the GROMACS reference τ_int from its own replica-averaged ACFs', () => {
-    const ref = JSON.parse(readFileSync('/work/shared/data/ala2/gromacs_bd_reference.json', 'utf8')) as {
+    const ref = JSON.parse(readFileSync(path.resolve(__dirname, '../../../resources/examples/ala2/gromacs_bd_reference.json'), 'utf8')) as {
       acf: Record<string, number[]>
       tau_int: Record<string, { tau_int_ps: number; window_frames: number }>
     }

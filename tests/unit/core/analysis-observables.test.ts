@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
+import path from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import type { AtomRecord, Topology } from '../../../src/core/topology'
 import { backboneDihedrals, seriesOf } from '../../../src/core/analysis/observables'
@@ -9,7 +10,8 @@ import { basinOf, basinPopulations, coreOf, transitionRates } from '../../../src
 import { kabsch } from '../../../src/core/geometry/kabsch'
 import { radiusOfGyration } from '../../../src/core/geometry/internal'
 
-const DATA = '/work/shared/data/ala2'
+/** the example data shipped with the app (the same files the Examples project is seeded from) */
+const DATA = path.resolve(__dirname, '../../../resources/examples/ala2')
 
 /** minimal PDB reading for tests (the real reader belongs to formats/): topology of the first model + all coordinates */
 function readPdb(text: string): { top: Topology; frames: Float32Array; nFrames: number } {

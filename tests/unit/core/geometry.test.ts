@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
+import path from 'node:path'
 import { Aligner, centroid, kabsch } from '../../../src/core/geometry/kabsch'
 import { jacobiEigen } from '../../../src/core/geometry/jacobi'
 import { RigidBodyProjector } from '../../../src/core/geometry/rigid-body'
@@ -312,7 +313,7 @@ describe('internal coordinates', () => {
   })
 
   it('ala2 reference: φ ≈ −150°, ψ ≈ 165° (and values from an independent numpy computation)', () => {
-    const lines = readFileSync('/work/shared/data/ala2/ala2_reference.pdb', 'utf8').split('\n').filter((l) => l.startsWith('ATOM'))
+    const lines = readFileSync(path.resolve(__dirname, '../../../resources/examples/ala2/ala2_reference.pdb'), 'utf8').split('\n').filter((l) => l.startsWith('ATOM'))
     expect(lines).toHaveLength(22)
     const x = new Float32Array(lines.flatMap((l) => [30, 38, 46].map((c) => Number(l.slice(c, c + 8)))))
     const idx = (res: string, name: string): number => lines.findIndex((l) => l.slice(17, 20) === res && l.slice(12, 16).trim() === name)

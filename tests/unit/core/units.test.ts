@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
+import path from 'node:path'
 import { KB, betaOf, kTOf } from '../../../src/core/units/constants'
 import { dtOf, etaOf, etaOfK, etaOfSigmaK, kOfEta, reducedDt, sigmaKOf } from '../../../src/core/units/conversions'
 
-const ref = JSON.parse(readFileSync('/work/shared/data/ala2/gromacs_bd_reference.json', 'utf8')) as {
+const ref = JSON.parse(readFileSync(path.resolve(__dirname, '../../../resources/examples/ala2/gromacs_bd_reference.json'), 'utf8')) as {
   kB_kJ_per_mol_K: number
   kT_kJ_per_mol: number
   temperature_K: number

@@ -209,9 +209,7 @@ describe('diffmd train / simulate --model', () => {
   })
 
   it('trains on the ala2 PDB (heavy atoms): aligned, selection and topology in the card; a rigid-body model with the data as --init pool', async () => {
-    const data = path.join(root, '../shared/data/ala2/ala2_snapshots_all.pdb.gz')
-    const local = path.join(root, 'resources/examples/ala2/ala2_snapshots_all.pdb.gz')
-    const src = existsSync(data) ? data : local
+    const src = path.join(root, 'resources/examples/ala2/ala2_snapshots_all.pdb.gz')
     const out = path.join(tmp, 'ala2.onnx')
     const code = await main(['train', '--data', src, '--select', 'heavy', '--steps', '10', '--batch', '32', '--width', '16', '--depth', '1', '--emb', '4', '--eval-every', '10', '--val-fraction', '0.02', '--out', out, '--in-process', '--quiet'])
     expect(code).toBe(0)
