@@ -97,9 +97,10 @@ export function acfDirect(series: ArrayLike<number>, maxLag: number): Float64Arr
 
 /**
  * angular ACF C(0 … maxLag) of an angle series (radians) through its unit vector
- * u = (cos θ, sin θ): one complex FFT of z = e^{iθ}, since Re Σ z(t)·conj z(t+k) = Σ u(t)·u(t+k)
+ * u = (cos θ, sin θ): one complex FFT of z = e^{iθ}, since Re Σ z(t)·conj z(t+k) = Σ u(t)·u(t+k).
+ * `mean`: the mean unit vector to subtract (default: this series' own mean).
  */
-export function angularAcf(angles: ArrayLike<number>, maxLag: number): Float64Array {
+export function angularAcf(angles: ArrayLike<number>, maxLag: number, mean?: readonly [number, number]): Float64Array {
   checkLag(maxLag)
   const n = angles.length
   const out = new Float64Array(maxLag + 1).fill(NaN)
@@ -121,8 +122,8 @@ export function angularAcf(angles: ArrayLike<number>, maxLag: number): Float64Ar
   }
   re.fill(0, n)
   im.fill(0, n)
-  mc /= n
-  ms /= n
+  mc = mean ? mean[0] : mc / n
+  ms = mean ? mean[1] : ms / n
   const m2 = mc * mc + ms * ms
   w.plan.forward(re, im)
   for (let k = 0; k < m; k++) {
@@ -139,7 +140,7 @@ export function angularAcf(angles: ArrayLike<number>, maxLag: number): Float64Ar
 }
 
 /** the angular ACF by the direct O(n·maxLag) sum (reference implementation) */
-export function angularAcfDirect(angles: ArrayLike<number>, maxLag: number): Float64Array {
+export function angularAcfDirect(angles: ArrayLike<number>, maxLag: number, mean?: readonly [number, number]): Float64Array {
   checkLag(maxLag)
   const n = angles.length
   const out = new Float64Array(maxLag + 1).fill(NaN)
@@ -150,8 +151,8 @@ export function angularAcfDirect(angles: ArrayLike<number>, maxLag: number): Flo
     mc += Math.cos(angles[t]!)
     ms += Math.sin(angles[t]!)
   }
-  mc /= n
-  ms /= n
+  mc = mean ? mean[0] : mc / n
+  ms = mean ? mean[1] : ms / n
   const m2 = mc * mc + ms * ms
   out[0] = 1
   if (!(1 - m2 > 1e-12)) return out
@@ -163,6 +164,21 @@ export function angularAcfDirect(angles: ArrayLike<number>, maxLag: number): Flo
   return out
 }
 
+/** mean unit vector (⟨cos θ⟩, ⟨sin θ⟩) over all values of all series */
+export function pooledUnitMean(series: ArrayLike<number>[]): [number, number] {
+  let c = 0
+  let s = 0
+  let n = 0
+  for (const a of series) {
+    for (let t = 0; t < a.length; t++) {
+      c += Math.cos(a[t]!)
+      s += Math.sin(a[t]!)
+    }
+    n += a.length
+  }
+  return n > 0 ? [c / n, s / n] : [NaN, NaN]
+}
+
 /**
  * ACF per replica (scalar or angle), their mean and the standard error of the mean across
  * replicas, stderr(k) = sd_k/√R_k (sample sd, R_k replicas with a finite C(k)); NaN when R_k < 2
@@ -171,10 +187,13 @@ export function angularAcfDirect(angles: ArrayLike<number>, maxLag: number): Flo
 export function replicaAcf(
   series: ArrayLike<number>[],
   maxLag: number,
-  kind: 'scalar' | 'angle'
+  kind: 'scalar' | 'angle',
+  /** 'pooled' (angles only): subtract the unit-vector mean of all replicas together, not each replica's own */
+  meanOf: 'replica' | 'pooled' = 'replica'
 ): { mean: Float64Array; stderr: Float64Array; perReplica: Float64Array[] } {
   checkLag(maxLag)
-  const perReplica = series.map((s) => (kind === 'angle' ? angularAcf(s, maxLag) : acf(s, maxLag)))
+  const pooled = kind === 'angle' && meanOf === 'pooled' ? pooledUnitMean(series) : undefined
+  const perReplica = series.map((s) => (kind === 'angle' ? angularAcf(s, maxLag, pooled) : acf(s, maxLag)))
   const mean = new Float64Array(maxLag + 1)
   const stderr = new Float64Array(maxLag + 1)
   for (let k = 0; k <= maxLag; k++) {

@@ -1,0 +1,155 @@
+/**
+ * Kinetic figures of φ/ψ replica series, computed the same way on a generated run and on a
+ * reference (docs/science.md "Comparing like with like"):
+ *  - the unit-vector ACF of φ and ψ at chosen lags (ps), replica mean ± standard error, with the
+ *    mean unit vector taken over ALL replicas together (a short replica's own mean would bias the
+ *    ACF low by about 2τ/T; the pooled mean of R replicas is R times less biased);
+ *  - τ_int (Sokal window, c = 5) of the replica-mean ACF, and the spread of per-replica τ_int;
+ *  - core-to-core C5 ⇄ C7eq rates counted at the series' frame spacing (Poisson error).
+ * `segmentSeries` cuts a long reference series into segments of a run's length and spacing, so the
+ * reference's figures carry the same finite-length bias as the run's.
+ * Angles in radians, times in ps.
+ */
+import { replicaAcf } from './acf'
+import { tauInt } from './tau-int'
+import { transitionRates, type DihedralTrajectory } from './basins'
+
+export interface ValueWithError {
+  value: number
+  /** standard error (NaN when it cannot be estimated) */
+  stderr: number
+}
+
+export interface KineticFigures {
+  /** frame spacing the figures were computed at (ps) */
+  spacingPs: number
+  /** frames per replica series */
+  framesPerReplica: number
+  replicas: number
+  /** lag (ps) → ACF of the φ / ψ unit vectors, replica mean ± stderr */
+  acfPhi: Record<string, ValueWithError>
+  acfPsi: Record<string, ValueWithError>
+  /** τ_int (ps) of the replica-mean ACF; stderr from the per-replica τ_int spread / √R */
+  tauPhi: ValueWithError & { converged: boolean }
+  tauPsi: ValueWithError & { converged: boolean }
+  /** C5 → C7eq and C7eq → C5 rates (per ns), counted at spacingPs; stderr = rate/√count */
+  rateForward: ValueWithError & { count: number }
+  rateBackward: ValueWithError & { count: number }
+  /** run length per replica over the larger τ_int: below ~20 the τ_int estimate is unreliable */
+  lengthOverTau: number
+}
+
+export const DEFAULT_LAGS_PS = [50, 200, 500] as const
+
+/**
+ * Cuts one series (frames every `intervalPs`) into segments of `segmentFrames` frames spaced
+ * `spacingPs` apart, after discarding `discardPs` from its start. spacingPs must be a whole
+ * multiple of intervalPs. Returns as many whole segments as fit.
+ */
+export function segmentSeries(
+  series: ArrayLike<number>,
+  intervalPs: number,
+  opts: { segmentFrames: number; spacingPs: number; discardPs?: number }
+): Float64Array[] {
+  const stride = Math.round(opts.spacingPs / intervalPs)
+  if (!(stride >= 1) || Math.abs(stride * intervalPs - opts.spacingPs) > 1e-9 * opts.spacingPs) {
+    throw new RangeError(`segmentSeries: spacing ${opts.spacingPs} ps is not a whole multiple of the series interval ${intervalPs} ps`)
+  }
+  if (!(Number.isInteger(opts.segmentFrames) && opts.segmentFrames >= 2)) throw new RangeError(`segmentSeries: segmentFrames must be a whole number ≥ 2 (got ${opts.segmentFrames})`)
+  const start = Math.round((opts.discardPs ?? 0) / intervalPs)
+  const out: Float64Array[] = []
+  const span = (opts.segmentFrames - 1) * stride
+  // consecutive segments share no frame: the next starts one stride after the previous one's last frame
+  for (let s = start; s + span < series.length; s += span + stride) {
+    const seg = new Float64Array(opts.segmentFrames)
+    for (let f = 0; f < opts.segmentFrames; f++) seg[f] = series[s + f * stride]!
+    out.push(seg)
+  }
+  return out
+}
+
+/** every `stride`-th frame of a series (stride 1 returns a copy) */
+export function subsample(series: ArrayLike<number>, stride: number): Float64Array {
+  if (!(Number.isInteger(stride) && stride >= 1)) throw new RangeError(`subsample: stride must be a whole number ≥ 1 (got ${stride})`)
+  const n = Math.floor((series.length - 1) / stride) + 1
+  const out = new Float64Array(n)
+  for (let i = 0; i < n; i++) out[i] = series[i * stride]!
+  return out
+}
+
+function acfAt(acf: { mean: Float64Array; stderr: Float64Array }, lagsPs: readonly number[], spacingPs: number): Record<string, ValueWithError> {
+  const out: Record<string, ValueWithError> = {}
+  for (const lag of lagsPs) {
+    const k = Math.round(lag / spacingPs)
+    out[String(lag)] = k < acf.mean.length && Math.abs(k * spacingPs - lag) < 1e-9 * Math.max(1, lag) ? { value: acf.mean[k]!, stderr: acf.stderr[k]! } : { value: NaN, stderr: NaN }
+  }
+  return out
+}
+
+function tauWithSpread(acf: { mean: Float64Array; perReplica: Float64Array[] }, spacingPs: number): ValueWithError & { converged: boolean } {
+  const t = tauInt(acf.mean, spacingPs)
+  const per = acf.perReplica.map((c) => tauInt(c, spacingPs).tau).filter((v) => Number.isFinite(v))
+  let se = NaN
+  if (per.length > 1) {
+    const m = per.reduce((a, b) => a + b, 0) / per.length
+    const v = per.reduce((a, b) => a + (b - m) ** 2, 0) / (per.length - 1)
+    se = Math.sqrt(v / per.length)
+  }
+  return { value: t.tau, stderr: se, converged: t.converged }
+}
+
+/** kinetic figures of R replica φ/ψ series (radians) with frames `spacingPs` apart */
+export function kineticFigures(replicas: readonly DihedralTrajectory[], spacingPs: number, lagsPs: readonly number[] = DEFAULT_LAGS_PS): KineticFigures {
+  if (replicas.length === 0) throw new RangeError('kineticFigures: no replicas')
+  const n = Math.min(...replicas.map((r) => r.phi.length))
+  if (n < 2) throw new RangeError('kineticFigures: each replica needs at least 2 frames')
+  // the ACF must reach far enough for Sokal's window: use the whole series
+  const acfPhi = replicaAcf(replicas.map((r) => r.phi), n - 1, 'angle', 'pooled')
+  const acfPsi = replicaAcf(replicas.map((r) => r.psi), n - 1, 'angle', 'pooled')
+  const rates = transitionRates(replicas, spacingPs)
+  const rate = (key: string): ValueWithError & { count: number } => {
+    const p = rates.pairs[key]!
+    const v = p.ratePerNs ?? NaN
+    return { value: v, stderr: p.count > 0 ? v / Math.sqrt(p.count) : NaN, count: p.count }
+  }
+  const tauPhi = tauWithSpread(acfPhi, spacingPs)
+  const tauPsi = tauWithSpread(acfPsi, spacingPs)
+  return {
+    spacingPs,
+    framesPerReplica: n,
+    replicas: replicas.length,
+    acfPhi: acfAt(acfPhi, lagsPs, spacingPs),
+    acfPsi: acfAt(acfPsi, lagsPs, spacingPs),
+    tauPhi,
+    tauPsi,
+    rateForward: rate('C5_beta->C7eq'),
+    rateBackward: rate('C7eq->C5_beta'),
+    lengthOverTau: ((n - 1) * spacingPs) / Math.max(tauPhi.value, tauPsi.value),
+  }
+}
+
+/** GROMACS-style φ/ψ series file (degrees): { replicas: [{ frame_interval_ps, phi_deg, psi_deg }] } */
+export interface PhiPsiSeriesFile {
+  replicas: { frame_interval_ps: number; phi_deg: number[]; psi_deg: number[] }[]
+}
+
+/**
+ * The reference's kinetic figures like with like: every reference replica is cut into segments of
+ * `segmentFrames` frames at `spacingPs` (after discarding `discardPs`), and the figures are computed
+ * on the segments as if they were the replicas of a run.
+ */
+export function referenceKinetics(
+  file: PhiPsiSeriesFile,
+  opts: { segmentFrames: number; spacingPs: number; discardPs?: number; lagsPs?: readonly number[] }
+): KineticFigures & { segments: number } {
+  const deg = Math.PI / 180
+  const segs: DihedralTrajectory[] = []
+  for (const r of file.replicas) {
+    if (opts.spacingPs < r.frame_interval_ps || Math.abs(opts.spacingPs / r.frame_interval_ps - Math.round(opts.spacingPs / r.frame_interval_ps)) > 1e-9) continue
+    const phi = segmentSeries(r.phi_deg, r.frame_interval_ps, opts)
+    const psi = segmentSeries(r.psi_deg, r.frame_interval_ps, opts)
+    for (let i = 0; i < phi.length; i++) segs.push({ phi: phi[i]!.map((v) => v * deg), psi: psi[i]!.map((v) => v * deg) })
+  }
+  if (segs.length === 0) throw new RangeError(`referenceKinetics: no reference replica can be cut into ${opts.segmentFrames}-frame segments at ${opts.spacingPs} ps`)
+  return { ...kineticFigures(segs, opts.spacingPs, opts.lagsPs), segments: segs.length }
+}
