@@ -7,6 +7,7 @@ import { z } from 'zod'
 import { datasetContract } from './datasets'
 import { runContract } from './runs'
 import { modelContract } from './models'
+import { idSchema } from './ids'
 
 export const ProjectSummary = z.object({
   id: z.string(),
@@ -33,7 +34,7 @@ export const AppInfo = z.object({
 export type AppInfo = z.infer<typeof AppInfo>
 
 const empty = z.object({}).strict()
-const id = z.string().min(1).max(200).regex(/^[A-Za-z0-9._-]+$/, 'ids are letters, digits, . _ -')
+const id = idSchema
 
 export const contract = {
   'app.info': { input: empty, output: AppInfo },

@@ -47,13 +47,15 @@ export const datasetContract = {
         paths: z.array(z.string().min(1)).min(1).max(10_000),
         select: Selection.default('all'),
         name: z.string().trim().max(200).optional(),
-        /** names the import in progress events and dataset.cancelImport (chosen by the caller) */
+        /** names the import in progress events and dataset.cancelImport: an id from dataset.prepareImport (the server chooses it), or none */
         importId: id.optional(),
       })
       .strict(),
     /** manifest: the new dataset, or null when a file could not be imported (errors says which and why) */
     output: z.object({ manifest: DatasetSummary.nullable(), errors: z.array(FileError) }),
   },
+  /** a fresh import id chosen by the server, for one dataset.import (expires after 10 minutes unused) */
+  'dataset.prepareImport': { input: z.object({}).strict(), output: z.object({ importId: id }) },
   'dataset.cancelImport': { input: z.object({ importId: id }).strict(), output: z.object({ cancelled: z.boolean() }) },
   'dataset.get': {
     input: z

@@ -8,7 +8,7 @@ import { UserError } from '../core/errors'
 import type { ServiceContext } from './context'
 import { appInfo } from './app/info'
 import { createProject, listProjects, openProject, renameProject } from './project/store'
-import { cancelImport, datasetReference, deleteDatasetApi, getDatasetApi, importDatasetApi, listDatasetSummaries, renameDatasetApi } from './app/datasets-api'
+import { cancelImport, prepareImport, datasetReference, deleteDatasetApi, getDatasetApi, importDatasetApi, listDatasetSummaries, renameDatasetApi } from './app/datasets-api'
 import * as runs from './app/runs-api'
 import * as models from './app/models-api'
 import { datasetSource, modelSource } from './runs/sources'
@@ -25,6 +25,7 @@ const handlers: Handlers = {
 
   'dataset.list': (ctx, i) => listDatasetSummaries(ctx.home, i.projectId),
   'dataset.import': (ctx, i) => importDatasetApi(ctx, i),
+  'dataset.prepareImport': async () => prepareImport(),
   'dataset.cancelImport': async (_ctx, i) => cancelImport(i.importId),
   'dataset.get': (ctx, i) => getDatasetApi(ctx.home, i.projectId, i.datasetId, i.coords ?? true),
   'dataset.reference': (ctx, i) => datasetReference(ctx.home, i.projectId, i.datasetId),

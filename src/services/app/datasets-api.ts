@@ -4,16 +4,18 @@
  * ala2 example's GROMACS Brownian-dynamics reference).
  */
 import { promises as fs } from 'node:fs'
+import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 import { UserError } from '../../core/errors'
 import { deleteDataset, importDataset, listDatasets, readDataset, renameDataset, type AtomSelection, type DatasetManifest } from '../datasets'
 import type { ServiceContext } from '../context'
 import { projectDir } from '../project/store'
+import { checkId } from '../../api/ids'
 
 export const REFERENCE_FILE = 'reference.json'
 
 function datasetDir(home: string, projectId: string, datasetId: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(datasetId) || datasetId.includes('..')) throw new UserError(`dataset id '${datasetId}' is not valid`, 'bad-input')
+  checkId(datasetId, 'dataset')
   return path.join(projectDir(home, projectId), 'datasets', datasetId)
 }
 
@@ -40,6 +42,35 @@ export async function listDatasetSummaries(home: string, projectId: string) {
 }
 
 const imports = new Map<string, AbortController>()
+/**
+ * Import ids are chosen by the server (dataset.prepareImport): unguessable, so one client cannot
+ * name, collide with or cancel another's import by picking its id. Issued ids wait here until
+ * dataset.import uses them (once) or they expire.
+ */
+const issuedImportIds = new Map<string, number>()
+const ISSUED_IMPORT_TTL_MS = 10 * 60_000
+
+function newImportId(): string {
+  return `import-${randomBytes(12).toString('hex')}`
+}
+
+export function prepareImport(): { importId: string } {
+  const now = Date.now()
+  for (const [k, expires] of issuedImportIds) if (expires < now) issuedImportIds.delete(k)
+  const importId = newImportId()
+  issuedImportIds.set(importId, now + ISSUED_IMPORT_TTL_MS)
+  return { importId }
+}
+
+function takeImportId(requested: string | undefined): string {
+  if (requested === undefined) return newImportId()
+  const expires = issuedImportIds.get(requested)
+  issuedImportIds.delete(requested)
+  if (expires === undefined || expires < Date.now() || imports.has(requested)) {
+    throw new UserError(`dataset.import: importId '${requested.slice(0, 60)}' was not issued by dataset.prepareImport or was already used; ask dataset.prepareImport for a new one`, 'bad-input')
+  }
+  return requested
+}
 
 /** Which of `paths` a one-line import error is about (the service names the file first). */
 export function fileOfError(message: string, paths: string[]): string | undefined {
@@ -60,7 +91,7 @@ export async function importDatasetApi(
 ): Promise<{ manifest: Awaited<ReturnType<typeof summarise>> | null; errors: { path: string; message: string }[] }> {
   const dir = projectDir(ctx.home, input.projectId)
   const controller = new AbortController()
-  const importId = input.importId ?? `import-${Date.now()}`
+  const importId = takeImportId(input.importId)
   imports.set(importId, controller)
   let last = 0
   try {

@@ -19,6 +19,7 @@ import { sha256Hex } from './hash'
 import { openModelFile, readCardFile, findCard } from './open'
 import { startTrainingJob, type TrainJobHooks, type TrainJobOptions } from './train-job'
 import type { TrainJobOutput } from './train-run'
+import { checkId as checkSharedId, isValidId } from '../../api/ids'
 
 export const MODEL_FILE = 'model.onnx'
 export const CARD_FILE = 'card.json'
@@ -36,9 +37,7 @@ export function modelsDir(projectDir: string): string {
 }
 
 function checkId(id: string): void {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id) || id.includes('..')) {
-    throw new UserError(`model id '${id}' is not valid (letters, digits, '.', '_' and '-' only)`, 'bad-input')
-  }
+  checkSharedId(id, 'model')
 }
 
 function checkName(name: string): string {
@@ -83,7 +82,7 @@ export async function listModels(projectDir: string): Promise<{ models: ModelEnt
   const models: ModelEntry[] = []
   const problems: string[] = []
   for (const id of names.sort()) {
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id)) continue
+    if (!isValidId(id)) continue
     const file = path.join(modelsDir(projectDir), id, CARD_FILE)
     try {
       await fs.access(file)

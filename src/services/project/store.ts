@@ -4,8 +4,11 @@
  */
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
+import { randomBytes } from 'node:crypto'
 import { UserError } from '../../core/errors'
 import { writeJsonAtomic } from '../fs/atomic'
+import { withFileLock } from '../fs/lock'
+import { checkId, isValidId } from '../../api/ids'
 
 export interface ProjectFile {
   format: 'diffmd-project'
@@ -30,7 +33,9 @@ export function projectsRoot(home: string): string {
 
 function slug(name: string): string {
   const s = name.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 48)
-  return s || 'project'
+  if (!s) return 'project'
+  // a name like 'Con' or 'nul' would be a Windows device name: keep it usable as a folder
+  return isValidId(s) ? s : `${s}-project`
 }
 
 function summary(dir: string, p: ProjectFile): ProjectSummary {
@@ -91,14 +96,34 @@ export async function createProject(home: string, name: string, fixedId?: string
   }
   const now = new Date().toISOString()
   const p: ProjectFile = { format: 'diffmd-project', version: 1, id, name: trimmed, created: now, modified: now }
-  // build in a temp folder, then rename: a project appears whole or not at all
-  const tmp = path.join(root, `.${id}.creating`)
-  await fs.rm(tmp, { recursive: true, force: true })
-  await fs.mkdir(tmp, { recursive: true })
-  for (const sub of ['datasets', 'models', 'runs']) await fs.mkdir(path.join(tmp, sub))
-  await writeJsonAtomic(path.join(tmp, 'project.json'), p)
-  await fs.rename(tmp, path.join(root, id))
-  return summary(path.join(root, id), p)
+  // build in a temp folder of our own, then rename: a project appears whole or not at all, and two
+  // clients creating the same name at once never share (or delete) each other's temp folder
+  const tmp = path.join(root, `.${id}.creating-${randomBytes(4).toString('hex')}`)
+  try {
+    await fs.mkdir(tmp, { recursive: true })
+    for (const sub of ['datasets', 'models', 'runs']) await fs.mkdir(path.join(tmp, sub))
+    await writeJsonAtomic(path.join(tmp, 'project.json'), { ...p })
+    for (let i = 2; ; i++) {
+      try {
+        // rename onto an existing non-empty folder fails (ENOTEMPTY/EEXIST): someone else took the id
+        await fs.rename(tmp, path.join(root, p.id))
+        break
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code
+        if ((code !== 'ENOTEMPTY' && code !== 'EEXIST') || fixedId || i > 1000) {
+          if (fixedId && (code === 'ENOTEMPTY' || code === 'EEXIST')) throw new UserError(`project '${fixedId}' already exists in ${root}`, 'exists')
+          throw err
+        }
+        p.id = `${slug(trimmed)}-${i}`
+        await writeJsonAtomic(path.join(tmp, 'project.json'), { ...p })
+      }
+    }
+  } catch (err) {
+    await fs.rm(tmp, { recursive: true, force: true }).catch(() => undefined)
+    if (err instanceof UserError) throw err
+    throw new UserError(`${path.join(root, p.id)}: could not create the project (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); nothing was changed`, 'io')
+  }
+  return summary(path.join(root, p.id), p)
 }
 
 export async function openProject(home: string, id: string): Promise<ProjectSummary> {
@@ -108,21 +133,25 @@ export async function openProject(home: string, id: string): Promise<ProjectSumm
 
 export async function renameProject(home: string, id: string, name: string): Promise<ProjectSummary> {
   const dir = projectDir(home, id)
-  const p = await readProjectFile(dir)
-  const next: ProjectFile = { ...p, name: name.trim(), modified: new Date().toISOString() }
-  await writeJsonAtomic(path.join(dir, 'project.json'), next)
-  return summary(dir, next)
+  return withFileLock(path.join(dir, 'project.json'), async () => {
+    const p = await readProjectFile(dir)
+    const next: ProjectFile = { ...p, name: name.trim(), modified: new Date().toISOString() }
+    await writeJsonAtomic(path.join(dir, 'project.json'), next)
+    return summary(dir, next)
+  })
 }
 
 /** Marks a project modified (call after any change inside it). */
 export async function touchProject(home: string, id: string): Promise<void> {
   const dir = projectDir(home, id)
-  const p = await readProjectFile(dir)
-  await writeJsonAtomic(path.join(dir, 'project.json'), { ...p, modified: new Date().toISOString() })
+  await withFileLock(path.join(dir, 'project.json'), async () => {
+    const p = await readProjectFile(dir)
+    await writeJsonAtomic(path.join(dir, 'project.json'), { ...p, modified: new Date().toISOString() })
+  })
 }
 
 export function projectDir(home: string, id: string): string {
-  if (!/^[A-Za-z0-9._-]+$/.test(id) || id.startsWith('.')) throw new UserError(`project id '${id}' is not valid`, 'bad-input')
+  checkId(id, 'project')
   return path.join(projectsRoot(home), id)
 }
 

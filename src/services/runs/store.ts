@@ -16,7 +16,9 @@ import { checkpointFromJson, checkpointToJson } from '../../core/sampler/checkpo
 import { checkRunParams, deriveParams, firstError, type DerivedParams, type ModelLimits, type RunParams } from '../../api/run-params'
 import { writeFileAtomic, writeJsonAtomic } from '../fs/atomic'
 import { projectDir } from '../project/store'
-import { appendFrames, readFrames, serialised, storedFrames, truncateFrames } from './frames'
+import { appendFrames, readFrames, storedFrames, truncateFrames } from './frames'
+import { withFileLock } from '../fs/lock'
+import { checkId } from '../../api/ids'
 
 export type RunStatus = 'running' | 'finished' | 'stopped' | 'failed'
 
@@ -77,7 +79,7 @@ const CHECKPOINT = 'checkpoint.json'
 const INIT = 'init.f32'
 
 function validId(id: string, what: string): void {
-  if (!/^[A-Za-z0-9._-]+$/.test(id) || id.startsWith('.')) throw new UserError(`${what} id '${id}' is not valid`, 'bad-input')
+  checkId(id, what)
 }
 
 export function runsDir(home: string, projectId: string): string {
@@ -267,7 +269,7 @@ async function saveCheckpoint(dir: string, meta: RunFile, json: string, framesSt
   if (cp.framesDone > framesStored) {
     throw new UserError(`run ${meta.name}: checkpoint is at frame ${cp.framesDone} but only ${framesStored} frames are stored; append the frames first`, 'bad-checkpoint')
   }
-  await serialised(path.join(dir, CHECKPOINT), async () => {
+  await withFileLock(path.join(dir, CHECKPOINT), async () => {
     // never step a checkpoint backwards (a late retry of an older one)
     try {
       const old = checkpointFromJson(await fs.readFile(path.join(dir, CHECKPOINT), 'utf8'))
@@ -328,7 +330,7 @@ export async function resumeState(home: string, projectId: string, runId: string
 }
 
 async function updateRunFile(dir: string, patch: Partial<RunFile>): Promise<RunFile> {
-  return serialised(path.join(dir, META), async () => {
+  return withFileLock(path.join(dir, META), async () => {
     const meta = await readRunFile(dir)
     const next: RunFile = { ...meta, ...patch, modified: new Date().toISOString() }
     await writeJsonAtomic(path.join(dir, META), next)

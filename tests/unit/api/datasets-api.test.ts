@@ -38,14 +38,20 @@ type Manifest = { id: string; name: string; frames: number; dim: number; sizeByt
 describe('dataset API', () => {
   it('imports with progress events, lists with sizes, returns topology and coordinates, renames and deletes', async () => {
     const file = snapshots('snaps.pdb', 30)
-    const res = (await dispatch(ctx, 'dataset.import', { projectId, paths: [file], importId: 'imp1', name: 'Three atoms' })) as { manifest: Manifest; errors: unknown[] }
+    // import ids are chosen by the server; one the client made up is refused
+    await expect(dispatch(ctx, 'dataset.import', { projectId, paths: [file], importId: 'imp1' })).rejects.toThrow(/not issued by dataset.prepareImport/)
+    const { importId } = (await dispatch(ctx, 'dataset.prepareImport', {})) as { importId: string }
+    expect(importId).toMatch(/^import-[0-9a-f]{24}$/)
+    const res = (await dispatch(ctx, 'dataset.import', { projectId, paths: [file], importId, name: 'Three atoms' })) as { manifest: Manifest; errors: unknown[] }
+    // an issued id is good for one import only
+    await expect(dispatch(ctx, 'dataset.import', { projectId, paths: [file], importId })).rejects.toThrow(/already used/)
     expect(res.errors).toEqual([])
     expect(res.manifest).toMatchObject({ name: 'Three atoms', frames: 30, dim: 9, hasReference: false })
     // fields the API does not name pass through from the datasets service
     expect(res.manifest.rmsf).toHaveLength(3)
     const progress = events.filter((e) => e.topic === 'dataset.import.progress').map((e) => e.payload as { importId: string; done?: boolean })
     expect(progress.length).toBeGreaterThan(0)
-    expect(progress.every((p) => p.importId === 'imp1')).toBe(true)
+    expect(progress.every((p) => p.importId === importId)).toBe(true)
     expect(progress.at(-1)!.done).toBe(true)
 
     const list = (await dispatch(ctx, 'dataset.list', { projectId })) as Manifest[]

@@ -24,6 +24,8 @@ export interface ImportFile {
 
 export interface ImportBatch {
   id: string
+  /** the server's id for the dataset import (dataset.prepareImport), once asked for */
+  importId: string | null
   kind: 'dataset' | 'model'
   projectId: string
   files: ImportFile[]
@@ -67,7 +69,7 @@ export const useImportsStore = defineStore('imports', {
       api().subscribe((e) => {
         if (e.topic !== 'dataset.import.progress') return
         const p = e.payload as { importId: string; file?: string; bytesDone?: number; bytesTotal?: number; frames?: number; done?: boolean }
-        const b = this.batches.find((x) => x.id === p.importId)
+        const b = this.batches.find((x) => x.importId !== null && x.importId === p.importId)
         if (!b || p.done) return
         if (typeof p.frames === 'number') b.frames = p.frames
         // files are read in order: everything before the current one is read
@@ -101,7 +103,7 @@ export const useImportsStore = defineStore('imports', {
     async importModel(projectId: string, onnx: File, card?: File) {
       const id = `imp-${Date.now().toString(36)}-${++seq}`
       const files: ImportFile[] = [onnx, ...(card ? [card] : [])].map((f) => ({ name: f.name, size: f.size, state: 'waiting', progress: 0, error: null, path: null }))
-      this.batches.unshift({ id, kind: 'model', projectId, files, state: 'uploading', frames: 0, datasetId: null, datasetName: null, error: null })
+      this.batches.unshift({ id, importId: null, kind: 'model', projectId, files, state: 'uploading', frames: 0, datasetId: null, datasetName: null, error: null })
       const batch = this.batches[0]!
       try {
         const paths: string[] = []
@@ -144,7 +146,7 @@ export const useImportsStore = defineStore('imports', {
         error: PDB_RE.test(f.name) ? null : `${f.name}: not a PDB file (.pdb, .ent, optionally .gz) or an ONNX model (.onnx); skipped`,
         path: null,
       }))
-      this.batches.unshift({ id, kind: 'dataset', projectId, files, state: 'uploading', frames: 0, datasetId: null, datasetName: null, error: null })
+      this.batches.unshift({ id, importId: null, kind: 'dataset', projectId, files, state: 'uploading', frames: 0, datasetId: null, datasetName: null, error: null })
       const batch = this.batches[0]!
       const wanted = list.filter((f) => PDB_RE.test(f.name))
       const entries = batch.files.filter((f) => f.state === 'waiting')
@@ -181,7 +183,14 @@ export const useImportsStore = defineStore('imports', {
         }
         // 2. one dataset from all of them
         batch.state = 'importing'
-        const res = await api().call('dataset.import', { projectId, paths: ready.map((f) => f.path!), select: this.selection, name: datasetName(ready), importId: id })
+        // the server chooses the import id (progress events and cancel name it)
+        const { importId } = await api().call('dataset.prepareImport', {})
+        batch.importId = importId
+        if (controller.signal.aborted) {
+          batch.state = 'cancelled'
+          return
+        }
+        const res = await api().call('dataset.import', { projectId, paths: ready.map((f) => f.path!), select: this.selection, name: datasetName(ready), importId })
         if (res.manifest) {
           for (const f of ready) {
             f.state = 'done'
@@ -217,8 +226,10 @@ export const useImportsStore = defineStore('imports', {
     },
     async cancel(id: string) {
       controllers.get(id)?.abort()
+      const importId = this.batches.find((b) => b.id === id)?.importId
+      if (!importId) return
       try {
-        await api().call('dataset.cancelImport', { importId: id })
+        await api().call('dataset.cancelImport', { importId })
       } catch {
         // the import may have finished meanwhile
       }
