@@ -19,6 +19,7 @@ import { Aligner } from '../../core/geometry/kabsch'
 import { readPdb, writePdb, describeAtom } from '../../core/formats/pdb'
 import { VERSION } from '../../core/version'
 import { writeJsonAtomic } from '../fs/atomic'
+import { withFileLock } from '../fs/lock'
 import { selectAtoms, SELECTIONS, type AtomSelection } from './selection'
 import { coordinateStats, findDuplicates } from './stats'
 import { checkInputFile, cancelledError, DEFAULT_MAX_FILE_BYTES, streamPdbFile } from './source'
@@ -463,10 +464,14 @@ export async function readDataset(projectDir: string, id: string): Promise<Datas
 export async function renameDataset(projectDir: string, id: string, name: string): Promise<DatasetManifest> {
   const clean = name.trim()
   if (clean.length === 0 || clean.length > 200 || /[\r\n]/.test(clean)) throw new UserError(`dataset name must be 1–200 characters on one line (got '${name.slice(0, 40)}')`, 'bad-input')
-  const manifest = await readManifest(projectDir, id)
-  const updated: DatasetManifest = { ...manifest, name: clean }
-  await writeJsonAtomic(path.join(datasetsDir(projectDir), id, 'manifest.json'), updated)
-  return updated
+  await readManifest(projectDir, id)
+  const file = path.join(datasetsDir(projectDir), id, 'manifest.json')
+  return withFileLock(file, async () => {
+    const manifest = await readManifest(projectDir, id)
+    const updated: DatasetManifest = { ...manifest, name: clean }
+    await writeJsonAtomic(file, updated)
+    return updated
+  })
 }
 
 /** removes a dataset folder (renamed aside first, so a crash never leaves half a dataset under its id) */

@@ -13,6 +13,7 @@ import path from 'node:path'
 import type { ServiceContext } from '../context'
 import { createProject, projectsRoot } from './store'
 import { writeJsonAtomic } from '../fs/atomic'
+import { withFileLock } from '../fs/lock'
 import { importDataset } from '../datasets'
 import { importModel } from '../models/registry'
 
@@ -80,7 +81,14 @@ async function readSeeds(file: string): Promise<SeedRecord> {
   return { seeded: {} }
 }
 
+/** Seeds the Examples project; two clients starting on one home at once seed it once (a cross-process lock). */
 export async function ensureExamplesProject(ctx: ServiceContext): Promise<void> {
+  const root = projectsRoot(ctx.home)
+  await fs.mkdir(root, { recursive: true })
+  await withFileLock(path.join(root, `.${EXAMPLES_ID}`), () => seedExamples(ctx), { timeoutMs: 300_000, staleMs: 600_000, label: 'the Examples project' })
+}
+
+async function seedExamples(ctx: ServiceContext): Promise<void> {
   const dir = path.join(projectsRoot(ctx.home), EXAMPLES_ID)
   const fresh = !(await exists(path.join(dir, 'project.json')))
   if (fresh) await createProject(ctx.home, 'Examples', EXAMPLES_ID)

@@ -6,24 +6,15 @@
  *
  * Appends are idempotent by frame index: re-sending frames that are already stored (a retry after
  * a lost reply) writes nothing; a batch that overlaps the stored end writes only its new tail; a
- * batch that would leave a gap is refused. Appends to one file are serialised in this process.
+ * batch that would leave a gap is refused. Appends to one file are serialised within this process
+ * and across processes (a `frames.f32.lock` file, fs/lock.ts), so two clients on one run never
+ * overwrite each other's stored frames: the second sees them stored and writes only what is new.
  */
 import { constants as fsc, promises as fs } from 'node:fs'
 import { UserError } from '../../core/errors'
+import { serialised, withFileLock } from '../fs/lock'
 
-const locks = new Map<string, Promise<unknown>>()
-
-/** Runs `fn` after every earlier call for the same key has settled. */
-export function serialised<T>(key: string, fn: () => Promise<T>): Promise<T> {
-  const prev = locks.get(key) ?? Promise.resolve()
-  const next = prev.then(fn, fn)
-  const tail = next.catch(() => undefined)
-  locks.set(key, tail)
-  void tail.then(() => {
-    if (locks.get(key) === tail) locks.delete(key)
-  })
-  return next
-}
+export { serialised }
 
 export interface AppendResult {
   /** frames stored after this call */
@@ -47,7 +38,7 @@ export async function storedFrames(file: string, rowBytes: number): Promise<numb
  * `label` names the run in error messages.
  */
 export function appendFrames(file: string, rowBytes: number, start: number, bytes: Uint8Array, maxFrames: number, label: string): Promise<AppendResult> {
-  return serialised(file, async () => {
+  return withFileLock(file, async () => {
     if (bytes.length % rowBytes !== 0) {
       throw new UserError(`${label}: a frame batch of ${bytes.length} bytes is not a whole number of ${rowBytes}-byte frames (replicas × atoms × 3 float32)`, 'bad-request')
     }
@@ -80,7 +71,7 @@ export function appendFrames(file: string, rowBytes: number, start: number, byte
     } finally {
       await fh.close()
     }
-  })
+  }, { label: label })
 }
 
 /** Reads whole frames [start, start+count) (clipped to what is stored) as bytes. */
@@ -106,7 +97,7 @@ export async function readFrames(file: string, rowBytes: number, start = 0, coun
 
 /** Cuts the file to `frames` whole frames (and any torn row). */
 export function truncateFrames(file: string, rowBytes: number, frames: number): Promise<void> {
-  return serialised(file, async () => {
+  return withFileLock(file, async () => {
     try {
       await fs.truncate(file, frames * rowBytes)
     } catch (err) {
