@@ -1,5 +1,5 @@
 /**
- * Fidelity of learned dynamics on real data (SCIENCE.md §3): alanine dipeptide, bridge adapter
+ * Fidelity of learned dynamics on real data (docs/science.md "Measured against GROMACS", "Comparing like with like"): alanine dipeptide, bridge adapter
  * steps with Δt = 5 ps, D = 0.0498868 Å²/ps, T = 300 K, compared with GROMACS Brownian dynamics
  * (data/ala2/gromacs_bd_reference.json): Ramachandran JSD (60×60), C5 share of C5+C7eq,
  * core-to-core C5⇄C7eq rates, τ_int of the φ/ψ unit vectors.

@@ -87,7 +87,7 @@ async function main(): Promise<void> {
       modelName = 'tiny random score-MLP 66→64×2→66 (default model not built)'
     }
     const reference = (card.reference ?? card.mean) as number[]
-    // SCIENCE.md §3 settings: D = 0.0499 Å²/ps, Δt = 5 ps per frame, M = 20, σ_min = 0.026 Å
+    // the bench:fidelity settings (bench/RESULTS.md): D = 0.0499 Å²/ps, Δt = 5 ps per frame, M = 20, σ_min = 0.026 Å
     const params = { mode: 'bridge' as const, eta: 0.0499 * 5, innerSteps: 1, denoiseSteps: 20, sigmaMin: 0.026, frames: 1_000_000, seed: 1 }
     const sample = (backend: 'webgpu' | 'wasm', R: number, ms: number, frames = params.frames, engine: 'auto' | 'fused' | 'stepwise' = 'auto'): Promise<HarnessSamplerResult> =>
       page.evaluate((req) => window.__harness!.runSampler(req), {

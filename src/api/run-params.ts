@@ -1,5 +1,5 @@
 /**
- * The sampler settings a user types (SCIENCE.md §2–3), the quantities they imply, and their
+ * The sampler settings a user types (docs/science.md "Units and conventions"), the quantities they imply, and their
  * validation. Shared by the renderer (live equivalences and one-line messages next to each field)
  * and the runs service (which refuses a run the renderer would have refused).
  *

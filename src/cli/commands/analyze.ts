@@ -1,6 +1,6 @@
 /**
  * `diffmd analyze`: normalised ACF (mean over replicas ± standard error across replicas), τ_int with
- * Sokal's window, mean and variance of one observable of a JSON trajectory (SCIENCE.md §6).
+ * Sokal's window, mean and variance of one observable of a JSON trajectory (docs/science.md "Observables and autocorrelation").
  * Frame interval: meta.frameIntervalPs (ps) when the run knew Δt, else η·innerSteps (meta.frameEta),
  * i.e. reduced time with D = 1; the output says which.
  */

@@ -1,6 +1,6 @@
 /**
  * `diffmd simulate`: R replicas × F frames of adapter-coupled (bridge) or Langevin (tied/clean)
- * dynamics of an analytic system or a learned model (SCIENCE.md §3–5), written to .json / .pdb /
+ * dynamics of an analytic system or a learned model (docs/science.md "The adapter step" to "Time-parallel generation"), written to .json / .pdb /
  * .dcd / .xyz. Frame 0 is the initial state; frame f is after f·innerSteps adapter steps.
  */
 import { promises as fs } from 'node:fs'

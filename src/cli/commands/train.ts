@@ -1,5 +1,5 @@
 /**
- * `diffmd train`: trains a score (or energy) model on snapshots (SCIENCE.md §8) in a worker
+ * `diffmd train`: trains a score (or energy) model on snapshots (docs/science.md "Training") in a worker
  * thread and writes model.onnx + model.card.json. Ctrl-C stops after the current step, keeps the
  * checkpoint, and `--resume` continues it to the same result as an uninterrupted run.
  */

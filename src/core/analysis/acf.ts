@@ -1,5 +1,5 @@
 /**
- * Normalised autocorrelation functions (SCIENCE.md §6).
+ * Normalised autocorrelation functions (docs/science.md "Observables and autocorrelation").
  *
  * Scalar series A(t), t = 0 … n−1, δA = A − mean(A):
  *   C(k) = [Σ_{t<n−k} δA(t)·δA(t+k) / (n−k)] / [Σ_t δA(t)² / n]

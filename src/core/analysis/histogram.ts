@@ -92,7 +92,7 @@ export function histogram2d(
   return normalise(counts)
 }
 
-/** number of bins per axis of a Ramachandran histogram (SCIENCE.md §6) */
+/** number of bins per axis of a Ramachandran histogram (docs/science.md "Observables and autocorrelation") */
 export const RAMACHANDRAN_BINS = 60
 
 /**

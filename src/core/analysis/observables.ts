@@ -1,5 +1,5 @@
 /**
- * Per-frame observables of a trajectory (SCIENCE.md §6): backbone dihedrals found from residue and
+ * Per-frame observables of a trajectory (docs/science.md "Observables and autocorrelation"): backbone dihedrals found from residue and
  * atom names, any dihedral/angle/distance, RMSD to a reference after Kabsch, radius of gyration,
  * a single Cartesian coordinate. Frames: flat Float32Array [nFrames, 3·nAtoms], Å; angles in radians.
  */

@@ -1,5 +1,5 @@
 /**
- * Integrated autocorrelation time with Sokal's automatic window (SCIENCE.md §6):
+ * Integrated autocorrelation time with Sokal's automatic window (docs/science.md "Observables and autocorrelation"):
  *   τ(M) = Δt·(½ + Σ_{k=1}^{M} C(k)),  M = the first M ≥ 1 with M ≥ c·τ(M)/Δt.
  * Units of τ are those of Δt (e.g. ps per frame → ps).
  */

@@ -1,5 +1,5 @@
 /**
- * Projection onto the orthogonal complement of the rigid-body tangent space (SCIENCE.md §4).
+ * Projection onto the orthogonal complement of the rigid-body tangent space (docs/science.md "Rigid-body motion").
  * At a configuration x (N atoms, Å) the 6 rigid-body directions in R^{3N} are the translations
  * e_a ⊗ 1 and the infinitesimal rotations about the centroid, atom i component e_a × (x_i − c).
  * They are orthonormalised by (twice-repeated, modified) Gram–Schmidt in float64; directions that

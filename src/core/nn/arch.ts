@@ -1,5 +1,5 @@
 /**
- * The two architectures (SCIENCE.md §8), written over the graph builder so the same code makes
+ * The two architectures (docs/science.md "Training"), written over the graph builder so the same code makes
  * the exported model, the training loss and (through autodiff) its gradients.
  *
  * Everything here works in NORMALISED units: u = (x − mean)/σ_data, σₙ = σ/σ_data, so the data

@@ -1,5 +1,5 @@
 /**
- * The model card: the JSON that travels with every model.onnx (ARCHITECTURE.md "One model
+ * The model card: the JSON that travels with every model.onnx (docs/architecture.md "One model
  * format"). All lengths in Å. Written by training/export, read by the registry, the CLI and the
  * ONNX score model (dimension, σ range, reference for re-alignment, trust region).
  */
@@ -87,7 +87,7 @@ export interface ModelCard {
     wallSeconds: number
     samplesPerSecond: number
   }
-  /** SCIENCE.md §3: inside ⇔ √(Σᵢ((xᵢ − meanᵢ)/scaleᵢ)²) ≤ radius */
+  /** docs/science.md "Guard against escapes": inside ⇔ √(Σᵢ((xᵢ − meanᵢ)/scaleᵢ)²) ≤ radius */
   trustRegion?: { mean: number[]; scale: number[]; radius: number }
   onnx: { sha256: string; bytes: number; opset?: number; inputs: string[]; outputs: string[] }
   appVersion: string

@@ -1,5 +1,5 @@
 /**
- * Fused sampler graph: K adapter steps (SCIENCE.md §3) unrolled inside ONE ONNX graph around any
+ * Fused sampler graph: K adapter steps (docs/science.md "The adapter step"; noise layout: docs/architecture.md "One noise layout for all three paths") unrolled inside ONE ONNX graph around any
  * score model, so a GPU runs K frames per call instead of K·M separate model calls.
  *
  *   inputs  x[B, d]          the state (Å)

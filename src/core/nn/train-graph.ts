@@ -1,5 +1,5 @@
 /**
- * The training graphs (SCIENCE.md §8): ONE train-step graph holding the EDM loss, its gradients
+ * The training graphs (docs/science.md "Training"): ONE train-step graph holding the EDM loss, its gradients
  * (autodiff; second derivatives for energy models) and the Adam update, and an evaluation graph
  * (loss per sample, for validation). Parameters and Adam moments are graph inputs and the updated
  * values graph outputs, so the host feeds them back each step and can checkpoint them.

@@ -1,5 +1,5 @@
 /**
- * The training loop (SCIENCE.md §8), runtime injected: builds the train-step and evaluation
+ * The training loop (docs/science.md "Training"), runtime injected: builds the train-step and evaluation
  * graphs, draws batches on the fly (fresh noise every step), runs Adam through onnxruntime,
  * validates per σ band, schedules the learning rate (linear warm-up, cosine decay), stops early,
  * reports progress, honours cancellation and checkpoints so that a resumed run equals an
@@ -12,7 +12,7 @@
  * (EDM: −1.2, 1.2), else log-uniform on [σ_min, σ_max] = [0.002, 80]; both clamped to that range.
  * The log-uniform quarter puts ≈ 4 % of all samples below σₙ = 0.01 and ≈ 10 % below 0.05, where
  * the EDM log-normal alone has 0.2 % and 7 %: the adapter sampler's σ_min (≈ 0.05 σ_data, and
- * down to 0.003 Å ≈ 0.006 σ_data in SCIENCE.md §3) is inside the trained range and trained on.
+ * down to 0.003 Å ≈ 0.006 σ_data in docs/science.md "The adapter step") is inside the trained range and trained on.
  */
 import { fillNormals } from '../rng/normals'
 import { buildEvalGraph, buildTrainStepGraph, adamScalars, DEFAULT_ADAM, pName, mName, vName, next, type AdamConfig } from './train-graph'

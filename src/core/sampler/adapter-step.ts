@@ -1,5 +1,5 @@
 /**
- * One adapter step Φ(y, noise) for a batch of frames (SCIENCE.md §3–4). Units: x, σ in Å; η in Å².
+ * One adapter step Φ(y, noise) for a batch of frames (docs/science.md "The adapter step", "Sampler modes", "Rigid-body motion"). Units: x, σ in Å; η in Å².
  *
  *  bridge (default): x_K = y + √(σ_K² − σ_min²)·ξ with σ_K² = η, then M reverse steps on the
  *     geometric grid τ_i = σ_K·(σ_min/σ_K)^(i/M), i = 0 … M:

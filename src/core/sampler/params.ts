@@ -1,5 +1,5 @@
 /**
- * Sampler parameters (SCIENCE.md §3) and their validation. Lengths in Å, η in Å².
+ * Sampler parameters (docs/science.md "Sampler modes: bridge, tied, clean") and their validation. Lengths in Å, η in Å².
  */
 import type { ScoreModel } from '../score/types'
 import type { TrustRegion } from './trust-region'

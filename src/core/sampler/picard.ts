@@ -1,5 +1,5 @@
 /**
- * Time-parallel generation (SCIENCE.md §5, ParaDiGMS-style Picard iteration). A trajectory is the
+ * Time-parallel generation (docs/science.md "Time-parallel generation (Picard)", ParaDiGMS-style Picard iteration). A trajectory is the
  * fixed point of X_{t+1} = Φ(X_t, ξ_t) with Φ one adapter step (§3) and all noise of a window of
  * w ≤ W steps drawn up front. A sweep applies Φ to all w frames of all R replicas at once — ONE
  * batched model call per denoising step, batch R·w — using the previous sweep's frames as inputs:

@@ -1,6 +1,6 @@
 /**
  * runTrajectory: R replicas × F frames of adapter-coupled (or Langevin) dynamics from a ScoreModel
- * (SCIENCE.md §3–5). Frame 0 is the initial state; frame f is the state after f·innerSteps adapter
+ * (docs/science.md "The adapter step" to "Time-parallel generation"). Frame 0 is the initial state; frame f is the state after f·innerSteps adapter
  * steps. Replica r, adapter step t (0-based, all inner steps counted) uses normals [t·P, (t+1)·P)
  * of `fillNormals(seed, stream r)`, P = d·(1+M) (bridge) or d (tied/clean); rejected steps consume
  * their noise too. So sequential, Picard and checkpoint-resumed runs give the same frames.

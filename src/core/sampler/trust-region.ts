@@ -1,5 +1,5 @@
 /**
- * The guard against escapes (SCIENCE.md §3): a hard wall around the training data. A frame is
+ * The guard against escapes (docs/science.md "Guard against escapes"): a hard wall around the training data. A frame is
  * inside when it is finite and its whitened distance from the data mean,
  *   √(Σ_i ((x_i − mean_i)/scale_i)²),
  * is at most `radius`; `scale` is the per-coordinate standard deviation of the data (Å), so the

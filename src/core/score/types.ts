@@ -2,7 +2,7 @@
  * The one interface every score model implements: analytic systems with exact answers,
  * and learned ONNX models (onnx-score.ts). The sampler only sees this.
  *
- * Units (SCIENCE.md §2): x in Å, σ in Å, score s(x, σ) = ∇ₓ log p_σ(x) in Å⁻¹.
+ * Units (docs/science.md "Units and conventions"): x in Å, σ in Å, score s(x, σ) = ∇ₓ log p_σ(x) in Å⁻¹.
  */
 export interface ScoreModel {
   /** d = 3N for molecules, 1 or 2 for toy systems */
@@ -18,7 +18,7 @@ export interface ScoreModel {
    */
   readonly smoothed: boolean
   /**
-   * true for molecular models trained on centred, Kabsch-aligned data (SCIENCE.md §4): the sampler then
+   * true for molecular models trained on centred, Kabsch-aligned data (docs/science.md "Rigid-body motion"): the sampler then
    * re-aligns frames to `reference` and, in Langevin modes, projects out rigid-body motion.
    */
   readonly rigidBody: boolean

@@ -1,5 +1,5 @@
 /**
- * Physical constants and unit conventions (SCIENCE.md §2): coordinates in Å, time in ps,
+ * Physical constants and unit conventions (docs/science.md "Units and conventions"): coordinates in Å, time in ps,
  * energy in kJ/mol, temperature in K.
  */
 

@@ -1,6 +1,6 @@
 /**
  * Conversions between the time-step parameterisations of one Brownian (overdamped Langevin)
- * step (SCIENCE.md §2–3):
+ * step (docs/science.md "Units and conventions"):
  *   η = D·Δt        (Å²)      the variance scale of one Euler–Maruyama step
  *   σ_K = √η        (Å)       the adapter noise level
  *   k = 1/(2η)      (Å⁻²)     the harmonic adapter stiffness, k = 1/(2σ_K²)

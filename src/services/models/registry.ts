@@ -1,5 +1,5 @@
 /**
- * A project's models: `models/<id>/model.onnx` + `models/<id>/card.json` (ARCHITECTURE.md).
+ * A project's models: `models/<id>/model.onnx` + `models/<id>/card.json` (docs/architecture.md "One model format", "On disk").
  * A model exists once its card is written (the ONNX first, the card last, both atomically), so a
  * crash mid-write never shows a half model. Training writes `models/<id>/train-checkpoint.bin`
  * after every validation; it stays after a cancel so the job can be resumed, and is removed when

@@ -177,7 +177,7 @@ async function defaultModel(page: Page): Promise<void> {
   const bytes = readFileSync(DEFAULT_ONNX)
   const card = JSON.parse(readFileSync(DEFAULT_ONNX.replace(/\.onnx$/, '.card.json'), 'utf8')) as Record<string, unknown> & { reference: number[]; trustRegion: { mean: number[]; scale: number[]; radius: number } }
   const init = Float32Array.from([...card.reference, ...card.reference])
-  // SCIENCE.md §3: D = 0.0499 Å²/ps, Δt = 5 ps per adapter step, M = 20, σ_min = 0.026 Å
+  // the bench:fidelity settings (bench/RESULTS.md): D = 0.0499 Å²/ps, Δt = 5 ps per adapter step, M = 20, σ_min = 0.026 Å
   const p = { mode: 'bridge' as const, eta: 0.0499 * 5, innerSteps: 1, denoiseSteps: 20, sigmaMin: 0.026, replicas: 2, frames: 3, seed: 3 }
   const base: HarnessSamplerRequest = { modelBase64: bytes.toString('base64'), card, init: Array.from(init), params: p, backend: 'wasm', collect: true }
   const wasm = await run(page, base)

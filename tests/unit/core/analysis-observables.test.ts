@@ -114,7 +114,7 @@ describe('seriesOf', () => {
     const refJson = JSON.parse(readFileSync(`${DATA}/gromacs_bd_reference.json`, 'utf8')) as { ramachandran: { probability: number[][] } }
     const p = ramachandran(phi, psi)
     const q = refJson.ramachandran.probability.flat()
-    // SCIENCE.md §3: "the 5000 snapshots themselves: JSD 0.016, C5 share 0.52". An independent numpy
+    // The 5000 snapshots against the GROMACS reference (docs/science.md "Measured against GROMACS"; bench/RESULTS.md quotes JSD 0.0163). An independent numpy
     // computation (np.histogram2d on linspace(−π, π, 61) edges) gives JSD 0.0162984, partition
     // populations C5 0.4958, C7eq 0.4986, αR 0.0056, αL 0, and core C5/(C5 + C7eq) = 2092/4039 = 0.51795.
     expect(jsd(p, q)).toBeCloseTo(0.0162984, 5)

@@ -1,5 +1,5 @@
 /**
- * Both architectures against an independent float64 JavaScript implementation of SCIENCE.md §8
+ * Both architectures against an independent float64 JavaScript implementation of docs/science.md "Training"
  * (EDM preconditioning, score = (D − x)/σ², energy with s = −∇ₓE), and their gradients with respect
  * to inputs and parameters against central finite differences (float64 graphs in onnxruntime-node).
  * Tolerances: float64 FD with h = 1e-5 (relative error ≲ 1e-9 for these smooth functions) → 1e-6.

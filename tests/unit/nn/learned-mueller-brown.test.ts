@@ -1,5 +1,5 @@
 /**
- * Müller–Brown (SCIENCE.md §3, §7): train a score-mlp on exact samples of p ∝ exp(−U), U = U_MB/20
+ * Müller–Brown (docs/science.md "The adapter step", "Systems with exact answers"): train a score-mlp on exact samples of p ∝ exp(−U), U = U_MB/20
  * (rejection sampling from the analytic density), then run the bridge sampler with the learned model
  * and the card's trust region. Compared with
  *  - the exact density integrated over the 30×30 histogram bins: JSD < 0.02 (measured 0.009; the
@@ -7,7 +7,7 @@
  *  - a fine-step Euler–Maruyama reference with the exact score (clean mode, η = 0.002, 10 inner steps
  *    per frame, same physical time): τ_int of x and y within 25 % (measured −4 % and −8 %; the
  *    estimates from 64 replicas × 25 τ carry ≈ 10 % statistical error, hence 25 %);
- *  - trust-region rejections below the 0.1 % warning level of SCIENCE.md §3 (measured 0.002 %).
+ *  - trust-region rejections below the 0.1 % warning level of docs/science.md "Guard against escapes" (measured 0.002 %).
  */
 import { describe, expect, it } from 'vitest'
 import { trainModel } from '../../../src/core/nn/trainer'

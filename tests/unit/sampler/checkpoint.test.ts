@@ -1,5 +1,5 @@
 /**
- * Checkpoint + resume gives exactly the frames of an uninterrupted run (SCIENCE.md §7).
+ * Checkpoint + resume gives exactly the frames of an uninterrupted run (docs/science.md "Systems with exact answers").
  */
 import { describe, expect, it } from 'vitest'
 import { runTrajectory } from '../../../src/core/sampler/runner'

@@ -1,5 +1,5 @@
 /**
- * Stationary densities against exact answers (SCIENCE.md §7). Each run starts away from
+ * Stationary densities against exact answers (docs/science.md "Systems with exact answers"). Each run starts away from
  * equilibrium (delta functions at the minima, or all replicas in one mode) so that a sampler that
  * does nothing, or samples the wrong temperature, fails. The final frames of R independent
  * replicas are i.i.d. draws, so a Pearson χ² against the exact bin probabilities has mean dof and

@@ -1,5 +1,5 @@
 /**
- * Trust-region rejections (SCIENCE.md §3 "Guard against escapes") and instability stops.
+ * Trust-region rejections (docs/science.md "Guard against escapes") and instability stops.
  */
 import { describe, expect, it } from 'vitest'
 import { runTrajectory } from '../../../src/core/sampler/runner'

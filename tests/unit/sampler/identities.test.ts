@@ -1,5 +1,5 @@
 /**
- * Identity tests (SCIENCE.md §7): the single-σ forms equal an independently written EM step
+ * Identity tests (docs/science.md "Systems with exact answers"): the single-σ forms equal an independently written EM step
  * bit-for-bit with the same noise; the adapter step equals an independently written bridge;
  * with one denoising step and σ_min → 0 it reduces to the EM form.
  */

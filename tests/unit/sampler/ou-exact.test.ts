@@ -1,5 +1,5 @@
 /**
- * Harmonic well / OU (SCIENCE.md §7), v = 1/(βκ), exact smoothed score −x/(v + σ²). Every mode is
+ * Harmonic well / OU (docs/science.md "Systems with exact answers"), v = 1/(βκ), exact smoothed score −x/(v + σ²). Every mode is
  * a linear AR(1) map x' = A·x + √Q·ξ, so the stationary variance Q/(1 − A²) and the lag-n ACF Aⁿ
  * are exact. Replicas start from the exact stationary law (so every frame is stationary) and the
  * estimates are compared with 5 standard errors from ar1ProductSE (n_eff = N/S, derivation there).
@@ -78,7 +78,7 @@ describe('OU exact answers', () => {
     const sigmaMin = 0.1
     const M = 200
     const { A, Q } = bridgeAR1(v, eta, sigmaMin, M)
-    // the exact finite-M answer is within 1% of the M → ∞ one (SCIENCE.md §3)
+    // the exact finite-M answer is within 1% of the M → ∞ one (docs/science.md "Systems with exact answers")
     expect(Math.abs(Q / (1 - A * A) / (v + sigmaMin ** 2) - 1)).toBeLessThan(0.01)
     expect(Math.abs(A / ((v + sigmaMin ** 2) / (v + eta)) - 1)).toBeLessThan(0.01)
     await checkAR1('bridge', { v, eta, sigmaMin, M, A, Q, R: 1000, F: 24, seed: 5 })

@@ -1,5 +1,5 @@
 /**
- * Picard (time-parallel) generation equals the sequential path (SCIENCE.md §5).
+ * Picard (time-parallel) generation equals the sequential path (docs/science.md "Time-parallel generation (Picard)").
  */
 import { describe, expect, it } from 'vitest'
 import { runTrajectory } from '../../../src/core/sampler/runner'

@@ -1,5 +1,5 @@
 /**
- * Rigid-body models (SCIENCE.md §4): frames are re-aligned to the reference (bridge and Langevin
+ * Rigid-body models (docs/science.md "Rigid-body motion"): frames are re-aligned to the reference (bridge and Langevin
  * modes), and in Langevin modes the rigid-body part of the step is projected out first.
  */
 import { describe, expect, it } from 'vitest'

@@ -1,6 +1,6 @@
 /**
  * Double well U(x) = Σ_i (x_i² − 1)² (one independent well per coordinate; minima at ±1, barrier
- * height 1 at 0, energy in units of 1/β) at inverse temperature β (SCIENCE.md §7).
+ * height 1 at 0, energy in units of 1/β) at inverse temperature β (docs/science.md "Systems with exact answers").
  * Only the σ = 0 score is known: s(x) = −β∇U = −4β·x_i(x_i² − 1). The σ argument is ignored, so
  * the model is not `smoothed` (Langevin modes `clean`/`tied` only; `tied` then equals `clean`).
  */

@@ -1,6 +1,6 @@
 /**
  * Gaussian mixture p(x) = Σ_k w_k N(x; μ_k, diag(V_k)) with diagonal (per-coordinate) or
- * isotropic covariances (SCIENCE.md §7). Smoothing with N(0, σ²I) keeps it a mixture with
+ * isotropic covariances (docs/science.md "Systems with exact answers"). Smoothing with N(0, σ²I) keeps it a mixture with
  * V_k → V_k + σ², so the exact smoothed score at every σ is
  *   s_σ(x) = Σ_k r_k(x, σ)·(μ_k − x)/(V_k + σ²),   r_k ∝ w_k N(x; μ_k, V_k + σ²)
  * (x, μ in Å; V, σ² in Å²; s in Å⁻¹). It stands in for a perfectly trained model at every noise level.

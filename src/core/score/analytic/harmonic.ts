@@ -1,5 +1,5 @@
 /**
- * Harmonic well U(x) = ½κ|x|² at inverse temperature β (SCIENCE.md §7): p = N(0, v·I) with
+ * Harmonic well U(x) = ½κ|x|² at inverse temperature β (docs/science.md "Systems with exact answers"): p = N(0, v·I) with
  * v = 1/(βκ). The σ-smoothed density is N(0, (v + σ²)·I), so the exact score at every σ is
  *   s_σ(x) = −x/(v + σ²)        (Å⁻¹, x and σ in Å, v in Å²).
  * With this score every sampler mode has closed-form stationary variance and ACF (the OU tests).

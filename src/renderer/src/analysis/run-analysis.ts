@@ -1,5 +1,5 @@
 /**
- * Observables of a generated run for the plots (SCIENCE.md §6), computed with src/core/analysis:
+ * Observables of a generated run for the plots (docs/science.md "Observables and autocorrelation"), computed with src/core/analysis:
  * ACFs of φ, ψ (unit-vector form), RMSD (heavy atoms, Kabsch on the reference), Rg and a
  * user-picked dihedral/angle/distance — averaged over replicas with a standard-error band and
  * τ_int (Sokal window) — plus the Ramachandran histogram with JSD against the training data and
