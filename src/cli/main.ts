@@ -20,6 +20,7 @@ const commands: Record<string, Loader> = {
   train: () => import('./commands/train'),
   dataset: () => import('./commands/dataset'),
   export: () => import('./commands/export'),
+  check: () => import('./commands/check'),
 }
 
 const summaries: Record<string, string> = {
@@ -29,6 +30,7 @@ const summaries: Record<string, string> = {
   train: 'train a score model on snapshots',
   dataset: 'import PDB snapshots into a project dataset',
   export: 'convert a trajectory to PDB, DCD or XYZ',
+  check: 'self-check a model: equilibrium vs its own i.i.d. samples, kinetics at Δt vs Δt/2, recommended Δt',
 }
 
 function usage(): string {

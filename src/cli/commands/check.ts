@@ -1,0 +1,140 @@
+/**
+ * `diffmd check --model M` — the self-check (docs/self-check.md): where can this model's dynamics be
+ * trusted, without reference MD? Equilibrium at each Δt against i.i.d. samples of the model's own
+ * reverse diffusion and the training snapshots; kinetics at Δt against Δt/2; a plain verdict and a
+ * recommended Δt, stored in the model card (the Sample panel's default Δt).
+ */
+import { promises as fs } from 'node:fs'
+import type { Command } from '../main'
+import { parseArgs } from '../args'
+import { UserError } from '../../core/errors'
+import { SAMPLER_MODES, type SamplerMode } from '../../core/sampler/params'
+import { SELF_CHECK_DEFAULTS, type SelfCheckReport } from '../../core/selfcheck/self-check'
+import { selfCheckModelFile } from '../../services/models/self-check'
+
+const D = SELF_CHECK_DEFAULTS
+/** k_BT/γ of the ala2 example's GROMACS BD run at 300 K (Å²/ps) */
+const ALA2_DIFFUSION = 0.0498868
+const usage = `diffmd check — is this model's dynamics self-consistent, and at which time step?
+usage: diffmd check --model FILE.onnx [--data SNAPSHOTS] [--dt ${D.dtPs.join(',')}] [--diffusion D]
+                    [--ns ${D.nsPerReplica}] [--replicas ${D.replicas}] [--mode bridge] [--denoise-steps ${D.denoiseSteps}] [--sigma-min Å]
+                    [--frame-ps PS] [--counting-ps ${D.countingPs}] [--iid ${D.iidSamples}] [--seed 1] [--no-save] [--report FILE.json] [--json]
+  For every Δt (ps) it runs R replicas × NS ns at Δt and at Δt/2 and draws i.i.d. samples of the
+  model's full reverse diffusion, then compares (a) the equilibrium at Δt with the i.i.d. samples
+  (Ramachandran JSD against its sampling noise, basin populations with error bars) and with the
+  training snapshots, and (b) the kinetics at Δt with Δt/2 (ACF at 50/200/500 ps, τ_int, C5⇄C7eq
+  rates counted every --counting-ps, error bars from the replicas).
+  --diffusion D     Å²/ps (default 0.0498868: the ala2 example's BD friction at 300 K)
+  --frame-ps PS     saved-frame spacing (default: the least common multiple of every Δt and Δt/2)
+  --data FILE       the training snapshots (default: the files the model card names)
+  --no-save         do not write the verdict and recommended Δt into the model card
+  --report FILE     write the full report (every figure and its error) as JSON
+  --json            print the report as JSON on stdout`
+
+const spec = {
+  model: 'string',
+  data: 'string',
+  dt: 'string',
+  diffusion: 'number',
+  ns: 'number',
+  replicas: 'int',
+  mode: 'string',
+  'denoise-steps': 'int',
+  'sigma-min': 'number',
+  'frame-ps': 'number',
+  'counting-ps': 'number',
+  iid: 'int',
+  'iid-steps': 'int',
+  seed: 'int',
+  save: 'boolean',
+  report: 'string',
+  json: 'boolean',
+  threads: 'int',
+} as const
+
+function fail(message: string): never {
+  throw new UserError(`check: ${message}`, 'bad-flag')
+}
+
+function parseDtList(s: string): number[] {
+  const v = s.split(',').map((x) => Number(x.trim()))
+  if (v.length === 0 || !v.every((x) => Number.isFinite(x) && x > 0)) fail(`--dt '${s}' must be a comma-separated list of positive time steps in ps, e.g. 0.5,1,2,5`)
+  return v
+}
+
+const pct = (x: number): string => `${(100 * x).toFixed(2)} %`
+
+export function formatReport(r: SelfCheckReport): string {
+  const lines: string[] = []
+  const o = r.options
+  lines.push(`self-check: ${o.replicas} replicas × ${o.nsPerReplica} ns per Δt, ${o.mode} M = ${o.denoiseSteps}, σ_min ${o.sigmaMin.toFixed(4)} Å, D ${o.diffusion} Å²/ps; ${o.iidSamples} i.i.d. samples; kinetics counted every ${o.countingPs} ps`)
+  for (const c of r.iidVersusSnapshots) lines.push(`  model (i.i.d.) vs snapshots, ${c.residue}: JSD ${c.jsd.toFixed(4)}${c.differs ? ` — differs: ${c.reasons.join('; ')}` : ''}`)
+  lines.push('')
+  lines.push('  Δt (ps)  equilibrium vs i.i.d.                          kinetics vs Δt/2')
+  for (const p of r.perDt) {
+    const eq = p.equilibrium.map((e) => `${r.residues.length > 1 ? e.residue + ' ' : ''}JSD ${e.jsd.toFixed(4)} (noise ${e.jsdNoise.toFixed(4)})${e.differs ? ' DIFFERS' : ''}`).join('; ')
+    const kin = p.kinetics ? (p.kinetics.differs ? `CHANGES: ${p.kinetics.reasons.slice(0, 3).join('; ')}` : p.kinetics.conclusive ? 'agree' : 'agree within wide error bars') : '—'
+    lines.push(`  ${String(p.dtPs).padEnd(8)} ${eq.padEnd(46)} ${kin}${p.acceptance !== undefined ? `  (acceptance ${pct(p.acceptance)})` : ''}`)
+    for (const e of p.equilibrium) {
+      const pops = e.populations.filter((q) => q.other.value >= 0.002 || q.sim.value >= 0.002).map((q) => `${q.basin} ${pct(q.sim.value)}±${pct(q.sim.stderr)} vs ${pct(q.other.value)}`)
+      lines.push(`           ${r.residues.length > 1 ? e.residue + ': ' : ''}${pops.join(', ')}`)
+    }
+    if (p.lengthOverTau < 20) lines.push(`           runs are ${p.lengthOverTau.toFixed(0)} τ_int long (< 20): kinetic figures are rough; use --ns to lengthen`)
+  }
+  lines.push('')
+  lines.push(r.verdict.text)
+  return lines.join('\n')
+}
+
+const command: Command = {
+  summary: 'self-check a model: equilibrium vs its own i.i.d. samples, kinetics at Δt vs Δt/2, recommended Δt',
+  usage,
+  async run(argv) {
+    const { flags } = parseArgs('check', argv, spec)
+    if (typeof flags.model !== 'string') fail('--model FILE.onnx is required')
+    const mode = (flags.mode as string | undefined) ?? 'bridge'
+    if (!SAMPLER_MODES.includes(mode as SamplerMode)) fail(`--mode must be one of ${SAMPLER_MODES.join(', ')} (got '${mode}')`)
+    const diffusion = (flags.diffusion as number | undefined) ?? ALA2_DIFFUSION
+    if (!(diffusion > 0)) fail(`--diffusion must be a positive number of Å²/ps (got ${diffusion})`)
+    const started = Date.now()
+    let last = ''
+    const { report, summary, cardFile } = await selfCheckModelFile(
+      {
+        modelFile: flags.model,
+        data: flags.data as string | undefined,
+        diffusion,
+        dtPs: flags.dt !== undefined ? parseDtList(String(flags.dt)) : undefined,
+        framePs: flags['frame-ps'] as number | undefined,
+        countingPs: flags['counting-ps'] as number | undefined,
+        nsPerReplica: flags.ns as number | undefined,
+        replicas: flags.replicas as number | undefined,
+        mode: mode as SamplerMode,
+        denoiseSteps: flags['denoise-steps'] as number | undefined,
+        sigmaMin: flags['sigma-min'] as number | undefined,
+        seed: flags.seed as number | undefined,
+        iidSamples: flags.iid as number | undefined,
+        iidSteps: flags['iid-steps'] as number | undefined,
+        save: flags.save !== false,
+        threads: flags.threads as number | undefined,
+      },
+      {
+        onProgress: (stage, done, total) => {
+          if (flags.json || !process.stderr.isTTY) return
+          const line = `\r  ${stage}: ${Math.floor((100 * done) / Math.max(1, total))} %`
+          if (line !== last) process.stderr.write(line.padEnd(last.length))
+          last = line
+        },
+      }
+    )
+    if (last) process.stderr.write('\n')
+    if (flags.report) await fs.writeFile(String(flags.report), JSON.stringify(report, null, 1))
+    if (flags.json) process.stdout.write(JSON.stringify({ summary, report }, null, 1) + '\n')
+    else {
+      process.stdout.write(formatReport(report) + '\n')
+      process.stdout.write(`(${((Date.now() - started) / 1000).toFixed(0)} s${cardFile ? `; verdict and recommended Δt saved in ${cardFile}` : ''})\n`)
+    }
+    return 0
+  },
+}
+
+export default command

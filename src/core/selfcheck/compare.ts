@@ -1,0 +1,223 @@
+/**
+ * The statistics of the self-check (docs/self-check.md): equilibrium of a simulated run against
+ * i.i.d. samples of the model's full reverse diffusion (and the training snapshots), and kinetics
+ * at Δt against Δt/2, each with error bars, and the plain verdict built from them.
+ * Angles in radians, times in ps, rates per ns.
+ */
+import { ramachandran } from '../analysis/histogram'
+import { jsd } from '../analysis/jsd'
+import { basinPopulations, BASINS_4 } from '../analysis/basins'
+import type { KineticFigures, ValueWithError } from '../analysis/kinetics'
+
+/** φ/ψ of one residue over a set of frames, grouped by replica (i.i.d. samples: one group each or one group) */
+export interface ResidueSamples {
+  residue: string
+  /** per replica (or per block) φ and ψ series */
+  groups: { phi: ArrayLike<number>; psi: ArrayLike<number> }[]
+}
+
+export interface PopulationComparison {
+  basin: string
+  sim: ValueWithError
+  other: ValueWithError
+  /** sim / other (NaN when other = 0) */
+  ratio: number
+  /** (sim − other) / √(se_sim² + se_other²) */
+  z: number
+}
+
+export interface EquilibriumComparison {
+  residue: string
+  /** Ramachandran JSD (60×60 bins, nats) between the simulated frames and the other sample */
+  jsd: number
+  /** the JSD two halves of the simulated replicas show against each other: the sampling-noise scale */
+  jsdSplitHalves: number
+  /** the JSD expected from sampling noise alone for this comparison (docs/self-check.md) */
+  jsdNoise: number
+  populations: PopulationComparison[]
+  /** true when the difference exceeds both the noise and the practical tolerance */
+  differs: boolean
+  reasons: string[]
+}
+
+/** tolerances of the verdict (docs/self-check.md explains each) */
+export const SELF_CHECK_TOLERANCE = {
+  /** JSD in excess of the sampling noise that counts as a different equilibrium */
+  jsdExcess: 0.008,
+  /** a basin population off by more than this factor (either way) … */
+  populationRatio: 2,
+  /** … counted only for basins holding at least this share in the i.i.d. sample */
+  populationFloor: 0.002,
+  /** significance (standard errors) a difference must also reach */
+  z: 3,
+  /** kinetics: relative difference of a rate or τ_int that counts as not converged */
+  kineticsRelative: 0.2,
+  /** kinetics: absolute difference of an ACF value that counts as not converged */
+  acfAbsolute: 0.05,
+  /** kinetics significance (standard errors) */
+  kineticsZ: 2,
+} as const
+
+function meanSe(values: number[]): ValueWithError {
+  const v = values.filter((x) => Number.isFinite(x))
+  if (v.length === 0) return { value: NaN, stderr: NaN }
+  const m = v.reduce((a, b) => a + b, 0) / v.length
+  if (v.length < 2) return { value: m, stderr: NaN }
+  const s2 = v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1)
+  return { value: m, stderr: Math.sqrt(s2 / v.length) }
+}
+
+function pooled(groups: ResidueSamples['groups']): { phi: number[]; psi: number[] } {
+  const phi: number[] = []
+  const psi: number[] = []
+  for (const g of groups) {
+    for (let i = 0; i < g.phi.length; i++) {
+      phi.push(g.phi[i]!)
+      psi.push(g.psi[i]!)
+    }
+  }
+  return { phi, psi }
+}
+
+/** number of histogram bins with any probability in either distribution */
+function occupied(p: Float64Array, q: Float64Array): number {
+  let k = 0
+  for (let i = 0; i < p.length; i++) if (p[i]! > 0 || q[i]! > 0) k++
+  return k
+}
+
+/**
+ * Simulated replicas (correlated frames, independent replicas) against an i.i.d. sample.
+ * Noise model (docs/self-check.md): for two samples of one distribution with K occupied bins and
+ * effective sizes n₁, n₂, E[JSD] ≈ (K − 1)(1/n₁ + 1/n₂)/8 nats. Two halves of the simulated
+ * replicas give E[JSD_halves] ≈ (K − 1)·4/(8 n_sim), so the expected noise of sim vs i.i.d. is
+ * JSD_halves/4 + (K − 1)/(8 n_iid). Population errors: replica spread for the simulation (it
+ * includes the time correlation), binomial for the i.i.d. sample.
+ */
+export function compareEquilibrium(sim: ResidueSamples, iid: { phi: ArrayLike<number>; psi: ArrayLike<number> }, tol = SELF_CHECK_TOLERANCE): EquilibriumComparison {
+  const all = pooled(sim.groups)
+  const pSim = ramachandran(all.phi, all.psi)
+  const pOther = ramachandran(iid.phi, iid.psi)
+  const d = jsd(pSim, pOther)
+  const half = Math.floor(sim.groups.length / 2)
+  let split = NaN
+  if (half >= 1) {
+    const a = pooled(sim.groups.slice(0, half))
+    const b = pooled(sim.groups.slice(half))
+    split = jsd(ramachandran(a.phi, a.psi), ramachandran(b.phi, b.psi))
+  }
+  const K = occupied(pSim, pOther)
+  const nIid = iid.phi.length
+  // one group: the simulated side is itself i.i.d. (n values), so its noise follows the same formula
+  const simNoise = Number.isFinite(split) ? split / 4 : (K - 1) / (8 * Math.max(1, all.phi.length))
+  const noise = simNoise + (K - 1) / (8 * Math.max(1, nIid))
+  const popIid = basinPopulations(iid.phi, iid.psi)
+  const perGroup = sim.groups.map((g) => basinPopulations(g.phi, g.psi))
+  const populations: PopulationComparison[] = BASINS_4.map((b) => {
+    const s = meanSe(perGroup.map((p) => p[b] ?? 0))
+    const o = popIid[b] ?? 0
+    const other = { value: o, stderr: Math.sqrt(Math.max(o * (1 - o), 1 / nIid) / nIid) }
+    const se = Math.hypot(Number.isFinite(s.stderr) ? s.stderr : 0, other.stderr)
+    return { basin: b, sim: s, other, ratio: o > 0 ? s.value / o : NaN, z: se > 0 ? (s.value - o) / se : 0 }
+  })
+  const reasons: string[] = []
+  if (d - noise > tol.jsdExcess && d > 3 * noise) reasons.push(`Ramachandran JSD ${d.toFixed(4)} (noise ≈ ${noise.toFixed(4)})`)
+  for (const p of populations) {
+    if (!(p.other.value >= tol.populationFloor || p.sim.value >= tol.populationFloor)) continue
+    const r = p.other.value > 0 ? p.sim.value / p.other.value : Infinity
+    if ((r > tol.populationRatio || r < 1 / tol.populationRatio) && Math.abs(p.z) > tol.z) {
+      reasons.push(`${p.basin} ${(100 * p.sim.value).toFixed(2)} % vs ${(100 * p.other.value).toFixed(2)} % (${Math.abs(p.z).toFixed(1)} σ)`)
+    }
+  }
+  return { residue: sim.residue, jsd: d, jsdSplitHalves: split, jsdNoise: noise, populations, differs: reasons.length > 0, reasons }
+}
+
+export interface KineticsComparison {
+  /** figure name → value at Δt, at Δt/2, relative (rates, τ) or absolute (ACF) difference, significance */
+  items: { name: string; at: ValueWithError; half: ValueWithError; difference: number; relative: boolean; se: number; z: number; differs: boolean }[]
+  differs: boolean
+  /** false when the error bars are wider than the tolerance (the runs are too short to tell) */
+  conclusive: boolean
+  reasons: string[]
+}
+
+/** kinetics at Δt against Δt/2 (both computed at the same frame spacing and length) */
+export function compareKinetics(at: KineticFigures, half: KineticFigures, tol = SELF_CHECK_TOLERANCE): KineticsComparison {
+  const items: KineticsComparison['items'] = []
+  const add = (name: string, a: ValueWithError, b: ValueWithError, relative: boolean): void => {
+    const diff = relative ? a.value / b.value - 1 : a.value - b.value
+    const se = relative ? Math.hypot(a.stderr / a.value, b.stderr / b.value) : Math.hypot(a.stderr, b.stderr)
+    const z = se > 0 ? diff / se : NaN
+    const limit = relative ? tol.kineticsRelative : tol.acfAbsolute
+    const differs = Number.isFinite(diff) && Math.abs(diff) > limit && Number.isFinite(z) && Math.abs(z) > tol.kineticsZ
+    items.push({ name, at: a, half: b, difference: diff, relative, se, z, differs })
+  }
+  add('k C5→C7eq', at.rateForward, half.rateForward, true)
+  add('k C7eq→C5', at.rateBackward, half.rateBackward, true)
+  add('τ_int φ', at.tauPhi, half.tauPhi, true)
+  add('τ_int ψ', at.tauPsi, half.tauPsi, true)
+  for (const lag of Object.keys(at.acfPhi)) add(`ACF φ ${lag} ps`, at.acfPhi[lag]!, half.acfPhi[lag]!, false)
+  for (const lag of Object.keys(at.acfPsi)) add(`ACF ψ ${lag} ps`, at.acfPsi[lag]!, half.acfPsi[lag]!, false)
+  const usable = items.filter((i) => Number.isFinite(i.difference))
+  // conclusive: the typical error of a difference is below its tolerance
+  const wide = usable.filter((i) => !(i.se * tol.kineticsZ <= (i.relative ? tol.kineticsRelative : tol.acfAbsolute)))
+  const reasons = items.filter((i) => i.differs).map((i) => `${i.name} ${fmt(i.at.value)} vs ${fmt(i.half.value)} at Δt/2 (${i.relative ? `${(100 * i.difference).toFixed(0)} %` : i.difference.toFixed(3)})`)
+  return { items, differs: reasons.length > 0, conclusive: usable.length > 0 && wide.length <= usable.length / 2, reasons }
+}
+
+function fmt(v: number): string {
+  return Math.abs(v) >= 10 ? v.toFixed(0) : v.toPrecision(3)
+}
+
+export interface DtResult {
+  dtPs: number
+  equilibrium: EquilibriumComparison[]
+  /** against the training snapshots (context: how well the model learned the data) */
+  versusSnapshots: EquilibriumComparison[]
+  kinetics?: KineticsComparison
+  /** run-length check: replica length / τ_int (below 20 the kinetic figures are unreliable) */
+  lengthOverTau: number
+  acceptance?: number
+}
+
+export interface Verdict {
+  /** Δt values whose equilibrium matches the i.i.d. samples */
+  equilibriumOk: number[]
+  /** Δt values whose kinetics agree with Δt/2 */
+  kineticsOk: number[]
+  /** the recommended Δt (ps): the largest self-consistent one; undefined when none is */
+  recommendedDtPs?: number
+  /** one plain sentence (or two) a chemist can act on */
+  text: string
+}
+
+/**
+ * The verdict: a Δt is self-consistent when its equilibrium matches the model's i.i.d. samples
+ * and its kinetics match Δt/2 (whose equilibrium must match too). The recommended Δt is the
+ * largest self-consistent one (cheapest per ns); when kinetics are inconclusive at every Δt, the
+ * largest Δt with the right equilibrium is recommended and the text says the runs were too short.
+ */
+export function verdictOf(results: DtResult[], halfEquilibriumOk: (dt: number) => boolean): Verdict {
+  const sorted = [...results].sort((a, b) => a.dtPs - b.dtPs)
+  const eqOk = sorted.filter((r) => !r.equilibrium.some((e) => e.differs)).map((r) => r.dtPs)
+  const kinOk = sorted.filter((r) => r.kinetics && !r.kinetics.differs && halfEquilibriumOk(r.dtPs)).map((r) => r.dtPs)
+  const consistent = sorted.filter((r) => eqOk.includes(r.dtPs) && kinOk.includes(r.dtPs))
+  const conclusive = sorted.some((r) => r.kinetics?.conclusive)
+  const drift = sorted.filter((r) => !eqOk.includes(r.dtPs)).map((r) => r.dtPs)
+  const fast = sorted.filter((r) => eqOk.includes(r.dtPs) && r.kinetics?.differs).map((r) => r.dtPs)
+  const list = (v: number[]): string => v.map((x) => `${x} ps`).join(', ')
+  const parts: string[] = []
+  let rec: number | undefined
+  if (consistent.length > 0) {
+    const ok = consistent.map((r) => r.dtPs)
+    rec = Math.max(...ok)
+    parts.push(`Dynamics self-consistent at Δt = ${list(ok)}.`)
+  } else if (eqOk.length > 0) {
+    rec = Math.max(...eqOk)
+    parts.push(`Equilibrium right at Δt = ${list(eqOk)}, but no Δt has kinetics that agree with Δt/2${conclusive ? '' : ' (runs too short to tell: run longer or more replicas)'}.`)
+  } else parts.push('At no tested Δt does the equilibrium match the model’s own i.i.d. samples: retrain (more steps or data) before trusting its dynamics.')
+  if (drift.length > 0) parts.push(`The equilibrium drifts at Δt = ${list(drift)}.`)
+  if (fast.length > 0) parts.push(`Kinetics change when Δt is halved at Δt = ${list(fast)}.`)
+  if (rec !== undefined) parts.push(`Recommended Δt: ${rec} ps.`)
+  return { equilibriumOk: eqOk, kineticsOk: kinOk, recommendedDtPs: rec, text: parts.join(' ') }
+}

@@ -1,0 +1,253 @@
+/**
+ * The self-check (docs/self-check.md): where can a model's dynamics be trusted, without reference MD?
+ *  (a) equilibrium: a run at each Δt against i.i.d. samples of the model's full reverse diffusion
+ *      (what the model believes the Boltzmann distribution is) and against the training snapshots;
+ *  (b) kinetics: each Δt against Δt/2 (ACF at a few lags, τ_int, core-to-core rates), all computed
+ *      at one frame spacing on runs of one length, with error bars from the replicas.
+ * The model is injected (ONNX or analytic), so the CLI, the services and tests share this code.
+ * Units: Å, ps, Å²/ps; angles in radians.
+ */
+import type { ScoreModel } from '../score/types'
+import type { Topology } from '../topology'
+import type { SamplerMode } from '../sampler/params'
+import type { TrustRegion } from '../sampler/trust-region'
+import { runTrajectory } from '../sampler/runner'
+import { backboneDihedrals, seriesOf } from '../analysis/observables'
+import { kineticFigures, subsample, type KineticFigures } from '../analysis/kinetics'
+import { fillUniforms } from '../nn/random'
+import { UserError } from '../errors'
+import { compareEquilibrium, compareKinetics, verdictOf, type DtResult, type ResidueSamples, type Verdict } from './compare'
+
+export interface SelfCheckOptions {
+  /** candidate Δt per adapter step (ps); each is also run at Δt/2 */
+  dtPs: number[]
+  /** D (Å²/ps) */
+  diffusion: number
+  /** saved-frame spacing (ps): a whole multiple of every Δt and Δt/2 */
+  framePs: number
+  /** kinetic figures are counted at this spacing (ps; a multiple of framePs) */
+  countingPs: number
+  nsPerReplica: number
+  replicas: number
+  /** sampler mode and M of the runs */
+  mode: SamplerMode
+  denoiseSteps: number
+  sigmaMin: number
+  seed: number
+  /** i.i.d. samples of the full reverse diffusion, and its steps from σ_max to σ_min */
+  iidSamples: number
+  iidSteps: number
+  /** σ_max (Å) of the i.i.d. reverse diffusion */
+  sigmaMax: number
+  trustRegion?: TrustRegion
+}
+
+export const SELF_CHECK_DEFAULTS = {
+  dtPs: [0.5, 1, 2, 5],
+  /** frames are saved every commonFramePs(dtPs) ps unless given; kinetics counted every countingPs (or the frame spacing, if larger) */
+  countingPs: 10,
+  nsPerReplica: 5,
+  replicas: 16,
+  denoiseSteps: 20,
+  iidSamples: 2000,
+  iidSteps: 200,
+} as const
+
+export interface SelfCheckInput {
+  model: ScoreModel
+  topology: Topology
+  /** training snapshots [n, d] in the model's frame (aligned like its data) */
+  snapshots: Float32Array
+  /** start for the i.i.d. reverse diffusion: the mean structure (length d) */
+  mean: Float32Array
+}
+
+export interface SelfCheckReport {
+  options: Omit<SelfCheckOptions, 'trustRegion'>
+  residues: string[]
+  /** i.i.d. samples against the snapshots: how well the model learned the data at all */
+  iidVersusSnapshots: ReturnType<typeof compareEquilibrium>[]
+  perDt: DtResult[]
+  /** kinetic figures of every run, keyed by Δt (ps) */
+  kinetics: Record<string, KineticFigures[]>
+  verdict: Verdict
+  /** wall seconds and adapter steps made */
+  wallSeconds: number
+}
+
+export interface SelfCheckHooks {
+  onProgress?(stage: string, done: number, total: number): void
+  signal?: AbortSignal
+  now?: () => number
+}
+
+interface ResidueDef {
+  name: string
+  phi: [number, number, number, number]
+  psi: [number, number, number, number]
+}
+
+/** residues with both φ and ψ, paired by their shared N–CA–C atoms */
+export function residuesWithPhiPsi(top: Topology): ResidueDef[] {
+  const bb = backboneDihedrals(top)
+  const out: ResidueDef[] = []
+  for (const p of bb.phi) {
+    const s = bb.psi.find((q) => q.atoms[0] === p.atoms[1] && q.atoms[1] === p.atoms[2] && q.atoms[2] === p.atoms[3])
+    if (!s) continue
+    const a = top.atoms[p.atoms[2]]!
+    out.push({ name: `${a.resName}${a.resSeq}`, phi: p.atoms, psi: s.atoms })
+  }
+  return out
+}
+
+function checkOptions(o: SelfCheckOptions): void {
+  const bad = (m: string): never => {
+    throw new UserError(m, 'bad-param')
+  }
+  if (o.dtPs.length === 0 || !o.dtPs.every((t) => t > 0 && Number.isFinite(t))) bad('--dt must list positive time steps in ps, e.g. 0.5,1,2,5')
+  for (const dt of o.dtPs) {
+    for (const t of [dt, dt / 2]) {
+      const k = o.framePs / t
+      if (Math.abs(k - Math.round(k)) > 1e-9 || k < 1) bad(`--frame-ps ${o.framePs} must be a whole multiple of every Δt and Δt/2 (${t} ps is not a divisor)`)
+    }
+  }
+  const c = o.countingPs / o.framePs
+  if (Math.abs(c - Math.round(c)) > 1e-9 || c < 1) bad(`--counting-ps ${o.countingPs} must be a whole multiple of --frame-ps ${o.framePs}`)
+  if (!(o.nsPerReplica > 0)) bad('--ns must be a positive number of ns per replica')
+  if (!(Number.isInteger(o.replicas) && o.replicas >= 4)) bad('--replicas must be a whole number ≥ 4 (error bars come from the spread between replicas)')
+  if (!(Number.isInteger(o.iidSamples) && o.iidSamples >= 100)) bad('--iid must be a whole number ≥ 100')
+}
+
+/**
+ * The smallest frame spacing (ps) that is a whole multiple of every Δt and Δt/2 (their least
+ * common multiple on a 1-fs grid), so every run saves frames at the same times.
+ */
+export function commonFramePs(dtPs: readonly number[]): number {
+  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b))
+  let l = 1
+  for (const t of dtPs.flatMap((x) => [x, x / 2])) {
+    const fs = Math.round(t * 1000)
+    if (fs < 1 || Math.abs(fs - t * 1000) > 1e-6) throw new UserError(`Δt = ${t} ps is not a whole number of fs`, 'bad-param')
+    l = (l / gcd(l, fs)) * fs
+    if (l > 1e9) throw new UserError(`the time steps ${dtPs.join(', ')} ps have no common frame spacing below 10⁶ ps; choose rounder values`, 'bad-param')
+  }
+  return l / 1000
+}
+
+/** streams far from the replicas' (0 … R−1) for the i.i.d. and initial-frame draws */
+const IID_SEED_OFFSET = 0x5e1fc
+const INIT_STREAM = 0xfffffff1
+
+export async function runSelfCheck(input: SelfCheckInput, opts: SelfCheckOptions, hooks: SelfCheckHooks = {}): Promise<SelfCheckReport> {
+  checkOptions(opts)
+  const now = hooks.now ?? (() => Date.now())
+  const t0 = now()
+  const { model, topology } = input
+  const d = model.dim
+  const residues = residuesWithPhiPsi(topology)
+  if (residues.length === 0) throw new UserError(`self-check: ${model.name} has no residue with both φ and ψ (needs a peptide backbone: C–N–CA–C–N named as in the PDB)`, 'bad-model')
+  const nAtoms = d / 3
+  const nSnap = Math.floor(input.snapshots.length / d)
+  if (nSnap < 2) throw new UserError('self-check: the model’s training snapshots could not be found (pass --data FILE)', 'bad-input')
+
+  const angles = (frames: Float32Array, n: number, r: ResidueDef): { phi: Float64Array; psi: Float64Array } => ({
+    phi: seriesOf(frames, nAtoms, n, { kind: 'dihedral', atoms: r.phi }),
+    psi: seriesOf(frames, nAtoms, n, { kind: 'dihedral', atoms: r.psi }),
+  })
+
+  // (1) i.i.d. samples: one adapter step from the mean structure with σ_K = σ_max and many reverse steps
+  const iid = new Float32Array(opts.iidSamples * d)
+  const chunk = 250
+  const totalStages = 1 + 2 * opts.dtPs.length
+  let stage = 0
+  for (let s0 = 0; s0 < opts.iidSamples; s0 += chunk) {
+    const n = Math.min(chunk, opts.iidSamples - s0)
+    const init = new Float32Array(n * d)
+    for (let r = 0; r < n; r++) init.set(input.mean, r * d)
+    const res = await runTrajectory(
+      model,
+      { mode: 'bridge', eta: opts.sigmaMax * opts.sigmaMax, innerSteps: 1, denoiseSteps: opts.iidSteps, sigmaMin: opts.sigmaMin, replicas: n, frames: 2, seed: opts.seed + IID_SEED_OFFSET + s0 },
+      init,
+      { signal: hooks.signal }
+    )
+    const F = res.trajectory.frames
+    for (let r = 0; r < n; r++) iid.set(res.trajectory.data.subarray((r * F + F - 1) * d, (r * F + F) * d), (s0 + r) * d)
+    hooks.onProgress?.('i.i.d. samples of the reverse diffusion', s0 + n, opts.iidSamples)
+  }
+  stage++
+  const iidAngles = residues.map((r) => angles(iid, opts.iidSamples, r))
+  const snapAngles = residues.map((r) => angles(input.snapshots, nSnap, r))
+  const iidVersusSnapshots = residues.map((r, i) => compareEquilibrium({ residue: r.name, groups: [iidAngles[i]!] }, snapAngles[i]!))
+
+  // (2) runs at every Δt and Δt/2, from random snapshots
+  const R = opts.replicas
+  const pick = new Float64Array(R)
+  fillUniforms(pick, opts.seed, INIT_STREAM, 0)
+  const init = new Float32Array(R * d)
+  for (let r = 0; r < R; r++) {
+    const f = Math.floor(pick[r]! * nSnap)
+    init.set(input.snapshots.subarray(f * d, (f + 1) * d), r * d)
+  }
+  const frames = Math.round((opts.nsPerReplica * 1000) / opts.framePs) + 1
+  const stride = Math.round(opts.countingPs / opts.framePs)
+  const dts = [...new Set(opts.dtPs.flatMap((t) => [t, t / 2]))].sort((a, b) => b - a)
+  const runs = new Map<number, { samples: ResidueSamples[]; kinetics: KineticFigures[]; acceptance?: number }>()
+  for (const dt of dts) {
+    const inner = Math.round(opts.framePs / dt)
+    const res = await runTrajectory(
+      model,
+      { mode: opts.mode, eta: opts.diffusion * dt, innerSteps: inner, denoiseSteps: opts.denoiseSteps, sigmaMin: opts.sigmaMin, replicas: R, frames, seed: opts.seed, trustRegion: opts.trustRegion },
+      init,
+      {
+        signal: hooks.signal,
+        onProgress: (done, total) => hooks.onProgress?.(`run at Δt = ${dt} ps (${R} × ${opts.nsPerReplica} ns)`, done, total),
+      }
+    )
+    if (res.stopped) throw new UserError(`self-check: the run at Δt = ${dt} ps stopped early (${res.stopped.message}); the model is not usable at this Δt`, 'unstable')
+    const F = res.trajectory.frames
+    const samples: ResidueSamples[] = residues.map((r) => ({ residue: r.name, groups: [] }))
+    const perResidue: { phi: Float64Array; psi: Float64Array }[][] = residues.map(() => [])
+    for (let rep = 0; rep < R; rep++) {
+      const fr = res.trajectory.data.subarray(rep * F * d, (rep + 1) * F * d)
+      residues.forEach((r, i) => {
+        const a = angles(fr, F, r)
+        // frame 0 is the (shared) starting snapshot: leave it out of the equilibrium sample
+        samples[i]!.groups.push({ phi: a.phi.subarray(1), psi: a.psi.subarray(1) })
+        perResidue[i]!.push({ phi: subsample(a.phi, stride), psi: subsample(a.psi, stride) })
+      })
+    }
+    const kinetics = perResidue.map((reps) => kineticFigures(reps, opts.countingPs))
+    const acc = (res as { acceptance?: number[] }).acceptance
+    runs.set(dt, { samples, kinetics, acceptance: acc ? acc.reduce((a, b) => a + b, 0) / acc.length : undefined })
+    stage++
+    hooks.onProgress?.('runs', stage, totalStages)
+  }
+
+  const eqOf = (dt: number) => runs.get(dt)!.samples.map((s, i) => compareEquilibrium(s, iidAngles[i]!))
+  const perDt: DtResult[] = opts.dtPs.map((dt) => {
+    const run = runs.get(dt)!
+    const half = runs.get(dt / 2)!
+    const kin = run.kinetics.map((k, i) => compareKinetics(k, half.kinetics[i]!))
+    // one comparison per Δt: the residues' kinetics together
+    const kinetics = {
+      items: kin.flatMap((k, i) => k.items.map((it) => ({ ...it, name: residues.length > 1 ? `${residues[i]!.name} ${it.name}` : it.name }))),
+      differs: kin.some((k) => k.differs),
+      conclusive: kin.every((k) => k.conclusive),
+      reasons: kin.flatMap((k, i) => k.reasons.map((r) => (residues.length > 1 ? `${residues[i]!.name} ${r}` : r))),
+    }
+    return {
+      dtPs: dt,
+      equilibrium: eqOf(dt),
+      versusSnapshots: run.samples.map((s, i) => compareEquilibrium(s, snapAngles[i]!)),
+      kinetics,
+      lengthOverTau: Math.min(...run.kinetics.map((k) => k.lengthOverTau)),
+      acceptance: run.acceptance,
+    }
+  })
+  const halfOk = (dt: number): boolean => !eqOf(dt / 2).some((e) => e.differs)
+  const verdict = verdictOf(perDt, halfOk)
+  const kinetics: Record<string, KineticFigures[]> = {}
+  for (const [dt, r] of runs) kinetics[String(dt)] = r.kinetics
+  const { trustRegion: _tr, ...rest } = opts
+  return { options: rest, residues: residues.map((r) => r.name), iidVersusSnapshots, perDt, kinetics, verdict, wallSeconds: (now() - t0) / 1000 }
+}

@@ -1,0 +1,149 @@
+/**
+ * The self-check's statistics (src/core/selfcheck/compare.ts) on samples with known answers: two
+ * samples of one distribution must not differ and their JSD must match the noise model; a shifted
+ * population must be flagged; the kinetics comparison and the verdict follow their definitions.
+ */
+import { describe, expect, it } from 'vitest'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { NormalStream } from '../../../src/core/rng/normals'
+import { compareEquilibrium, compareKinetics, verdictOf, type DtResult, type EquilibriumComparison } from '../../../src/core/selfcheck/compare'
+import { commonFramePs, residuesWithPhiPsi } from '../../../src/core/selfcheck/self-check'
+import type { KineticFigures } from '../../../src/core/analysis/kinetics'
+import { readPdb } from '../../../src/core/formats/pdb'
+
+const deg = Math.PI / 180
+/** φ/ψ draws from a two-basin mixture: C5 (−150°, 160°) with weight w, C7eq (−80°, 75°) otherwise; σ 12° */
+function draw(n: number, w: number, seed: number, stream = 0): { phi: Float64Array; psi: Float64Array } {
+  const z = new Float32Array(3 * n)
+  new NormalStream(seed, stream).fill(z)
+  const phi = new Float64Array(n)
+  const psi = new Float64Array(n)
+  for (let i = 0; i < n; i++) {
+    const c5 = z[3 * i + 2]! < inverseNormal(w)
+    phi[i] = ((c5 ? -150 : -80) + 12 * z[3 * i]!) * deg
+    psi[i] = ((c5 ? 160 : 75) + 12 * z[3 * i + 1]!) * deg
+  }
+  return { phi, psi }
+}
+/** Φ⁻¹(w) by bisection (only for picking a basin with probability w from a normal draw) */
+function inverseNormal(w: number): number {
+  const cdf = (x: number) => 0.5 * (1 + erf(x / Math.SQRT2))
+  let lo = -10
+  let hi = 10
+  for (let i = 0; i < 100; i++) {
+    const m = (lo + hi) / 2
+    if (cdf(m) < w) lo = m
+    else hi = m
+  }
+  return (lo + hi) / 2
+}
+function erf(x: number): number {
+  // Abramowitz–Stegun 7.1.26 (|error| < 1.5e-7), enough to pick basins
+  const t = 1 / (1 + 0.3275911 * Math.abs(x))
+  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496735) * t + 0.254829592) * t * Math.exp(-x * x)
+  return x >= 0 ? y : -y
+}
+
+describe('compareEquilibrium', () => {
+  it('samples of one distribution do not differ, and the JSD matches the noise model on average', () => {
+    // 16 "replicas" of 500 independent frames against 4000 i.i.d. samples, 12 repetitions.
+    // The noise model E[JSD] ≈ (K−1)(1/n₁+1/n₂)/8 is asymptotic; its relative spread per draw is
+    // about √(2/(K−1)) ≈ 0.1 for K ≈ 200 occupied bins, so the mean of 12 ratios has a standard error
+    // ≈ 0.03; with the split-half estimate's own noise we allow the mean ratio within [0.7, 1.3].
+    const ratios: number[] = []
+    for (let rep = 0; rep < 12; rep++) {
+      const groups = Array.from({ length: 16 }, (_, g) => draw(500, 0.5, 100 + rep, g))
+      const iid = draw(4000, 0.5, 200 + rep, 99)
+      const c = compareEquilibrium({ residue: 'ALA2', groups }, iid)
+      expect(c.differs).toBe(false)
+      ratios.push(c.jsd / c.jsdNoise)
+    }
+    const mean = ratios.reduce((a, b) => a + b, 0) / ratios.length
+    expect(mean).toBeGreaterThan(0.7)
+    expect(mean).toBeLessThan(1.3)
+  })
+  it('flags a population shifted by more than the tolerance, with the basin named', () => {
+    const groups = Array.from({ length: 16 }, (_, g) => draw(500, 0.8, 7, g))
+    const iid = draw(4000, 0.4, 8, 99)
+    const c = compareEquilibrium({ residue: 'ALA2', groups }, iid)
+    expect(c.differs).toBe(true)
+    expect(c.reasons.join(' ')).toMatch(/JSD/)
+    const c5 = c.populations.find((p) => p.basin === 'C5_beta')!
+    // populations: 0.8 and 0.4 up to binomial noise (≤ 0.02 at 5σ for n = 4000, replica spread for the run)
+    expect(Math.abs(c5.sim.value - 0.8)).toBeLessThan(0.03)
+    expect(Math.abs(c5.other.value - 0.4)).toBeLessThan(0.04)
+    expect(c5.z).toBeGreaterThan(10)
+  })
+})
+
+function figures(rate: number, rateSe: number, tau: number, tauSe: number, acf: number, acfSe: number): KineticFigures {
+  const v = (value: number, stderr: number) => ({ value, stderr })
+  return {
+    spacingPs: 10,
+    framesPerReplica: 501,
+    replicas: 16,
+    acfPhi: { '50': v(acf, acfSe) },
+    acfPsi: { '50': v(acf, acfSe) },
+    tauPhi: { ...v(tau, tauSe), converged: true },
+    tauPsi: { ...v(tau, tauSe), converged: true },
+    rateForward: { ...v(rate, rateSe), count: 100 },
+    rateBackward: { ...v(rate, rateSe), count: 100 },
+    lengthOverTau: 12,
+  }
+}
+
+describe('compareKinetics', () => {
+  it('equal figures agree and are conclusive when their errors are small', () => {
+    const k = compareKinetics(figures(1.1, 0.05, 300, 10, 0.7, 0.01), figures(1.1, 0.05, 300, 10, 0.7, 0.01))
+    expect(k.differs).toBe(false)
+    expect(k.conclusive).toBe(true)
+  })
+  it('a 50 % faster rate with 5 % errors differs (7 σ), and is named', () => {
+    const k = compareKinetics(figures(1.65, 0.08, 300, 10, 0.7, 0.01), figures(1.1, 0.055, 300, 10, 0.7, 0.01))
+    expect(k.differs).toBe(true)
+    expect(k.reasons.join(' ')).toMatch(/k C5→C7eq 1\.65 vs 1\.10/)
+  })
+  it('a large difference within huge error bars is neither flagged nor conclusive', () => {
+    const k = compareKinetics(figures(1.65, 0.8, 300, 200, 0.7, 0.3), figures(1.1, 0.6, 300, 200, 0.7, 0.3))
+    expect(k.differs).toBe(false)
+    expect(k.conclusive).toBe(false)
+  })
+})
+
+describe('verdictOf', () => {
+  const eq = (differs: boolean): EquilibriumComparison => ({ residue: 'ALA2', jsd: 0, jsdSplitHalves: 0, jsdNoise: 0, populations: [], differs, reasons: [] })
+  const kin = (differs: boolean) => ({ items: [], differs, conclusive: true, reasons: [] })
+  const r = (dtPs: number, eqDiffers: boolean, kinDiffers: boolean): DtResult => ({ dtPs, equilibrium: [eq(eqDiffers)], versusSnapshots: [], kinetics: kin(kinDiffers), lengthOverTau: 25 })
+  it('recommends the largest self-consistent Δt and names the drifting and changing ones', () => {
+    // 0.5: equilibrium drifts; 1, 2: consistent; 5: kinetics change when halved
+    const v = verdictOf([r(0.5, true, false), r(1, false, false), r(2, false, false), r(5, false, true)], (dt) => dt / 2 >= 1)
+    expect(v.equilibriumOk).toEqual([1, 2, 5])
+    // Δt = 1 needs Δt/2 = 0.5 to have the right equilibrium too: it does not, so only 2 is self-consistent
+    expect(v.kineticsOk).toEqual([2])
+    expect(v.recommendedDtPs).toBe(2)
+    expect(v.text).toMatch(/self-consistent at Δt = 2 ps/)
+    expect(v.text).toMatch(/drifts at Δt = 0\.5 ps/)
+    expect(v.text).toMatch(/halved at Δt = 5 ps/)
+  })
+  it('recommends nothing when the equilibrium is wrong everywhere', () => {
+    const v = verdictOf([r(1, true, false), r(2, true, false)], () => false)
+    expect(v.recommendedDtPs).toBeUndefined()
+    expect(v.text).toMatch(/retrain/)
+  })
+})
+
+describe('helpers', () => {
+  it('commonFramePs is the least common multiple of every Δt and Δt/2', () => {
+    expect(commonFramePs([0.5, 1, 2, 5])).toBe(10) // 0.25, 0.5, 1, 2, 2.5, 5 → 10
+    expect(commonFramePs([2])).toBe(2)
+    expect(commonFramePs([0.3])).toBeCloseTo(0.3, 12)
+    expect(() => commonFramePs([0.0001])).toThrow(/fs/)
+  })
+  it('finds φ/ψ of alanine dipeptide’s one residue from the PDB names', () => {
+    const text = readFileSync(path.resolve(__dirname, '../../../resources/examples/ala2/ala2_reference.pdb'), 'latin1')
+    const res = residuesWithPhiPsi(readPdb(text, 'ala2_reference.pdb').topology)
+    expect(res.map((r) => r.name)).toEqual(['ALA2'])
+    expect(res[0]!.phi.slice(1)).toEqual(res[0]!.psi.slice(0, 3))
+  })
+})
