@@ -87,11 +87,29 @@ export interface ModelCard {
     wallSeconds: number
     samplesPerSecond: number
   }
+  /** the latest self-check (docs/self-check.md): where this model's dynamics can be trusted */
+  selfCheck?: SelfCheckSummary
   /** docs/science.md "Guard against escapes": inside ⇔ √(Σᵢ((xᵢ − meanᵢ)/scaleᵢ)²) ≤ radius */
   trustRegion?: { mean: number[]; scale: number[]; radius: number }
   onnx: { sha256: string; bytes: number; opset?: number; inputs: string[]; outputs: string[] }
   appVersion: string
   createdAt: string
+}
+
+/** what a model card keeps of a self-check run (the full report is written beside it on request) */
+export interface SelfCheckSummary {
+  createdAt: string
+  /** sampler settings the check ran with */
+  diffusion: number
+  mode: string
+  denoiseSteps: number
+  sigmaMin: number
+  replicas: number
+  nsPerReplica: number
+  /** Δt (ps) → summary; recommendedDtPs is the Sample panel's default Δt */
+  perDt: { dtPs: number; equilibriumOk: boolean; kineticsOk: boolean; jsd: number; acceptance?: number }[]
+  recommendedDtPs?: number
+  verdict: string
 }
 
 /** a one-line reason when `card` is not a usable model card, else undefined */
