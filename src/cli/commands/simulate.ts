@@ -28,6 +28,7 @@ import { GaussianMixtureModel, normalCdf, threeWellMixture } from '../../core/sc
 import { writeFileAtomic } from '../../services/fs/atomic'
 import { writeTrajectory } from '../../services/exports/write-trajectory'
 import { openModelForCli } from '../model-source'
+import { openCheckpointDir } from '../checkpoint-dir'
 
 const SYSTEMS = ['harmonic', 'double-well', 'mueller-brown', 'gmm'] as const
 type System = (typeof SYSTEMS)[number]
@@ -62,8 +63,12 @@ const usage = `diffmd simulate — generate a trajectory (frame 0 = the initial 
                     d or R·d numbers; default: equilibrium draws (harmonic, gmm), ±1 (double-well),
                     the deepest minimum (mueller-brown), random frames of the model's pool (--model)
   --model FILE      a learned model (ONNX + card); --topology ref.pdb, --no-align as for training
-  --out FILE        .json (JSON trajectory), .pdb, .dcd (+ topology .pdb) or .xyz
+  --out FILE        .json (JSON trajectory), .pdb, .dcd (+ topology NAME.top.pdb) or .xyz
   --json            print the run's metadata as JSON on stdout
+  --checkpoint DIR  keep every frame on disk in DIR as it is made (fsync'd batches) with a sampler
+                    checkpoint every --checkpoint-every N frames (default 100); after a crash or kill,
+                    the same command continues from the last stored frame, bit-identical to an
+                    uninterrupted run; DIR's files are removed once --out is written
 Ctrl-C stops cleanly and writes the frames made so far.`
 
 const spec = {
@@ -91,6 +96,8 @@ const spec = {
   model: 'string',
   topology: 'string',
   align: 'boolean',
+  checkpoint: 'string',
+  'checkpoint-every': 'int',
 } as const
 
 type Flags = ParsedArgs['flags']
@@ -351,6 +358,10 @@ const cmd: Command = {
         fail(`--sigma-min ${sigmaMin} Å must be below σ_K = √η = ${sigmaKOf(eta).toPrecision(4)} Å in bridge mode: use a larger --eta/--dt or a smaller --sigma-min`)
       }
       const params: SamplerParams = { mode, eta, innerSteps, denoiseSteps, sigmaMin, replicas, frames, seed, trustRegion, parallel }
+      if (flags['checkpoint-every'] !== undefined && flags.checkpoint === undefined) fail('--checkpoint-every needs --checkpoint DIR')
+      const every = positiveFlag('simulate', flags, 'checkpoint-every', 100)
+      const ckpt = flags.checkpoint !== undefined ? await openCheckpointDir(flags.checkpoint as string, params, model.dim, model.name, init, every) : undefined
+      if (ckpt && ckpt.framesOnDisk > 0) process.stderr.write(`diffmd: resuming from frame ${ckpt.framesOnDisk - 1} stored in ${ckpt.dir}\n`)
 
       // ---- run ----
       const ac = new AbortController()
@@ -360,12 +371,14 @@ const cmd: Command = {
       const started = Date.now()
       let res
       try {
-        res = await runTrajectory(model, params, init, { signal: ac.signal, onProgress: (done, total) => bar.update(done, total) })
+        res = await runTrajectory(model, params, init, { signal: ac.signal, onProgress: (done, total) => bar.update(done, total), ...(ckpt ? { ...ckpt.hooks, resumeFrom: ckpt.resumeFrom } : {}) })
       } finally {
         process.off('SIGINT', onSigint)
         bar.end()
       }
       const seconds = (Date.now() - started) / 1000
+      // with --checkpoint the frames are on disk (including those of earlier, interrupted attempts)
+      if (ckpt) res.trajectory = { ...res.trajectory, ...(await ckpt.trajectory()) }
       const steps = (res.trajectory.frames - 1) * innerSteps
       const totalRej = res.rejections.reduce((a, b) => a + b, 0)
       const meta: Record<string, unknown> = {
@@ -393,6 +406,7 @@ const cmd: Command = {
       }
       const traj: Trajectory = { ...res.trajectory, meta }
       await writeOut(out, traj, topology)
+      if (ckpt && !res.stopped) await ckpt.remove()
       const rate = steps > 0 ? totalRej / (steps * replicas) : 0
       if (rate > 1e-3) {
         process.stderr.write(`diffmd: warning: ${(100 * rate).toFixed(2)}% of steps were rejected at the trust region (above 0.1%: the model is weak at the edge of its data)\n`)
