@@ -122,6 +122,8 @@ export const runContract = {
         ...runRef,
         format: z.enum(['pdb', 'dcd', 'xyz']),
         replica: z.number().int().min(0).optional(),
+        /** without a replica: one file per replica (default) or one file of all replicas one after another, marked as concatenated */
+        layout: z.enum(['per-replica', 'concatenated']).optional(),
         /** also return the files' bytes (browser mode downloads them) */
         withBytes: z.boolean().optional(),
       })
@@ -129,6 +131,8 @@ export const runContract = {
     output: z.object({
       path: z.string(),
       paths: z.array(z.string()),
+      /** the trajectory files (one per replica for layout 'per-replica') */
+      trajectories: z.array(z.string()),
       frames: z.number(),
       replicas: z.number(),
       files: z.array(z.object({ name: z.string(), base64 })).optional(),

@@ -6,7 +6,7 @@ import { EXPORT_FORMATS, exportTrajectoryFile, formatOfFile } from '../../servic
 const usage = `diffmd export --in FILE --out FILE [--format pdb|dcd|xyz|json] [--topology REF.pdb] [--replica N]
 
   Converts a trajectory (.json from diffmd simulate, .dcd, .xyz or multi-model .pdb; .gz allowed)
-  to a multi-model PDB, a DCD (+ a topology PDB with the same basename beside it), XYZ or JSON.
+  to a multi-model PDB, a DCD (+ its topology NAME.top.pdb beside it), XYZ or JSON.
   --format defaults to the extension of --out. --topology names the atoms (a PDB of the same
   atoms, e.g. the dataset's topology.pdb); without it, atoms come from the input, or are dummy
   atoms X (3 coordinates each, zero-padded). --replica N (0-based) writes one replica; default all,

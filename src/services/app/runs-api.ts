@@ -23,7 +23,7 @@ import {
   type FinishRequest,
   type RunSources,
 } from '../runs/store'
-import { exportRun, type ExportFormat } from '../runs/export'
+import { exportRun, type ExportFormat, type ExportLayout } from '../runs/export'
 
 export function decodeBase64(s: string, what: string): Uint8Array {
   const buf = Buffer.from(s, 'base64')
@@ -85,8 +85,8 @@ export async function deleteApi(ctx: ServiceContext, i: { projectId: string; run
   return { deleted: i.runId }
 }
 
-export async function exportApi(ctx: ServiceContext, i: { projectId: string; runId: string; format: ExportFormat; replica?: number; withBytes?: boolean }) {
-  const res = await exportRun(ctx.home, i.projectId, i.runId, i.format, i.replica)
+export async function exportApi(ctx: ServiceContext, i: { projectId: string; runId: string; format: ExportFormat; replica?: number; layout?: ExportLayout; withBytes?: boolean }) {
+  const res = await exportRun(ctx.home, i.projectId, i.runId, i.format, i.replica, i.layout)
   if (!i.withBytes) return res
   const files: { name: string; base64: string }[] = []
   for (const p of res.paths) files.push({ name: path.basename(p), base64: (await fs.readFile(p)).toString('base64') })

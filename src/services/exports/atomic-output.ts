@@ -4,7 +4,7 @@
  * at all. Text is buffered (1 MiB) and written through the file handle as it comes, so a large
  * export never holds the whole file in memory. Implements the core DCD ByteSink.
  */
-import { promises as fs } from 'node:fs'
+import { constants as fsConstants, promises as fs } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -18,6 +18,7 @@ export class AtomicOutput implements ByteSink {
   private pendingChars = 0
   private position = 0
   private closed = false
+  private committed = false
   readonly tmp: string
 
   private constructor(readonly file: string) {
@@ -74,14 +75,36 @@ export class AtomicOutput implements ByteSink {
     this.closed = true
   }
 
-  /** renames the finished temporary file into place */
-  async commit(): Promise<void> {
+  /**
+   * moves the finished temporary file into place; with noClobber an existing file is never
+   * replaced (EEXIST is thrown instead): a hard link, or an exclusive copy where links are refused
+   */
+  async commit(opts: { noClobber?: boolean } = {}): Promise<void> {
     if (!this.closed) await this.finish()
-    await fs.rename(this.tmp, this.file)
+    if (!opts.noClobber) {
+      await fs.rename(this.tmp, this.file)
+    } else {
+      try {
+        await fs.link(this.tmp, this.file)
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code
+        if (code === 'EEXIST') throw err
+        await fs.copyFile(this.tmp, this.file, fsConstants.COPYFILE_EXCL)
+      }
+      await fs.rm(this.tmp, { force: true })
+    }
+    this.committed = true
+  }
+
+  /** removes a file this output placed (when a later file of its set could not be placed); never throws */
+  async uncommit(): Promise<void> {
+    if (this.committed) await fs.rm(this.file, { force: true }).catch(() => {})
+    this.committed = false
   }
 
   /** closes and removes the temporary file; never throws */
   async abort(): Promise<void> {
+    if (this.committed) return
     if (!this.closed) {
       this.closed = true
       await this.handle?.close().catch(() => {})

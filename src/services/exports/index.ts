@@ -1,5 +1,5 @@
-export { writeTrajectory, formatOfFile, dummyTopology, frameIntervalPs, provenanceLines, EXPORT_FORMATS } from './write-trajectory'
-export type { WriteTrajectoryOptions, ExportFormat } from './write-trajectory'
+export { writeTrajectory, writeTrajectorySet, formatOfFile, dummyTopology, frameIntervalPs, provenanceLines, replicaBoundaries, selectReplicas, topologyFileOf, freeSuffix, EXPORT_FORMATS } from './write-trajectory'
+export type { WriteTrajectoryOptions, ExportFormat, TrajectoryFilePlan } from './write-trajectory'
 export { exportTrajectoryFile, loadTrajectoryFile, loadTopologyPdb } from './export-file'
 export type { LoadedTrajectory } from './export-file'
 export { AtomicOutput } from './atomic-output'

@@ -1,6 +1,15 @@
 /**
- * run.export: the stored frames of a run written as multi-model PDB, DCD (+ topology PDB) or XYZ
- * into `runs/<id>/exports/`, through the exports service (writeTrajectory), with provenance.
+ * run.export: the stored frames of a run written as multi-model PDB, DCD (+ topology NAME.top.pdb)
+ * or XYZ into `runs/<id>/exports/`, through the exports service, with provenance beside each file.
+ *
+ * What is written (NAME = the run's name, file-name safe):
+ *   one replica r                 NAME_r<r>.<ext>
+ *   all replicas, 'per-replica'   NAME_r0.<ext>, NAME_r1.<ext>, … (the default: each file is one
+ *                                 continuous trajectory, as MD tools assume)
+ *   all replicas, 'concatenated'  NAME_concatenated.<ext>, the replicas one after another, marked
+ *                                 as such in the file and its provenance (replica boundaries)
+ * An export never replaces a file: when a name of the set exists, the set gets -2, -3, … so every
+ * provenance sidecar keeps describing its own file.
  */
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
@@ -8,16 +17,20 @@ import { UserError } from '../../core/errors'
 import { readPdb } from '../../core/formats/pdb'
 import type { Trajectory } from '../../core/trajectory'
 import { VERSION } from '../../core/version'
-import { writeTrajectory } from '../exports/write-trajectory'
+import { freeSuffix, topologyFileOf, writeTrajectorySet, type TrajectoryFilePlan } from '../exports/write-trajectory'
 import { readRunFrames, readRunTopology } from './store'
 
 export type ExportFormat = 'pdb' | 'dcd' | 'xyz'
+/** how all replicas are written: one file each (default) or one concatenated file */
+export type ExportLayout = 'per-replica' | 'concatenated'
 
 export interface ExportResult {
   /** every file written (a DCD comes with its topology PDB) */
   paths: string[]
-  /** the main file (the trajectory) */
+  /** the main file (the first trajectory file) */
   path: string
+  /** the trajectory files (one per replica for 'per-replica') */
+  trajectories: string[]
   frames: number
   replicas: number
 }
@@ -38,7 +51,26 @@ export function toTrajectory(rows: Float32Array, frames: number, replicas: numbe
   return { meta, replicas, frames, dim, data }
 }
 
-export async function exportRun(home: string, projectId: string, runId: string, format: ExportFormat, replica?: number): Promise<ExportResult> {
+/** the files an export would write for a name suffix ('' or '-2', …) */
+function exportPlan(dir: string, stem: string, format: ExportFormat, replicas: number, replica: number | undefined, layout: ExportLayout) {
+  return (suffix: string): { plans: TrajectoryFilePlan[]; topologyFile?: string } => {
+    let plans: TrajectoryFilePlan[]
+    let topStem: string
+    if (replica !== undefined) {
+      topStem = `${stem}_r${replica}${suffix}`
+      plans = [{ file: path.join(dir, `${topStem}.${format}`), replicas: [replica] }]
+    } else if (layout === 'concatenated') {
+      topStem = `${stem}_concatenated${suffix}`
+      plans = [{ file: path.join(dir, `${topStem}.${format}`), replicas: Array.from({ length: replicas }, (_, r) => r) }]
+    } else {
+      topStem = `${stem}${suffix}`
+      plans = Array.from({ length: replicas }, (_, r) => ({ file: path.join(dir, `${stem}${suffix}_r${r}.${format}`), replicas: [r] }))
+    }
+    return format === 'dcd' ? { plans, topologyFile: topologyFileOf(path.join(dir, `${topStem}.${format}`)) } : { plans }
+  }
+}
+
+export async function exportRun(home: string, projectId: string, runId: string, format: ExportFormat, replica?: number, layout: ExportLayout = 'per-replica'): Promise<ExportResult> {
   const { meta, count, bytes } = await readRunFrames(home, projectId, runId)
   if (count === 0) throw new UserError(`run ${meta.name}: no frames stored yet; run the sampler first`, 'empty')
   const R = meta.params.replicas
@@ -73,9 +105,13 @@ export async function exportRun(home: string, projectId: string, runId: string, 
   }
   const dir = path.join(meta.path, 'exports')
   await fs.mkdir(dir, { recursive: true })
-  const base = `${safeName(meta.name)}${replica !== undefined ? `_r${replica}` : ''}`
-  const file = path.join(dir, `${base}.${format}`)
-  const opts = replica !== undefined ? { topology, replica, provenance } : { topology, provenance }
-  const paths = await writeTrajectory(file, traj, opts)
-  return { paths, path: paths.find((p) => p.endsWith(`.${format}`)) ?? file, frames: count, replicas: replica !== undefined ? 1 : R }
+  const planFor = exportPlan(dir, safeName(meta.name), format, R, replica, layout)
+  const names = (suffix: string): string[] => {
+    const p = planFor(suffix)
+    return [...p.plans.flatMap((x) => [x.file, `${x.file}.provenance.json`]), ...(p.topologyFile ? [p.topologyFile] : [])]
+  }
+  const { plans, topologyFile } = planFor(await freeSuffix(names))
+  const paths = await writeTrajectorySet(traj, format, plans, { topology, provenance, noClobber: true, ...(topologyFile ? { topologyFile } : {}) })
+  const trajectories = plans.map((p) => p.file)
+  return { paths, path: trajectories[0]!, trajectories, frames: count, replicas: replica !== undefined ? 1 : R }
 }

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
 import { promises as fsp, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { exportTrajectoryFile, writeTrajectory } from '../../../src/services/exports'
+import { exportTrajectoryFile, writeTrajectory, writeTrajectorySet } from '../../../src/services/exports'
 import { readPdb } from '../../../src/core/formats/pdb'
 import { readDcd } from '../../../src/core/formats/dcd'
 import { parseXyzComment, readXyz } from '../../../src/core/formats/xyz'
@@ -46,14 +46,14 @@ describe('writeTrajectory by extension', () => {
 
   it('.dcd + topology .pdb beside it; coordinates bit-exact', async () => {
     const files = await writeTrajectory(out('t.dcd'), traj, { topology: ref.topology, provenance })
-    expect(files).toEqual([out('t.dcd'), out('t.pdb'), out('t.dcd.provenance.json')].map((f) => f))
+    expect(files).toEqual([out('t.dcd'), out('t.top.pdb'), out('t.dcd.provenance.json')])
     const dcd = readDcd(readFileSync(out('t.dcd')), 't.dcd')
     expect(dcd.nFrames).toBe(12)
     expect(Array.from(dcd.frames)).toEqual(Array.from(frames))
     expect(dcd.header.frameIntervalPs).toBeCloseTo(2, 5)
     expect(dcd.header.titles[1]).toBe('REMARKS replicas=2 frames=6 dim=66')
     expect(dcd.header.titles).toContain('REMARKS meta.seed=7')
-    const top = readPdb(readFileSync(out('t.pdb'), 'latin1'), 't.pdb')
+    const top = readPdb(readFileSync(out('t.top.pdb'), 'latin1'), 't.top.pdb')
     expect(top.nFrames).toBe(1)
     expect(top.topology.atoms.map((a) => a.name)).toEqual(ref.topology.atoms.map((a) => a.name))
     expect(maxDiff(top.frames, frames.subarray(0, 66))).toBeLessThanOrEqual(5e-4 + 1e-6)
@@ -135,8 +135,8 @@ describe('exportTrajectoryFile and diffmd export', () => {
   it('json → dcd → pdb → xyz → json keeps frames and replicas', async () => {
     await writeTrajectory(out('in.json'), traj, {})
     const f1 = await exportTrajectoryFile(out('in.json'), ALA2_REF, 'dcd', out('c1.dcd'))
-    expect(f1).toEqual([out('c1.dcd'), out('c1.pdb'), out('c1.dcd.provenance.json')])
-    const f2 = await exportTrajectoryFile(out('c1.dcd'), out('c1.pdb'), 'pdb', out('c2.pdb'))
+    expect(f1).toEqual([out('c1.dcd'), out('c1.top.pdb'), out('c1.dcd.provenance.json')])
+    const f2 = await exportTrajectoryFile(out('c1.dcd'), out('c1.top.pdb'), 'pdb', out('c2.pdb'))
     expect(f2[0]).toBe(out('c2.pdb'))
     expect(readFileSync(out('c2.pdb'), 'latin1')).toContain('replica 1: models 7-12')
     await exportTrajectoryFile(out('c2.pdb'), undefined, 'xyz', out('c3.xyz'))
@@ -169,8 +169,70 @@ describe('exportTrajectoryFile and diffmd export', () => {
     let printed = ''
     vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((printed += String(s)), true))
     expect(await cmd.run(['--in', out('cli.json'), '--topology', ALA2_REF, '--format', 'dcd', '--replica', '0', '--out', out('cli.dcd')])).toBe(0)
-    expect(printed).toBe([out('cli.dcd'), out('cli.pdb'), out('cli.dcd.provenance.json')].join('\n') + '\n')
+    expect(printed).toBe([out('cli.dcd'), out('cli.top.pdb'), out('cli.dcd.provenance.json')].join('\n') + '\n')
     expect(readDcd(readFileSync(out('cli.dcd')), 'cli.dcd').nFrames).toBe(6)
     await expectUserErrorAsync(cmd.run(['--in', out('cli.json'), '--out', out('cli.txt')]), "export: --format is required (one of pdb, dcd, xyz, json)")
+  })
+})
+
+describe('no export replaces another file (issue 10, defect 1)', () => {
+  it('a DCD writes its topology as NAME.top.pdb: a PDB trajectory of the same name keeps its frames', async () => {
+    await writeTrajectory(out('same.pdb'), traj, { topology: ref.topology })
+    await writeTrajectory(out('same.dcd'), traj, { topology: ref.topology })
+    expect(readPdb(readFileSync(out('same.pdb'), 'latin1'), 'same.pdb').nFrames).toBe(12)
+    expect(readPdb(readFileSync(out('same.top.pdb'), 'latin1'), 'same.top.pdb').nFrames).toBe(1)
+    expect(JSON.parse(readFileSync(out('same.pdb.provenance.json'), 'utf8'))).toMatchObject({ file: 'same.pdb', format: 'pdb', files: ['same.pdb'] })
+    expect(JSON.parse(readFileSync(out('same.dcd.provenance.json'), 'utf8'))).toMatchObject({ file: 'same.dcd', format: 'dcd', files: ['same.dcd', 'same.top.pdb'] })
+  })
+
+  it("existing: 'unique' gives the whole set a free name (-2, -3, …) and leaves the earlier set as it was", async () => {
+    const dir = path.join(work, 'unique')
+    const a = await writeTrajectory(path.join(dir, 'u.dcd'), traj, { topology: ref.topology, existing: 'unique' })
+    const b = await writeTrajectory(path.join(dir, 'u.dcd'), traj, { topology: ref.topology, existing: 'unique', replica: 1 })
+    expect(a.map((f) => path.basename(f))).toEqual(['u.dcd', 'u.top.pdb', 'u.dcd.provenance.json'])
+    expect(b.map((f) => path.basename(f))).toEqual(['u-2.dcd', 'u-2.top.pdb', 'u-2.dcd.provenance.json'])
+    expect(readDcd(readFileSync(path.join(dir, 'u.dcd')), 'u.dcd').nFrames).toBe(12)
+    expect(readDcd(readFileSync(path.join(dir, 'u-2.dcd')), 'u-2.dcd').nFrames).toBe(6)
+    expect(JSON.parse(readFileSync(path.join(dir, 'u.dcd.provenance.json'), 'utf8'))).toMatchObject({ file: 'u.dcd', replicas: [0, 1] })
+    expect(JSON.parse(readFileSync(path.join(dir, 'u-2.dcd.provenance.json'), 'utf8'))).toMatchObject({ file: 'u-2.dcd', replicas: [1] })
+    // a lone topology of that name also blocks the name: its DCD would be paired with the wrong atoms
+    writeFileSync(path.join(dir, 'v.top.pdb'), 'not ours')
+    const c = await writeTrajectory(path.join(dir, 'v.dcd'), traj, { topology: ref.topology, existing: 'unique' })
+    expect(path.basename(c[0]!)).toBe('v-2.dcd')
+    expect(readFileSync(path.join(dir, 'v.top.pdb'), 'utf8')).toBe('not ours')
+  })
+
+  it('a file that appears after the name was chosen is never replaced, and nothing of the set is left behind', async () => {
+    const dir = path.join(work, 'race')
+    await fsp.mkdir(dir, { recursive: true })
+    writeFileSync(path.join(dir, 'r.top.pdb'), 'theirs')
+    await expectUserErrorAsync(
+      writeTrajectorySet(traj, 'dcd', [{ file: path.join(dir, 'r.dcd'), replicas: [0] }], { topology: ref.topology, noClobber: true }),
+      'r.dcd: a file of this export appeared while it was written; nothing was replaced, export again'
+    )
+    expect(readdirSync(dir)).toEqual(['r.top.pdb'])
+    expect(readFileSync(path.join(dir, 'r.top.pdb'), 'utf8')).toBe('theirs')
+  })
+
+  it('one file per replica with one shared topology, or a concatenated file marked as such with its replica boundaries', async () => {
+    const dir = path.join(work, 'layout')
+    const three: Trajectory = { meta, replicas: 3, frames: 4, dim: 66, data: frames }
+    const files = await writeTrajectorySet(three, 'dcd', [0, 1, 2].map((r) => ({ file: path.join(dir, `p_r${r}.dcd`), replicas: [r] })), { topology: ref.topology, topologyFile: path.join(dir, 'p.top.pdb') })
+    expect(files.map((f) => path.basename(f))).toEqual(['p_r0.dcd', 'p_r1.dcd', 'p_r2.dcd', 'p.top.pdb', 'p_r0.dcd.provenance.json', 'p_r1.dcd.provenance.json', 'p_r2.dcd.provenance.json'])
+    for (const r of [0, 1, 2]) {
+      const dcd = readDcd(readFileSync(path.join(dir, `p_r${r}.dcd`)), 'p.dcd')
+      expect(dcd.nFrames).toBe(4)
+      expect(Array.from(dcd.frames)).toEqual(Array.from(frames.subarray(r * 4 * 66, (r + 1) * 4 * 66)))
+      const side = JSON.parse(readFileSync(path.join(dir, `p_r${r}.dcd.provenance.json`), 'utf8'))
+      expect(side).toMatchObject({ file: `p_r${r}.dcd`, files: [`p_r${r}.dcd`, 'p.top.pdb'], replicas: [r], concatenated: false, replicaBoundaries: [{ replica: r, firstFrame: 0, frames: 4 }] })
+    }
+    await writeTrajectory(path.join(dir, 'cat.pdb'), three, { topology: ref.topology })
+    const text = readFileSync(path.join(dir, 'cat.pdb'), 'latin1')
+    expect(text).toContain('CONCATENATED: 3 independent replicas, not one continuous run')
+    expect(text).toContain('replica 2: models 9-12')
+    const side = JSON.parse(readFileSync(path.join(dir, 'cat.pdb.provenance.json'), 'utf8'))
+    expect(side).toMatchObject({ concatenated: true, replicaBoundaries: [{ replica: 0, firstFrame: 0, frames: 4 }, { replica: 1, firstFrame: 4, frames: 4 }, { replica: 2, firstFrame: 8, frames: 4 }] })
+    await writeTrajectory(path.join(dir, 'cat.dcd'), three, { topology: ref.topology })
+    expect(readDcd(readFileSync(path.join(dir, 'cat.dcd')), 'cat.dcd').header.titles).toContain('REMARKS CONCATENATED: 3 replicas of 4 frames, not one run')
   })
 })

@@ -55,7 +55,7 @@ describe.skipIf(!hasMdtraj)('MDTraj cross-checks', () => {
     ds = await readDataset(path.join(work, 'proj'), m.id)
     const script = `
 import json, numpy as np, mdtraj as md
-top = md.load_pdb(${p('x.pdb')}, standard_names=False).topology
+top = md.load_pdb(${p('x.top.pdb')}, standard_names=False).topology
 a = md.load(${p('x.dcd')}, top=top)
 b = md.load(${p('x_models.pdb')})
 b.save_dcd(${p('by_mdtraj.dcd')})
@@ -67,7 +67,7 @@ mean = x.mean(axis=0)
 print(json.dumps({
   'dcd': {'n_frames': a.n_frames, 'n_atoms': a.n_atoms, 'xyz': (a.xyz * 10).ravel().tolist(), 'names': [x.name for x in a.topology.atoms],
           'residues': [r.name for r in a.topology.residues], 'elements': [x.element.symbol for x in a.topology.atoms],
-          'plain_n_atoms': md.load(${p('x.dcd')}, top=${p('x.pdb')}).n_atoms},
+          'plain_n_atoms': md.load(${p('x.dcd')}, top=${p('x.top.pdb')}).n_atoms},
   'pdb': {'n_frames': b.n_frames, 'n_atoms': b.n_atoms, 'xyz': (b.xyz * 10).ravel().tolist()},
   'aligned': {'xyz': x.ravel().tolist(), 'sigma': float(np.sqrt(((x - mean) ** 2).mean())),
               'rmsf': np.sqrt(((x - mean) ** 2).sum(axis=2).mean(axis=0)).tolist()},
@@ -80,7 +80,7 @@ print(json.dumps({
   it('our DCD + topology PDB pair opens with the same coordinates and atoms', () => {
     expect(py.dcd.n_frames).toBe(25)
     expect(py.dcd.n_atoms).toBe(22)
-    expect(py.dcd.plain_n_atoms).toBe(22) // md.load('x.dcd', top='x.pdb') as a user would type it
+    expect(py.dcd.plain_n_atoms).toBe(22) // md.load('x.dcd', top='x.top.pdb') as a user would type it
     expect(py.dcd.names).toEqual(src.topology.atoms.map((a) => a.name))
     expect(py.dcd.residues).toEqual(['ACE', 'ALA', 'NME'])
     expect(py.dcd.elements.join('')).toBe('CHHHCONHCHCHHHCONHCHHH')
