@@ -1,21 +1,30 @@
 /**
  * Browser mode: the same services as the Electron app, over HTTP on 127.0.0.1 with a per-launch token.
- *   POST /api/<method>    JSON body → JSON response; needs `Authorization: Bearer TOKEN` (401 otherwise)
- *   GET  /api/events      server-sent events of service progress; token as `?token=` (EventSource can't set headers)
+ *   GET  /?token=TOKEN    exchanges the token for a session cookie and redirects to / (src/serve/auth.ts)
+ *   POST /auth            the same exchange from a form field (the launch page that opens Chromium)
+ *   POST /api/<method>    JSON body → JSON response; `Authorization: Bearer TOKEN` or the session cookie (401 otherwise)
+ *   GET  /api/events      server-sent events of service progress (same authorisation)
  *   POST /api/upload?name=FILE   streams a dropped file into the session's upload folder → { path }
- *   GET  /…               the built renderer (out/renderer), with COOP/COEP for SharedArrayBuffer / threaded WASM
+ *   GET  /…               the built renderer (out/renderer), with COOP/COEP and a CSP header
+ * Every request must name the loopback address and port in `Host` (421 otherwise); at most
+ * `maxConcurrent` API requests run at once (503 beyond); unexpected errors are answered with an id,
+ * never with paths or internal messages (the details go to stderr).
  */
 import http from 'node:http'
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs'
+import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { randomBytes, timingSafeEqual } from 'node:crypto'
-import { pipeline } from 'node:stream/promises'
+import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { dispatch } from '../services/dispatch'
 import { EventHub, type ServiceContext } from '../services/context'
 import { UserError } from '../core/errors'
 import { ensureExamplesProject } from '../services/project/examples'
-import { ISOLATION_HEADERS, mimeOf } from '../services/fs/mime'
+import { HttpError, internalError, readBody, readJsonBody, sendError, sendJson, SECURITY_HEADERS } from './http'
+import { createAuth, exchangeRedirect, hostAllowed, type Auth } from './auth'
+import { receiveUpload } from './upload'
+import { serveStatic } from './static'
+import { concurrencyLimit, type ConcurrencyLimit } from './limit'
+import { writeLaunchPage, type LaunchPage } from './launch'
 
 export interface ServerOptions {
   home: string
@@ -25,186 +34,199 @@ export interface ServerOptions {
   resourcesDir: string
   /** largest accepted upload in bytes (default 4 GiB) */
   maxUploadBytes?: number
+  /** largest accepted JSON request body in bytes (default 64 MiB: run.appendFrames carries frames) */
+  maxJsonBytes?: number
+  /** API requests in flight at once; more are answered 503 (default 64) */
+  maxConcurrent?: number
+  /** where internal errors are logged in full (default stderr) */
+  log?: (line: string) => void
 }
 
 export interface RunningServer {
+  /** the URL to open once: it carries the token, which the server exchanges for a cookie */
   url: string
+  origin: string
   port: number
   token: string
+  /** a private file that logs a browser in without the token on its command line (src/serve/launch.ts) */
+  launchPage(): Promise<LaunchPage>
   close(): Promise<void>
 }
 
-
-const SECURITY_HEADERS: Record<string, string> = {
-  ...ISOLATION_HEADERS,
-  'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
+interface Session {
+  ctx: ServiceContext
+  hub: EventHub
+  uploadDir: string
+  sse: Set<http.ServerResponse>
 }
 
-function sameToken(a: string, b: string): boolean {
-  const x = Buffer.from(a)
-  const y = Buffer.from(b)
-  return x.length === y.length && timingSafeEqual(x, y)
+interface Settings {
+  rendererDir: string
+  maxUpload: number
+  maxJson: number
+  log: (line: string) => void
 }
 
-function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body)
-  res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' })
-  res.end(text)
+/** Step 1: the service context of this launch (home, examples project, upload folder). */
+async function openSession(opts: ServerOptions): Promise<Session> {
+  const hub = new EventHub()
+  const ctx: ServiceContext = { home: opts.home, transport: 'http', resourcesDir: opts.resourcesDir, emit: hub.emit }
+  await fs.mkdir(opts.home, { recursive: true })
+  await ensureExamplesProject(ctx)
+  return { ctx, hub, uploadDir: path.join(opts.home, '.uploads', randomBytes(6).toString('hex')), sse: new Set() }
 }
 
-async function readBody(req: http.IncomingMessage, limit = 64 * 1024 * 1024): Promise<string> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length
-    if (size > limit) throw new UserError(`request body larger than ${limit} bytes`, 'too-large')
-    chunks.push(chunk as Buffer)
+/** Step 2: listen on 127.0.0.1 (port 0: any free port). */
+async function listen(server: http.Server, port: number): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const addr = server.address()
+  return typeof addr === 'object' && addr ? addr.port : 0
+}
+
+function subscribeEvents(req: http.IncomingMessage, res: http.ServerResponse, session: Session): void {
+  res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' })
+  res.write(': connected\n\n')
+  session.sse.add(res)
+  const off = session.hub.subscribe((e) => res.write(`data: ${JSON.stringify(e)}\n\n`))
+  req.on('close', () => {
+    off()
+    session.sse.delete(res)
+  })
+}
+
+/** One API call through the services: UserErrors are 400 (404 for an unknown method), anything else is internal. */
+async function callService(req: http.IncomingMessage, res: http.ServerResponse, method: string, session: Session, settings: Settings): Promise<void> {
+  const input = await readJsonBody(req, settings.maxJson, method)
+  try {
+    sendJson(res, 200, { result: await dispatch(session.ctx, method, input) })
+  } catch (err) {
+    if (err instanceof UserError) throw new HttpError(err.code === 'unknown-method' ? 404 : 400, err.code, err.message)
+    throw internalError(err, method, settings.log)
   }
-  return Buffer.concat(chunks).toString('utf8')
+}
+
+/** Step 3a: /api/… — authorised, then limited in concurrency, then routed. */
+async function handleApi(req: http.IncomingMessage, res: http.ServerResponse, url: URL, session: Session, auth: Auth, limit: ConcurrencyLimit, settings: Settings): Promise<void> {
+  const verdict = auth.check(req)
+  if (verdict === 'missing') throw new HttpError(401, 'unauthorized', 'missing or wrong token: open the URL that `npm run serve` printed')
+  if (verdict === 'cross-origin') throw new HttpError(403, 'forbidden', 'requests from other sites are refused')
+  const method = url.pathname.slice(5)
+  if (method === 'events' && req.method === 'GET') {
+    subscribeEvents(req, res, session)
+    return
+  }
+  if (req.method !== 'POST') throw new HttpError(405, 'method', `use POST /api/${method}`)
+  if (!limit.tryAcquire()) throw new HttpError(503, 'busy', `${method}: the server is busy (too many requests at once); try again in a moment`, { 'Retry-After': '1' })
+  try {
+    if (method === 'upload') {
+      const up = await receiveUpload(req, session.uploadDir, url.searchParams.get('name'), settings.maxUpload)
+      sendJson(res, 200, { path: up.path, name: up.name })
+    } else {
+      await callService(req, res, method, session, settings)
+    }
+  } finally {
+    limit.release()
+  }
+}
+
+/** Step 3b: the token exchange (GET ?token= or POST /auth form) → cookie + redirect without the token. */
+async function handleExchange(req: http.IncomingMessage, res: http.ServerResponse, url: URL, auth: Auth): Promise<void> {
+  let presented: string | null
+  if (req.method === 'POST') {
+    const body = (await readBody(req, 4096, 'auth')).toString('utf8')
+    presented = new URLSearchParams(body).get('token')
+  } else {
+    presented = url.searchParams.get('token')
+  }
+  if (!auth.tokenMatches(presented)) {
+    res.writeHead(401, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' })
+    res.end('DiffMD Studio: wrong or missing token. Open the URL that `npm run serve` printed.')
+    return
+  }
+  const rest = new URLSearchParams(url.searchParams)
+  rest.delete('token')
+  const query = rest.toString()
+  const location = req.method === 'POST' ? '/' : `${url.pathname}${query ? `?${query}` : ''}`
+  exchangeRedirect(res, auth, location, SECURITY_HEADERS)
+}
+
+/** Step 3: the request handler (host check, then exchange, API or static files). */
+function createHandler(session: Session, auth: Auth, port: number, limit: ConcurrencyLimit, settings: Settings): (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> {
+  return async (req, res) => {
+    if (!hostAllowed(req.headers.host, port)) {
+      throw new HttpError(421, 'wrong-host', `this server answers only to 127.0.0.1:${port} (Host: ${String(req.headers.host ?? '').slice(0, 80)})`)
+    }
+    let url: URL
+    try {
+      url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`)
+    } catch {
+      throw new HttpError(400, 'bad-request', 'malformed request URL')
+    }
+    if (url.pathname.startsWith('/api/')) return handleApi(req, res, url, session, auth, limit, settings)
+    if ((url.pathname === '/auth' && req.method === 'POST') || (req.method === 'GET' && url.searchParams.has('token'))) return handleExchange(req, res, url, auth)
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method', `${req.method ?? '?'} is not allowed here`)
+    return serveStatic(req, res, settings.rendererDir, url.pathname)
+  }
+}
+
+function answerFailure(res: http.ServerResponse, err: unknown, log: (line: string) => void): void {
+  const e = err instanceof HttpError ? err : internalError(err, 'request', log)
+  if (!res.headersSent) sendError(res, e)
+  else res.end()
+}
+
+/** Step 4: what the caller holds — URLs, launch page, and a close that ends streams and removes uploads. */
+function running(server: http.Server, port: number, token: string, session: Session, home: string): RunningServer {
+  const origin = `http://127.0.0.1:${port}`
+  const pages: LaunchPage[] = []
+  return {
+    url: `${origin}/?token=${token}`,
+    origin,
+    port,
+    token,
+    async launchPage() {
+      const page = await writeLaunchPage(home, origin, token)
+      pages.push(page)
+      return page
+    },
+    close: async () => {
+      for (const r of session.sse) r.end()
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await fs.rm(session.uploadDir, { recursive: true, force: true })
+      await Promise.all(pages.map((p) => p.remove().catch(() => undefined)))
+    },
+  }
 }
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const token = opts.token ?? randomBytes(24).toString('base64url')
-  const hub = new EventHub()
-  const ctx: ServiceContext = { home: opts.home, transport: 'http', resourcesDir: opts.resourcesDir, emit: hub.emit }
-  const uploadDir = path.join(opts.home, '.uploads', randomBytes(6).toString('hex'))
-  const maxUpload = opts.maxUploadBytes ?? 4 * 1024 ** 3
-  const sse = new Set<http.ServerResponse>()
-  await fs.mkdir(opts.home, { recursive: true })
-  await ensureExamplesProject(ctx)
-
-  const authorised = (req: http.IncomingMessage, url: URL): boolean => {
-    const h = req.headers.authorization
-    if (h?.startsWith('Bearer ') && sameToken(h.slice(7), token)) return true
-    const q = url.searchParams.get('token')
-    return q !== null && sameToken(q, token)
+  const settings: Settings = {
+    rendererDir: opts.rendererDir,
+    maxUpload: opts.maxUploadBytes ?? 4 * 1024 ** 3,
+    maxJson: opts.maxJsonBytes ?? 64 * 1024 * 1024,
+    log: opts.log ?? ((line) => process.stderr.write(`${line}\n`)),
   }
-
+  const session = await openSession(opts)
+  // the handler needs the port, known once listening; until then (no request can arrive) it is unset
+  const ready: { handler?: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> } = {}
   const server = http.createServer((req, res) => {
-    void handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, { error: { code: 'internal', message: (err as Error).message } })
-      else res.end()
-    })
+    const handler = ready.handler
+    if (!handler) {
+      answerFailure(res, new HttpError(503, 'starting', 'the server is starting; try again in a moment'), settings.log)
+      return
+    }
+    handler(req, res).catch((err: unknown) => answerFailure(res, err, settings.log))
   })
-
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1')
-    if (url.pathname.startsWith('/api/')) {
-      if (!authorised(req, url)) {
-        sendJson(res, 401, { error: { code: 'unauthorized', message: 'missing or wrong token: open the URL that `npm run serve` printed' } })
-        return
-      }
-      const method = url.pathname.slice(5)
-      if (method === 'events' && req.method === 'GET') {
-        res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' })
-        res.write(': connected\n\n')
-        sse.add(res)
-        const off = hub.subscribe((e) => res.write(`data: ${JSON.stringify(e)}\n\n`))
-        req.on('close', () => {
-          off()
-          sse.delete(res)
-        })
-        return
-      }
-      if (req.method !== 'POST') {
-        sendJson(res, 405, { error: { code: 'method', message: `use POST /api/${method}` } })
-        return
-      }
-      if (method === 'upload') {
-        const name = path.basename(url.searchParams.get('name') ?? '')
-        if (!name || name.startsWith('.')) {
-          sendJson(res, 400, { error: { code: 'bad-request', message: 'upload: ?name= must be a file name' } })
-          return
-        }
-        const declared = Number(req.headers['content-length'] ?? 0)
-        if (declared > maxUpload) {
-          sendJson(res, 413, { error: { code: 'too-large', message: `${name}: ${declared} bytes is over the ${maxUpload}-byte upload limit; import it with \`diffmd dataset import\` instead` } })
-          return
-        }
-        // each upload gets its own folder so the file keeps the name the user knows (datasets record it)
-        const folder = path.join(uploadDir, randomBytes(6).toString('hex'))
-        await fs.mkdir(folder, { recursive: true })
-        const target = path.join(folder, name)
-        await pipeline(req, createWriteStream(target))
-        sendJson(res, 200, { path: target, name })
-        return
-      }
-      let input: unknown
-      try {
-        const text = await readBody(req)
-        input = text ? JSON.parse(text) : {}
-      } catch (err) {
-        sendJson(res, 400, { error: { code: 'bad-request', message: `${method}: request body is not JSON (${(err as Error).message})` } })
-        return
-      }
-      try {
-        const result = await dispatch(ctx, method, input)
-        sendJson(res, 200, { result })
-      } catch (err) {
-        if (err instanceof UserError) {
-          sendJson(res, err.code === 'unknown-method' ? 404 : 400, { error: { code: err.code, message: err.message } })
-        } else {
-          sendJson(res, 500, { error: { code: 'internal', message: `${method}: ${(err as Error).message}` } })
-        }
-      }
-      return
-    }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, SECURITY_HEADERS)
-      res.end()
-      return
-    }
-    // static renderer files
-    let rel = decodeURIComponent(url.pathname)
-    if (rel === '/' || rel === '') rel = '/index.html'
-    const file = path.resolve(opts.rendererDir, '.' + rel)
-    if (!file.startsWith(path.resolve(opts.rendererDir) + path.sep)) {
-      res.writeHead(403, SECURITY_HEADERS)
-      res.end()
-      return
-    }
-    let stat
-    try {
-      stat = await fs.stat(file)
-    } catch {
-      stat = undefined
-    }
-    if (!stat?.isFile()) {
-      res.writeHead(404, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain' })
-      res.end(rel === '/index.html' ? 'The renderer is not built: run `npm run build` (npm run serve does it for you).' : 'not found')
-      return
-    }
-    res.writeHead(200, {
-      ...SECURITY_HEADERS,
-      'Content-Type': mimeOf(file),
-      'Content-Length': stat.size,
-      'Cache-Control': 'no-cache',
-    })
-    if (req.method === 'HEAD') {
-      res.end()
-      return
-    }
-    await pipeline(createReadStream(file), res)
-  }
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve())
-  })
-  const addr = server.address()
-  const port = typeof addr === 'object' && addr ? addr.port : 0
-  return {
-    url: `http://127.0.0.1:${port}/?token=${token}`,
-    port,
-    token,
-    close: async () => {
-      for (const r of sse) r.end()
-      server.closeAllConnections()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-      await fs.rm(uploadDir, { recursive: true, force: true })
-    },
-  }
+  const port = await listen(server, opts.port ?? 0)
+  ready.handler = createHandler(session, createAuth(token, port), port, concurrencyLimit(opts.maxConcurrent ?? 64), settings)
+  return running(server, port, token, session, opts.home)
 }
 
 /** Default home for projects: $DIFFMD_HOME, else ~/DiffMD. */
@@ -214,7 +236,9 @@ export function defaultHome(): string {
 
 async function cli(argv: string[]): Promise<void> {
   const { parseArgs } = await import('../cli/args')
-  const { flags } = parseArgs('serve', argv, { port: 'int', open: 'boolean', home: 'string', token: 'string' })
+  // no --token flag: a token on a command line is readable by every local user (`ps`); DIFFMD_TOKEN
+  // (the environment is private to the user) fixes it when a script needs to know it in advance
+  const { flags } = parseArgs('serve', argv, { port: 'int', open: 'boolean', home: 'string' })
   const here = path.dirname(fileURLToPath(import.meta.url))
   const root = path.resolve(here, '..', '..')
   const port = flags.port as number | undefined
@@ -222,14 +246,14 @@ async function cli(argv: string[]): Promise<void> {
   const server = await startServer({
     home: (flags.home as string | undefined) ?? defaultHome(),
     port: port ?? 0,
-    token: flags.token as string | undefined,
+    token: process.env.DIFFMD_TOKEN || undefined,
     rendererDir: path.join(root, 'out', 'renderer'),
     resourcesDir: path.join(root, 'resources'),
   })
   process.stdout.write(`DiffMD Studio at ${server.url}\n`)
   if (flags.open !== false) {
     const { openBrowser } = await import('./open-browser')
-    openBrowser(server.url)
+    openBrowser((await server.launchPage()).url)
   }
   let closing = false
   const shutdown = (): void => {

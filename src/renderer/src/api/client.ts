@@ -1,6 +1,8 @@
 /**
  * One client interface over both transports: Electron (window.diffmd from the preload) and browser
- * mode (HTTP POST /api/<method> with the per-launch token from the page URL).
+ * mode (HTTP POST /api/<method>). Browser mode authenticates with an HttpOnly session cookie that the
+ * server set when it exchanged the launch token (src/serve/auth.ts): this code never sees the token,
+ * and nothing is kept in the URL, sessionStorage or localStorage.
  */
 import type { DiffmdClient, Input, Method, Output } from '../../../api/contract'
 import { ApiError } from '../../../api/errors'
@@ -21,7 +23,7 @@ export interface StudioClient extends DiffmdClient {
   localPath(file: File, onProgress?: (sent: number, total: number) => void, signal?: AbortSignal): Promise<string>
   /**
    * Fire-and-forget call that still goes out while the page unloads (pagehide): browser mode uses
-   * navigator.sendBeacon (token in the query, ≤ 64 KiB), Electron an IPC message. False when it could not be sent.
+   * navigator.sendBeacon (the session cookie goes with it, ≤ 64 KiB), Electron an IPC message. False when it could not be sent.
    */
   beacon<M extends Method>(method: M, input: Input<M>): boolean
 }
@@ -57,11 +59,10 @@ export function electronClient(bridge: DiffmdPreload): StudioClient {
 }
 
 /** POST /api/upload with progress (fetch has no upload progress): resolves to the server-side path. */
-function upload(base: string, token: string, file: File, onProgress?: (sent: number, total: number) => void, signal?: AbortSignal): Promise<string> {
+function upload(base: string, file: File, onProgress?: (sent: number, total: number) => void, signal?: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest()
     xhr.open('POST', `${base}/api/upload?name=${encodeURIComponent(file.name)}`)
-    xhr.setRequestHeader('Authorization', `Bearer ${token}`)
     xhr.setRequestHeader('Content-Type', 'application/octet-stream')
     xhr.upload.onprogress = (e) => onProgress?.(e.loaded, e.lengthComputable ? e.total : file.size)
     xhr.onerror = () => reject(new ApiError('offline', `${file.name}: upload failed (the DiffMD service is not reachable); is \`npm run serve\` still running?`))
@@ -83,7 +84,8 @@ function upload(base: string, token: string, file: File, onProgress?: (sent: num
   })
 }
 
-export function httpClient(token: string, base = ''): StudioClient {
+/** Browser mode's client: same-origin requests carry the session cookie. */
+export function httpClient(base = ''): StudioClient {
   let source: EventSource | undefined
   const listeners = new Set<(e: ServiceEventMessage) => void>()
   return {
@@ -93,7 +95,8 @@ export function httpClient(token: string, base = ''): StudioClient {
       try {
         res = await fetch(`${base}/api/${method}`, {
           method: 'POST',
-          headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+          credentials: 'same-origin',
+          headers: { 'Content-Type': 'application/json' },
           body: JSON.stringify(input ?? {}),
         })
       } catch (err) {
@@ -110,7 +113,7 @@ export function httpClient(token: string, base = ''): StudioClient {
     subscribe(listener) {
       listeners.add(listener)
       if (!source) {
-        source = new EventSource(`${base}/api/events?token=${encodeURIComponent(token)}`)
+        source = new EventSource(`${base}/api/events`)
         source.onmessage = (m) => {
           const e = JSON.parse(m.data as string) as ServiceEventMessage
           for (const l of listeners) l(e)
@@ -124,21 +127,26 @@ export function httpClient(token: string, base = ''): StudioClient {
         }
       }
     },
-    localPath: (file, onProgress, signal) => upload(base, token, file, onProgress, signal),
+    localPath: (file, onProgress, signal) => upload(base, file, onProgress, signal),
     beacon(method, input) {
       const body = new Blob([JSON.stringify(input ?? {})], { type: 'application/json' })
-      return navigator.sendBeacon(`${base}/api/${method}?token=${encodeURIComponent(token)}`, body)
+      return navigator.sendBeacon(`${base}/api/${method}`, body)
     },
   }
 }
 
-/** The client for this page: Electron when the preload bridge exists, else HTTP with the URL's token. */
+/** The client for this page: Electron when the preload bridge exists, else HTTP with the session cookie. */
 export function createClient(): StudioClient {
   if (window.diffmd) return electronClient(window.diffmd)
-  const params = new URLSearchParams(window.location.search)
-  const token = params.get('token') ?? sessionStorage.getItem('diffmd-token') ?? ''
-  if (token) sessionStorage.setItem('diffmd-token', token)
-  return httpClient(token)
+  // earlier versions kept the token in sessionStorage; the server now exchanges it for a cookie
+  sessionStorage.removeItem('diffmd-token')
+  // the server redirects ?token= away; should one still be in the address bar, drop it from history
+  const url = new URL(window.location.href)
+  if (url.searchParams.has('token')) {
+    url.searchParams.delete('token')
+    history.replaceState(history.state, '', url.pathname + url.search + url.hash)
+  }
+  return httpClient()
 }
 
 /** What this renderer can run: WebGPU adapter or not (app.info's service half cannot know). */
