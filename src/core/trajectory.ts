@@ -5,6 +5,7 @@
  * `{ "meta": {...}, "frames": [replica][frame][coordinate] }`.
  */
 import { UserError } from './errors'
+import { jsonSyntaxProblem } from './json-error'
 
 export interface Trajectory {
   meta: Record<string, unknown>
@@ -40,7 +41,7 @@ export function trajectoryFromJson(text: string, file: string): Trajectory {
   try {
     parsed = JSON.parse(text)
   } catch (err) {
-    throw new UserError(`${file}: not valid JSON (${(err as Error).message.split('\n')[0]})`, 'parse')
+    throw new UserError(`${file}: not valid JSON (${jsonSyntaxProblem(err, text)})`, 'parse')
   }
   const obj = parsed as { meta?: unknown; frames?: unknown }
   if (!obj || typeof obj !== 'object' || !Array.isArray(obj.frames)) {

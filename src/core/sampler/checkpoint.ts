@@ -6,6 +6,7 @@
  */
 import type { SamplerMode, SamplerParams } from './params'
 import { UserError } from '../errors'
+import { jsonSyntaxProblem } from '../json-error'
 
 export const CHECKPOINT_VERSION = 1
 
@@ -135,7 +136,7 @@ export function checkpointFromJson(text: string, source = 'checkpoint'): Checkpo
   try {
     o = JSON.parse(text)
   } catch (err) {
-    throw new UserError(`${source}: not valid JSON (${(err as Error).message.split('\n')[0]})`, 'bad-checkpoint')
+    throw new UserError(`${source}: not valid JSON (${jsonSyntaxProblem(err, text)})`, 'bad-checkpoint')
   }
   const c = o as Partial<Omit<Checkpoint, 'positions'>> & { positions?: unknown }
   if (!c || typeof c !== 'object' || typeof c.positions !== 'string' || typeof c.step !== 'number' || typeof c.framesDone !== 'number' || !Array.isArray(c.rejections) || !c.params || typeof c.version !== 'number') {

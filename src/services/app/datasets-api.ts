@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 import { UserError } from '../../core/errors'
+import { jsonSyntaxProblem } from '../../core/json-error'
 import { deleteDataset, importDataset, listDatasets, readDataset, renameDataset, type AtomSelection, type DatasetManifest } from '../datasets'
 import type { ServiceContext } from '../context'
 import { projectDir } from '../project/store'
@@ -146,7 +147,7 @@ export async function datasetReference(home: string, projectId: string, datasetI
     if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object')
     return { reference: v as Record<string, unknown> }
   } catch (err) {
-    throw new UserError(`${file}: not a reference JSON object (${(err as Error).message.split('\n')[0]}); delete it or restore it`, 'parse')
+    throw new UserError(`${file}: not a reference JSON object (${jsonSyntaxProblem(err, text)}); delete it or restore it`, 'parse')
   }
 }
 

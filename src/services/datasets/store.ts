@@ -14,6 +14,7 @@ import path from 'node:path'
 import os from 'node:os'
 import { randomBytes } from 'node:crypto'
 import { UserError } from '../../core/errors'
+import { jsonSyntaxProblem } from '../../core/json-error'
 import type { Topology } from '../../core/topology'
 import { Aligner } from '../../core/geometry/kabsch'
 import { readPdb, writePdb, describeAtom } from '../../core/formats/pdb'
@@ -400,7 +401,7 @@ async function readManifest(projectDir: string, id: string): Promise<DatasetMani
   try {
     json = JSON.parse(text)
   } catch (err) {
-    throw new UserError(`${file}: not valid JSON (${(err as Error).message}); the dataset is damaged`, 'parse')
+    throw new UserError(`${file}: not valid JSON (${jsonSyntaxProblem(err, text)}); the dataset is damaged`, 'parse')
   }
   const parsed = datasetManifestSchema.safeParse(json)
   if (!parsed.success) {

@@ -6,6 +6,7 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { UserError } from '../../core/errors'
+import { jsonSyntaxProblem } from '../../core/json-error'
 import { cardProblem, type ModelCard } from '../../core/nn/card'
 import { OnnxScoreModel, probeModel } from '../../core/score/onnx-score'
 import { cpuSessionOptions, type OrtRuntime } from '../../core/nn/runtime'
@@ -30,7 +31,7 @@ export async function readCardFile(file: string): Promise<ModelCard> {
   try {
     card = JSON.parse(text)
   } catch (err) {
-    throw new UserError(`${file}: not valid JSON (${(err as Error).message.split('\n')[0]})`, 'parse')
+    throw new UserError(`${file}: not valid JSON (${jsonSyntaxProblem(err, text)})`, 'parse')
   }
   const p = cardProblem(card)
   if (p) throw new UserError(`${file}: not a DiffMD model card: ${p}`, 'parse')

@@ -6,6 +6,7 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { UserError } from '../../core/errors'
+import { jsonSyntaxProblem } from '../../core/json-error'
 import { writeJsonAtomic } from '../fs/atomic'
 import { withFileLock } from '../fs/lock'
 import { checkId, isValidId } from '../../api/ids'
@@ -54,7 +55,7 @@ async function readProjectFile(dir: string): Promise<ProjectFile> {
   try {
     p = JSON.parse(text) as ProjectFile
   } catch (err) {
-    throw new UserError(`${file}: project.json is not valid JSON (${(err as Error).message.split('\n')[0]}); restore it from a backup`, 'parse')
+    throw new UserError(`${file}: project.json is not valid JSON (${jsonSyntaxProblem(err, text)}); restore it from a backup`, 'parse')
   }
   if (p.format !== 'diffmd-project' || typeof p.id !== 'string' || typeof p.name !== 'string') {
     throw new UserError(`${file}: not a DiffMD Studio project file`, 'parse')

@@ -12,6 +12,7 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { UserError } from '../../core/errors'
+import { jsonSyntaxProblem } from '../../core/json-error'
 import { checkpointFromJson, checkpointToJson } from '../../core/sampler/checkpoint'
 import { checkRunParams, deriveParams, firstError, type DerivedParams, type ModelLimits, type RunParams } from '../../api/run-params'
 import { writeFileAtomic, writeJsonAtomic } from '../fs/atomic'
@@ -122,7 +123,7 @@ export async function readRunFile(dir: string): Promise<RunFile> {
   try {
     meta = JSON.parse(text) as RunFile
   } catch (err) {
-    throw new UserError(`${file}: run.json is not valid JSON (${(err as Error).message.split('\n')[0]})`, 'parse')
+    throw new UserError(`${file}: run.json is not valid JSON (${jsonSyntaxProblem(err, text)})`, 'parse')
   }
   if (meta.format !== 'diffmd-run' || typeof meta.dim !== 'number' || !meta.params) throw new UserError(`${file}: not a DiffMD Studio run file`, 'parse')
   return meta
