@@ -28,20 +28,24 @@ describe('units', () => {
     expect(eta).toBeCloseTo(9.97735512e-5, 15)
     expect(eta).toBeCloseTo(p.eta_A2_per_step, 15)
     const k = kOfEta(eta)
-    expect(k / p.adapter_k_per_A2_for_one_step - 1).toBeLessThan(1e-12)
+    // the file's k was computed in float64 by Python from the same D and Δt: equal up to rounding of a few
+    // operations (each ≤ 2⁻⁵³ ≈ 1.1e-16 relative); 1e-12 leaves room for the file's decimal repr. Both signs.
+    expect(Math.abs(k / p.adapter_k_per_A2_for_one_step - 1)).toBeLessThan(1e-12)
     expect(k).toBeCloseTo(5011.348137721693, 8)
     expect(sigmaKOf(eta)).toBeCloseTo(Math.sqrt(9.97735512e-5), 15)
     expect(dtOf(eta, p.D_A2_per_ps)).toBeCloseTo(0.002, 15)
   })
 
   it('round trips k ↔ η ↔ σ_K ↔ Δt', () => {
+    // each round trip is two or three float64 operations, each within 2⁻⁵³ ≈ 1.1e-16 relative: 1e-14 is
+    // ~100 ulps, and the error is bounded in both directions (|…| < tol)
     for (const eta of [1e-6, 9.97735512e-5, 0.01, 0.37, 4]) {
-      expect(etaOfK(kOfEta(eta)) / eta - 1).toBeLessThan(1e-14)
+      expect(Math.abs(etaOfK(kOfEta(eta)) / eta - 1)).toBeLessThan(1e-14)
       expect(Math.abs(etaOfSigmaK(sigmaKOf(eta)) / eta - 1)).toBeLessThan(1e-14)
       // k = 1/(2σ_K²)
       expect(kOfEta(eta) * 2 * sigmaKOf(eta) ** 2).toBeCloseTo(1, 13)
       for (const D of [0.05, 1, 3.2]) {
-        expect(etaOf(D, dtOf(eta, D)) / eta - 1).toBeLessThan(1e-14)
+        expect(Math.abs(etaOf(D, dtOf(eta, D)) / eta - 1)).toBeLessThan(1e-14)
       }
     }
   })
