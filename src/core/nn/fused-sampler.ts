@@ -10,8 +10,14 @@
  *           eta[], sigma[]   tied/clean: η (Å²) and the σ the score is evaluated at (Å)
  *   output  frames[K, B, d]  the state after each adapter step
  *
- *   bridge: x ← y + √(τ₀² − τ_M²)·ξ;  x ← x + (τᵢ² − τᵢ₊₁²)·s(x, τᵢ) + √(τᵢ² − τᵢ₊₁²)·zᵢ, i < M
+ *   bridge: x ← y + √(τ₀² − τ_M²)·ξ;  then for i < M, hᵢ = τᵢ² − τᵢ₊₁²:
+ *     scheme em:      x ← x + hᵢ·s(x, τᵢ) + √hᵢ·zᵢ
+ *     scheme tweedie: x ← x + hᵢ·s(x, τᵢ) + √hᵢ·zᵢ + (hᵢ/2)·(s(x + √hᵢ·zᵢ, τᵢ) − s(x, τᵢ))  (the default;
+ *       the two scores are two inlined copies of the model, docs/sampler-integrators.md)
  *   tied/clean: x ← y + η·s(y, σ) + √(2η)·ξ
+ * bridge-mh (Metropolis-corrected) is not fused (decision): its test needs the energy output, the
+ * reverse path's scores and a per-step accept/reject branch per replica; buildFusedSampler refuses
+ * it and the renderer engine runs it step by step (one session run per model call, WebGPU or WASM).
  * With the same noise this equals the step-by-step sampler (core/sampler/adapter-step.ts) up to
  * float32 rounding — for models without rigid-body handling.
  *
@@ -31,6 +37,14 @@ import type { OrtRuntime, OrtSession, SessionOptions } from './runtime'
 import { Aligner } from '../geometry/kabsch'
 
 export type FusedMode = 'bridge' | 'tied' | 'clean'
+export type FusedScheme = 'em' | 'tweedie'
+
+/** why a sampler mode cannot be fused, or undefined when it can */
+export function fusedRefusal(mode: string): string | undefined {
+  if (mode === 'bridge-mh') return 'the fused graph does not run the Metropolis test of mode bridge-mh (it needs energies and a per-step accept decision); it runs step by step'
+  if (mode !== 'bridge' && mode !== 'tied' && mode !== 'clean') return `the fused graph does not know mode ${mode}`
+  return undefined
+}
 
 /** emits a score model into g: x[B, d] (Å), sigma[B] (Å) → score[B, d] (Å⁻¹) */
 export type ScoreEmitter = (g: Graph, x: Tensor, sigma: Tensor) => Tensor
@@ -42,6 +56,8 @@ export interface FusedSpec {
   K: number
   /** denoising steps per adapter step (bridge) */
   M: number
+  /** bridge: the reverse step (default tweedie, as the core sampler) */
+  scheme?: FusedScheme
   score: ScoreEmitter
   /** opset of the graph (an inlined foreign model's, when it is older than ours) */
   opset?: number
@@ -53,6 +69,9 @@ export function noisePerStep(mode: FusedMode, d: number, M: number): number {
 
 export function buildFusedSampler(spec: FusedSpec): Graph {
   const { mode, dim: d, K, M } = spec
+  const refused = fusedRefusal(mode)
+  if (refused) throw new Error(`fused sampler: ${refused}`)
+  const tweedie = (spec.scheme ?? 'tweedie') === 'tweedie'
   if (!(Number.isInteger(K) && K >= 1)) throw new RangeError(`fused sampler: K must be a whole number ≥ 1 (got ${K})`)
   if (mode === 'bridge' && !(Number.isInteger(M) && M >= 1)) throw new RangeError(`fused sampler: M must be a whole number ≥ 1 (got ${M})`)
   const P = noisePerStep(mode, d, M)
@@ -75,7 +94,13 @@ export function buildFusedSampler(spec: FusedSpec): Graph {
       let x = g.add(y, g.mul(noiseAt(k * P), c0))
       for (let i = 0; i < M; i++) {
         const s = spec.score(g, x, sig[i]!)
-        x = g.add(g.add(x, g.mul(s, h[i]!)), g.mul(noiseAt(k * P + (1 + i) * d), gh[i]!))
+        const gz = g.mul(noiseAt(k * P + (1 + i) * d), gh[i]!)
+        let next = g.add(g.add(x, g.mul(s, h[i]!)), gz)
+        if (tweedie) {
+          const s1 = spec.score(g, g.add(x, gz), sig[i]!)
+          next = g.add(next, g.mul(g.sub(s1, s), g.mul(h[i]!, g.scalar(0.5, 'float32'))))
+        }
+        x = next
       }
       frames.push(x)
       y = x
@@ -166,13 +191,14 @@ export class FusedSampler {
     readonly mode: FusedMode,
     readonly dim: number,
     readonly K: number,
-    readonly M: number
+    readonly M: number,
+    readonly scheme: FusedScheme
   ) {}
 
   static async create(ort: OrtRuntime, spec: FusedSpec, options?: SessionOptions): Promise<FusedSampler> {
     const g = buildFusedSampler(spec)
     const session = await ort.InferenceSession.create(g.toBytes({ opset: spec.opset }), options)
-    return new FusedSampler(ort, session, spec.mode, spec.dim, spec.K, spec.M)
+    return new FusedSampler(ort, session, spec.mode, spec.dim, spec.K, spec.M, spec.scheme ?? 'tweedie')
   }
 
   get noiseSize(): number {

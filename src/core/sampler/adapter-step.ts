@@ -2,20 +2,28 @@
  * One adapter step Φ(y, noise) for a batch of frames (docs/science.md "The adapter step", "Sampler modes", "Rigid-body motion"). Units: x, σ in Å; η in Å².
  *
  *  bridge (default): x_K = y + √(σ_K² − σ_min²)·ξ with σ_K² = η, then M reverse steps on the
- *     geometric grid τ_i = σ_K·(σ_min/σ_K)^(i/M), i = 0 … M:
- *       x ← x + (τ_i² − τ_{i+1}²)·s(x, τ_i) + √(τ_i² − τ_{i+1}²)·z_i
+ *     geometric grid τ_i = σ_K·(σ_min/σ_K)^(i/M), i = 0 … M, h_i = τ_i² − τ_{i+1}²:
+ *       scheme em:      x ← x + h_i·s(x, τ_i) + √h_i·z_i
+ *       scheme tweedie: x ← x + h_i·s(x, τ_i) + √h_i·z_i + (h_i/2)·(s(x + √h_i·z_i, τ_i) − s(x, τ_i))
+ *         (both scores in ONE model call of 2·batch rows; default; docs/sampler-integrators.md)
  *     rigid-body models: the result is re-aligned (Kabsch) to model.reference.
+ *  bridge-mh: the em bridge step as a proposal, accepted with a path-probability Metropolis test
+ *     (metropolis.ts) so the step is an exact MCMC move for exp(−E(·, σ_min)); no re-alignment.
  *  tied:  x' = y + η·s(y, σ_k) + √(2η)·ξ,  σ_k = √(2η)
  *  clean: x' = y + η·s(y, σ_min) + √(2η)·ξ  (plain Euler–Maruyama)
  *     rigid-body models: the increment η·s + √(2η)ξ is projected off the 6 rigid-body directions
  *     at y, then the result is re-aligned.
  *
  * Noise layout: row b of `noise` holds the P = noisePerStep(mode, d, M) normals of that frame's
- * step: bridge [ξ (d), z_0 (d), …, z_{M−1} (d)], tied/clean [ξ (d)].
+ * step: bridge [ξ (d), z_0 (d), …, z_{M−1} (d)] (both schemes), tied/clean [ξ (d)],
+ * bridge-mh [ξ, z_0 … z_{M−1} as bridge, then w_1 … w_{M−1} (d each) for the interior points of the
+ * noising path, then one normal u whose Φ(u) is the Metropolis uniform] (P = 2dM + 1).
  * One model call per denoising step covers the whole batch. Nothing is allocated per step.
  */
 import type { ScoreModel } from '../score/types'
-import type { SamplerMode } from './params'
+import type { ReverseScheme, SamplerMode } from './params'
+import { isBridgeMode } from './params'
+import { MetropolisBridge } from './metropolis'
 import { Aligner } from '../geometry/kabsch'
 import { RigidBodyProjector } from '../geometry/rigid-body'
 import { UserError } from '../errors'
@@ -28,16 +36,33 @@ export interface StepConfig {
   denoiseSteps: number
   /** σ_min (Å) */
   sigmaMin: number
+  /** bridge: the reverse step (default tweedie); bridge-mh uses em */
+  scheme?: ReverseScheme
 }
 
-/** normals consumed by one adapter step of one frame: d·(1 + M) for bridge, d otherwise */
+/** normals consumed by one adapter step of one frame: d·(1 + M) for bridge, 2dM + 1 for bridge-mh, d otherwise */
 export function noisePerStep(mode: SamplerMode, dim: number, denoiseSteps: number): number {
-  return mode === 'bridge' ? dim * (1 + denoiseSteps) : dim
+  if (mode === 'bridge') return dim * (1 + denoiseSteps)
+  if (mode === 'bridge-mh') return 2 * dim * denoiseSteps + 1
+  return dim
 }
 
-/** model calls per adapter step (each covers the whole batch) */
+/**
+ * model calls per adapter step (each covers the whole batch): M for bridge (the tweedie scheme's
+ * calls have 2·batch rows), M + 2 for bridge-mh (down path; one call of M·batch rows for the reverse
+ * path's scores; one energy call of 2·batch rows), 1 for the Langevin modes
+ */
 export function modelCallsPerStep(mode: SamplerMode, denoiseSteps: number): number {
-  return mode === 'bridge' ? denoiseSteps : 1
+  if (mode === 'bridge') return denoiseSteps
+  if (mode === 'bridge-mh') return denoiseSteps + 2
+  return 1
+}
+
+/** network evaluations (rows) per adapter step per frame: 2M for bridge/tweedie, M for em, 2M + 2 for bridge-mh */
+export function evaluationsPerStep(mode: SamplerMode, denoiseSteps: number, scheme?: ReverseScheme): number {
+  if (mode === 'bridge') return (scheme ?? 'tweedie') === 'tweedie' ? 2 * denoiseSteps : denoiseSteps
+  if (mode === 'bridge-mh') return 2 * denoiseSteps + 2
+  return 1
 }
 
 /** the geometric σ grid τ_0 = σ_K > … > τ_M = σ_min (Å); τ_M is exactly σ_min (0 allowed for M = 1) */
@@ -58,6 +83,7 @@ export class AdapterStep {
   /** model calls per step */
   readonly calls: number
   private readonly mode: SamplerMode
+  private readonly tweedie: boolean
   private readonly eta: number
   private readonly M: number
   /** bridge: √(σ_K² − σ_min²), h_i = τ_i² − τ_{i+1}², g_i = √h_i, τ_i as the model sees it */
@@ -73,6 +99,13 @@ export class AdapterStep {
   private readonly aligner: Aligner | undefined
   private readonly projector: RigidBodyProjector | undefined
   private readonly incr: Float32Array | undefined
+  /** tweedie: the 2·batch rows [x; x + √h·z] of one call */
+  private readonly xs: Float32Array | undefined
+  private readonly mh: MetropolisBridge | undefined
+  /** bridge-mh: 1 where the last step's proposal of row b was accepted (else the row kept its input) */
+  readonly accepted: Uint8Array
+  /** bridge-mh: ln of the last step's acceptance ratio per row (float64; NaN for a non-finite proposal) */
+  readonly logAlpha: Float64Array
 
   constructor(
     private readonly model: ScoreModel,
@@ -87,10 +120,16 @@ export class AdapterStep {
     this.M = cfg.denoiseSteps
     this.noiseSize = noisePerStep(cfg.mode, d, cfg.denoiseSteps)
     this.calls = modelCallsPerStep(cfg.mode, cfg.denoiseSteps)
-    this.sigma = new Float32Array(maxBatch)
-    this.s = new Float32Array(maxBatch * d)
-    if (cfg.mode === 'bridge') {
-      if (!model.smoothed) throw new UserError(`mode bridge needs a σ-smoothed score; ${model.name} only knows σ = 0: use --mode clean or tied`, 'bad-param')
+    this.tweedie = cfg.mode === 'bridge' && (cfg.scheme ?? 'tweedie') === 'tweedie'
+    if (cfg.mode === 'bridge-mh' && cfg.scheme !== undefined && cfg.scheme !== 'em') throw new UserError(`mode bridge-mh needs --scheme em (got ${cfg.scheme})`, 'bad-param')
+    const rows = this.tweedie ? 2 * maxBatch : maxBatch
+    this.sigma = new Float32Array(rows)
+    this.s = new Float32Array(rows * d)
+    this.xs = this.tweedie ? new Float32Array(rows * d) : undefined
+    this.accepted = new Uint8Array(cfg.mode === 'bridge-mh' ? maxBatch : 0)
+    this.logAlpha = new Float64Array(cfg.mode === 'bridge-mh' ? maxBatch : 0)
+    if (isBridgeMode(cfg.mode)) {
+      if (!model.smoothed) throw new UserError(`mode ${cfg.mode} needs a σ-smoothed score; ${model.name} only knows σ = 0: use --mode clean or tied`, 'bad-param')
       const sigmaK = Math.sqrt(cfg.eta)
       this.tau = bridgeGrid(sigmaK, cfg.sigmaMin, this.M)
       this.c0 = Math.sqrt(cfg.eta - cfg.sigmaMin * cfg.sigmaMin)
@@ -103,7 +142,9 @@ export class AdapterStep {
       }
       this.langevinSigma = NaN
       this.c = NaN
+      this.mh = cfg.mode === 'bridge-mh' ? new MetropolisBridge(model, this.tau, this.c0, maxBatch, this.accepted, this.logAlpha) : undefined
     } else {
+      this.mh = undefined
       this.tau = new Float64Array(0)
       this.h = new Float64Array(0)
       this.g = new Float64Array(0)
@@ -116,8 +157,9 @@ export class AdapterStep {
       if (!model.reference || model.reference.length !== d || d % 3 !== 0) {
         throw new UserError(`${model.name}: a rigid-body model needs a reference of length d = 3N = ${d}`, 'bad-model')
       }
-      this.aligner = new Aligner(model.reference, d / 3)
-      if (cfg.mode !== 'bridge') {
+      // bridge-mh does not re-align: alignment is not density-preserving (docs/sampler-integrators.md)
+      if (cfg.mode !== 'bridge-mh') this.aligner = new Aligner(model.reference, d / 3)
+      if (!isBridgeMode(cfg.mode)) {
         this.projector = new RigidBodyProjector(d / 3)
         this.incr = new Float32Array(d)
       }
@@ -130,6 +172,7 @@ export class AdapterStep {
    */
   step(y: Float32Array, noise: Float32Array, batch: number, out: Float32Array): void | Promise<void> {
     if (batch > this.maxBatch) throw new RangeError(`AdapterStep: batch ${batch} exceeds the allocated ${this.maxBatch}`)
+    if (this.mh) return this.mh.step(y, noise, this.noiseSize, batch, out)
     if (this.mode === 'bridge') {
       this.bridgeStart(y, noise, batch, out)
       return this.bridgeFrom(0, noise, batch, out)
@@ -152,8 +195,15 @@ export class AdapterStep {
 
   private bridgeFrom(i0: number, noise: Float32Array, batch: number, out: Float32Array): void | Promise<void> {
     for (let i = i0; i < this.M; i++) {
-      this.sigma.fill(this.tau[i]!, 0, batch)
-      const p = this.model.score(out, this.sigma, batch, this.s)
+      let p: void | Promise<void>
+      if (this.tweedie) {
+        this.tweedieRows(i, noise, batch, out)
+        this.sigma.fill(this.tau[i]!, 0, 2 * batch)
+        p = this.model.score(this.xs!, this.sigma, 2 * batch, this.s)
+      } else {
+        this.sigma.fill(this.tau[i]!, 0, batch)
+        p = this.model.score(out, this.sigma, batch, this.s)
+      }
       if (p) {
         return p.then(() => {
           this.bridgeApply(i, noise, batch, out)
@@ -165,6 +215,25 @@ export class AdapterStep {
     if (this.aligner) for (let b = 0; b < batch; b++) this.aligner.align(out, b * this.dim)
   }
 
+  /** tweedie: xs = [x (batch rows); x + √h_i·z_i (batch rows)] */
+  private tweedieRows(i: number, noise: Float32Array, batch: number, out: Float32Array): void {
+    const d = this.dim
+    const P = this.noiseSize
+    const g = this.g[i]!
+    const xs = this.xs!
+    const zoff = (1 + i) * d
+    const shift = batch * d
+    for (let b = 0; b < batch; b++) {
+      const o = b * d
+      const n = b * P + zoff
+      for (let k = 0; k < d; k++) {
+        const x = out[o + k]!
+        xs[o + k] = x
+        xs[shift + o + k] = x + g * noise[n + k]!
+      }
+    }
+  }
+
   private bridgeApply(i: number, noise: Float32Array, batch: number, out: Float32Array): void {
     const d = this.dim
     const P = this.noiseSize
@@ -172,6 +241,20 @@ export class AdapterStep {
     const g = this.g[i]!
     const s = this.s
     const zoff = (1 + i) * d
+    if (this.tweedie) {
+      // x + h·s₀ + √h·z + (h/2)(s₁ − s₀), s₀ = s(x), s₁ = s(x + √h·z) (rows batch … 2·batch−1)
+      const half = h / 2
+      const shift = batch * d
+      for (let b = 0; b < batch; b++) {
+        const o = b * d
+        const n = b * P + zoff
+        for (let k = 0; k < d; k++) {
+          const s0 = s[o + k]!
+          out[o + k] = out[o + k]! + h * s0 + g * noise[n + k]! + half * (s[shift + o + k]! - s0)
+        }
+      }
+      return
+    }
     for (let b = 0; b < batch; b++) {
       const o = b * d
       const n = b * P + zoff

@@ -4,7 +4,8 @@
  * [t·P, (t+1)·P) of stream r), so the RNG state is just `step`.
  * JSON form: positions as base64 of little-endian float32.
  */
-import type { SamplerMode, SamplerParams } from './params'
+import type { ReverseScheme, SamplerMode, SamplerParams } from './params'
+import { schemeOf } from './params'
 import { UserError } from '../errors'
 import { jsonSyntaxProblem } from '../json-error'
 
@@ -16,6 +17,8 @@ export interface CheckpointParams {
   eta: number
   innerSteps: number
   denoiseSteps: number
+  /** the bridge's reverse step; absent in checkpoints written before schemes existed (they used em) */
+  scheme?: ReverseScheme
   sigmaMin: number
   replicas: number
   seed: number
@@ -37,6 +40,8 @@ export interface Checkpoint {
   rejections: number[]
   /** model calls so far */
   modelCalls: number
+  /** bridge-mh: accepted steps per replica so far */
+  accepted?: number[]
   params: CheckpointParams
 }
 
@@ -46,6 +51,7 @@ export function checkpointParamsOf(p: SamplerParams, dim: number, modelName: str
     eta: p.eta,
     innerSteps: p.innerSteps,
     denoiseSteps: p.denoiseSteps,
+    scheme: schemeOf(p),
     sigmaMin: p.sigmaMin,
     replicas: p.replicas,
     seed: p.seed,
@@ -59,12 +65,15 @@ export function checkpointParamsOf(p: SamplerParams, dim: number, modelName: str
 export function assertCompatible(cp: Checkpoint, p: SamplerParams, dim: number, modelName: string): void {
   if (cp.version !== CHECKPOINT_VERSION) throw new UserError(`checkpoint version ${cp.version} is not supported (expected ${CHECKPOINT_VERSION})`, 'bad-checkpoint')
   const want = checkpointParamsOf(p, dim, modelName)
+  // checkpoints from before reverse schemes existed were written by the em bridge
+  const have: CheckpointParams = { ...cp.params, scheme: 'scheme' in cp.params ? cp.params.scheme : cp.params.mode === 'bridge' ? 'em' : undefined }
   for (const key of Object.keys(want) as (keyof CheckpointParams)[]) {
-    if (cp.params[key] !== want[key]) {
-      throw new UserError(`checkpoint was written with ${key} = ${String(cp.params[key])}, this run has ${String(want[key])}: resume with the same settings`, 'bad-checkpoint')
+    if (have[key] !== want[key]) {
+      throw new UserError(`checkpoint was written with ${key} = ${String(have[key])}, this run has ${String(want[key])}: resume with the same settings`, 'bad-checkpoint')
     }
   }
   if (cp.positions.length !== p.replicas * dim) throw new UserError(`checkpoint holds ${cp.positions.length} coordinates, expected ${p.replicas * dim}`, 'bad-checkpoint')
+  if (cp.accepted !== undefined && cp.accepted.length !== p.replicas) throw new UserError(`checkpoint holds ${cp.accepted.length} acceptance counts, expected ${p.replicas}`, 'bad-checkpoint')
   if (cp.rejections.length !== p.replicas) throw new UserError(`checkpoint holds ${cp.rejections.length} rejection counts, expected ${p.replicas}`, 'bad-checkpoint')
   if (!Number.isInteger(cp.framesDone) || cp.framesDone < 1) throw new UserError(`checkpoint framesDone = ${cp.framesDone} is invalid`, 'bad-checkpoint')
   if (cp.step !== (cp.framesDone - 1) * p.innerSteps) throw new UserError(`checkpoint step ${cp.step} does not match ${cp.framesDone} frames of ${p.innerSteps} steps`, 'bad-checkpoint')
@@ -149,6 +158,7 @@ export function checkpointFromJson(text: string, source = 'checkpoint'): Checkpo
     positions: base64ToFloat32(c.positions),
     rejections: c.rejections.map(Number),
     modelCalls: typeof c.modelCalls === 'number' ? c.modelCalls : 0,
+    ...(Array.isArray(c.accepted) ? { accepted: c.accepted.map(Number) } : {}),
     params: c.params,
   }
 }

@@ -7,10 +7,35 @@ import { UserError } from '../errors'
 
 /**
  * `bridge`: the adapter step (noise up to σ_K = √η, M reverse steps down to σ_min; default);
+ * `bridge-mh`: the same step made an exact MCMC move for exp(−E(·, σ_min)) by a path-probability
+ *   Metropolis test (energy models only; docs/sampler-integrators.md);
  * `tied`: x' = y + η·s(y, √(2η)) + √(2η)ξ;  `clean`: x' = y + η·s(y, σ_min) + √(2η)ξ (plain EM).
  */
-export type SamplerMode = 'bridge' | 'tied' | 'clean'
-export const SAMPLER_MODES: readonly SamplerMode[] = ['bridge', 'tied', 'clean']
+export type SamplerMode = 'bridge' | 'bridge-mh' | 'tied' | 'clean'
+export const SAMPLER_MODES: readonly SamplerMode[] = ['bridge', 'bridge-mh', 'tied', 'clean']
+
+/** the adapter-step modes (noise up, reverse diffusion down) */
+export function isBridgeMode(mode: SamplerMode): mode is 'bridge' | 'bridge-mh' {
+  return mode === 'bridge' || mode === 'bridge-mh'
+}
+
+/**
+ * The reverse step of the bridge (docs/sampler-integrators.md), both with mean x + h·s(x, τᵢ):
+ * `em`: noise √h·z (Euler–Maruyama; the only kernel with a tractable density, so the one bridge-mh uses);
+ * `tweedie`: noise √h·z + (h/2)(s(x + √h·z, τᵢ) − s(x, τᵢ)), covariance ≈ the exact posterior
+ *   covariance h(I + h∇s); its second score evaluation is batched with the first (one call of 2B rows).
+ */
+export type ReverseScheme = 'em' | 'tweedie'
+export const REVERSE_SCHEMES: readonly ReverseScheme[] = ['em', 'tweedie']
+/** the default scheme of mode `bridge` (measured in docs/sampler-integrators.md) */
+export const DEFAULT_BRIDGE_SCHEME: ReverseScheme = 'tweedie'
+
+/** the scheme a run uses: bridge → p.scheme ?? tweedie; bridge-mh → em; Langevin modes → undefined */
+export function schemeOf(p: { mode: SamplerMode; scheme?: ReverseScheme }): ReverseScheme | undefined {
+  if (p.mode === 'bridge') return p.scheme ?? DEFAULT_BRIDGE_SCHEME
+  if (p.mode === 'bridge-mh') return 'em'
+  return undefined
+}
 
 export interface PicardOptions {
   kind: 'picard'
@@ -28,6 +53,8 @@ export interface SamplerParams {
   innerSteps: number
   /** M, reverse-diffusion steps per adapter step (bridge only; ≥ 1) */
   denoiseSteps: number
+  /** reverse step of mode bridge (default tweedie); bridge-mh always uses em */
+  scheme?: ReverseScheme
   /** σ_min (Å): noise level of the stored frames (bridge), score noise level (clean) */
   sigmaMin: number
   /** R, independent replicas (replica r uses normal stream r) */
@@ -61,9 +88,18 @@ export function validateParams(model: ScoreModel, p: SamplerParams): void {
   if (!Number.isSafeInteger(p.seed) || p.seed < 0) bad(`seed (--seed) must be a whole number from 0 to 2^53−1 (got ${p.seed})`)
   if (!(p.sigmaMin >= 0) || !Number.isFinite(p.sigmaMin)) bad(`sigmaMin (--sigma-min) must be ≥ 0 Å (got ${p.sigmaMin})`)
   if (p.replicas > 0xffffffff) bad(`replicas (--replicas) must be below 2^32`)
-  if (p.mode === 'bridge') {
+  if (p.scheme !== undefined && !REVERSE_SCHEMES.includes(p.scheme)) bad(`scheme (--scheme) must be one of ${REVERSE_SCHEMES.join(', ')} (got '${String(p.scheme)}')`)
+  if (p.mode === 'bridge-mh') {
+    if (p.scheme !== undefined && p.scheme !== 'em') {
+      bad(`mode bridge-mh needs reverse steps with a tractable density: use --scheme em (the default in this mode), not ${p.scheme}`)
+    }
+    if (!model.energy || model.hasEnergy === false) {
+      bad(`mode bridge-mh needs an energy model (score = −∇E, e.g. --arch energy-mlp); ${model.name} gives only a score: use --mode bridge`)
+    }
+  }
+  if (isBridgeMode(p.mode)) {
     if (!model.smoothed) {
-      bad(`mode bridge needs a score of the σ-smoothed density at every σ, but ${model.name} only knows the σ = 0 score: use --mode clean or tied`)
+      bad(`mode ${p.mode} needs a score of the σ-smoothed density at every σ, but ${model.name} only knows the σ = 0 score: use --mode clean or tied`)
     }
     const sigmaK = Math.sqrt(p.eta)
     if (!(sigmaK > p.sigmaMin)) {

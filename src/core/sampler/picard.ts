@@ -41,6 +41,8 @@ export async function runPicard(st: RunState, stepper: AdapterStep, start: Float
   const prevValid = new Uint8Array(W)
   const noise = new Float32Array(R * W * P)
   const flags = new Uint8Array(R * W)
+  /** bridge-mh: the sweep's Metropolis decisions per slot */
+  const acc = new Uint8Array(st.accepted ? R * W : 0)
   const delta = new Float64Array(W)
   const corr = new Float64Array(d)
   /** θ [R, d], see above */
@@ -70,6 +72,7 @@ export async function runPicard(st: RunState, stepper: AdapterStep, start: Float
       const v = st.check(Out, b * d)
       flags[b] = v
       if (v === ROW_REJECTED) copyRow(In, b, Out, b, d)
+      if (st.accepted) acc[b] = stepper.accepted[b]!
     }
     estimateSlope(In, Out, prevIn, prevOut, prevValid, R, w, d, num, den, theta)
     // update and per-slot change
@@ -111,7 +114,7 @@ export async function runPicard(st: RunState, stepper: AdapterStep, start: Float
         else if (v === ROW_UNSTABLE) {
           st.unstable(t, r)
           return
-        }
+        } else if (st.accepted && acc[r * w + j]) st.accepted[r]!++
       }
       if ((t + 1) % inner === 0) {
         for (let r = 0; r < R; r++) copyRow(G, r * w + j, frame, r, d)

@@ -69,6 +69,8 @@ export class RunState {
   /** absolute index of the next frame to make */
   nextFrame: number
   readonly rejections: number[]
+  /** bridge-mh: accepted Metropolis steps per replica (a step the trust region then rejects does not count) */
+  readonly accepted: number[] | undefined
   modelCalls: number
   sweeps = 0
   stopped: StopInfo | undefined
@@ -99,6 +101,7 @@ export class RunState {
     this.nextFrame = this.firstFrame + 1
     this.rejections = cp ? cp.rejections.slice() : new Array<number>(this.R).fill(0)
     this.modelCalls = cp ? cp.modelCalls : 0
+    this.accepted = params.mode === 'bridge-mh' ? (cp?.accepted ? cp.accepted.slice() : new Array<number>(this.R).fill(0)) : undefined
     this.guard = params.trustRegion ? new TrustGuard(params.trustRegion, this.d) : undefined
     this.keepAll = hooks.keepFrames !== false
     this.maxFrames = this.keepAll ? this.F - this.firstFrame : 1
@@ -194,6 +197,7 @@ export class RunState {
       positions: Float32Array.from(positions.subarray(0, this.R * this.d)),
       rejections: this.rejections.slice(),
       modelCalls: this.modelCalls,
+      ...(this.accepted ? { accepted: this.accepted.slice() } : {}),
       params: checkpointParamsOf(this.params, this.d, this.model.name),
     }
   }
@@ -220,7 +224,7 @@ export class RunState {
     const p = this.params
     const kept = this.nextFrame
     const advice =
-      p.mode === 'bridge'
+      p.mode === 'bridge' || p.mode === 'bridge-mh'
         ? 'use a smaller Δt (--eta/--dt), more denoising steps (--denoise-steps) or a trust region'
         : `use a smaller Δt (--eta/--dt; clean mode is stable only while η·λ_max < 2) or --mode bridge`
     this.stopped = {

@@ -2,7 +2,7 @@
  * runTrajectory: R replicas × F frames of adapter-coupled (or Langevin) dynamics from a ScoreModel
  * (docs/science.md "The adapter step" to "Time-parallel generation"). Frame 0 is the initial state; frame f is the state after f·innerSteps adapter
  * steps. Replica r, adapter step t (0-based, all inner steps counted) uses normals [t·P, (t+1)·P)
- * of `fillNormals(seed, stream r)`, P = d·(1+M) (bridge) or d (tied/clean); rejected steps consume
+ * of `fillNormals(seed, stream r)`, P = d·(1+M) (bridge), 2dM + 1 (bridge-mh) or d (tied/clean); rejected steps consume
  * their noise too. So sequential, Picard and checkpoint-resumed runs give the same frames.
  * Units: coordinates and σ in Å, η in Å².
  */
@@ -10,8 +10,8 @@ import type { ScoreModel } from '../score/types'
 import type { Trajectory } from '../trajectory'
 import type { SamplerParams } from './params'
 import type { RunHooks, StopInfo } from './run-state'
-import { validateParams } from './params'
-import { AdapterStep } from './adapter-step'
+import { validateParams, schemeOf, isBridgeMode } from './params'
+import { AdapterStep, evaluationsPerStep } from './adapter-step'
 import { assertCompatible } from './checkpoint'
 import { RunState } from './run-state'
 import { runSequential } from './sequential'
@@ -33,6 +33,10 @@ export interface RunResult {
   modelCalls: number
   /** Picard sweeps (parallel runs only) */
   sweeps?: number
+  /** bridge-mh: accepted Metropolis steps per replica (including those before a resumed checkpoint) */
+  accepted?: number[]
+  /** bridge-mh: accepted / adapter steps made, per replica (steps since the start of the whole run) */
+  acceptance?: number[]
   /** set when the run ended early: aborted by the signal, or unstable (frames before it are kept) */
   stopped?: StopInfo
 }
@@ -46,7 +50,10 @@ export function samplerMeta(model: ScoreModel, p: SamplerParams): Record<string,
     k: 1 / (2 * p.eta),
     sigma_K: Math.sqrt(p.eta),
     innerSteps: p.innerSteps,
-    M: p.mode === 'bridge' ? p.denoiseSteps : undefined,
+    M: isBridgeMode(p.mode) ? p.denoiseSteps : undefined,
+    scheme: schemeOf(p),
+    evaluationsPerStep: evaluationsPerStep(p.mode, p.denoiseSteps, schemeOf(p)),
+    metropolis: p.mode === 'bridge-mh' ? 'path-probability test; target exp(−E(·, σ_min)); no re-alignment' : undefined,
     sigma_min: p.sigmaMin,
     replicas: p.replicas,
     seed: p.seed,
@@ -81,12 +88,17 @@ export async function runTrajectory(model: ScoreModel, params: SamplerParams, in
   else await runSequential(st, stepper, start)
 
   const { frames, data } = st.frameData()
+  // adapter steps made since the run's frame 0 (the same for every replica)
+  const stepsMade = (st.nextFrame - 1) * params.innerSteps
+  const acceptance = st.accepted ? st.accepted.map((a) => (stepsMade > 0 ? a / stepsMade : 0)) : undefined
   const trajectory: Trajectory = {
     meta: {
       ...samplerMeta(model, params),
       firstFrame: st.firstKept,
       frames,
       rejections: st.rejections.slice(),
+      accepted: st.accepted ? st.accepted.slice() : undefined,
+      acceptance,
       modelCalls: st.modelCalls,
       sweeps: params.parallel ? st.sweeps : undefined,
       stopped: st.stopped ? st.stopped.reason : undefined,
@@ -98,6 +110,10 @@ export async function runTrajectory(model: ScoreModel, params: SamplerParams, in
   }
   const result: RunResult = { trajectory, rejections: st.rejections.slice(), modelCalls: st.modelCalls }
   if (params.parallel) result.sweeps = st.sweeps
+  if (st.accepted) {
+    result.accepted = st.accepted.slice()
+    result.acceptance = acceptance
+  }
   if (st.stopped) result.stopped = st.stopped
   return result
 }

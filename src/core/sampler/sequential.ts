@@ -27,7 +27,7 @@ export async function runSequential(st: RunState, stepper: AdapterStep, start: F
         } else if (verdict === ROW_UNSTABLE) {
           st.unstable(t, r)
           return
-        }
+        } else if (st.accepted && stepper.accepted[r]) st.accepted[r]!++
       }
       const tmp = cur
       cur = next

@@ -30,6 +30,14 @@ export interface ScoreModel {
    * May be synchronous (analytic models: return undefined) or asynchronous (ONNX: return a Promise).
    */
   score(x: Float32Array, sigma: Float32Array, batch: number, out: Float32Array): void | Promise<void>
+  /**
+   * Energy models only: out[b] = E(x_b, σ_b), the σ-smoothed energy with p_σ ∝ exp(−E(·, σ))
+   * (dimensionless; score = −∇ₓE). Used by the Metropolis-corrected mode `bridge-mh`, whose target is
+   * exp(−E(·, σ_min)). Same array and sync/async rules as score().
+   */
+  energy?(x: Float32Array, sigma: Float32Array, batch: number, out: Float32Array): void | Promise<void>
+  /** false when the object has an energy() method but no energy (an ONNX score model); absent = trust energy() */
+  readonly hasEnergy?: boolean
   /** optional: log-density up to a constant at σ (analytic models), used by tests and analysis */
   logDensity?(x: Float32Array, sigma: number): number
   /** human-readable name for logs and metadata */

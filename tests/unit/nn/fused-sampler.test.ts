@@ -105,8 +105,11 @@ describe('fused K-step sampler graph', () => {
     }
   })
 
-  it('output frames[K, B, d] with a symbolic batch; the graph holds K·M model copies sharing one set of weights', () => {
-    const g = buildFusedSampler({ mode: 'bridge', dim: d, K: 3, M: 2, score: archEmitter(cfg, params, stats) })
+  it('output frames[K, B, d] with a symbolic batch; the graph holds K·M model copies (2·K·M for the tweedie scheme) sharing one set of weights', () => {
+    const tw = buildFusedSampler({ mode: 'bridge', dim: d, K: 3, M: 2, score: archEmitter(cfg, params, stats) }).toModel()
+    expect(tw.graph.nodes.filter((n) => n.opType === 'MatMul').length).toBe(2 * 3 * 2 * (2 * cfg.depth + 1))
+    expect(() => buildFusedSampler({ mode: 'bridge-mh' as 'bridge', dim: d, K: 1, M: 2, score: archEmitter(cfg, params, stats) })).toThrow(/bridge-mh.*step by step/)
+    const g = buildFusedSampler({ mode: 'bridge', scheme: 'em', dim: d, K: 3, M: 2, score: archEmitter(cfg, params, stats) })
     const m = g.toModel()
     expect(m.graph.outputs[0]).toEqual({ name: 'frames', elemType: 1, shape: [3, 'B', d] })
     expect(m.graph.inputs.map((i) => i.name)).toEqual(['x', 'noise', 'tau'])

@@ -66,7 +66,7 @@ describe('bridge adapter step', () => {
     const seed = 9
     const F = 4
     const init = gaussianInit(R, d, 1, 5)
-    const { trajectory, modelCalls } = await runTrajectory(model, { mode: 'bridge', eta, innerSteps: 1, denoiseSteps: M, sigmaMin, replicas: R, frames: F, seed }, init)
+    const { trajectory, modelCalls } = await runTrajectory(model, { mode: 'bridge', scheme: 'em', eta, innerSteps: 1, denoiseSteps: M, sigmaMin, replicas: R, frames: F, seed }, init)
     expect(modelCalls).toBe((F - 1) * M)
     const P = d * (1 + M)
     const noise = new Float32Array(P)
@@ -107,7 +107,7 @@ describe('bridge adapter step', () => {
       score(_x, _s, batch, out) { for (let b = 0; b < batch; b++) for (let i = 0; i < d; i++) out[b * d + i] = c[i]! },
     }
     const out = new Float32Array(B * d)
-    const step = new AdapterStep(constant, { mode: 'bridge', eta, denoiseSteps: 1, sigmaMin: 0 }, B)
+    const step = new AdapterStep(constant, { mode: 'bridge', scheme: 'em', eta, denoiseSteps: 1, sigmaMin: 0 }, B)
     step.step(y, noise, B, out)
     for (let b = 0; b < B; b++) {
       for (let i = 0; i < d; i++) {
@@ -120,7 +120,7 @@ describe('bridge adapter step', () => {
     // harmonic (v = 1, exact smoothed score): bridge − EM = η²y/(v(v+η)) − η^{3/2}ξ_0/(v+η) exactly
     const v = 1
     const harm = new HarmonicModel({ kappa: 1, beta: 1, dim: d })
-    const hs = new AdapterStep(harm, { mode: 'bridge', eta, denoiseSteps: 1, sigmaMin: 0 }, B)
+    const hs = new AdapterStep(harm, { mode: 'bridge', scheme: 'em', eta, denoiseSteps: 1, sigmaMin: 0 }, B)
     hs.step(y, noise, B, out)
     let maxDiff = 0
     for (let b = 0; b < B; b++) {

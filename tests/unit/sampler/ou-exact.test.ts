@@ -8,15 +8,16 @@ import { describe, expect, it } from 'vitest'
 import { runTrajectory } from '../../../src/core/sampler/runner'
 import { bridgeGrid } from '../../../src/core/sampler/adapter-step'
 import { HarmonicModel } from '../../../src/core/score/analytic/harmonic'
-import type { SamplerMode } from '../../../src/core/sampler/params'
+import type { ReverseScheme, SamplerMode } from '../../../src/core/sampler/params'
 import { ar1ProductSE, gaussianInit, laggedProduct } from './stats'
 
 /**
  * exact (A, Q) of one bridge adapter step with M reverse steps on the geometric grid. Each reverse
  * step multiplies by a_i = 1 − h_i/(v + τ_i²) = (v + τ_{i+1}²)/(v + τ_i²), so A telescopes to
  * (v + σ_min²)/(v + σ_K²) for every M; only the noise Q (hence the variance) depends on M.
+ * em adds noise variance h_i; tweedie's noise √h·z + (h/2)(s(x + √h·z) − s(x)) = √h(1 − h/(2(v+τ²)))·z.
  */
-function bridgeAR1(v: number, eta: number, sigmaMin: number, M: number): { A: number; Q: number } {
+function bridgeAR1(v: number, eta: number, sigmaMin: number, M: number, scheme: ReverseScheme = 'em'): { A: number; Q: number } {
   const tau = bridgeGrid(Math.sqrt(eta), sigmaMin, M)
   let A = 1
   let Q = eta - sigmaMin * sigmaMin // after the adapter noise: x_K = y + √(σ_K² − σ_min²)ξ
@@ -25,18 +26,19 @@ function bridgeAR1(v: number, eta: number, sigmaMin: number, M: number): { A: nu
     const h = tau[i]! ** 2 - tau[i + 1]! ** 2
     const a = 1 - h / (v + t * t)
     A *= a
-    Q = a * a * Q + h
+    const c = scheme === 'em' ? 1 : 1 - h / (2 * (v + t * t))
+    Q = a * a * Q + h * c * c
   }
   return { A, Q }
 }
 
-async function checkAR1(mode: SamplerMode, opts: { v: number; eta: number; sigmaMin?: number; M?: number; A: number; Q: number; R: number; F: number; inner?: number; seed: number }) {
+async function checkAR1(mode: SamplerMode, opts: { v: number; eta: number; sigmaMin?: number; M?: number; scheme?: ReverseScheme; A: number; Q: number; R: number; F: number; inner?: number; seed: number }) {
   const { v, eta, A, Q, R, F } = opts
   const inner = opts.inner ?? 1
   const vst = Q / (1 - A * A)
   const model = new HarmonicModel({ kappa: 1 / v, beta: 1, dim: 1 })
   const init = gaussianInit(R, 1, vst, opts.seed + 1000)
-  const { trajectory } = await runTrajectory(model, { mode, eta, innerSteps: inner, denoiseSteps: opts.M ?? 1, sigmaMin: opts.sigmaMin ?? 0, replicas: R, frames: F, seed: opts.seed }, init)
+  const { trajectory } = await runTrajectory(model, { mode, eta, innerSteps: inner, denoiseSteps: opts.M ?? 1, scheme: opts.scheme, sigmaMin: opts.sigmaMin ?? 0, replicas: R, frames: F, seed: opts.seed }, init)
   const Af = Math.pow(A, inner) // per saved frame
   for (const lag of [0, 1, 2, 3]) {
     const c = laggedProduct(trajectory.data, R, F, 1, lag) / vst
@@ -71,7 +73,17 @@ describe('OU exact answers', () => {
     const vst = Q / (1 - A * A)
     // the M = 3 answer is measurably off the continuum limit, so this run tells them apart
     expect(Math.abs(vst / (v + sigmaMin ** 2) - 1)).toBeGreaterThan(0.1)
-    await checkAR1('bridge', { v, eta, sigmaMin, M: 3, A, Q, R: 2000, F: 64, seed: 4 })
+    await checkAR1('bridge', { v, eta, sigmaMin, M: 3, scheme: 'em', A, Q, R: 2000, F: 64, seed: 4 })
+  })
+
+  it('bridge with the tweedie scheme (the default), exact finite-M answer at M = 3', async () => {
+    const sigmaMin = 0.1
+    const tw = bridgeAR1(v, eta, sigmaMin, 3, 'tweedie')
+    const em = bridgeAR1(v, eta, sigmaMin, 3, 'em')
+    // the two schemes' answers differ by far more than the test's 5 standard errors (≈ 0.03 of the variance)
+    expect(Math.abs(tw.Q / (1 - tw.A * tw.A) / (em.Q / (1 - em.A * em.A)) - 1)).toBeGreaterThan(0.1)
+    await checkAR1('bridge', { v, eta, sigmaMin, M: 3, A: tw.A, Q: tw.Q, R: 2000, F: 64, seed: 6 })
+    await checkAR1('bridge', { v, eta, sigmaMin, M: 3, scheme: 'tweedie', A: tw.A, Q: tw.Q, R: 2000, F: 64, seed: 7 })
   })
 
   it('bridge, M = 200: variance v + σ_min², lag-n ACF ((v+σ_min²)/(v+σ_K²))ⁿ', async () => {
@@ -81,6 +93,6 @@ describe('OU exact answers', () => {
     // the exact finite-M answer is within 1% of the M → ∞ one (docs/science.md "Systems with exact answers")
     expect(Math.abs(Q / (1 - A * A) / (v + sigmaMin ** 2) - 1)).toBeLessThan(0.01)
     expect(Math.abs(A / ((v + sigmaMin ** 2) / (v + eta)) - 1)).toBeLessThan(0.01)
-    await checkAR1('bridge', { v, eta, sigmaMin, M, A, Q, R: 1000, F: 24, seed: 5 })
+    await checkAR1('bridge', { v, eta, sigmaMin, M, scheme: 'em', A, Q, R: 1000, F: 24, seed: 5 })
   })
 })

@@ -178,6 +178,16 @@ export class GaussianMixtureModel implements ScoreModel {
     }
   }
 
+  /** E(x_b, σ_b) = −ln p_σ(x_b), the exact smoothed energy (normalised, so consistent across σ) */
+  energy(x: Float32Array, sigma: Float32Array, batch: number, out: Float32Array): void {
+    const d = this.dim
+    const c = 0.5 * d * Math.log(2 * Math.PI)
+    for (let b = 0; b < batch; b++) {
+      this.prepare(sigma[b]!)
+      out[b] = c - this.logComponents(x, b * d)
+    }
+  }
+
   /** ln p_σ(x), normalised (includes −d/2·ln 2π) */
   logDensity(x: Float32Array, sigma: number): number {
     this.prepare(sigma)

@@ -49,6 +49,18 @@ export class HarmonicModel implements ScoreModel {
     }
   }
 
+  /** E(x, σ) = |x|²/(2(v + σ²)) + (d/2)·ln(v + σ²) = −log p_σ(x) + const (the exact smoothed energy) */
+  energy(x: Float32Array, sigma: Float32Array, batch: number, out: Float32Array): void {
+    const d = this.dim
+    for (let b = 0; b < batch; b++) {
+      const s = sigma[b]!
+      const w = this.variance + s * s
+      let s2 = 0
+      for (let i = 0; i < d; i++) s2 += x[b * d + i]! * x[b * d + i]!
+      out[b] = s2 / (2 * w) + 0.5 * d * Math.log(w)
+    }
+  }
+
   /** log p_σ(x) up to a constant: −|x|²/(2(v + σ²)) − (d/2)·ln(v + σ²) (normalised across σ) */
   logDensity(x: Float32Array, sigma: number): number {
     const w = this.variance + sigma * sigma

@@ -8,7 +8,8 @@
  *  - fused: one session run per K adapter steps (src/core/nn/fused-sampler.ts). Rigid-body models
  *    get K = 1 so every step's result is Kabsch re-aligned before the next, as in the core sampler
  *    (the graph cannot align; skipping it would give a different path); other models get K > 1.
- *    Langevin modes of rigid-body models (projection needed) fall back to stepwise.
+ *    Langevin modes of rigid-body models (projection needed) and the Metropolis-corrected mode
+ *    bridge-mh (energies and accept decisions; core/nn/fused-sampler.ts) fall back to stepwise.
  *  - stepwise: runTrajectory (src/core/sampler/runner.ts) over OnnxScoreModel, one run per
  *    denoising step.
  */
@@ -16,12 +17,12 @@ import type { InferenceSession } from 'onnxruntime-common'
 import type { OrtRuntime } from '../../../core/nn/runtime'
 import { OnnxScoreModel } from '../../../core/score/onnx-score'
 import { runTrajectory } from '../../../core/sampler/runner'
-import { validateParams, fmt, type SamplerParams } from '../../../core/sampler/params'
+import { validateParams, fmt, schemeOf, type SamplerParams } from '../../../core/sampler/params'
 import { TrustGuard, type TrustRegion } from '../../../core/sampler/trust-region'
-import { bridgeGrid, noisePerStep } from '../../../core/sampler/adapter-step'
+import { bridgeGrid, evaluationsPerStep, noisePerStep } from '../../../core/sampler/adapter-step'
 import { EXPLOSION_LIMIT } from '../../../core/sampler/run-state'
 import { assertCompatible, checkpointFromJson, checkpointParamsOf, checkpointToJson, CHECKPOINT_VERSION, type Checkpoint } from '../../../core/sampler/checkpoint'
-import { FusedSampler, onnxEmitter } from '../../../core/nn/fused-sampler'
+import { FusedSampler, fusedRefusal, onnxEmitter, type FusedMode } from '../../../core/nn/fused-sampler'
 import { Aligner } from '../../../core/geometry/kabsch'
 import { fillNormals } from '../../../core/rng/normals'
 import { UserError } from '../../../core/errors'
@@ -85,7 +86,7 @@ export function samplerParams(p: ClientSamplerParams, card: CardInfo): SamplerPa
   if (p.trustRegion) {
     trustRegion = { mean: numArray(p.trustRegion.mean, d, 'trustRegion.mean'), scale: numArray(p.trustRegion.scale, d, 'trustRegion.scale'), radius: p.trustRegion.radius }
   }
-  return { mode: p.mode, eta: p.eta, innerSteps: p.innerSteps, denoiseSteps: p.denoiseSteps, sigmaMin: p.sigmaMin, replicas: p.replicas, frames: p.frames, seed: p.seed, trustRegion }
+  return { mode: p.mode, scheme: p.scheme, eta: p.eta, innerSteps: p.innerSteps, denoiseSteps: p.denoiseSteps, sigmaMin: p.sigmaMin, replicas: p.replicas, frames: p.frames, seed: p.seed, trustRegion }
 }
 
 export function parseCheckpoint(v: unknown): Checkpoint | undefined {
@@ -144,7 +145,7 @@ export class FrameBatcher {
  */
 export function fusedStepsPerCall(p: SamplerParams, rigidBody: boolean, stepsLeft: number): number {
   if (rigidBody) return 1
-  const evals = p.mode === 'bridge' ? p.denoiseSteps : 1
+  const evals = evaluationsPerStep(p.mode, p.denoiseSteps, schemeOf(p))
   return Math.max(1, Math.min(64, Math.floor(128 / evals), stepsLeft))
 }
 
@@ -174,7 +175,9 @@ export async function openEngine(ort: OrtRuntime, input: EngineInput, sessionOpt
   const rigid = !!info.reference
   let reason: string | undefined
   if (input.engine !== 'stepwise') {
-    if (rigid && params.mode !== 'bridge') reason = `mode ${params.mode} needs the rigid-body projection at every step, which the fused graph does not do`
+    const refused = fusedRefusal(params.mode)
+    if (refused) reason = refused
+    else if (rigid && params.mode !== 'bridge') reason = `mode ${params.mode} needs the rigid-body projection at every step, which the fused graph does not do`
     else {
       let emitter: ReturnType<typeof onnxEmitter> | undefined
       try {
@@ -185,7 +188,7 @@ export async function openEngine(ort: OrtRuntime, input: EngineInput, sessionOpt
       if (emitter) {
         const stepsLeft = (params.frames - 1) * params.innerSteps - (resume ? resume.step : 0)
         const K = fusedStepsPerCall(params, rigid, stepsLeft)
-        const fused = await FusedSampler.create(ort, { mode: params.mode, dim: d, K, M: params.denoiseSteps, score: emitter.emit, opset: Math.max(emitter.opset, 18) }, sessionOptions)
+        const fused = await FusedSampler.create(ort, { mode: params.mode as FusedMode, scheme: schemeOf(params), dim: d, K, M: params.denoiseSteps, score: emitter.emit, opset: Math.max(emitter.opset, 18) }, sessionOptions)
         return {
           engine: 'fused',
           run: (io) => runFused(fused, info, params, input, resume, io),
@@ -224,6 +227,7 @@ async function runStepwise(model: OnnxScoreModel, params: SamplerParams, input: 
   const chunk = every ? every * Math.max(1, Math.floor(base / every)) : base
   let cp = resume
   let rejections = resume ? resume.rejections.slice() : new Array<number>(R).fill(0)
+  let acceptance: number[] | undefined
   let stopped: EngineResult['unstable'] | 'aborted' | undefined
   const t0 = performance.now()
   let fresh = !resume // a fresh run of one frame still delivers frame 0
@@ -247,6 +251,7 @@ async function runStepwise(model: OnnxScoreModel, params: SamplerParams, input: 
       },
     })
     rejections = res.rejections
+    if (res.acceptance) acceptance = res.acceptance
     if (res.stopped) stopped = res.stopped.reason === 'aborted' ? 'aborted' : res.stopped.message
     else if (last < params.frames - 1) {
       if (!next || next.framesDone !== end + 1) throw new Error(`stepwise engine: no checkpoint at frame ${end}`)
@@ -257,6 +262,7 @@ async function runStepwise(model: OnnxScoreModel, params: SamplerParams, input: 
   const seconds = (performance.now() - t0) / 1000
   const made = last - startIndex
   const result: EngineResult = { framesPerSecond: seconds > 0 ? made / seconds : 0, rejections, engine: 'stepwise', framesMade: made }
+  if (acceptance) result.acceptance = acceptance
   if (stopped === 'aborted') result.stopped = true
   else if (stopped) result.unstable = stopped
   return result
@@ -289,7 +295,7 @@ async function runFused(fused: FusedSampler, info: CardInfo, params: SamplerPara
     params.mode === 'bridge'
       ? Array.from(bridgeGrid(Math.sqrt(params.eta), params.sigmaMin, params.denoiseSteps))
       : [params.eta, params.mode === 'tied' ? Math.sqrt(2 * params.eta) : params.sigmaMin]
-  const callsPerStep = params.mode === 'bridge' ? params.denoiseSteps : 1
+  const callsPerStep = params.mode === 'bridge' ? params.denoiseSteps : 1 // model calls the core sampler counts for one step
   const cur = Float32Array.from(resume ? resume.positions : input.init)
   const noise = new Float32Array(R * K * P)
   const rejections = resume ? resume.rejections.slice() : new Array<number>(R).fill(0)

@@ -35,6 +35,8 @@ export interface SamplingResult {
   framesPerSecond: number
   /** rejected steps per replica (trust region) */
   rejections: number[]
+  /** mode bridge-mh: accepted fraction of the Metropolis-tested steps per replica (whole run) */
+  acceptance?: number[]
   /** the rest is informative */
   engine?: 'fused' | 'stepwise'
   framesMade?: number
