@@ -120,7 +120,7 @@ export const runContract = {
     input: z
       .object({
         ...runRef,
-        format: z.enum(['pdb', 'dcd', 'xyz']),
+        format: z.enum(['pdb', 'dcd', 'xyz', 'xtc']),
         replica: z.number().int().min(0).optional(),
         /** without a replica: one file per replica (default) or one file of all replicas one after another, marked as concatenated */
         layout: z.enum(['per-replica', 'concatenated']).optional(),

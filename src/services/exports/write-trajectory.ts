@@ -5,6 +5,8 @@
  *          a PDB trajectory exported before), so `mdtraj.load('x.dcd', top='x.top.pdb')` opens the pair
  *   .xyz   multi-frame XYZ, comment line `frame=<f> replica=<r> [time_ps=<t>] source=diffmd`
  *   .json  the JSON trajectory format of src/core/trajectory.ts
+ *   .xtc   GROMACS XTC (compressed, nm, precision 0.001 nm; step = frame index, time = frame ·
+ *          interval in ps, or the frame index when the interval is unknown) + `x.top.pdb` like DCD
  * plus `<file>.provenance.json` beside each trajectory file (app, version, time, its own file name
  * and format, the replicas it holds and where each begins, provenance, trajectory meta). Provenance
  * also goes into REMARK lines (PDB) and DCD titles. A file holding several replicas is a
@@ -30,6 +32,7 @@ import { VERSION } from '../../core/version'
 import { pdbHeaderText, pdbModelText } from '../../core/formats/pdb'
 import { xyzFrameText } from '../../core/formats/xyz'
 import { DcdWriter } from '../../core/formats/dcd'
+import { XtcWriter, boxFromCell } from '../../core/formats/xtc'
 import { AtomicOutput } from './atomic-output'
 
 export interface WriteTrajectoryOptions {
@@ -43,7 +46,7 @@ export interface WriteTrajectoryOptions {
   existing?: 'overwrite' | 'unique'
 }
 
-export const EXPORT_FORMATS = ['pdb', 'dcd', 'xyz', 'json'] as const
+export const EXPORT_FORMATS = ['pdb', 'dcd', 'xyz', 'json', 'xtc'] as const
 export type ExportFormat = (typeof EXPORT_FORMATS)[number]
 
 export function formatOfFile(file: string): ExportFormat | undefined {
@@ -212,12 +215,22 @@ async function writeJsonBody(out: AtomicOutput, c: FileContent): Promise<void> {
   await out.text(']}\n')
 }
 
+async function writeXtcBody(out: AtomicOutput, c: FileContent): Promise<void> {
+  const w = new XtcWriter(out, { nAtoms: c.atoms.topology.atoms.length })
+  const cell = c.atoms.topology.cell
+  const boxNm = cell ? boxFromCell(cell) : undefined
+  for (const r of c.replicas) {
+    for (let f = 0; f < c.t.frames; f++) await w.writeFrame(c.atoms.frame(r, f), { step: f, timePs: f * (c.interval ?? 1), ...(boxNm ? { boxNm } : {}) })
+  }
+}
+
 /** per format: how its body is written, and whether it needs a topology PDB beside it (coordinates only) */
 const FORMATS: Record<ExportFormat, { body: (out: AtomicOutput, c: FileContent) => Promise<void>; needsTopology: boolean }> = {
   pdb: { body: writePdbBody, needsTopology: false },
   dcd: { body: writeDcdBody, needsTopology: true },
   xyz: { body: writeXyzBody, needsTopology: false },
   json: { body: writeJsonBody, needsTopology: false },
+  xtc: { body: writeXtcBody, needsTopology: true },
 }
 
 async function writeTopologyPdb(out: AtomicOutput, c: FileContent, forFiles: string[]): Promise<void> {
@@ -349,7 +362,7 @@ export async function writeTrajectorySet(
  */
 export async function writeTrajectory(file: string, t: Trajectory, opts: WriteTrajectoryOptions = {}): Promise<string[]> {
   const format = formatOfFile(file)
-  if (!format) throw new UserError(`${file}: unknown export format '${path.extname(file) || '(no extension)'}'; use .pdb, .dcd, .xyz or .json`, 'bad-flag')
+  if (!format) throw new UserError(`${file}: unknown export format '${path.extname(file) || '(no extension)'}'; use .pdb, .dcd, .xyz, .xtc or .json`, 'bad-flag')
   if (t.frames < 1 || t.replicas < 1 || t.dim < 1) throw new UserError(`${file}: the trajectory holds no frames; nothing to export`, 'bad-input')
   const replicas = selectReplicas(file, t, opts.replica)
   let target = file

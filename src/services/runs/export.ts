@@ -20,7 +20,7 @@ import { VERSION } from '../../core/version'
 import { freeSuffix, topologyFileOf, writeTrajectorySet, type TrajectoryFilePlan } from '../exports/write-trajectory'
 import { readRunFrames, readRunTopology } from './store'
 
-export type ExportFormat = 'pdb' | 'dcd' | 'xyz'
+export type ExportFormat = 'pdb' | 'dcd' | 'xyz' | 'xtc'
 /** how all replicas are written: one file each (default) or one concatenated file */
 export type ExportLayout = 'per-replica' | 'concatenated'
 
@@ -66,7 +66,7 @@ function exportPlan(dir: string, stem: string, format: ExportFormat, replicas: n
       topStem = `${stem}${suffix}`
       plans = Array.from({ length: replicas }, (_, r) => ({ file: path.join(dir, `${stem}${suffix}_r${r}.${format}`), replicas: [r] }))
     }
-    return format === 'dcd' ? { plans, topologyFile: topologyFileOf(path.join(dir, `${topStem}.${format}`)) } : { plans }
+    return format === 'dcd' || format === 'xtc' ? { plans, topologyFile: topologyFileOf(path.join(dir, `${topStem}.${format}`)) } : { plans }
   }
 }
 

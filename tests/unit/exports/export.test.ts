@@ -103,7 +103,7 @@ describe('writeTrajectory by extension', () => {
     await expectUserErrorAsync(writeTrajectory(path.join(dir, 'n.pdb'), bad, { topology: ref.topology }), 'n.pdb: atom 4 has a non-finite coordinate (NaN)')
     await expectUserErrorAsync(writeTrajectory(path.join(dir, 'r.pdb'), traj, { replica: 2 }), 'r.pdb: replica 2 does not exist (the trajectory has replicas 0–1)')
     await expectUserErrorAsync(writeTrajectory(path.join(dir, 't.pdb'), { ...traj, dim: 60, data: frames.subarray(0, 720) }, { topology: ref.topology }), 't.pdb: the topology has 22 atoms (66 coordinates) but the trajectory has 60 coordinates per frame')
-    await expectUserErrorAsync(writeTrajectory(path.join(dir, 't.mol2'), traj), "t.mol2: unknown export format '.mol2'; use .pdb, .dcd, .xyz or .json")
+    await expectUserErrorAsync(writeTrajectory(path.join(dir, 't.mol2'), traj), "t.mol2: unknown export format '.mol2'; use .pdb, .dcd, .xyz, .xtc or .json")
     expect(readdirSync(dir)).toEqual(['keep.txt'])
   })
 
@@ -171,7 +171,7 @@ describe('exportTrajectoryFile and diffmd export', () => {
     expect(await cmd.run(['--in', out('cli.json'), '--topology', ALA2_REF, '--format', 'dcd', '--replica', '0', '--out', out('cli.dcd')])).toBe(0)
     expect(printed).toBe([out('cli.dcd'), out('cli.top.pdb'), out('cli.dcd.provenance.json')].join('\n') + '\n')
     expect(readDcd(readFileSync(out('cli.dcd')), 'cli.dcd').nFrames).toBe(6)
-    await expectUserErrorAsync(cmd.run(['--in', out('cli.json'), '--out', out('cli.txt')]), "export: --format is required (one of pdb, dcd, xyz, json)")
+    await expectUserErrorAsync(cmd.run(['--in', out('cli.json'), '--out', out('cli.txt')]), "export: --format is required (one of pdb, dcd, xyz, json, xtc)")
   })
 })
 
