@@ -8,7 +8,7 @@ import path from 'node:path'
 import type { Command } from '../main'
 import type { ScoreModel } from '../../core/score/types'
 import type { Topology } from '../../core/topology'
-import type { SamplerMode, SamplerParams } from '../../core/sampler/params'
+import type { ReverseScheme, SamplerMode, SamplerParams } from '../../core/sampler/params'
 import type { TrustRegion } from '../../core/sampler/trust-region'
 import type { Trajectory } from '../../core/trajectory'
 import type { ParsedArgs } from '../args'
@@ -18,7 +18,7 @@ import { VERSION } from '../../core/version'
 import { betaOf } from '../../core/units/constants'
 import { etaOf, kOfEta, sigmaKOf } from '../../core/units/conversions'
 import { runTrajectory, samplerMeta } from '../../core/sampler/runner'
-import { SAMPLER_MODES } from '../../core/sampler/params'
+import { SAMPLER_MODES, REVERSE_SCHEMES, isBridgeMode, schemeOf } from '../../core/sampler/params'
 import { NormalStream } from '../../core/rng/normals'
 import { trajectoryFromJson, trajectoryToJson } from '../../core/trajectory'
 import { HarmonicModel } from '../../core/score/analytic/harmonic'
@@ -39,8 +39,8 @@ const INIT_STREAM = 0xffffffff
 const usage = `diffmd simulate — generate a trajectory (frame 0 = the initial state)
 
   diffmd simulate --system harmonic|double-well|mueller-brown|gmm [--kappa K] [--beta B] [--dim N]
-                  (--eta ETA | --dt PS --diffusion D [--temperature T]) [--mode bridge|tied|clean]
-                  [--inner-steps N] [--denoise-steps M] [--sigma-min S] --replicas R --frames F --seed S
+                  (--eta ETA | --dt PS --diffusion D [--temperature T]) [--mode bridge|bridge-mh|tied|clean]
+                  [--scheme tweedie|em] [--inner-steps N] [--denoise-steps M] [--sigma-min S] --replicas R --frames F --seed S
                   [--parallel picard [--window W] [--tol TOL]] [--init FILE] --out FILE [--json]
   diffmd simulate --model FILE [--topology ref.pdb] [--init FILE] [--no-align] (--eta … | --dt …) … --out FILE
 
@@ -52,8 +52,13 @@ const usage = `diffmd simulate — generate a trajectory (frame 0 = the initial 
   --eta ETA         η = DΔt of one adapter step (Å²); bridge: σ_K² = η, stiffness k = 1/(2η)
   --dt PS           time step of one adapter step (ps), with --diffusion D (Å²/ps): η = D·Δt
   --temperature T   K; sets β = 1/(k_B T) (kJ/mol units) for analytic systems, recorded in the metadata
-  --mode            bridge (adapter step; default for smoothed models), tied, clean (default for
+  --mode            bridge (adapter step; default for smoothed models), bridge-mh (the adapter step
+                    with a Metropolis test: exact for exp(−E(·, σ_min)) at any Δt; energy models only,
+                    no re-alignment; prints the acceptance per replica), tied, clean (default for
                     double-well and mueller-brown, whose score is known at σ = 0 only)
+  --scheme          bridge's reverse step: tweedie (default; 2 network evaluations per level in one
+                    batched call, stiff modes accurate) or em (plain Euler–Maruyama, the pre-0.x
+                    behaviour); bridge-mh always uses em (docs/sampler-integrators.md)
   --inner-steps N   adapter steps per saved frame (default 1)
   --denoise-steps M reverse-diffusion steps per adapter step (bridge; default 20)
   --sigma-min S     σ_min (Å) (default 0.05·σ_data for harmonic and gmm, from the card for models, 0 otherwise)
@@ -81,6 +86,7 @@ const spec = {
   diffusion: 'number',
   temperature: 'number',
   mode: 'string',
+  scheme: 'string',
   'inner-steps': 'int',
   'denoise-steps': 'int',
   'sigma-min': 'number',
@@ -352,12 +358,18 @@ const cmd: Command = {
     }
     try {
       const mode = choiceFlag<SamplerMode>('simulate', flags, 'mode', SAMPLER_MODES, model.smoothed ? 'bridge' : 'clean')
+      let scheme: ReverseScheme | undefined
+      if (flags.scheme !== undefined) {
+        scheme = choiceFlag<ReverseScheme>('simulate', flags, 'scheme', REVERSE_SCHEMES)
+        if (!isBridgeMode(mode)) fail(`--scheme applies to --mode bridge and bridge-mh only (this run is ${mode})`)
+        if (mode === 'bridge-mh' && scheme !== 'em') fail(`--mode bridge-mh needs reverse steps with a tractable density: use --scheme em (its default), not ${scheme}`)
+      }
       const sigmaMin = flags['sigma-min'] !== undefined ? (flags['sigma-min'] as number) : sigmaMinDefault
       if (!Number.isFinite(sigmaMin)) fail('--sigma-min is required: the model card gives neither sigmaMin nor sigmaData')
-      if (mode === 'bridge' && !(sigmaKOf(eta) > sigmaMin)) {
-        fail(`--sigma-min ${sigmaMin} Å must be below σ_K = √η = ${sigmaKOf(eta).toPrecision(4)} Å in bridge mode: use a larger --eta/--dt or a smaller --sigma-min`)
+      if (isBridgeMode(mode) && !(sigmaKOf(eta) > sigmaMin)) {
+        fail(`--sigma-min ${sigmaMin} Å must be below σ_K = √η = ${sigmaKOf(eta).toPrecision(4)} Å in ${mode} mode: use a larger --eta/--dt or a smaller --sigma-min`)
       }
-      const params: SamplerParams = { mode, eta, innerSteps, denoiseSteps, sigmaMin, replicas, frames, seed, trustRegion, parallel }
+      const params: SamplerParams = { mode, scheme, eta, innerSteps, denoiseSteps, sigmaMin, replicas, frames, seed, trustRegion, parallel }
       if (flags['checkpoint-every'] !== undefined && flags.checkpoint === undefined) fail('--checkpoint-every needs --checkpoint DIR')
       const every = positiveFlag('simulate', flags, 'checkpoint-every', 100)
       const ckpt = flags.checkpoint !== undefined ? await openCheckpointDir(flags.checkpoint as string, params, model.dim, model.name, init, every) : undefined
@@ -397,6 +409,9 @@ const cmd: Command = {
         seed,
         rejections: res.rejections,
         rejectionRate: steps > 0 ? totalRej / (steps * replicas) : 0,
+        scheme: schemeOf(params) ?? null,
+        acceptance: res.acceptance ?? null,
+        acceptanceMean: res.acceptance ? res.acceptance.reduce((a, b) => a + b, 0) / res.acceptance.length : null,
         modelCalls: res.modelCalls,
         sweeps: res.sweeps ?? null,
         stopped: res.stopped ?? null,
@@ -411,7 +426,11 @@ const cmd: Command = {
       if (rate > 1e-3) {
         process.stderr.write(`diffmd: warning: ${(100 * rate).toFixed(2)}% of steps were rejected at the trust region (above 0.1%: the model is weak at the edge of its data)\n`)
       }
-      const summary = `wrote ${out}: ${replicas} replicas × ${res.trajectory.frames} frames × ${model.dim} coordinates (${mode}, η = ${Number(eta.toPrecision(6))} Å², k = ${kOfEta(eta).toPrecision(4)} Å⁻², ${res.modelCalls} model calls${res.sweeps !== undefined ? `, ${res.sweeps} Picard sweeps` : ''}, ${seconds.toFixed(2)} s)`
+      const schemeText = schemeOf(params) ? ` ${schemeOf(params)}` : ''
+      const accText = res.acceptance
+        ? `; Metropolis acceptance ${((100 * (meta.acceptanceMean as number)) as number).toFixed(1)}% (per replica ${res.acceptance.map((a) => a.toFixed(3)).join(' ')})`
+        : ''
+      const summary = `wrote ${out}: ${replicas} replicas × ${res.trajectory.frames} frames × ${model.dim} coordinates (${mode}${schemeText}, η = ${Number(eta.toPrecision(6))} Å², k = ${kOfEta(eta).toPrecision(4)} Å⁻², ${res.modelCalls} model calls${res.sweeps !== undefined ? `, ${res.sweeps} Picard sweeps` : ''}, ${seconds.toFixed(2)} s)${accText}`
       if (flags.json) process.stdout.write(JSON.stringify({ out, ...meta }) + '\n')
       else process.stdout.write(summary + '\n')
       if (res.stopped?.reason === 'aborted') {

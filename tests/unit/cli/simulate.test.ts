@@ -52,7 +52,10 @@ describe('diffmd simulate: flag errors', () => {
     ['bridge on a σ = 0 model', ['--system', 'double-well', '--mode', 'bridge', '--eta', '0.01', '--replicas', '1', '--frames', '2', '--seed', '1', '--out', 'x.json'], /--mode clean or tied/],
     ['missing seed', ['--system', 'harmonic', '--eta', '0.1', '--replicas', '1', '--frames', '2', '--out', 'x.json'], /--seed is required/],
     ['zero replicas', ['--system', 'harmonic', '--eta', '0.1', '--replicas', '0', '--frames', '2', '--seed', '1', '--out', 'x.json'], /--replicas must be positive/],
-    ['unknown mode', ['--system', 'harmonic', '--eta', '0.1', '--mode', 'fast', '--replicas', '1', '--frames', '2', '--seed', '1', '--out', 'x.json'], /--mode must be one of bridge, tied, clean/],
+    ['unknown mode', ['--system', 'harmonic', '--eta', '0.1', '--mode', 'fast', '--replicas', '1', '--frames', '2', '--seed', '1', '--out', 'x.json'], /--mode must be one of bridge, bridge-mh, tied, clean/],
+    ['bridge-mh with tweedie', ['--system', 'gmm', '--eta', '0.5', '--mode', 'bridge-mh', '--scheme', 'tweedie', '--replicas', '1', '--frames', '2', '--seed', '1', '--out', 'x.json'], /bridge-mh needs reverse steps with a tractable density: use --scheme em/],
+    ['--scheme on a Langevin mode', ['--system', 'harmonic', '--eta', '0.1', '--mode', 'clean', '--scheme', 'em', '--replicas', '1', '--frames', '2', '--seed', '1', '--out', 'x.json'], /--scheme applies to --mode bridge and bridge-mh only/],
+    ['unknown scheme', ['--system', 'harmonic', '--eta', '0.1', '--scheme', 'rk4', '--replicas', '1', '--frames', '2', '--seed', '1', '--out', 'x.json'], /--scheme must be one of em, tweedie/],
     ['--kappa on the double well', ['--system', 'double-well', '--kappa', '2', '--eta', '0.1', '--replicas', '1', '--frames', '2', '--seed', '1', '--out', 'x.json'], /--kappa applies to --system harmonic only/],
     ['--tol without --parallel', ['--system', 'harmonic', '--eta', '0.1', '--tol', '1e-4', '--replicas', '1', '--frames', '2', '--seed', '1', '--out', 'x.json'], /--window and --tol need --parallel picard/],
     ['unknown flag', ['--system', 'harmonic', '--speed', '3'], /unknown flag --speed/],
@@ -160,5 +163,30 @@ describe('diffmd simulate: runs', () => {
     const t = JSON.parse(await readFile(out, 'utf8')) as JsonTrajectory
     expect(t.frames[0]!.length).toBeLessThan(50)
     expect((t.meta.stopped as { reason: string }).reason).toBe('unstable')
+  })
+})
+
+describe('diffmd simulate --mode bridge-mh', () => {
+  it('--json reports the acceptance per replica (in the file metadata too) and the scheme', async () => {
+    const out = path.join(dir, 'mh.json')
+    const { code, stdout } = await run(['--system', 'gmm', '--eta', '0.5', '--mode', 'bridge-mh', '--denoise-steps', '6', '--replicas', '3', '--frames', '21', '--seed', '4', '--out', out, '--json'])
+    expect(code).toBe(0)
+    const meta = JSON.parse(stdout) as Record<string, unknown>
+    expect(meta.mode).toBe('bridge-mh')
+    expect(meta.scheme).toBe('em')
+    const acc = meta.acceptance as number[]
+    expect(acc.length).toBe(3)
+    // 20 steps per replica: every acceptance is a multiple of 1/20 in [0, 1]
+    for (const a of acc) expect(Math.abs(a * 20 - Math.round(a * 20))).toBeLessThan(1e-9)
+    expect(meta.acceptanceMean).toBeCloseTo(acc.reduce((x, y) => x + y, 0) / 3, 12)
+    const t = JSON.parse(await readFile(out, 'utf8')) as JsonTrajectory
+    expect(t.meta.acceptance).toEqual(acc)
+  })
+
+  it('the summary line prints the acceptance; bridge prints its scheme', async () => {
+    const { stdout } = await run(['--system', 'harmonic', '--dim', '2', '--eta', '0.3', '--mode', 'bridge-mh', '--denoise-steps', '4', '--replicas', '2', '--frames', '5', '--seed', '1', '--out', path.join(dir, 'mh2.json')])
+    expect(stdout).toMatch(/bridge-mh em, .*Metropolis acceptance \d+\.\d% \(per replica [\d.]+ [\d.]+\)/)
+    const b = await run(base(path.join(dir, 'tw.json')))
+    expect(b.stdout).toMatch(/\(bridge tweedie, /)
   })
 })
