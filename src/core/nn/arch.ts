@@ -32,7 +32,17 @@ export interface ArchConfig {
   depth: number
   /** size of the Fourier σ-embedding (even) */
   embDim: number
+  /**
+   * how the network's output is scaled with σ (docs/training.md): 'edm' (default) k(σₙ) = 1/σₙ,
+   * the EDM c_out, so the score correction is F/σₙ and the network must shrink like σₙ as σ → 0;
+   * 'bounded' k(σₙ) = c_in = 1/√(σₙ²+1): the same at large σ, O(1) at small σ, so the small-σ
+   * score is an O(1) output of the network that is continuous in σ.
+   */
+  head?: HeadScale
 }
+
+export type HeadScale = 'edm' | 'bounded'
+export const HEAD_SCALES: readonly HeadScale[] = ['edm', 'bounded']
 
 export const DEFAULT_ARCH = { width: 256, depth: 3, embDim: 32 } as const
 export const OMEGA_MIN = 0.5
@@ -52,6 +62,7 @@ export function checkArch(cfg: ArchConfig): void {
   if (!(cfg.depth >= 1 && Number.isInteger(cfg.depth))) throw new RangeError(`arch: depth must be a positive integer (got ${cfg.depth})`)
   if (!(cfg.embDim >= 2 && cfg.embDim % 2 === 0)) throw new RangeError(`arch: embDim must be an even number ≥ 2 (got ${cfg.embDim})`)
   if (!ARCH_NAMES.includes(cfg.arch)) throw new RangeError(`arch: unknown architecture '${cfg.arch}'`)
+  if (cfg.head !== undefined && !HEAD_SCALES.includes(cfg.head)) throw new RangeError(`arch: unknown head scaling '${cfg.head}' (edm or bounded)`)
 }
 
 export function paramDefs(cfg: ArchConfig): ParamDef[] {
@@ -140,6 +151,23 @@ export interface NormalisedOutputs {
   F?: Tensor
 }
 
+function potentialPhi(g: Graph, P: Params, h: Tensor): Tensor {
+  return g.squeeze(g.add(g.matmul(h, param(P, 'wo')), param(P, 'bo')), [1]) // [B]
+}
+
+/**
+ * Eₙ(u, σₙ) = |u|²/(2(σₙ²+1)) + Φ(c_in u, c_noise)/σₙ of an energy-mlp, [B], without the score
+ * (the consistency term differentiates it itself: docs/training.md).
+ */
+export function energyNormalised(g: Graph, cfg: ArchConfig, P: Params, u: Tensor, sn: Tensor): Tensor {
+  if (cfg.arch !== 'energy-mlp') throw new Error(`arch: ${cfg.arch} has no energy`)
+  const pc = precond(g, sn)
+  const phi = potentialPhi(g, P, trunk(g, cfg, P, g.mul(u, pc.cIn), pc.cNoise))
+  const gaussE = g.mul(g.reduceSum(g.mul(u, u), [1]), g.mul(g.squeeze(pc.invS2p1, [1]), 0.5))
+  if (cfg.head === 'bounded') return g.add(gaussE, g.mul(phi, g.squeeze(pc.cIn, [1])))
+  return g.add(gaussE, g.div(phi, g.squeeze(pc.sn, [1])))
+}
+
 /** the network in normalised units: u [B, d], σₙ [B] */
 export function networkNormalised(g: Graph, cfg: ArchConfig, P: Params, u: Tensor, sn: Tensor): NormalisedOutputs {
   const pc = precond(g, sn)
@@ -147,15 +175,27 @@ export function networkNormalised(g: Graph, cfg: ArchConfig, P: Params, u: Tenso
   const h = trunk(g, cfg, P, v, pc.cNoise)
   // common term: the unit-Gaussian score −u/(σₙ²+1)
   const gauss = g.neg(g.mul(u, pc.invS2p1))
+  const bounded = cfg.head === 'bounded'
   if (cfg.arch === 'score-mlp') {
     const F = g.add(g.matmul(h, param(P, 'wo')), param(P, 'bo'))
+    if (bounded) {
+      // sₙ = −u/(σₙ²+1) + c_in² F
+      const cF = g.mul(F, g.mul(pc.cIn, pc.cIn))
+      return { snScore: g.mul(g.add(gauss, cF), pc.sn), score: g.add(gauss, cF) }
+    }
     // σₙ sₙ = −σₙ u/(σₙ²+1) + c_in F   (= (c_skip u + c_out F − u)/σₙ, no cancellation)
     const snScore = g.add(g.mul(gauss, pc.sn), g.mul(F, pc.cIn))
     const score = g.add(gauss, g.div(g.mul(F, pc.cIn), pc.sn))
     return { snScore, score, F }
   }
-  const phi = g.squeeze(g.add(g.matmul(h, param(P, 'wo')), param(P, 'bo')), [1]) // [B]
+  const phi = potentialPhi(g, P, h)
   const [gradPhi] = gradients(g.sumAll(phi), [v]) as [Tensor]
+  if (bounded) {
+    // Eₙ = |u|²/(2(σₙ²+1)) + c_in Φ(c_in u, c_noise),  sₙ = −u/(σₙ²+1) − c_in² ∇_vΦ
+    const score = g.sub(gauss, g.mul(gradPhi, g.mul(pc.cIn, pc.cIn)))
+    const gaussE = g.mul(g.reduceSum(g.mul(u, u), [1]), g.mul(g.squeeze(pc.invS2p1, [1]), 0.5))
+    return { snScore: g.mul(score, pc.sn), score, energy: g.add(gaussE, g.mul(phi, g.squeeze(pc.cIn, [1]))) }
+  }
   // sₙ = −u/(σₙ²+1) − (c_in/σₙ) ∇_vΦ
   const cg = g.mul(gradPhi, pc.cIn)
   const snScore = g.sub(g.mul(gauss, pc.sn), cg)

@@ -4,7 +4,7 @@
  * ONNX score model (dimension, σ range, reference for re-alignment, trust region).
  */
 import type { AtomRecord } from '../topology'
-import { paramCount, type ArchName } from './arch'
+import { paramCount, type ArchName, type HeadScale } from './arch'
 import { OPSET } from './graph'
 import type { TrainResult } from './trainer'
 
@@ -35,7 +35,7 @@ export interface ModelCard {
   /** display name */
   name: string
   architecture:
-    | { arch: ArchName; width: number; depth: number; embDim: number; parameters: number }
+    | { arch: ArchName; width: number; depth: number; embDim: number; parameters: number; head?: HeadScale }
     | { arch: 'imported'; producer?: string; output: 'score' | 'energy' }
   /** d */
   dim: number
@@ -86,6 +86,20 @@ export interface ModelCard {
     cancelled: boolean
     wallSeconds: number
     samplesPerSecond: number
+    /** decay of the weight EMA that was validated and exported (absent or 0: raw weights) */
+    ema?: number
+    /** antithetic noise pairs in the EDM loss */
+    antithetic?: boolean
+    /** heat-equation consistency penalty of energy models (docs/training.md) */
+    consistency?: {
+      weight: number
+      /** σ range (Å) of the penalty's groups */
+      sigmaRange: [number, number]
+      groups: number
+      groupSize: number
+      /** mean unweighted penalty over the last evaluation interval */
+      trainPenalty: number | null
+    }
   }
   /** the latest self-check (docs/self-check.md): where this model's dynamics can be trusted */
   selfCheck?: SelfCheckSummary
@@ -162,7 +176,14 @@ export function buildCard(
     format: CARD_FORMAT,
     version: CARD_VERSION,
     name: meta.name,
-    architecture: { arch: result.arch.arch, width: result.arch.width, depth: result.arch.depth, embDim: result.arch.embDim, parameters: paramCount(result.arch) },
+    architecture: {
+      arch: result.arch.arch,
+      width: result.arch.width,
+      depth: result.arch.depth,
+      embDim: result.arch.embDim,
+      parameters: paramCount(result.arch),
+      ...(result.arch.head ? { head: result.arch.head } : {}),
+    },
     dim: result.arch.dim,
     aligned: meta.aligned,
     sigmaData: sd,
@@ -189,6 +210,19 @@ export function buildCard(
       cancelled: result.final.cancelled,
       wallSeconds: result.final.wallSeconds,
       samplesPerSecond: result.final.samplesPerSecond,
+      ...(o.ema > 0 ? { ema: o.ema } : {}),
+      ...(o.antithetic ? { antithetic: true } : {}),
+      ...(result.arch.arch === 'energy-mlp' && o.consistency && o.consistency.weight > 0
+        ? {
+            consistency: {
+              weight: o.consistency.weight,
+              sigmaRange: [o.consistency.sigmaMin * sd, o.consistency.sigmaMax * sd] as [number, number],
+              groups: o.consistency.groups,
+              groupSize: o.consistency.groupSize,
+              trainPenalty: result.history.length ? (result.history[result.history.length - 1]!.trainConsistency ?? null) : null,
+            },
+          }
+        : {}),
     },
     trustRegion: { mean: compactNumbers(result.trustRegion.mean), scale: compactNumbers(result.trustRegion.scale), radius: result.trustRegion.radius },
     onnx: { sha256: onnx.sha256, bytes: onnx.bytes, opset: OPSET, inputs: ['x', 'sigma'], outputs: result.arch.arch === 'energy-mlp' ? ['score', 'energy'] : ['score'] },

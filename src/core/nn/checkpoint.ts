@@ -30,6 +30,7 @@ export function encodeTrainCheckpoint(ck: TrainCheckpoint): Uint8Array {
     params: ck.params.map(ref),
     m: ck.m.map(ref),
     v: ck.v.map(ref),
+    ...(ck.ema ? { ema: ck.ema.map(ref) } : {}),
     best: ck.best ? { ...ck.best, params: ck.best.params.map(ref) } : null,
   }
   const json = new TextEncoder().encode(JSON.stringify(header))
@@ -72,6 +73,7 @@ export function decodeTrainCheckpoint(bytes: Uint8Array, file = 'checkpoint'): T
     params: (header.params as unknown[]).map(deref),
     m: (header.m as unknown[]).map(deref),
     v: (header.v as unknown[]).map(deref),
+    ...(header.ema ? { ema: (header.ema as unknown[]).map(deref) } : {}),
     best: best ? { ...best, params: best.params.map(deref) } : null,
   }
 }

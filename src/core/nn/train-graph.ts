@@ -11,7 +11,8 @@
  */
 import { Graph, type Tensor } from './graph'
 import { gradients } from './autodiff'
-import { lossPerSample, paramDefs, type ArchConfig, type Params } from './arch'
+import { energyNormalised, lossPerSample, paramDefs, type ArchConfig, type Params } from './arch'
+import { centredPenalty, heatResidual, type ConsistencyConfig } from './consistency'
 
 export interface AdamConfig {
   beta1: number
@@ -43,11 +44,27 @@ function batchInputs(g: Graph, cfg: ArchConfig): { u0: Tensor; noise: Tensor; sn
   return { u0, noise, sn, P, ps }
 }
 
+/** true when the train step carries the consistency term (energy models with weight > 0) */
+export function usesConsistency(cfg: ArchConfig, c?: ConsistencyConfig): c is ConsistencyConfig {
+  return cfg.arch === 'energy-mlp' && !!c && c.weight > 0
+}
+
 /**
- * Inputs: u0[B,d] (normalised data), noise[B,d], sn[B] (σ/σ_data), lr[], eps[], p.*, m.*, v.*.
- * Outputs: loss[] (batch mean), gradNorm[], p.*.next, m.*.next, v.*.next.
+ * The consistency penalty of an energy model on its own batch: uc[Bc,d] (noisy normalised points,
+ * G groups of K consecutive rows sharing one σ), snc[Bc], vc[Bc,d] (Rademacher probes) → scalar.
  */
-export function buildTrainStepGraph(cfg: ArchConfig, adam: AdamConfig = DEFAULT_ADAM, float: 'float32' | 'float64' = 'float32'): Graph {
+export function consistencyTerm(g: Graph, cfg: ArchConfig, P: Params, uc: Tensor, snc: Tensor, vc: Tensor, groupSize: number): Tensor {
+  const { r } = heatResidual(g, (u, s) => energyNormalised(g, cfg, P, u, s), uc, snc, vc)
+  return centredPenalty(g, r, groupSize, cfg.dim)
+}
+
+/**
+ * Inputs: u0[B,d] (normalised data), noise[B,d], sn[B] (σ/σ_data), lr[], eps[], p.*, m.*, v.*,
+ * and with the consistency term uc[Bc,d], snc[Bc], vc[Bc,d].
+ * Outputs: loss[] (batch mean of the total), dsm[] (its EDM part), cons[] (the unweighted
+ * consistency penalty, 0 without it), gradNorm[], p.*.next, m.*.next, v.*.next.
+ */
+export function buildTrainStepGraph(cfg: ArchConfig, adam: AdamConfig = DEFAULT_ADAM, float: 'float32' | 'float64' = 'float32', consistency?: ConsistencyConfig): Graph {
   const g = new Graph(`${cfg.arch}-train-step`, float)
   const { u0, noise, sn, P, ps } = batchInputs(g, cfg)
   const lr = g.input('lr', float, [])
@@ -55,7 +72,18 @@ export function buildTrainStepGraph(cfg: ArchConfig, adam: AdamConfig = DEFAULT_
   const defs = paramDefs(cfg)
   const ms = defs.map((p) => g.input(mName(p.name), float, p.shape))
   const vs = defs.map((p) => g.input(vName(p.name), float, p.shape))
-  const loss = g.reduceMean(lossPerSample(g, cfg, P, u0, noise, sn), [0])
+  const dsm = g.reduceMean(lossPerSample(g, cfg, P, u0, noise, sn), [0])
+  let loss = dsm
+  let cons = g.scalar(0, float)
+  if (usesConsistency(cfg, consistency)) {
+    // fixed batch size: the group view [G, K] of the residual needs concrete dimensions
+    const Bc = consistency.groups * consistency.groupSize
+    const uc = g.input('uc', float, [Bc, cfg.dim])
+    const snc = g.input('snc', float, [Bc])
+    const vc = g.input('vc', float, [Bc, cfg.dim])
+    cons = consistencyTerm(g, cfg, P, uc, snc, vc, consistency.groupSize)
+    loss = g.add(dsm, g.mul(cons, consistency.weight))
+  }
   let grads = gradients(loss, ps)
   let sq = g.sumAll(g.mul(grads[0]!, grads[0]!))
   for (let i = 1; i < grads.length; i++) sq = g.add(sq, g.sumAll(g.mul(grads[i]!, grads[i]!)))
@@ -65,6 +93,8 @@ export function buildTrainStepGraph(cfg: ArchConfig, adam: AdamConfig = DEFAULT_
     grads = grads.map((gr) => g.mul(gr, scale))
   }
   g.output(loss, 'loss')
+  g.output(g.identity(dsm), 'dsm')
+  g.output(g.identity(cons), 'cons')
   g.output(norm, 'gradNorm')
   defs.forEach((d, i) => {
     const gr = grads[i]!

@@ -15,14 +15,27 @@
  * down to 0.003 Å ≈ 0.006 σ_data in docs/science.md "The adapter step") is inside the trained range and trained on.
  */
 import { fillNormals } from '../rng/normals'
-import { buildEvalGraph, buildTrainStepGraph, adamScalars, DEFAULT_ADAM, pName, mName, vName, next, type AdamConfig } from './train-graph'
-import { checkArch, initParams, paramDefs, DEFAULT_ARCH, type ArchConfig, type ArchName } from './arch'
+import { buildEvalGraph, buildTrainStepGraph, adamScalars, DEFAULT_ADAM, pName, mName, vName, next, usesConsistency, type AdamConfig } from './train-graph'
+import { checkConsistency, DEFAULT_CONSISTENCY, emaUpdate, type ConsistencyConfig } from './consistency'
+import { checkArch, initParams, paramDefs, DEFAULT_ARCH, type ArchConfig, type ArchName, type HeadScale } from './arch'
 import { fillUniforms, permutation } from './random'
 import { cpuSessionOptions, type OrtRuntime, type OrtSession, type OrtTensor } from './runtime'
 import type { SigmaDistribution } from './card'
 import type { NormStats } from './export'
 
 export const DEFAULT_SIGMA: SigmaDistribution = { pMean: -1.2, pStd: 1.2, uniformFraction: 0.25, min: 0.002, max: 80 }
+/**
+ * The default recipe (docs/training.md, chosen from the measurements recorded there): the output
+ * head, the EMA decay, and the consistency weight applied when the architecture is energy-mlp.
+ */
+export const DEFAULT_RECIPE = {
+  arch: 'score-mlp' as ArchName,
+  head: 'edm' as HeadScale,
+  ema: 0,
+  antithetic: false,
+  consistency: { weight: 0 },
+}
+
 /** interior band edges (σ/σ_data) of the validation report */
 export const BAND_EDGES = [0.01, 0.03, 0.1, 0.3, 1, 3, 10]
 
@@ -35,12 +48,18 @@ const S_NOISE = 0x7e000005
 const S_VAL_U = 0x7e000011
 const S_VAL_N = 0x7e000012
 const S_VAL_NOISE = 0x7e000013
+const S_CONS_INDEX = 0x7e000021
+const S_CONS_SIGMA = 0x7e000022
+const S_CONS_NOISE = 0x7e000023
+const S_CONS_PROBE = 0x7e000024
 
 export interface TrainOptions {
   arch: ArchName
   width?: number
   depth?: number
   embDim?: number
+  /** output scaling with σ (arch.ts HeadScale; default 'edm') */
+  head?: HeadScale
   steps: number
   batch?: number
   lr?: number
@@ -65,6 +84,12 @@ export interface TrainOptions {
   threads?: number
   /** progress events every this many steps (default steps/200) */
   progressEvery?: number
+  /** heat-equation consistency term of energy models (docs/training.md); weight 0 = off (default) */
+  consistency?: Partial<ConsistencyConfig>
+  /** decay of the exponential moving average of the weights that is validated and exported (0 = off, the default) */
+  ema?: number
+  /** antithetic noise pairs: sample 2i+1 is sample 2i with the noise negated (default false) */
+  antithetic?: boolean
 }
 
 export interface ResolvedTrainOptions {
@@ -72,6 +97,7 @@ export interface ResolvedTrainOptions {
   width: number
   depth: number
   embDim: number
+  head: HeadScale
   steps: number
   batch: number
   lr: number
@@ -87,6 +113,9 @@ export interface ResolvedTrainOptions {
   adam: AdamConfig
   threads: number
   progressEvery: number
+  consistency: ConsistencyConfig
+  ema: number
+  antithetic: boolean
 }
 
 export interface TrainData {
@@ -104,6 +133,8 @@ export interface EvalRecord {
   /** loss per σ band (same order as bands of the result) */
   bands: number[]
   lr: number
+  /** mean (unweighted) consistency penalty since the previous evaluation (runs with the term) */
+  trainConsistency?: number
 }
 
 export interface TrainProgress {
@@ -131,11 +162,14 @@ export interface TrainCheckpoint {
   params: Float32Array[]
   m: Float32Array[]
   v: Float32Array[]
+  /** the EMA of the weights (runs with ema > 0) */
+  ema?: Float32Array[]
   best: { step: number; valLoss: number; params: Float32Array[] } | null
   evalsSinceBest: number
   history: EvalRecord[]
   lossSum: number
   lossCount: number
+  consSum?: number
   wallSeconds: number
   samplesDone: number
 }
@@ -193,6 +227,7 @@ export function resolveTrainOptions(o: TrainOptions): ResolvedTrainOptions {
     width: o.width ?? DEFAULT_ARCH.width,
     depth: o.depth ?? DEFAULT_ARCH.depth,
     embDim: o.embDim ?? DEFAULT_ARCH.embDim,
+    head: o.head ?? 'edm',
     steps,
     batch: o.batch ?? 512,
     lr: o.lr ?? 1e-3,
@@ -208,7 +243,12 @@ export function resolveTrainOptions(o: TrainOptions): ResolvedTrainOptions {
     adam: { ...DEFAULT_ADAM, ...(o.adam ?? {}) },
     threads: o.threads ?? 1,
     progressEvery: o.progressEvery ?? Math.max(1, Math.round(steps / 200)),
+    consistency: { ...DEFAULT_CONSISTENCY, ...(o.consistency ?? {}) },
+    ema: o.ema ?? 0,
+    antithetic: o.antithetic ?? false,
   }
+  checkConsistency(r.consistency)
+  if (!(r.ema >= 0 && r.ema < 1)) throw new RangeError(`train: ema decay must be in [0, 1) (got ${r.ema})`)
   if (!(Number.isInteger(r.batch) && r.batch >= 1)) throw new RangeError(`train: batch must be a positive integer (got ${r.batch})`)
   if (!(r.lr > 0)) throw new RangeError(`train: lr must be positive (got ${r.lr})`)
   if (!(r.valFraction >= 0 && r.valFraction < 1)) throw new RangeError(`train: valFraction must be in [0, 1) (got ${r.valFraction})`)
@@ -384,9 +424,18 @@ const now = (): number => (typeof performance !== 'undefined' ? performance.now(
  * (the continuation is identical to a run that was never interrupted).
  */
 export async function trainModel(ort: OrtRuntime, data: TrainData, options: TrainOptions, hooks: TrainHooks = {}, resume?: TrainCheckpoint): Promise<TrainResult> {
-  const o: ResolvedTrainOptions = resume ? { ...resume.options, sigma: { ...resume.options.sigma }, adam: { ...resume.options.adam } } : resolveTrainOptions(options)
+  const o: ResolvedTrainOptions = resume
+    ? {
+        ...resume.options,
+        sigma: { ...resume.options.sigma },
+        adam: { ...resume.options.adam },
+        consistency: { ...DEFAULT_CONSISTENCY, ...(resume.options.consistency ?? {}) },
+        ema: resume.options.ema ?? 0,
+        antithetic: resume.options.antithetic ?? false,
+      }
+    : resolveTrainOptions(options)
   const d = data.dim
-  const cfg: ArchConfig = { arch: o.arch, dim: d, width: o.width, depth: o.depth, embDim: o.embDim }
+  const cfg: ArchConfig = { arch: o.arch, dim: d, width: o.width, depth: o.depth, embDim: o.embDim, ...(o.head && o.head !== 'edm' ? { head: o.head } : {}) }
   checkArch(cfg)
   if (data.frames.length < data.nFrames * d) throw new RangeError(`train: ${data.frames.length} values for ${data.nFrames} frames of ${d}`)
   if (data.nFrames < 2) throw new RangeError('train: need at least 2 frames')
@@ -406,18 +455,21 @@ export async function trainModel(ort: OrtRuntime, data: TrainData, options: Trai
   const edgesA = vs ? vs.edges.map((e) => e * stats.sigmaData) : []
 
   const sessOpts = cpuSessionOptions(o.threads)
-  const stepSession = await ort.InferenceSession.create(buildTrainStepGraph(cfg, o.adam).toBytes(), sessOpts)
+  const withCons = usesConsistency(cfg, o.consistency)
+  const stepSession = await ort.InferenceSession.create(buildTrainStepGraph(cfg, o.adam, 'float32', withCons ? o.consistency : undefined).toBytes(), sessOpts)
   const evalSession = vs ? await ort.InferenceSession.create(buildEvalGraph(cfg).toBytes(), sessOpts) : undefined
 
   const defs = paramDefs(cfg)
   let params: Float32Array[]
   let ms: Float32Array[]
   let vsq: Float32Array[]
+  let ema: Float32Array[] | null
   let best: TrainCheckpoint['best']
   let evalsSinceBest: number
   const history: EvalRecord[] = resume ? [...resume.history] : []
   let lossSum = resume?.lossSum ?? 0
   let lossCount = resume?.lossCount ?? 0
+  let consSum = resume?.consSum ?? 0
   let step = resume?.step ?? 0
   const wallBefore = resume?.wallSeconds ?? 0
   let samplesDone = resume?.samplesDone ?? 0
@@ -425,12 +477,14 @@ export async function trainModel(ort: OrtRuntime, data: TrainData, options: Trai
     params = resume.params.map((a) => Float32Array.from(a))
     ms = resume.m.map((a) => Float32Array.from(a))
     vsq = resume.v.map((a) => Float32Array.from(a))
+    ema = o.ema > 0 ? (resume.ema ?? resume.params).map((a) => Float32Array.from(a)) : null
     best = resume.best ? { ...resume.best, params: resume.best.params.map((a) => Float32Array.from(a)) } : null
     evalsSinceBest = resume.evalsSinceBest
   } else {
     params = initParams(cfg, o.seed)
     ms = params.map((p) => new Float32Array(p.length))
     vsq = params.map((p) => new Float32Array(p.length))
+    ema = o.ema > 0 ? params.map((a) => Float32Array.from(a)) : null
     best = null
     evalsSinceBest = 0
   }
@@ -442,6 +496,14 @@ export async function trainModel(ort: OrtRuntime, data: TrainData, options: Trai
   const idxU = new Float64Array(B)
   const sigU = new Float64Array(2 * B)
   const sigN = new Float32Array(B)
+  const cc = o.consistency
+  const Bc = withCons ? cc.groups * cc.groupSize : 0
+  const uc = new Float32Array(Bc * d)
+  const snc = new Float32Array(Bc)
+  const vc = new Float32Array(Bc * d)
+  const cIdxU = new Float64Array(Bc)
+  const cSigU = new Float64Array(cc.groups)
+  const cProbeU = new Float64Array(Bc * d)
   const t0 = now()
   const stepsAtStart = step
   let progLossSum = 0
@@ -459,11 +521,13 @@ export async function trainModel(ort: OrtRuntime, data: TrainData, options: Trai
     params,
     m: ms,
     v: vsq,
+    ...(ema ? { ema } : {}),
     best,
     evalsSinceBest,
     history: [...history],
     lossSum,
     lossCount,
+    consSum,
     wallSeconds: wallBefore + (now() - t0) / 1000,
     samplesDone,
   })
@@ -503,6 +567,14 @@ export async function trainModel(ort: OrtRuntime, data: TrainData, options: Trai
       }
       drawSigmas(sn, o.sigma, o.seed, S_SIGMA_U, S_SIGMA_N, step * B, B, sigU, sigN)
       fillNormals(noise, o.seed, S_NOISE, step * B * d)
+      if (o.antithetic) {
+        // pairs (x₀ + σn, x₀ − σn): the noise term of the loss gradient cancels to first order in σ
+        for (let i = 1; i < B; i += 2) {
+          u0.copyWithin(i * d, (i - 1) * d, i * d)
+          sn[i] = sn[i - 1]!
+          for (let k = 0; k < d; k++) noise[i * d + k] = -noise[(i - 1) * d + k]!
+        }
+      }
       const lr = learningRate(o, step)
       const sc = adamScalars(o.adam, lr, step + 1)
       const feeds: Record<string, OrtTensor> = {
@@ -511,6 +583,25 @@ export async function trainModel(ort: OrtRuntime, data: TrainData, options: Trai
         sn: f32(ort, sn, [B]),
         lr: f32(ort, Float32Array.of(sc.lr), []),
         eps: f32(ort, Float32Array.of(sc.eps), []),
+      }
+      if (withCons) {
+        // consistency batch `step`: G groups of K noisy training frames sharing one log-uniform σ
+        fillUniforms(cIdxU, o.seed, S_CONS_INDEX, step * Bc)
+        fillUniforms(cSigU, o.seed, S_CONS_SIGMA, step * cc.groups)
+        fillNormals(vc, o.seed, S_CONS_NOISE, step * Bc * d)
+        fillUniforms(cProbeU, o.seed, S_CONS_PROBE, step * Bc * d)
+        const la = Math.log(cc.sigmaMin)
+        const lb = Math.log(cc.sigmaMax)
+        for (let i = 0; i < Bc; i++) {
+          const s = Math.exp(la + cSigU[Math.floor(i / cc.groupSize)]! * (lb - la))
+          snc[i] = s
+          const f = split.train[Math.min(nTrain - 1, Math.floor(cIdxU[i]! * nTrain))]!
+          for (let k = 0; k < d; k++) uc[i * d + k] = norm[f * d + k]! + s * vc[i * d + k]!
+        }
+        for (let k = 0; k < Bc * d; k++) vc[k] = cProbeU[k]! < 0.5 ? -1 : 1
+        feeds.uc = f32(ort, uc, [Bc, d])
+        feeds.snc = f32(ort, snc, [Bc])
+        feeds.vc = f32(ort, vc, [Bc, d])
       }
       defs.forEach((p, i) => {
         feeds[pName(p.name)] = f32(ort, params[i]!, p.shape)
@@ -526,6 +617,8 @@ export async function trainModel(ort: OrtRuntime, data: TrainData, options: Trai
       ms = defs.map((p) => out[next(mName(p.name))]!.data as Float32Array)
       vsq = defs.map((p) => out[next(vName(p.name))]!.data as Float32Array)
       step++
+      if (ema) emaUpdate(ema, params, o.ema, step)
+      if (withCons) consSum += (out.cons!.data as Float32Array)[0]!
       samplesDone += B
       lossSum += loss
       lossCount++
@@ -536,22 +629,26 @@ export async function trainModel(ort: OrtRuntime, data: TrainData, options: Trai
       const evalNow = step % o.evalEvery === 0 || step === o.steps
       if (evalNow) {
         const trainLoss = lossSum / Math.max(1, lossCount)
+        const trainConsistency = withCons ? consSum / Math.max(1, lossCount) : undefined
+        consSum = 0
         lossSum = 0
         lossCount = 0
         let valLoss: number | null = null
         let bands: number[] = []
         if (vs && evalSession) {
-          lastEval = await evaluate(ort, evalSession, cfg, params, vs)
+          const evaluated = ema ?? params
+          lastEval = await evaluate(ort, evalSession, cfg, evaluated, vs)
           valLoss = lastEval.main
           bands = lastEval.bands
           if (!best || valLoss < best.valLoss) {
-            best = { step, valLoss, params: params.map((a) => Float32Array.from(a)) }
+            best = { step, valLoss, params: evaluated.map((a) => Float32Array.from(a)) }
             evalsSinceBest = 0
           } else evalsSinceBest++
         }
-        history.push({ step, trainLoss, valLoss, bands, lr })
+        history.push({ step, trainLoss, valLoss, bands, lr, ...(trainConsistency !== undefined ? { trainConsistency } : {}) })
         hooks.onLog?.(
           `step ${step}/${o.steps}  lr ${lr.toExponential(2)}  train ${trainLoss.toFixed(4)}` +
+            (trainConsistency !== undefined ? `  consistency ${trainConsistency.toFixed(4)}` : '') +
             (valLoss !== null ? `  val ${valLoss.toFixed(4)}  bands ${bands.map((b) => b.toFixed(3)).join(' ')}` : '')
         )
         progress('eval')
@@ -569,7 +666,7 @@ export async function trainModel(ort: OrtRuntime, data: TrainData, options: Trai
     if (evalSession) await evalSession.release()
   }
 
-  const kept = best ? best.params : params
+  const kept = best ? best.params : (ema ?? params)
   const keptRecord = best ? history.find((h) => h.step === best!.step) : history[history.length - 1]
   const wallSeconds = wallBefore + (now() - t0) / 1000
   const lastTrain = history.length ? history[history.length - 1]!.trainLoss : lastTrainLoss
