@@ -19,7 +19,8 @@ import type { Topology } from '../../core/topology'
 import { Aligner } from '../../core/geometry/kabsch'
 import { readPdb, writePdb, describeAtom } from '../../core/formats/pdb'
 import { VERSION } from '../../core/version'
-import { writeJsonAtomic } from '../fs/atomic'
+import { writeError, writeJsonAtomic } from '../fs/atomic'
+import { exists, slug as slugOf } from '../fs/paths'
 import { withFileLock } from '../fs/lock'
 import { selectAtoms, SELECTIONS, type AtomSelection } from './selection'
 import { coordinateStats, findDuplicates } from './stats'
@@ -76,23 +77,7 @@ function checkId(id: string): void {
 }
 
 function slug(name: string): string {
-  const s = name
-    .toLowerCase()
-    .replace(/\.(pdb|ent)(\.gz)?$/i, '')
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 40)
-    .replace(/-+$/, '')
-  return s || 'dataset'
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fs.lstat(p)
-    return true
-  } catch {
-    return false
-  }
+  return slugOf(name.replace(/\.(pdb|ent)(\.gz)?$/i, ''), 40) || 'dataset'
 }
 
 /** growable float32 buffer for frames of one width */
@@ -382,8 +367,7 @@ async function writeDatasetFolder(projectDir: string, id: string, manifest: Data
     await fs.rm(tmp, { recursive: true, force: true }).catch(() => {})
     if (!hadDatasets) await fs.rmdir(dsDir).catch(() => {})
     if (!hadProject) await fs.rmdir(projectDir).catch(() => {})
-    if (err instanceof UserError) throw err
-    throw new UserError(`${path.join(dsDir, id)}: could not write the dataset (${(err as Error).message}); nothing was changed`, 'io')
+    throw writeError(err, path.join(dsDir, id), 'nothing was changed')
   }
 }
 

@@ -34,6 +34,7 @@ import { xyzFrameText } from '../../core/formats/xyz'
 import { DcdWriter } from '../../core/formats/dcd'
 import { XtcWriter, boxFromCell } from '../../core/formats/xtc'
 import { AtomicOutput } from './atomic-output'
+import { isDiskFull, writeError } from '../fs/atomic'
 
 export interface WriteTrajectoryOptions {
   /** topology for PDB/DCD/XYZ atom names; analytic systems have none (XYZ then uses 'X' atoms, 3 coordinates each, zero-padded) */
@@ -350,6 +351,7 @@ export async function writeTrajectorySet(
     if (err instanceof UserError) throw err
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new UserError(`${current}: a file of this export appeared while it was written; nothing was replaced, export again`, 'io')
     if (err instanceof RangeError) throw new UserError(`${current}: ${err.message}; nothing was written`, 'bad-input')
+    if (isDiskFull(err)) throw writeError(err, current, 'nothing was written')
     throw new UserError(`${current}: could not write (${(err as Error).message}); nothing was written`, 'io')
   }
   // the order callers expect: each trajectory, then the topology, then the sidecars

@@ -13,6 +13,7 @@
 import { constants as fsc, promises as fs } from 'node:fs'
 import { UserError } from '../../core/errors'
 import { serialised, withFileLock } from '../fs/lock'
+import { writeError } from '../fs/atomic'
 
 export { serialised }
 
@@ -61,12 +62,18 @@ export function appendFrames(file: string, rowBytes: number, start: number, byte
       // drop a torn row left by a crash, then write the new tail where it belongs
       if (size !== stored * rowBytes) await fh.truncate(stored * rowBytes)
       const tail = bytes.subarray(skip * rowBytes)
-      let off = 0
-      while (off < tail.length) {
-        const { bytesWritten } = await fh.write(tail, off, tail.length - off, stored * rowBytes + off)
-        off += bytesWritten
+      try {
+        let off = 0
+        while (off < tail.length) {
+          const { bytesWritten } = await fh.write(tail, off, tail.length - off, stored * rowBytes + off)
+          off += bytesWritten
+        }
+        await fh.sync()
+      } catch (err) {
+        // a full disk mid-batch: cut back to the frames stored before it, so none is half there
+        await fh.truncate(stored * rowBytes).catch(() => undefined)
+        throw writeError(err, `${label}: ${file}`, `the ${stored} frames stored before are kept; resume the run when there is space`)
       }
-      await fh.sync()
       return { framesStored: stored + n - skip, written: n - skip }
     } finally {
       await fh.close()
