@@ -12,6 +12,7 @@ export const nodeEntries = {
 // Worker threads get their own files next to the bundles that start them.
 export const workerEntries = {
   'cli/train-worker': 'src/services/models/train-worker.ts',
+  'cli/self-check-worker': 'src/services/models/self-check-worker.ts',
 }
 
 const started = Date.now()

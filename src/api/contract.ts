@@ -7,6 +7,7 @@ import { z } from 'zod'
 import { datasetContract } from './datasets'
 import { runContract } from './runs'
 import { modelContract } from './models'
+import { selfCheckContract } from './selfcheck'
 import { idSchema } from './ids'
 
 export const ProjectSummary = z.object({
@@ -30,6 +31,8 @@ export const AppInfo = z.object({
     /** filled in by the renderer: whether navigator.gpu gives an adapter there */
     webgpu: z.union([z.object({ available: z.boolean(), adapter: z.string().optional() }), z.null()]),
   }),
+  /** one line each: problems no request caused that the user should know about (e.g. example seeding) */
+  notices: z.array(z.string()),
 })
 export type AppInfo = z.infer<typeof AppInfo>
 
@@ -44,6 +47,7 @@ export const contract = {
   'project.rename': { input: z.object({ id, name: z.string().trim().min(1).max(120) }).strict(), output: ProjectSummary },
   ...datasetContract,
   ...modelContract,
+  ...selfCheckContract,
   ...runContract,
 } as const
 

@@ -7,10 +7,11 @@ import { contract, isMethod, type Input, type Method, type Output } from '../api
 import { UserError } from '../core/errors'
 import type { ServiceContext } from './context'
 import { appInfo } from './app/info'
-import { createProject, listProjects, openProject, renameProject } from './project/store'
+import { createProject, listProjects, markModified, openProject, renameProject } from './project/store'
 import { cancelImport, prepareImport, datasetReference, deleteDatasetApi, getDatasetApi, importDatasetApi, listDatasetSummaries, renameDatasetApi } from './app/datasets-api'
 import * as runs from './app/runs-api'
 import * as models from './app/models-api'
+import * as selfCheck from './app/selfcheck-api'
 import { datasetSource, modelSource } from './runs/sources'
 import { setRunBackend } from './runs/store'
 
@@ -35,12 +36,16 @@ const handlers: Handlers = {
   'model.list': (ctx, i) => models.listModelSummaries(ctx.home, i.projectId),
   'model.train': (ctx, i) => models.startTraining(ctx, i),
   'model.jobs': async (_ctx, i) => models.listJobs(i.projectId),
-  'model.cancel': async (_ctx, i) => models.cancelJob(i.jobId),
+  // training jobs and self-check jobs share model.cancel (job ids never collide: train-… / check-…)
+  'model.cancel': async (_ctx, i) => (selfCheck.cancelSelfCheck(i.jobId) ? { cancelled: true } : models.cancelJob(i.jobId)),
   'model.card': (ctx, i) => models.modelCard(ctx.home, i.projectId, i.modelId),
   'model.import': (ctx, i) => models.importModelApi(ctx.home, i),
   'model.rename': (ctx, i) => models.renameModelApi(ctx.home, i.projectId, i.modelId, i.name),
   'model.delete': (ctx, i) => models.deleteModelApi(ctx.home, i.projectId, i.modelId),
   'model.bytes': (ctx, i) => models.modelBytes(ctx.home, i.projectId, i.modelId),
+  'model.selfCheck': (ctx, i) => selfCheck.startSelfCheck(ctx, i),
+  'model.selfCheckJobs': async (_ctx, i) => selfCheck.listSelfCheckJobs(i.projectId),
+  'model.selfCheckReport': (ctx, i) => selfCheck.storedSelfCheck(ctx.home, i.projectId, i.modelId),
 
   'run.create': async (ctx, i) => {
     const [model, dataset] = await Promise.all([modelSource(ctx.home, i.projectId, i.modelId), datasetSource(ctx.home, i.projectId, i.datasetId)])
@@ -62,6 +67,9 @@ const handlers: Handlers = {
   'run.export': (ctx, i) => runs.exportApi(ctx, i),
 }
 
+/** requests that change what a project holds: afterwards its project.json `modified` is now */
+const PROJECT_CHANGES: ReadonlySet<Method> = new Set<Method>(['dataset.import', 'dataset.rename', 'dataset.delete', 'model.import', 'model.rename', 'model.delete', 'run.create', 'run.finish', 'run.stop', 'run.rename', 'run.delete'])
+
 function describeZod(method: string, err: z.ZodError): string {
   const first = err.issues[0]
   if (!first) return `${method}: invalid request`
@@ -78,6 +86,8 @@ export async function dispatch(ctx: ServiceContext, method: string, rawInput: un
   const result = await handler(ctx, parsed.data)
   const out = spec.output.safeParse(result)
   if (!out.success) throw new Error(`${method}: service returned a malformed response: ${describeZod(method, out.error)}`)
+  const projectId = (parsed.data as { projectId?: unknown }).projectId
+  if (PROJECT_CHANGES.has(method) && typeof projectId === 'string') await markModified(ctx.home, projectId)
   return out.data
 }
 

@@ -11,13 +11,19 @@ import type { ModelCard, SelfCheckSummary } from '../../core/nn/card'
 import type { SamplerMode } from '../../core/sampler/params'
 import { commonFramePs, runSelfCheck, SELF_CHECK_DEFAULTS, type SelfCheckHooks, type SelfCheckOptions, type SelfCheckReport } from '../../core/selfcheck/self-check'
 import { findCard, openModelFile, trustRegionOf } from './open'
-import { loadTrainingFrames } from './training-data'
+import { alignFrames, loadTrainingFrames } from './training-data'
 import { writeJsonAtomic } from '../fs/atomic'
 
 export interface SelfCheckRequest {
   modelFile: string
   /** snapshots file; default: the card's training sources */
   data?: string
+  /**
+   * the snapshots themselves, [n, dim] (e.g. a project dataset's coords.f32: its selected atoms,
+   * aligned on the dataset's reference); aligned here on the model's reference when the card says
+   * aligned. Takes precedence over `data`.
+   */
+  snapshots?: Float32Array
   diffusion: number
   dtPs?: number[]
   framePs?: number
@@ -58,6 +64,13 @@ export function summaryOf(report: SelfCheckReport, createdAt: string): SelfCheck
 }
 
 async function snapshotsFor(req: SelfCheckRequest, card: ModelCard, reference: Float32Array | undefined): Promise<{ frames: Float32Array; topology?: ModelCard['atoms'] }> {
+  if (req.snapshots) {
+    const n = Math.floor(req.snapshots.length / card.dim)
+    if (n * card.dim !== req.snapshots.length) throw new UserError(`the snapshots hold ${req.snapshots.length} numbers, not a whole number of frames of d = ${card.dim}`, 'bad-input')
+    const frames = req.snapshots.slice()
+    if (card.aligned && reference) alignFrames(frames, n, card.dim / 3, reference)
+    return { frames }
+  }
   const candidates = req.data ? [req.data] : (card.data.sources ?? []).map((s) => (path.isAbsolute(s) ? s : path.resolve(path.dirname(req.modelFile), s)))
   for (const file of candidates) {
     try {

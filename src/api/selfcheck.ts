@@ -1,0 +1,103 @@
+/**
+ * API schemas of the model self-check (docs/self-check.md): model.selfCheck starts a job that runs
+ * the check on a registry model (in a worker thread), with `model.selfCheck.progress` events and a
+ * `model.selfCheck.done` event; model.selfCheckJobs lists jobs with their report (a reload
+ * re-attaches); model.cancel stops one; model.selfCheckReport reads the last stored report.
+ */
+import { z } from 'zod'
+import { idSchema as id } from './ids'
+
+export const SELF_CHECK_MODES = ['bridge', 'bridge-mh', 'tied', 'clean'] as const
+
+/** what the model card keeps of a check (src/core/nn/card.ts SelfCheckSummary) */
+export const SelfCheckSummary = z
+  .object({
+    createdAt: z.string(),
+    diffusion: z.number(),
+    mode: z.string(),
+    denoiseSteps: z.number(),
+    sigmaMin: z.number(),
+    replicas: z.number(),
+    nsPerReplica: z.number(),
+    perDt: z.array(
+      z.object({ dtPs: z.number(), equilibriumOk: z.boolean(), kineticsOk: z.boolean(), jsd: z.number().nullable(), acceptance: z.number().nullable().optional() }).passthrough()
+    ),
+    recommendedDtPs: z.number().optional(),
+    verdict: z.string(),
+  })
+  .passthrough()
+export type SelfCheckSummary = z.infer<typeof SelfCheckSummary>
+
+export const SelfCheckSettings = z
+  .object({
+    /** candidate Δt per adapter step (ps); each also runs at Δt/2 */
+    dtPs: z.array(z.number().positive().max(1000)).min(1).max(8).optional(),
+    /** ns per replica of every run */
+    nsPerReplica: z.number().positive().max(10_000).optional(),
+    replicas: z.number().int().min(4).max(1024).optional(),
+    /** D (Å²/ps) */
+    diffusion: z.number().positive().max(1000).optional(),
+    mode: z.enum(SELF_CHECK_MODES).optional(),
+    denoiseSteps: z.number().int().min(1).max(1000).optional(),
+    iidSamples: z.number().int().min(100).max(100_000).optional(),
+    iidSteps: z.number().int().min(2).max(5000).optional(),
+    seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+  })
+  .strict()
+export type SelfCheckSettings = z.infer<typeof SelfCheckSettings>
+
+export const SelfCheckJob = z.object({
+  jobId: z.string(),
+  projectId: z.string(),
+  modelId: z.string(),
+  /** the dataset whose frames served as the training snapshots (null: the files the card names) */
+  datasetId: z.string().nullable(),
+  /** where the snapshots came from, for display */
+  dataLabel: z.string(),
+  settings: SelfCheckSettings,
+  started: z.string(),
+  state: z.enum(['running', 'done', 'failed', 'cancelled']),
+  stage: z.string(),
+  /** overall fraction done (cost-weighted over the stages) */
+  fraction: z.number(),
+  /** seconds since the start */
+  elapsedSeconds: z.number(),
+  /** estimated seconds left (null until there is progress to go by) */
+  etaSeconds: z.number().nullable(),
+  summary: SelfCheckSummary.nullable(),
+  /** the full report (src/core/selfcheck SelfCheckReport as JSON: NaN and ±∞ become null) */
+  report: z.unknown().nullable(),
+  error: z.string().nullable(),
+})
+export type SelfCheckJob = z.infer<typeof SelfCheckJob>
+
+export const SelfCheckProgress = z.object({
+  jobId: z.string(),
+  projectId: z.string(),
+  modelId: z.string(),
+  stage: z.string(),
+  fraction: z.number(),
+  elapsedSeconds: z.number(),
+  etaSeconds: z.number().nullable(),
+})
+export type SelfCheckProgress = z.infer<typeof SelfCheckProgress>
+
+export const selfCheckContract = {
+  'model.selfCheck': {
+    input: z
+      .object({
+        projectId: id,
+        modelId: id,
+        /** the training snapshots: this dataset's frames (default: the model's own dataset, else the files its card names, else a project dataset with the model's atoms) */
+        datasetId: id.optional(),
+        settings: SelfCheckSettings.optional(),
+      })
+      .strict(),
+    output: SelfCheckJob,
+  },
+  'model.selfCheckJobs': { input: z.object({ projectId: id.optional() }).strict(), output: z.array(SelfCheckJob) },
+  'model.selfCheckReport': {
+    input: z.object({ projectId: id, modelId: id }).strict(),
+    output: z.object({ summary: SelfCheckSummary, report: z.unknown(), dataLabel: z.string() }).nullable(),
+  },
+} as const

@@ -1,0 +1,96 @@
+/**
+ * What a self-check (docs/self-check.md) will do, before it runs: its stages in the order
+ * runSelfCheck makes them and the model calls (and rows per call) of each, so the app can estimate
+ * how long it will take and turn per-stage progress into one overall fraction.
+ * Counting follows src/core/selfcheck/self-check.ts and src/core/sampler/adapter-step.ts: a run at
+ * Δt makes ns·1000/Δt adapter steps of evaluationsPerStep(mode, M) batched calls over the R
+ * replicas; the i.i.d. draw is chunks of ≤ 250 samples, each one adapter step of M = iidSteps.
+ */
+import { evaluationsPerStep } from '../sampler/adapter-step'
+import { schemeOf, type SamplerMode } from '../sampler/params'
+
+/** i.i.d. samples drawn per batch (runSelfCheck's chunk) */
+export const IID_CHUNK = 250
+
+export interface PlanStage {
+  /** 'iid' or the Δt (ps) of a run */
+  key: 'iid' | number
+  /** batched model calls */
+  calls: number
+  /** rows per call (batch size) */
+  rows: number
+}
+
+export interface PlanInput {
+  dtPs: number[]
+  nsPerReplica: number
+  replicas: number
+  mode: SamplerMode
+  denoiseSteps: number
+  iidSamples: number
+  iidSteps: number
+}
+
+/** the stages in run order: i.i.d. first, then every Δt and Δt/2, largest first */
+export function selfCheckPlan(p: PlanInput): PlanStage[] {
+  const stages: PlanStage[] = []
+  const iidPer = evaluationsPerStep('bridge', p.iidSteps, schemeOf({ mode: 'bridge' }))
+  for (let s0 = 0; s0 < p.iidSamples; s0 += IID_CHUNK) stages.push({ key: 'iid', calls: iidPer, rows: Math.min(IID_CHUNK, p.iidSamples - s0) })
+  const per = evaluationsPerStep(p.mode, p.denoiseSteps, schemeOf({ mode: p.mode }))
+  const dts = [...new Set(p.dtPs.flatMap((t) => [t, t / 2]))].sort((a, b) => b - a)
+  for (const dt of dts) stages.push({ key: dt, calls: Math.round((p.nsPerReplica * 1000) / dt) * per, rows: p.replicas })
+  return stages
+}
+
+/**
+ * Cost of one batched call of `rows` rows, in seconds: a + b·rows. The defaults were measured with
+ * the shipped ala2 model (d = 66, MLP 256×3) on onnxruntime-node on a busy 2-core machine
+ * (0.55 ms at 4 rows, 1.3 ms at 16, 8.2 ms at 250, plus the sampler's own arithmetic); a larger
+ * model or another machine scales them, which is why the app refines them from the last check.
+ */
+export const CALL_COST = { a: 0.5e-3, b: 0.035e-3 }
+
+export function stageSeconds(s: PlanStage, cost = CALL_COST): number {
+  return s.calls * (cost.a + cost.b * s.rows)
+}
+
+/** estimated wall seconds of the whole check */
+export function estimateSeconds(p: PlanInput, cost = CALL_COST): number {
+  return selfCheckPlan(p).reduce((t, s) => t + stageSeconds(s, cost), 0)
+}
+
+/**
+ * Tracks the overall fraction done from runSelfCheck's progress calls (stage label, done, total):
+ * i.i.d. progress counts samples; a run's label names its Δt ("run at Δt = 2 ps …") and counts frames.
+ */
+export class PlanProgress {
+  private readonly stages: PlanStage[]
+  private readonly weights: number[]
+  private readonly total: number
+
+  constructor(p: PlanInput, cost = CALL_COST) {
+    this.stages = selfCheckPlan(p)
+    this.weights = this.stages.map((s) => stageSeconds(s, cost))
+    this.total = this.weights.reduce((a, b) => a + b, 0)
+  }
+
+  /** fraction in [0, 1] after a progress call, or undefined for a label it does not know */
+  fraction(stage: string, done: number, total: number): number | undefined {
+    const f = total > 0 ? Math.min(1, Math.max(0, done / total)) : 0
+    let before = 0
+    if (stage.startsWith('i.i.d.')) {
+      // done counts samples over all chunks
+      const w = this.stages.reduce((a, s, i) => a + (s.key === 'iid' ? this.weights[i]! : 0), 0)
+      return this.total > 0 ? (w * f) / this.total : 0
+    }
+    const m = /Δt = ([0-9.eE+-]+) ps/.exec(stage)
+    if (!m) return undefined
+    const dt = Number(m[1])
+    for (let i = 0; i < this.stages.length; i++) {
+      const s = this.stages[i]!
+      if (s.key === dt) return this.total > 0 ? (before + this.weights[i]! * f) / this.total : 0
+      before += this.weights[i]!
+    }
+    return undefined
+  }
+}
