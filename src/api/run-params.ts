@@ -13,7 +13,8 @@
 import { z } from 'zod'
 import { betaOf, etaOf, kOfEta, reducedDt, sigmaKOf } from '../core/units'
 
-export const SamplerModeSchema = z.enum(['bridge', 'tied', 'clean'])
+/** bridge-mh: the adapter step with a Metropolis test, exact for exp(−E(·, σ_min)) (energy models; docs/sampler-integrators.md) */
+export const SamplerModeSchema = z.enum(['bridge', 'bridge-mh', 'tied', 'clean'])
 export type SamplerModeName = z.infer<typeof SamplerModeSchema>
 export const BackendSchema = z.enum(['auto', 'webgpu', 'wasm'])
 export type BackendName = z.infer<typeof BackendSchema>
@@ -89,6 +90,8 @@ export interface ModelLimits {
   sigmaRange?: readonly [number, number]
   /** temperature of the training data (K) */
   temperature?: number
+  /** false when the model has no energy output (score-only): mode bridge-mh is refused */
+  energy?: boolean
 }
 
 export type ParamField = keyof RunParams
@@ -130,8 +133,11 @@ export function checkRunParams(p: RunParams, limits: ModelLimits = {}): ParamChe
   if (!isWhole(p.seed, 0, Number.MAX_SAFE_INTEGER)) errors.seed = 'Seed must be a whole number ≥ 0'
   if (errors.D || errors.dtPerFrame || errors.innerSteps || errors.temperature) return { errors, warnings }
 
+  if (p.mode === 'bridge-mh' && limits.energy === false) {
+    errors.mode = 'Metropolis-corrected bridge needs an energy model (score = −∇E, e.g. architecture energy-mlp); this model gives only a score: use bridge'
+  }
   const d = deriveParams(p)
-  if (p.mode === 'bridge' && !errors.sigmaMin) {
+  if ((p.mode === 'bridge' || p.mode === 'bridge-mh') && !errors.sigmaMin) {
     if (!(d.sigmaK > p.sigmaMin)) {
       errors.sigmaMin = `σ_K = √(D·Δt/steps) = ${num(d.sigmaK)} Å must exceed σ_min = ${num(p.sigmaMin)} Å: raise Δt or D, or lower σ_min`
     } else if (p.sigmaMin === 0 && p.denoiseSteps > 1) {

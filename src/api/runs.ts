@@ -38,6 +38,8 @@ export const RunSummary = z.object({
   backendUsed: z.enum(['webgpu', 'wasm']).nullable(),
   framesPerSecond: z.number().nullable(),
   rejections: z.array(z.number()).nullable(),
+  /** mode bridge-mh: accepted fraction of Metropolis-tested steps per replica (absent for other modes) */
+  acceptance: z.array(z.number()).nullable().optional(),
   error: z.string().nullable(),
   finished: z.string().nullable(),
   framesStored: z.number(),
@@ -88,6 +90,7 @@ export const runContract = {
         backendUsed: z.enum(['webgpu', 'wasm']).optional(),
         framesPerSecond: z.number().min(0).optional(),
         rejections: z.array(z.number().int().min(0)).optional(),
+        acceptance: z.array(z.number().min(0).max(1)).optional(),
         error: z.string().max(2000).optional(),
       })
       .strict(),

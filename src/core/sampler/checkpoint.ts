@@ -65,8 +65,9 @@ export function checkpointParamsOf(p: SamplerParams, dim: number, modelName: str
 export function assertCompatible(cp: Checkpoint, p: SamplerParams, dim: number, modelName: string): void {
   if (cp.version !== CHECKPOINT_VERSION) throw new UserError(`checkpoint version ${cp.version} is not supported (expected ${CHECKPOINT_VERSION})`, 'bad-checkpoint')
   const want = checkpointParamsOf(p, dim, modelName)
-  // checkpoints from before reverse schemes existed were written by the em bridge
-  const have: CheckpointParams = { ...cp.params, scheme: 'scheme' in cp.params ? cp.params.scheme : cp.params.mode === 'bridge' ? 'em' : undefined }
+  // a checkpoint from before reverse schemes existed (no `scheme` key) continues with this run's scheme:
+  // its frames so far are kept, the continuation is no longer bit-identical to an old uninterrupted run
+  const have: CheckpointParams = { ...cp.params, scheme: 'scheme' in cp.params ? cp.params.scheme : want.scheme }
   for (const key of Object.keys(want) as (keyof CheckpointParams)[]) {
     if (have[key] !== want[key]) {
       throw new UserError(`checkpoint was written with ${key} = ${String(have[key])}, this run has ${String(want[key])}: resume with the same settings`, 'bad-checkpoint')

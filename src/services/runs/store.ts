@@ -46,6 +46,8 @@ export interface RunFile {
   backendUsed: 'webgpu' | 'wasm' | null
   framesPerSecond: number | null
   rejections: number[] | null
+  /** mode bridge-mh: accepted fraction of Metropolis-tested steps per replica */
+  acceptance?: number[] | null
   error: string | null
   finished: string | null
 }
@@ -344,6 +346,7 @@ export interface FinishRequest {
   backendUsed?: 'webgpu' | 'wasm'
   framesPerSecond?: number
   rejections?: number[]
+  acceptance?: number[]
   error?: string
 }
 
@@ -355,6 +358,7 @@ export async function finishRun(home: string, projectId: string, runId: string, 
     ...(req.backendUsed ? { backendUsed: req.backendUsed } : {}),
     ...(req.framesPerSecond !== undefined ? { framesPerSecond: req.framesPerSecond } : {}),
     ...(req.rejections ? { rejections: req.rejections } : {}),
+    ...(req.acceptance ? { acceptance: req.acceptance } : {}),
     error: req.error ?? null,
   })
   return summarise(dir, meta)
