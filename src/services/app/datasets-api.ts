@@ -11,6 +11,7 @@ import { jsonSyntaxProblem } from '../../core/json-error'
 import { deleteDataset, importDataset, listDatasets, readDataset, renameDataset, type AtomSelection, type DatasetManifest } from '../datasets'
 import type { ServiceContext } from '../context'
 import { projectDir } from '../project/store'
+import { folderBytes } from '../fs/paths'
 import { checkId } from '../../api/ids'
 
 export const REFERENCE_FILE = 'reference.json'
@@ -18,14 +19,6 @@ export const REFERENCE_FILE = 'reference.json'
 function datasetDir(home: string, projectId: string, datasetId: string): string {
   checkId(datasetId, 'dataset')
   return path.join(projectDir(home, projectId), 'datasets', datasetId)
-}
-
-async function folderBytes(dir: string): Promise<number> {
-  let n = 0
-  for (const e of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
-    if (e.isFile()) n += (await fs.stat(path.join(dir, e.name)).catch(() => ({ size: 0 }))).size
-  }
-  return n
 }
 
 async function summarise(home: string, projectId: string, m: DatasetManifest) {

@@ -1,5 +1,6 @@
 import { VERSION } from '../../core/version'
 import type { ServiceContext } from '../context'
+import { examplesProblems } from '../project/examples'
 
 let ortNode: Promise<string | null> | undefined
 
@@ -21,5 +22,7 @@ export async function appInfo(ctx: ServiceContext) {
     transport: ctx.transport,
     home: ctx.home,
     runtimes: { onnxruntimeNode: await onnxruntimeNodeVersion(), webgpu: null },
+    /** problems the user should know about that no request of theirs caused (e.g. example seeding) */
+    notices: await examplesProblems(ctx.home),
   }
 }

@@ -12,8 +12,9 @@ import type { TrainOptions, TrainProgress } from '../../core/nn/trainer'
 import { deleteModel, getModel, importModel, listModels, readModelCard, renameModel, trainProjectModel, type ModelEntry } from '../models/registry'
 import type { TrainJobOptions } from '../models/train-job'
 import type { ServiceContext } from '../context'
-import { projectDir } from '../project/store'
+import { markModified, projectDir } from '../project/store'
 import { writeJsonAtomic } from '../fs/atomic'
+import { folderBytes } from '../fs/paths'
 import { datasetReference } from './datasets-api'
 
 export type Preset = 'tiny' | 'small' | 'default'
@@ -59,14 +60,6 @@ export const trainJobOptions: TrainJobOptions = {}
 function publicJob(j: JobRecord) {
   const { cancel: _cancel, ...rest } = j
   return { ...rest, points: rest.points.slice() }
-}
-
-async function folderBytes(dir: string): Promise<number> {
-  let n = 0
-  for (const e of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
-    if (e.isFile()) n += (await fs.stat(path.join(dir, e.name)).catch(() => ({ size: 0 }))).size
-  }
-  return n
 }
 
 async function summarise(entry: ModelEntry) {
@@ -173,6 +166,7 @@ export async function startTraining(
       } catch {
         // the model is complete without its loss history
       }
+      await markModified(ctx.home, input.projectId)
       finish('done', entry.id, null)
     },
     (err: unknown) => finish('failed', null, err instanceof UserError ? err.message : `training failed: ${(err as Error).message}`)

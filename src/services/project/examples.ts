@@ -6,7 +6,8 @@
  * Each example item is added once: `examples.json` in the project records what was seeded, and an
  * item recorded there is never added again, even if the user deleted or renamed it (their changes
  * win). Items whose resources appear in a later version are added at the next start. Later starts
- * only read that small file.
+ * only read that small file. An item that fails is recorded with its reason and retried at the next
+ * start; the reasons reach the user through app.info's `notices` (examplesProblems).
  */
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
@@ -14,6 +15,7 @@ import type { ServiceContext } from '../context'
 import { createProject, projectsRoot } from './store'
 import { writeJsonAtomic } from '../fs/atomic'
 import { withFileLock } from '../fs/lock'
+import { exists } from '../fs/paths'
 import { importDataset } from '../datasets'
 import { importModel } from '../models/registry'
 
@@ -28,6 +30,8 @@ interface SeedRecord {
 
 interface ExampleItem {
   key: string
+  /** what the user calls it, in notices (default: the key) */
+  label?: string
   /** resources the item needs (relative to resourcesDir); missing ones postpone the item */
   needs: string[]
   add(ctx: ServiceContext, projectDir: string): Promise<string>
@@ -38,6 +42,7 @@ const ALA2 = 'examples/ala2'
 const ITEMS: ExampleItem[] = [
   {
     key: 'ala2-dataset',
+    label: 'the ala2 example dataset',
     needs: [`${ALA2}/ala2_snapshots_all.pdb.gz`],
     async add(ctx, dir) {
       const manifest = await importDataset(dir, [path.join(ctx.resourcesDir, ALA2, 'ala2_snapshots_all.pdb.gz')], { select: 'all', name: 'Alanine dipeptide (ala2) · 5000 snapshots' })
@@ -53,6 +58,7 @@ const ITEMS: ExampleItem[] = [
   },
   {
     key: 'ala2-default-model',
+    label: 'the default ala2 model',
     needs: ['models/ala2-default.onnx'],
     async add(ctx, dir) {
       // its card (ala2-default.card.json beside it) comes along: name, σ range, trust region, training metrics
@@ -61,15 +67,6 @@ const ITEMS: ExampleItem[] = [
     },
   },
 ]
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fs.access(p)
-    return true
-  } catch {
-    return false
-  }
-}
 
 async function readSeeds(file: string): Promise<SeedRecord> {
   try {
@@ -81,11 +78,27 @@ async function readSeeds(file: string): Promise<SeedRecord> {
   return { seeded: {} }
 }
 
-/** Seeds the Examples project; two clients starting on one home at once seed it once (a cross-process lock). */
-export async function ensureExamplesProject(ctx: ServiceContext): Promise<void> {
+/**
+ * Seeds the Examples project; two clients starting on one home at once seed it once (a cross-process lock).
+ * Returns what could not be seeded (examplesProblems), so the caller can tell the user.
+ */
+export async function ensureExamplesProject(ctx: ServiceContext): Promise<string[]> {
   const root = projectsRoot(ctx.home)
   await fs.mkdir(root, { recursive: true })
   await withFileLock(path.join(root, `.${EXAMPLES_ID}`), () => seedExamples(ctx), { timeoutMs: 300_000, staleMs: 600_000, label: 'the Examples project' })
+  return examplesProblems(ctx.home)
+}
+
+/**
+ * One line per example item whose seeding failed (as recorded in examples.json), naming the item, the
+ * reason and what happens next; empty when every item went in (or none was tried yet).
+ */
+export async function examplesProblems(home: string): Promise<string[]> {
+  const seeds = await readSeeds(path.join(projectsRoot(home), EXAMPLES_ID, SEED_FILE))
+  return Object.entries(seeds.errors ?? {}).map(([key, reason]) => {
+    const label = ITEMS.find((i) => i.key === key)?.label ?? key
+    return `Examples project: ${label} could not be added (${reason}); it is tried again at the next start`
+  })
 }
 
 async function seedExamples(ctx: ServiceContext): Promise<void> {

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { UserError } from '../../core/errors'
 import { jsonSyntaxProblem } from '../../core/json-error'
 import { writeJsonAtomic } from '../fs/atomic'
+import { exists, slug as slugOf } from '../fs/paths'
 import { withFileLock } from '../fs/lock'
 import { checkId, isValidId } from '../../api/ids'
 
@@ -33,7 +34,7 @@ export function projectsRoot(home: string): string {
 }
 
 function slug(name: string): string {
-  const s = name.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 48)
+  const s = slugOf(name, 48)
   if (!s) return 'project'
   // a name like 'Con' or 'nul' would be a Windows device name: keep it usable as a folder
   return isValidId(s) ? s : `${s}-project`
@@ -151,16 +152,16 @@ export async function touchProject(home: string, id: string): Promise<void> {
   })
 }
 
+/**
+ * touchProject after a change that already succeeded (a dataset, model or run added, renamed or
+ * deleted). The change itself is complete and durable and `modified` only orders the project list,
+ * so failing to write it must not report the change as failed.
+ */
+export async function markModified(home: string, id: string): Promise<void> {
+  await touchProject(home, id).catch(() => undefined)
+}
+
 export function projectDir(home: string, id: string): string {
   checkId(id, 'project')
   return path.join(projectsRoot(home), id)
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fs.access(p)
-    return true
-  } catch {
-    return false
-  }
 }
