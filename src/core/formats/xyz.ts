@@ -44,6 +44,10 @@ export function readXyz(text: string, file: string): XyzReadResult {
       throw new UserError(`${file}: line ${i + 1}: frame ${nFrames + 1} has ${n} atoms but frame 1 has ${nAtoms}; all frames must have the same atoms`, 'parse')
     }
     if (i + 1 >= lines.length) throw new UserError(`${file}: line ${i + 2}: frame ${nFrames + 1} is truncated (expected a comment line and ${n} atom lines)`, 'parse')
+    // a count larger than the lines left cannot be right (and must not size a buffer)
+    if (n > lines.length - i - 2) {
+      throw new UserError(`${file}: line ${i + 1}: frame ${nFrames + 1} says ${countLine.length > 12 ? `${countLine.slice(0, 12)}…` : n} atoms but only ${Math.max(0, lines.length - i - 2)} lines follow its comment line`, 'parse')
+    }
     comments.push(lines[i + 1]!)
     if ((nFrames + 1) * 3 * n > buf.length) {
       const grown = new Float32Array(Math.max(3 * n * 4, buf.length * 2))
@@ -64,7 +68,9 @@ export function readXyz(text: string, file: string): XyzReadResult {
       for (let k = 0; k < 3; k++) {
         const s = parts[k + 1]!
         if (!NUM.test(s)) throw new UserError(`${file}: line ${ln + 1}: ${'xyz'[k]} coordinate '${s.slice(0, 20)}' is not a number`, 'parse')
-        buf[off + 3 * a + k] = Number(s)
+        const v = Math.fround(Number(s))
+        if (!Number.isFinite(v)) throw new UserError(`${file}: line ${ln + 1}: ${'xyz'[k]} coordinate '${s.slice(0, 20)}' is out of range (|x| ≥ 3.4e38 Å)`, 'parse')
+        buf[off + 3 * a + k] = v
       }
       if (nFrames === 0) {
         frameSymbols.push(sym)
