@@ -47,7 +47,9 @@ describe('trust region', () => {
         const inner = 2
         const init = new Float32Array(2 * R)
         // even replicas sit where the model flings them out, odd ones where the score is 0; η = 1e-6
-        // gives steps of ~1e-3 Å, so odd replicas (at x_0 = −1) never reach x_0 > 0
+        // gives steps of ~1e-3 Å, so odd replicas (at x_0 = −1) never reach x_0 > 0. Their free walk
+        // after (F − 1)·inner = 20 steps has standard deviation √(2η·20) ≈ 0.0063 Å: the 0.05 Å
+        // bound below is 8 standard deviations
         for (let r = 0; r < R; r++) init[2 * r] = r % 2 === 0 ? 1 : -1
         const trustRegion = { mean: new Float32Array(2), scale: new Float32Array([1, 0.5]), radius: 5 }
         const res = await runTrajectory(flinger(kind), { mode, eta: 1e-6, innerSteps: inner, denoiseSteps: 3, sigmaMin: 1e-4, replicas: R, frames: F, seed: 3, trustRegion }, init)
