@@ -1,16 +1,17 @@
 import { Menu, shell, type MenuItemConstructorOptions } from 'electron'
+import { menuTemplate, type MenuItemSpec } from './menu-template'
+import { externalUrlAllowed } from './external'
 
-export function buildMenu(): Menu {
-  const template: MenuItemConstructorOptions[] = [
-    ...(process.platform === 'darwin' ? [{ role: 'appMenu' as const }] : []),
-    { role: 'fileMenu' },
-    { role: 'editMenu' },
-    { role: 'viewMenu' },
-    { role: 'windowMenu' },
-    {
-      role: 'help',
-      submenu: [{ label: 'The paper (arXiv 2511.17741)', click: () => void shell.openExternal('https://arxiv.org/abs/2511.17741') }],
-    },
-  ]
-  return Menu.buildFromTemplate(template)
+function toElectron(item: MenuItemSpec): MenuItemConstructorOptions {
+  const href = item.href
+  return {
+    ...(item.role ? { role: item.role as MenuItemConstructorOptions['role'] } : {}),
+    ...(item.label ? { label: item.label } : {}),
+    ...(item.submenu ? { submenu: item.submenu.map(toElectron) } : {}),
+    ...(href ? { click: () => void (externalUrlAllowed(href) ? shell.openExternal(href) : undefined) } : {}),
+  }
+}
+
+export function buildMenu(production: boolean): Menu {
+  return Menu.buildFromTemplate(menuTemplate({ production, platform: process.platform }).map(toElectron))
 }
