@@ -16,10 +16,6 @@ export const ONNX_DTYPE = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, b
 export type OnnxElemType = keyof typeof ONNX_DTYPE
 const DTYPE_BY_CODE = new Map<number, OnnxElemType>(Object.entries(ONNX_DTYPE).map(([k, v]) => [v, k as OnnxElemType]))
 
-export function elemTypeName(code: number): string {
-  return DTYPE_BY_CODE.get(code) ?? `type#${code}`
-}
-
 export interface TensorData {
   name: string
   dtype: OnnxElemType

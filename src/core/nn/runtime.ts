@@ -17,10 +17,3 @@ export type SessionOptions = InferenceSession.SessionOptions
 export function cpuSessionOptions(threads = 1): SessionOptions {
   return { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' }
 }
-
-/** copies a float32 output tensor's data (it may be a view into runtime memory) */
-export function tensorFloat32(t: Tensor | undefined, what: string): Float32Array {
-  if (!t) throw new Error(`onnx: output ${what} missing`)
-  if (t.type !== 'float32') throw new Error(`onnx: output ${what} is ${t.type}, expected float32`)
-  return t.data as Float32Array
-}

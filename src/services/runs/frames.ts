@@ -112,9 +112,3 @@ export function truncateFrames(file: string, rowBytes: number, frames: number): 
     }
   })
 }
-
-/** float32 little-endian bytes → Float32Array (copies when unaligned or on a big-endian host) */
-export function bytesToFloat32(bytes: Uint8Array): Float32Array {
-  if (bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4)
-  return new Float32Array(bytes.slice().buffer)
-}

@@ -383,5 +383,3 @@ export async function deleteRun(home: string, projectId: string, runId: string):
   await fs.rename(dir, trash)
   await fs.rm(trash, { recursive: true, force: true })
 }
-
-export const RUN_FILES = { FRAMES, META, TOPOLOGY, CHECKPOINT, INIT }
