@@ -1,7 +1,7 @@
 /**
  * Fidelity of learned dynamics on real data, like with like (docs/science.md "Comparing like with
  * like"): alanine dipeptide, D = 0.0498868 Å²/ps, T = 300 K, R replicas × NS ns at every Δt, frames
- * every 5 ps; kinetic figures at 10-ps spacing on the run's own replicas and on the GROMACS BD φ/ψ
+ * at the least common multiple of the Δt values (10 ps for 0.5/1/2/5); kinetic figures at 10-ps spacing on the run's own replicas and on the GROMACS BD φ/ψ
  * series cut into segments of the same length and spacing (resources/examples/ala2).
  * Prints one row per (model, sampler, Δt): Ramachandran JSD, α_R, C5→C7eq and C7eq→C5 rates, τ_int
  * φ/ψ, unit-vector ACF φ/ψ at 50/200/500 ps, acceptance (bridge-mh), ns per wall-second, and marks
@@ -38,8 +38,6 @@ const arg = (name: string, fallback?: string): string | undefined => {
 const args = (name: string): string[] => argv.flatMap((a, i) => (a === `--${name}` && argv[i + 1] ? [argv[i + 1]!] : []))
 
 const D = 0.0498868
-const FRAME_PS = 5
-const COUNT_PS = 10
 const LAGS = [50, 200, 500]
 const dataDir = path.join(root, 'resources/examples/ala2')
 const snapshots = path.join(dataDir, 'ala2_snapshots_all.pdb.gz')
@@ -55,6 +53,13 @@ const ns = Number(arg('ns', '10'))
 const M = Number(arg('denoise-steps', '20'))
 const seed = Number(arg('seed', '7'))
 const threads = arg('threads') ? Number(arg('threads')) : undefined
+// frames every FRAME_PS: the least common multiple of the Δt values (10 ps for 0.5/1/2/5); counting every COUNT_PS ≥ 10 ps
+const FRAME_PS = dts.reduce((l, t) => {
+  const fs = Math.round(t * 1000)
+  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b))
+  return (l / gcd(l, fs)) * fs
+}, 1) / 1000
+const COUNT_PS = Math.ceil(10 / FRAME_PS) * FRAME_PS
 const framesPerReplica = Math.round((ns * 1000) / FRAME_PS) // frame 0 (the starting snapshot) is dropped
 const countFrames = Math.round((ns * 1000) / COUNT_PS)
 
@@ -133,8 +138,8 @@ async function runOne(modelFile: string, mode: SamplerMode, dt: number): Promise
         allPhi.push(phi[i]!)
         allPsi.push(psi[i]!)
       }
-      const stride = COUNT_PS / FRAME_PS
-      // frames 1 … N at 5 ps; counting frames at 10 ps start one stride in so the run's first frame is a counted one
+      const stride = Math.round(COUNT_PS / FRAME_PS)
+      // frames 1 … N (frame 0, the shared start, dropped); counted frames are stride, 2·stride, … so the last frame counts
       reps.push({ phi: subsample(phi.subarray(stride - 1), stride), psi: subsample(psi.subarray(stride - 1), stride) })
     }
     const pops = basinPopulations(allPhi, allPsi)
@@ -174,7 +179,7 @@ function line(r: Row): string {
 const refLine = `| GROMACS BD, ${ref.segments} segments of ${ns} ns | — | — | — | ${f4(refAlphaR)} | ${f2(ref.rateForward.value)}±${f2(ref.rateForward.stderr)} | ${f2(ref.rateBackward.value)}±${f2(ref.rateBackward.stderr)} | ${ref.tauPhi.value.toFixed(0)}±${ref.tauPhi.stderr.toFixed(0)} | ${ref.tauPsi.value.toFixed(0)}±${ref.tauPsi.stderr.toFixed(0)} | ${LAGS.map((l) => f2(ref.acfPhi[String(l)]!.value)).join('/')} | ${LAGS.map((l) => f2(ref.acfPsi[String(l)]!.value)).join('/')} | — | — | — |`
 
 console.log(`fidelity: ${R} replicas × ${ns} ns per row, frames every ${FRAME_PS} ps, kinetics counted every ${COUNT_PS} ps (reference: the same on ${ns}-ns segments), M = ${M}, σ_min = 0.05·σ_data, seed ${seed}`)
-console.log(`targets: JSD ≤ 0.012, α_R within 2× of ${refAlphaR}, rates and τ_int within 20 %, ACFs within 0.05 (✗ marks a miss); errors: rates Poisson, τ replica spread/√R\n`)
+console.log(`targets: JSD ≤ 0.012, α_R within 2× of ${refAlphaR}, rates and τ_int within 20 %, ACFs within 0.05 (✗ marks a miss); errors: rates Poisson, τ jackknife over replicas\n`)
 console.log(header)
 console.log(sep)
 console.log(refLine)

@@ -29,7 +29,7 @@ export interface KineticFigures {
   /** lag (ps) → ACF of the φ / ψ unit vectors, replica mean ± stderr */
   acfPhi: Record<string, ValueWithError>
   acfPsi: Record<string, ValueWithError>
-  /** τ_int (ps) of the replica-mean ACF; stderr from the per-replica τ_int spread / √R */
+  /** τ_int (ps) of the replica-mean ACF; stderr by the jackknife over replicas */
   tauPhi: ValueWithError & { converged: boolean }
   tauPsi: ValueWithError & { converged: boolean }
   /** C5 → C7eq and C7eq → C5 rates (per ns), counted at spacingPs; stderr = rate/√count */
@@ -86,14 +86,39 @@ function acfAt(acf: { mean: Float64Array; stderr: Float64Array }, lagsPs: readon
   return out
 }
 
+/**
+ * τ_int of the replica-mean ACF, with a jackknife standard error over replicas: τ₍ᵢ₎ from the mean
+ * of the other R − 1 replicas' ACFs, se² = (R − 1)/R·Σ(τ₍ᵢ₎ − τ̄)². (Per-replica τ_int would be a
+ * poor error estimate: one short replica's ACF about the pooled mean need not decay to zero.)
+ */
 function tauWithSpread(acf: { mean: Float64Array; perReplica: Float64Array[] }, spacingPs: number): ValueWithError & { converged: boolean } {
   const t = tauInt(acf.mean, spacingPs)
-  const per = acf.perReplica.map((c) => tauInt(c, spacingPs).tau).filter((v) => Number.isFinite(v))
+  const R = acf.perReplica.length
   let se = NaN
-  if (per.length > 1) {
-    const m = per.reduce((a, b) => a + b, 0) / per.length
-    const v = per.reduce((a, b) => a + (b - m) ** 2, 0) / (per.length - 1)
-    se = Math.sqrt(v / per.length)
+  if (R > 2) {
+    const L = acf.mean.length
+    const sum = new Float64Array(L)
+    const cnt = new Float64Array(L)
+    for (const c of acf.perReplica) {
+      for (let k = 0; k < L; k++) {
+        if (Number.isFinite(c[k]!)) {
+          sum[k] += c[k]!
+          cnt[k]++
+        }
+      }
+    }
+    const loo = new Float64Array(L)
+    const taus: number[] = []
+    for (const c of acf.perReplica) {
+      for (let k = 0; k < L; k++) {
+        const own = Number.isFinite(c[k]!)
+        const n = cnt[k]! - (own ? 1 : 0)
+        loo[k] = n > 0 ? (sum[k]! - (own ? c[k]! : 0)) / n : NaN
+      }
+      taus.push(tauInt(loo, spacingPs).tau)
+    }
+    const m = taus.reduce((a, b) => a + b, 0) / R
+    se = Math.sqrt(((R - 1) / R) * taus.reduce((a, b) => a + (b - m) ** 2, 0))
   }
   return { value: t.tau, stderr: se, converged: t.converged }
 }

@@ -11,6 +11,7 @@ import { gunzipSync } from 'node:zlib'
 import path from 'node:path'
 import { kineticFigures, referenceKinetics, segmentSeries, subsample, type PhiPsiSeriesFile } from '../../../src/core/analysis/kinetics'
 import { angularAcfDirect, pooledUnitMean } from '../../../src/core/analysis/acf'
+import { tauInt } from '../../../src/core/analysis/tau-int'
 
 const deg = Math.PI / 180
 
@@ -79,6 +80,30 @@ describe('kineticFigures on hand-made series', () => {
       const sd = Math.sqrt(direct.reduce((a, b) => a + (b - mean) ** 2, 0) / 2)
       expect(k.acfPhi[String(lag)]!.stderr).toBeCloseTo(sd / Math.sqrt(3), 9)
     }
+  })
+})
+
+describe('τ_int error by the jackknife over replicas', () => {
+  it('equals the leave-one-out spread computed directly from per-replica ACFs', () => {
+    const reps = [0, 1, 2, 3].map((r) => {
+      const n = 300
+      const phi = new Float64Array(n)
+      for (let i = 0; i < n; i++) phi[i] = 2 * Math.sin(0.04 * i * (1 + 0.1 * r) + r) + 0.2 * Math.sin(1.7 * i + r)
+      return { phi, psi: phi }
+    })
+    const k = kineticFigures(reps, 10)
+    const m = pooledUnitMean(reps.map((r) => r.phi))
+    const acfs = reps.map((r) => angularAcfDirect(r.phi, 299, m))
+    const taus = acfs.map((_, i) => {
+      const others = acfs.filter((__, j) => j !== i)
+      const mean = new Float64Array(300).map((__, lag) => others.reduce((a, c) => a + c[lag]!, 0) / others.length)
+      return tauInt(mean, 10).tau
+    })
+    const tbar = taus.reduce((a, b) => a + b, 0) / 4
+    const se = Math.sqrt((3 / 4) * taus.reduce((a, b) => a + (b - tbar) ** 2, 0))
+    expect(k.tauPhi.stderr).toBeCloseTo(se, 6)
+    // identical replicas: no spread
+    expect(kineticFigures([reps[0]!, reps[0]!, reps[0]!], 10).tauPhi.stderr).toBeCloseTo(0, 9)
   })
 })
 
