@@ -3,7 +3,9 @@
  *  - training: samples/s of the ONE-graph train step (EDM loss + autodiff + Adam) for the default
  *    score-mlp (d = 66, width 256, depth 3) at batch 1, 64, 1024;
  *  - sampling: bridge adapter steps/s (M = 20 score calls each) and score calls/s at batch 1, 64, 1024;
- *  - the fused K-step graph (K = 10 adapter steps per call) vs 10 single adapter steps.
+ *  - the fused K-step graph (K = 10 adapter steps per call) vs 10 single adapter steps;
+ *  - energy-mlp training at batch 512: the plain EDM loss vs the loss with the heat-equation
+ *    consistency term (8 groups × 8 samples, docs/training.md), samples/s of the EDM batch.
  *
  *   npm run bench:nn -- [--threads T] [--seconds S] [--batches 1,64,1024] [--no-torch] [--json FILE]
  */
@@ -14,6 +16,7 @@ import path from 'node:path'
 import * as ort from 'onnxruntime-node'
 import { initParams, paramDefs, type ArchConfig } from '../src/core/nn/arch'
 import { buildTrainStepGraph, adamScalars, DEFAULT_ADAM, pName, mName, vName, next } from '../src/core/nn/train-graph'
+import { DEFAULT_CONSISTENCY } from '../src/core/nn/consistency'
 import { exportModelBytes } from '../src/core/nn/export'
 import { archEmitter, FusedSampler, noisePerStep } from '../src/core/nn/fused-sampler'
 import { cpuSessionOptions, type OrtRuntime } from '../src/core/nn/runtime'
@@ -63,7 +66,7 @@ const params = initParams(cfg, 1).map((p, i) => {
 })
 const stats = { mean: new Float32Array(d), sigmaData: 0.5 }
 
-const out: Record<string, Record<string, number>> = { train_samples_per_s: {}, sampler_steps_per_s: {}, score_calls_per_s: {}, fused: {} }
+const out: Record<string, Record<string, number>> = { train_samples_per_s: {}, sampler_steps_per_s: {}, score_calls_per_s: {}, fused: {}, energy_train_samples_per_s: {} }
 
 // ---------------------------------------------------------------- training step
 const trainSession = await ort.InferenceSession.create(buildTrainStepGraph(cfg).toBytes(), opts)
@@ -101,6 +104,64 @@ for (const B of batches) {
   console.log(`train  B=${String(B).padStart(4)}: ${out.train_samples_per_s![B]!.toFixed(0)} samples/s`)
 }
 await trainSession.release()
+
+// ---------------------------------------------------------------- energy-mlp: plain vs consistency term
+{
+  const ecfg: ArchConfig = { ...cfg, arch: 'energy-mlp', head: 'bounded' }
+  const edefs = paramDefs(ecfg)
+  const B = 512
+  const cons = { ...DEFAULT_CONSISTENCY, weight: 0.01 }
+  const Bc = cons.groups * cons.groupSize
+  const u0 = new Float32Array(B * d)
+  const noise = new Float32Array(B * d)
+  fillNormals(u0, 3, 0, 0)
+  fillNormals(noise, 3, 1, 0)
+  const sn = Float32Array.from({ length: B }, (_, i) => Math.exp(-1.2 + 1.2 * Math.sin(i)))
+  const uc = new Float32Array(Bc * d)
+  fillNormals(uc, 3, 2, 0)
+  const snc = Float32Array.from({ length: Bc }, (_, i) => 0.01 * Math.pow(100, Math.floor(i / cons.groupSize) / cons.groups))
+  const vc = Float32Array.from({ length: Bc * d }, (_, i) => (i % 3 === 0 ? -1 : 1))
+  for (const [label, c] of [
+    ['plain', undefined],
+    ['consistency', cons],
+  ] as const) {
+    const session = await ort.InferenceSession.create(buildTrainStepGraph(ecfg, DEFAULT_ADAM, 'float32', c).toBytes(), opts)
+    const p0: Float32Array[] = initParams(ecfg, 1)
+    let p: Float32Array[] = p0
+    let m: Float32Array[] = p0.map((a) => new Float32Array(a.length))
+    let v: Float32Array[] = p0.map((a) => new Float32Array(a.length))
+    let t = 0
+    const step = async () => {
+      t++
+      const sc = adamScalars(DEFAULT_ADAM, 1e-4, t)
+      const feeds: Record<string, ort.Tensor> = {
+        u0: new ort.Tensor('float32', u0, [B, d]),
+        noise: new ort.Tensor('float32', noise, [B, d]),
+        sn: new ort.Tensor('float32', sn, [B]),
+        lr: new ort.Tensor('float32', Float32Array.of(sc.lr), []),
+        eps: new ort.Tensor('float32', Float32Array.of(sc.eps), []),
+      }
+      if (c) {
+        feeds.uc = new ort.Tensor('float32', uc, [Bc, d])
+        feeds.snc = new ort.Tensor('float32', snc, [Bc])
+        feeds.vc = new ort.Tensor('float32', vc, [Bc, d])
+      }
+      edefs.forEach((dd, i) => {
+        feeds[pName(dd.name)] = new ort.Tensor('float32', p[i]!, dd.shape)
+        feeds[mName(dd.name)] = new ort.Tensor('float32', m[i]!, dd.shape)
+        feeds[vName(dd.name)] = new ort.Tensor('float32', v[i]!, dd.shape)
+      })
+      const o = await session.run(feeds)
+      p = edefs.map((dd) => o[next(pName(dd.name))]!.data as Float32Array)
+      m = edefs.map((dd) => o[next(mName(dd.name))]!.data as Float32Array)
+      v = edefs.map((dd) => o[next(vName(dd.name))]!.data as Float32Array)
+    }
+    out.energy_train_samples_per_s![label] = B * (await rate(step))
+    await session.release()
+  }
+  const e = out.energy_train_samples_per_s!
+  console.log(`energy-mlp train B=${B}: plain ${e.plain!.toFixed(0)} samples/s, with the consistency term (${cons.groups}×${cons.groupSize}) ${e.consistency!.toFixed(0)} samples/s (×${(e.consistency! / e.plain!).toFixed(2)})`)
+}
 
 // ---------------------------------------------------------------- sampler (sequential adapter steps)
 const bytes = exportModelBytes(cfg, params, stats)

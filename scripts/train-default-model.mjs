@@ -3,7 +3,9 @@
 //   resources/models/ala2-default.onnx + resources/models/ala2-default.card.json
 // The card's data source is stored relative to resources/models/ so the app (and
 // `diffmd simulate --model resources/models/ala2-default.onnx`) finds the training frames for --init.
-// usage: node scripts/train-default-model.mjs [--steps N] [--seed S] [--threads T]   (≈ 10 min on 2 cores)
+// usage: node scripts/train-default-model.mjs [--steps N] [--seed S] [--threads T] [--batch B] [--out FILE.onnx]
+// The recipe (architecture, head, EMA, consistency term) is `diffmd train`'s default one
+// (docs/training.md); any further `diffmd train` flags after `--` are passed through.
 import { spawnSync } from 'node:child_process'
 import { readFileSync, writeFileSync, renameSync } from 'node:fs'
 import path from 'node:path'
@@ -16,16 +18,18 @@ const opt = (name, fallback) => {
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : fallback
 }
 const data = path.join(root, 'resources/examples/ala2/ala2_snapshots_all.pdb.gz')
-const out = path.join(root, 'resources/models/ala2-default.onnx')
-const cardFile = path.join(root, 'resources/models/ala2-default.card.json')
+const out = path.resolve(root, opt('out', 'resources/models/ala2-default.onnx'))
+const cardFile = out.replace(/\.onnx$/, '.card.json')
+const dd = args.indexOf('--')
+const extra = dd >= 0 ? args.slice(dd + 1) : []
 
 const build = spawnSync(process.execPath, [path.join(root, 'scripts/build-cli.mjs')], { stdio: 'inherit' })
 if (build.status !== 0) process.exit(build.status ?? 1)
 const train = spawnSync(
   process.execPath,
-  [path.join(root, 'bin/diffmd.js'), 'train', '--data', data, '--select', 'all', '--arch', 'score-mlp', '--width', '256', '--depth', '3',
-    '--steps', opt('steps', '20000'), '--batch', '512', '--lr', '1e-3', '--seed', opt('seed', '0'), '--threads', opt('threads', '1'),
-    '--temperature', '300', '--out', out],
+  [path.join(root, 'bin/diffmd.js'), 'train', '--data', data, '--select', 'all', '--width', '256', '--depth', '3',
+    '--steps', opt('steps', '20000'), '--batch', opt('batch', '512'), '--lr', '1e-3', '--seed', opt('seed', '0'), '--threads', opt('threads', '1'),
+    '--temperature', '300', '--out', out, ...extra],
   { stdio: 'inherit' }
 )
 if (train.status !== 0) process.exit(train.status ?? 1)

@@ -76,6 +76,12 @@ export const modelContract = {
         steps: z.number().int().min(1).max(10_000_000).optional(),
         seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
         name: z.string().trim().max(200).optional(),
+        /** the recipe (docs/training.md; absent: the default recipe of `diffmd train`) */
+        arch: z.enum(['score-mlp', 'energy-mlp']).optional(),
+        /** weight of the heat-equation consistency term (energy-mlp; 0 = off) */
+        consistency: z.number().min(0).max(1000).optional(),
+        /** decay of the weight EMA that is exported (0 = off) */
+        ema: z.number().min(0).lt(1).optional(),
       })
       .strict(),
     output: TrainJob,

@@ -8,9 +8,10 @@ import { promises as fs } from 'node:fs'
 import type { Command } from '../main'
 import { UserError } from '../../core/errors'
 import { VERSION } from '../../core/version'
-import { ARCH_NAMES, DEFAULT_ARCH, paramCount, type ArchName } from '../../core/nn/arch'
+import { ARCH_NAMES, DEFAULT_ARCH, HEAD_SCALES, paramCount, type ArchName, type HeadScale } from '../../core/nn/arch'
+import { DEFAULT_CONSISTENCY, type ConsistencyConfig } from '../../core/nn/consistency'
 import { buildCard } from '../../core/nn/card'
-import { DEFAULT_SIGMA, type TrainOptions, type TrainProgress } from '../../core/nn/trainer'
+import { DEFAULT_RECIPE, DEFAULT_SIGMA, type TrainOptions, type TrainProgress } from '../../core/nn/trainer'
 import { choiceFlag, parseArgs, positiveFlag, requireFlag } from '../args'
 import { SELECTIONS } from '../../services/datasets/selection'
 import { loadTrainingFrames, displayName } from '../../services/models/training-data'
@@ -29,14 +30,26 @@ const usage = `diffmd train — train a denoising score model on equilibrium sna
   --select           atoms to model (PDB: by name; XYZ: heavy by element); default all
   --no-align         keep coordinates as read (default for PDB/XYZ: centre and Kabsch-superpose every
                      frame on the centred first frame; JSON data are never aligned unless --align)
-  --arch             score-mlp (default; EDM-preconditioned score network) or energy-mlp (scalar
-                     E(x, σ), score = −∇ₓE)
+  --arch             energy-mlp (default: scalar E(x, σ), score = −∇ₓE, conservative forces and an
+                     energy for Metropolis-corrected sampling) or score-mlp (EDM-preconditioned
+                     score network, no energy)
   --width --depth --emb   hidden width (256), hidden layers (3), Fourier σ-embedding size (32)
   --steps N          Adam steps (default 20000); --batch B samples per step (512); --lr peak learning
                      rate (1e-3; linear warm-up over --warmup steps, default 5 % ≤ 1000, then cosine)
   --val-fraction F   frames held out for validation (0.1); validation every --eval-every steps,
                      early stop after --patience validations without improvement (10; 0 = never)
   --sigma-min S      smallest training σ in Å (default ${DEFAULT_SIGMA.min}·σ_data); --sigma-max likewise (${DEFAULT_SIGMA.max}·σ_data)
+  --head H           how the network's output scales with σ: edm (default; the EDM c_out ∝ σ) or
+                     bounded (an O(1) output at small σ; better below 0.02·σ_data) — docs/training.md
+  --ema DECAY        validate and export an exponential moving average of the weights (default
+                     ${DEFAULT_RECIPE.ema}; 0 = off, the raw weights)
+  --consistency W    energy-mlp only: weight of the heat-equation consistency penalty that ties the
+                     energies at different σ together (default ${DEFAULT_RECIPE.consistency.weight}; 0 = off) — docs/training.md
+  --consistency-sigma-min S, --consistency-sigma-max S   σ range (Å) of that penalty (default
+                     ${DEFAULT_CONSISTENCY.sigmaMin}–${DEFAULT_CONSISTENCY.sigmaMax}·σ_data); --consistency-groups G: groups of ${DEFAULT_CONSISTENCY.groupSize} samples sharing one σ
+                     per step (${DEFAULT_CONSISTENCY.groups})
+  --no-antithetic    draw independent noise for every sample (default: pairs x₀ ± σn, which cancels
+                     the noise term of the loss gradient to first order in σ)
   --temperature T    temperature of the data (K), recorded in the card
   --seed S           seed (default 0): the same seed, data and flags give the same model
   --threads N        onnxruntime threads (default 1)
@@ -63,6 +76,13 @@ const spec = {
   patience: 'int',
   'sigma-min': 'number',
   'sigma-max': 'number',
+  head: 'string',
+  ema: 'number',
+  consistency: 'number',
+  'consistency-sigma-min': 'number',
+  'consistency-sigma-max': 'number',
+  'consistency-groups': 'int',
+  'no-antithetic': 'boolean',
   temperature: 'number',
   seed: 'int',
   threads: 'int',
@@ -100,7 +120,7 @@ const cmd: Command = {
     const data = requireFlag<string>('train', flags, 'data')
     const out = requireFlag<string>('train', flags, 'out')
     if (!/\.onnx$/i.test(out)) throw new UserError(`train: --out ${out} must end in .onnx`, 'bad-flag')
-    const arch = choiceFlag<ArchName>('train', flags, 'arch', ARCH_NAMES, 'score-mlp')
+    const arch = choiceFlag<ArchName>('train', flags, 'arch', ARCH_NAMES, DEFAULT_RECIPE.arch)
     const select = choiceFlag('train', flags, 'select', SELECTIONS, 'all')
     const steps = positiveFlag('train', flags, 'steps', 20000)
     const seed = (flags.seed as number | undefined) ?? 0
@@ -117,17 +137,35 @@ const cmd: Command = {
     for (const w of loaded.warnings.slice(0, 5)) process.stderr.write(`diffmd: warning: ${w}\n`)
     // σ_data is needed to turn --sigma-min/--sigma-max (Å) into units of σ_data
     const sigma: Partial<typeof DEFAULT_SIGMA> = {}
-    if (flags['sigma-min'] !== undefined || flags['sigma-max'] !== undefined) {
+    const consistency: Partial<ConsistencyConfig> = {}
+    const head = choiceFlag<HeadScale>('train', flags, 'head', HEAD_SCALES, DEFAULT_RECIPE.head)
+    const ema = (flags.ema as number | undefined) ?? DEFAULT_RECIPE.ema
+    if (!(ema >= 0 && ema < 1)) throw new UserError(`train: --ema must be a decay in [0, 1), e.g. 0.999 (got ${ema}); 0 turns it off`, 'bad-flag')
+    if (flags.consistency !== undefined) {
+      const w = flags.consistency as number
+      if (!(w >= 0 && Number.isFinite(w))) throw new UserError(`train: --consistency must be a weight ≥ 0 (got ${w}); 0 turns it off`, 'bad-flag')
+      if (w > 0 && arch !== 'energy-mlp') throw new UserError('train: --consistency needs --arch energy-mlp (the penalty is on the energy E(x, σ))', 'bad-flag')
+      consistency.weight = w
+    } else consistency.weight = arch === 'energy-mlp' ? DEFAULT_RECIPE.consistency.weight : 0
+    if (flags['consistency-groups'] !== undefined) consistency.groups = positiveFlag('train', flags, 'consistency-groups')
+    const inSigmaData = ['sigma-min', 'sigma-max', 'consistency-sigma-min', 'consistency-sigma-max'].some((f) => flags[f] !== undefined)
+    if (inSigmaData) {
       const { dataStatistics } = await import('../../core/nn/trainer')
       const sd = dataStatistics({ frames: loaded.frames, nFrames: loaded.nFrames, dim: loaded.dim }).stats.sigmaData
       if (flags['sigma-min'] !== undefined) sigma.min = positiveFlag('train', flags, 'sigma-min') / sd
       if (flags['sigma-max'] !== undefined) sigma.max = positiveFlag('train', flags, 'sigma-max') / sd
+      if (flags['consistency-sigma-min'] !== undefined) consistency.sigmaMin = positiveFlag('train', flags, 'consistency-sigma-min') / sd
+      if (flags['consistency-sigma-max'] !== undefined) consistency.sigmaMax = positiveFlag('train', flags, 'consistency-sigma-max') / sd
+      const cmin = consistency.sigmaMin ?? DEFAULT_CONSISTENCY.sigmaMin
+      const cmax = consistency.sigmaMax ?? DEFAULT_CONSISTENCY.sigmaMax
+      if (!(cmax > cmin)) throw new UserError(`train: --consistency-sigma-max (${(cmax * sd).toPrecision(3)} Å) must exceed --consistency-sigma-min (${(cmin * sd).toPrecision(3)} Å)`, 'bad-flag')
     }
     const options: TrainOptions = {
       arch,
       width: flags.width as number | undefined,
       depth: flags.depth as number | undefined,
       embDim: flags.emb as number | undefined,
+      head,
       steps,
       batch: flags.batch as number | undefined,
       lr: flags.lr as number | undefined,
@@ -138,6 +176,9 @@ const cmd: Command = {
       seed,
       sigma,
       threads: flags.threads as number | undefined,
+      ema,
+      antithetic: flags['no-antithetic'] === true ? false : DEFAULT_RECIPE.antithetic,
+      consistency,
     }
     let resumeFile: string | undefined
     if (flags.resume === true) {

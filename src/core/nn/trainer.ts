@@ -29,11 +29,11 @@ export const DEFAULT_SIGMA: SigmaDistribution = { pMean: -1.2, pStd: 1.2, unifor
  * head, the EMA decay, and the consistency weight applied when the architecture is energy-mlp.
  */
 export const DEFAULT_RECIPE = {
-  arch: 'score-mlp' as ArchName,
+  arch: 'energy-mlp' as ArchName,
   head: 'edm' as HeadScale,
-  ema: 0,
-  antithetic: false,
-  consistency: { weight: 0 },
+  ema: 0.999,
+  antithetic: true,
+  consistency: { weight: 0.01 },
 }
 
 /** interior band edges (σ/σ_data) of the validation report */

@@ -8,7 +8,7 @@ import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { UserError } from '../../core/errors'
 import type { ModelCard } from '../../core/nn/card'
-import type { TrainOptions, TrainProgress } from '../../core/nn/trainer'
+import { DEFAULT_RECIPE, type TrainOptions, type TrainProgress } from '../../core/nn/trainer'
 import { deleteModel, getModel, importModel, listModels, readModelCard, renameModel, trainProjectModel, type ModelEntry } from '../models/registry'
 import type { TrainJobOptions } from '../models/train-job'
 import type { ServiceContext } from '../context'
@@ -100,13 +100,29 @@ function progressOf(j: JobRecord, p: TrainProgress): NonNullable<JobRecord['last
 
 export async function startTraining(
   ctx: ServiceContext,
-  input: { projectId: string; datasetId: string; preset: Preset; steps?: number; seed?: number; name?: string }
+  input: { projectId: string; datasetId: string; preset: Preset; steps?: number; seed?: number; name?: string; arch?: 'score-mlp' | 'energy-mlp'; consistency?: number; ema?: number }
 ) {
   const dir = projectDir(ctx.home, input.projectId)
   const preset = PRESETS[input.preset]
   const steps = input.steps ?? preset.steps
   const seed = input.seed ?? 1
-  const options: TrainOptions = { arch: 'score-mlp', width: preset.width, depth: preset.depth, steps, seed, batch: preset.batch, progressEvery: Math.max(1, Math.floor(steps / 200)) }
+  // the recipe: `diffmd train`'s default one unless the request says otherwise (docs/training.md)
+  const arch = input.arch ?? DEFAULT_RECIPE.arch
+  const consistency = arch === 'energy-mlp' ? (input.consistency ?? DEFAULT_RECIPE.consistency.weight) : 0
+  if (input.consistency && arch !== 'energy-mlp') throw new UserError('model.train: the consistency term needs the energy architecture (arch energy-mlp)', 'bad-input')
+  const options: TrainOptions = {
+    arch,
+    width: preset.width,
+    depth: preset.depth,
+    steps,
+    seed,
+    batch: preset.batch,
+    progressEvery: Math.max(1, Math.floor(steps / 200)),
+    head: DEFAULT_RECIPE.head,
+    ema: input.ema ?? DEFAULT_RECIPE.ema,
+    antithetic: DEFAULT_RECIPE.antithetic,
+    consistency: { ...DEFAULT_RECIPE.consistency, weight: consistency },
+  }
   // the data's temperature, when the dataset's reference says (e.g. the ala2 example: 300 K)
   const ref = await datasetReference(ctx.home, input.projectId, input.datasetId).catch(() => ({ reference: null }))
   const T = ref.reference?.temperature_K

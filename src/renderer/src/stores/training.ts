@@ -30,6 +30,12 @@ export const useTrainingStore = defineStore('training', {
     steps: PRESETS.tiny.steps,
     seed: 1,
     name: '',
+    /** the recipe; these defaults are `diffmd train`'s (docs/training.md) */
+    arch: 'energy-mlp' as 'energy-mlp' | 'score-mlp',
+    /** weight of the heat-equation consistency term (energy models; 0 = off) */
+    consistency: 0.01,
+    /** decay of the exported weight EMA (0 = off) */
+    ema: 0.999,
     job: null as TrainJob | null,
     starting: false,
     error: null as string | null,
@@ -117,6 +123,9 @@ export const useTrainingStore = defineStore('training', {
           preset: this.preset,
           steps: this.steps,
           seed: this.seed,
+          arch: this.arch,
+          ...(this.arch === 'energy-mlp' ? { consistency: this.consistency } : {}),
+          ema: this.ema,
           ...(this.name.trim() ? { name: this.name.trim() } : {}),
         })
         // the job may have finished before this reply arrived (very short runs)
