@@ -23,7 +23,6 @@
  * (residue DUM, element X), 3 coordinates per atom, the last atom padded with zeros when d is not a
  * multiple of 3. JSON keeps the d coordinates as they are.
  */
-import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import type { Trajectory } from '../../core/trajectory'
 import type { AtomRecord, Topology } from '../../core/topology'
@@ -35,6 +34,7 @@ import { DcdWriter } from '../../core/formats/dcd'
 import { XtcWriter, boxFromCell } from '../../core/formats/xtc'
 import { AtomicOutput } from './atomic-output'
 import { isDiskFull, writeError } from '../fs/atomic'
+import { exists } from '../fs/paths'
 
 export interface WriteTrajectoryOptions {
   /** topology for PDB/DCD/XYZ atom names; analytic systems have none (XYZ then uses 'X' atoms, 3 coordinates each, zero-padded) */
@@ -265,15 +265,6 @@ function sidecarText(c: FileContent, file: string, format: ExportFormat, compani
 }
 
 // ------------------------------------------------------------------ step 4: names
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.lstat(file)
-    return true
-  } catch {
-    return false
-  }
-}
 
 /**
  * The first suffix ('', '-2', '-3', …) for which no file of the set exists. `namesFor(suffix)`
