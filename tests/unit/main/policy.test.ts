@@ -81,7 +81,7 @@ describe('openExternal allowlist', () => {
 })
 
 describe('app:// protocol', () => {
-  const root = path.resolve('/srv/renderer')
+  const root = path.resolve('/srv/renderer') // paths-ok: a synthetic root for path mapping only, never read
   it('maps app://studio paths into the renderer folder', () => {
     expect(resolveAppRequest('app://studio/', root)).toEqual({ file: path.join(root, 'index.html') })
     expect(resolveAppRequest('app://studio/assets/a%20b.js', root)).toEqual({ file: path.join(root, 'assets', 'a b.js') })
