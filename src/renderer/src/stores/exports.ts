@@ -13,7 +13,7 @@ export const useExportsStore = defineStore('exports', {
     error: null as string | null,
   }),
   actions: {
-    async exportRun(runId: string, format: 'pdb' | 'dcd' | 'xyz', replica?: number) {
+    async exportRun(runId: string, format: 'pdb' | 'dcd' | 'xyz' | 'xtc', replica?: number) {
       const projectId = useAppStore().currentProjectId
       if (!projectId || this.busy) return
       this.busy = format

@@ -6,11 +6,17 @@
  * already in memory, their number grows while a run streams, the player's own timers and async
  * frame cache would fight our controls, and its superposition is tied to its own frame cache.
  * Instead every frame is Kabsch-superposed here (src/core/geometry Aligner, allocation-free) onto
- * the coordinates of the topology PDB, so the molecule stays where the reference was drawn.
+ * the coordinates of the topology PDB, so the molecule stays where the reference was drawn
+ * ("hold steady"; switch it off with setSuperpose(false) to see the frames as sampled).
+ *
+ * Picking: a left click on an atom (or on a bond: its nearer atom) reports the atom through
+ * onPick; NGL's own click actions (centre on atom, measure) are removed so a click never moves the
+ * camera. Picked atoms are drawn as larger spheres, with NGL's distance/angle/dihedral label once
+ * 2/3/4 are picked.
  */
-import { Stage, type StructureComponent } from 'ngl'
+import { Stage, Vector3, type PickingProxy, type RepresentationElement, type StructureComponent } from 'ngl'
 import { Aligner } from '../../../core/geometry/kabsch'
-import type { FrameGetter, MolViewer, Representation, TopologyInfo } from './viewer'
+import type { FrameGetter, MolViewer, PickedAtom, Representation, TopologyInfo } from './viewer'
 
 export interface NglViewerOptions {
   backgroundColor?: string
@@ -31,7 +37,9 @@ export class NglViewer implements MolViewer {
   private info: TopologyInfo | undefined
   private reference: Float32Array | undefined
   private aligner: Aligner | undefined
-  private readonly superposeFrames: boolean
+  private superposeFrames: boolean
+  private pickListener: ((atom: PickedAtom | null) => void) | undefined
+  private marks: RepresentationElement[] = []
   private scratch = new Float32Array(0)
   private representation: Representation = 'licorice'
   private count = 0
@@ -48,10 +56,73 @@ export class NglViewer implements MolViewer {
     opts: NglViewerOptions = {}
   ) {
     this.superposeFrames = opts.superpose ?? true
-    this.stage = new Stage(container, { backgroundColor: opts.backgroundColor ?? 'white', tooltip: false, quality: 'medium', sampleLevel: 0 })
+    this.stage = quietStage(() => new Stage(container, { backgroundColor: opts.backgroundColor ?? 'white', tooltip: false, quality: 'medium', sampleLevel: 0 }))
     if (!this.stage.viewer.renderer) {
       throw new Error('the 3-D viewer needs WebGL, which this browser did not provide (check hardware acceleration / GPU blocklist)')
     }
+    // a click picks; it does not re-centre the camera or start NGL's own measurements
+    this.stage.mouseControls.remove('clickPick-*')
+    this.stage.signals.clicked.add((proxy: PickingProxy | undefined) => this.onClicked(proxy))
+  }
+
+  private onClicked(proxy: PickingProxy | undefined): void {
+    if (!this.pickListener) return
+    const a = proxy ? (proxy.atom ?? proxy.closestBondAtom) : undefined
+    this.pickListener(a ? this.atomInfo(a.index) : null)
+  }
+
+  /** calls `cb` with the atom under each left click (null: a click on empty space) */
+  onPick(cb: ((atom: PickedAtom | null) => void) | undefined): void {
+    this.pickListener = cb
+  }
+
+  /** names of atom i (0-based) as in the topology PDB */
+  atomInfo(i: number): PickedAtom | null {
+    const s = this.component?.structure
+    if (!s || !(i >= 0 && i < s.atomCount)) return null
+    const a = s.getAtomProxy(i)
+    return { index: i, name: a.atomname, resName: a.resname, resSeq: a.resno, chain: a.chainname, element: a.element }
+  }
+
+  /** marks atoms (0-based): larger spheres, and the distance/angle/dihedral when 2/3/4 are given */
+  markAtoms(atoms: number[]): void {
+    const comp = this.component
+    if (!comp) return
+    for (const r of this.marks) comp.removeRepresentation(r)
+    this.marks = []
+    if (atoms.length === 0) {
+      this.stage.viewer.requestRender()
+      return
+    }
+    this.marks.push(comp.addRepresentation('ball+stick', { sele: `@${atoms.join(',')}`, colorValue: '#f59f00', colorScheme: 'uniform', aspectRatio: 3.2, radiusScale: 1.1, opacity: 0.85 }))
+    const opts = { labelSize: 1.6, labelColor: '#b35c00', color: '#f59f00', labelUnit: '' }
+    if (atoms.length === 2) this.marks.push(comp.addRepresentation('distance', { ...opts, atomPair: [atoms], labelUnit: 'angstrom' }))
+    if (atoms.length === 3) this.marks.push(comp.addRepresentation('angle', { ...opts, atomTriple: [atoms] }))
+    if (atoms.length === 4) this.marks.push(comp.addRepresentation('dihedral', { ...opts, atomQuad: [atoms] }))
+    this.stage.viewer.requestRender()
+  }
+
+  /** where atom i (0-based) is drawn now, in CSS pixels from the canvas's top-left corner (tests, tooltips) */
+  atomScreenPosition(i: number): { x: number; y: number } | null {
+    const s = this.component?.structure
+    if (!s || !(i >= 0 && i < s.atomCount)) return null
+    const a = s.getAtomProxy(i)
+    const p = this.stage.viewerControls.getPositionOnCanvas(new Vector3(a.x, a.y, a.z)) as { x: number; y: number }
+    const el = this.canvas
+    const h = el.clientHeight || el.height
+    // NGL's canvas coordinates start at the bottom-left corner
+    return { x: p.x, y: h - p.y }
+  }
+
+  /** hold steady: superpose each frame on the topology's coordinates (true) or show it as sampled */
+  setSuperpose(on: boolean): void {
+    if (on === this.superposeFrames) return
+    this.superposeFrames = on
+    if (this.frame >= 0) this.setFrame(this.frame)
+  }
+
+  get superposing(): boolean {
+    return this.superposeFrames
   }
 
   /** the WebGL canvas (tests, screenshots) */
@@ -102,6 +173,7 @@ export class NglViewer implements MolViewer {
     }
     if (this.component) this.stage.removeComponent(this.component)
     this.component = comp
+    this.marks = []
     const ref = new Float32Array(3 * s.atomCount)
     let k = 0
     s.eachAtom((a) => {
@@ -193,4 +265,28 @@ export class NglViewer implements MolViewer {
     comp.addRepresentation(this.representation, { ...REPR_PARAMS[this.representation] })
     if (this.representation === 'cartoon') comp.addRepresentation('licorice', { sele: 'sidechainAttached and not hydrogen', colorScheme: 'element' })
   }
+}
+
+/**
+ * NGL without console noise (issue 10): its Viewer sets three's deprecated `useLegacyLights` (one
+ * "THREE.WebGLRenderer: … deprecated" warning per viewer) and Stage.log prints "STAGE LOG …" for
+ * every file it loads. The warning is dropped while the Stage is built; the log keeps its list.
+ */
+function quietStage(make: () => Stage): Stage {
+  const warn = console.warn
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].includes('.useLegacyLights has been deprecated')) return
+    warn.apply(console, args)
+  }
+  let stage: Stage
+  try {
+    stage = make()
+  } finally {
+    console.warn = warn
+  }
+  const s = stage as unknown as { log: (msg: string) => void; logList: string[] }
+  s.log = (msg: string) => {
+    s.logList.push(msg)
+  }
+  return stage
 }

@@ -21,6 +21,22 @@ export interface TopologyInfo {
   isProtein: boolean
 }
 
+/** an atom of the topology, named as in its PDB */
+export interface PickedAtom {
+  /** 0-based position in the topology (the order of the PDB's ATOM/HETATM records) */
+  index: number
+  name: string
+  resName: string
+  resSeq: number
+  chain: string
+  element: string
+}
+
+/** "ALA 2 CA" (residue name, residue number, atom name as in the PDB); "B:ALA 2 CA" when the molecule has several chains */
+export function atomLabel(a: Pick<PickedAtom, 'name' | 'resName' | 'resSeq' | 'chain'>, withChain = false): string {
+  return `${withChain && a.chain.trim() ? `${a.chain.trim()}:` : ''}${a.resName} ${a.resSeq} ${a.name}`
+}
+
 export interface MolViewer {
   /** loads the structure (first model only) and shows it; resolves when it is on screen */
   loadTopology(pdbText: string): Promise<TopologyInfo>
