@@ -101,3 +101,21 @@ export const selfCheckContract = {
     output: z.object({ summary: SelfCheckSummary, report: z.unknown(), dataLabel: z.string() }).nullable(),
   },
 } as const
+
+/**
+ * The Sample panel's framing for a recommended Δt per adapter step: each adapter step exactly
+ * `dtStep` ps, the frame spacing a whole number of steps as close to `dtPerFrame` as that allows
+ * (5 ps frames: 2.5 → 2 steps of 2.5 ps; 0.5 → 10 steps; 2 → 3 steps, 6-ps frames).
+ */
+export function framingForStep(dtPerFrame: number, dtStep: number): { dtPerFrame: number; innerSteps: number } {
+  const k = Number.isFinite(dtPerFrame) && dtPerFrame > 0 ? Math.max(1, Math.round(dtPerFrame / dtStep)) : 1
+  return { dtPerFrame: Number((k * dtStep).toPrecision(12)), innerSteps: k }
+}
+
+/** the recommended Δt per adapter step (ps) a model card's self-check summary holds, if any */
+export function recommendedDtOf(card: unknown): number | undefined {
+  const sc = card && typeof card === 'object' ? (card as { selfCheck?: unknown }).selfCheck : undefined
+  const parsed = SelfCheckSummary.safeParse(sc)
+  const r = parsed.success ? parsed.data.recommendedDtPs : undefined
+  return typeof r === 'number' && r > 0 && Number.isFinite(r) ? r : undefined
+}

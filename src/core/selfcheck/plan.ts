@@ -2,9 +2,10 @@
  * What a self-check (docs/self-check.md) will do, before it runs: its stages in the order
  * runSelfCheck makes them and the model calls (and rows per call) of each, so the app can estimate
  * how long it will take and turn per-stage progress into one overall fraction.
- * Counting follows src/core/selfcheck/self-check.ts and src/core/sampler/adapter-step.ts: a run at
- * Δt makes ns·1000/Δt adapter steps of evaluationsPerStep(mode, M) batched calls over the R
- * replicas; the i.i.d. draw is chunks of ≤ 250 samples, each one adapter step of M = iidSteps.
+ * Counting follows src/core/selfcheck/self-check.ts and src/core/sampler: a run at Δt makes
+ * ns·1000/Δt adapter steps over the R replicas, each callsPerStep batched calls evaluating
+ * evaluationsPerStep(mode, M) rows per replica; the i.i.d. draw is chunks of ≤ 250 samples, each one
+ * bridge step of M = iidSteps.
  */
 import { evaluationsPerStep } from '../sampler/adapter-step'
 import { schemeOf, type SamplerMode } from '../sampler/params'
@@ -17,8 +18,8 @@ export interface PlanStage {
   key: 'iid' | number
   /** batched model calls */
   calls: number
-  /** rows per call (batch size) */
-  rows: number
+  /** rows evaluated over all those calls (a call of B rows counts B) */
+  evaluations: number
 }
 
 export interface PlanInput {
@@ -31,27 +32,41 @@ export interface PlanInput {
   iidSteps: number
 }
 
+/**
+ * Batched model calls per adapter step (src/core/sampler/adapter-step.ts, metropolis.ts): bridge
+ * makes one call per reverse step (tweedie: of 2 rows per frame, em: 1), bridge-mh one call for the
+ * reverse path's scores, M down the path and one for the two energies; Langevin modes one.
+ */
+export function callsPerStep(mode: SamplerMode, denoiseSteps: number): number {
+  if (mode === 'bridge') return denoiseSteps
+  if (mode === 'bridge-mh') return denoiseSteps + 2
+  return 1
+}
+
+function stage(key: PlanStage['key'], steps: number, rows: number, mode: SamplerMode, M: number): PlanStage {
+  return { key, calls: steps * callsPerStep(mode, M), evaluations: steps * rows * evaluationsPerStep(mode, M, schemeOf({ mode })) }
+}
+
 /** the stages in run order: i.i.d. first, then every Δt and Δt/2, largest first */
 export function selfCheckPlan(p: PlanInput): PlanStage[] {
   const stages: PlanStage[] = []
-  const iidPer = evaluationsPerStep('bridge', p.iidSteps, schemeOf({ mode: 'bridge' }))
-  for (let s0 = 0; s0 < p.iidSamples; s0 += IID_CHUNK) stages.push({ key: 'iid', calls: iidPer, rows: Math.min(IID_CHUNK, p.iidSamples - s0) })
-  const per = evaluationsPerStep(p.mode, p.denoiseSteps, schemeOf({ mode: p.mode }))
+  for (let s0 = 0; s0 < p.iidSamples; s0 += IID_CHUNK) stages.push(stage('iid', 1, Math.min(IID_CHUNK, p.iidSamples - s0), 'bridge', p.iidSteps))
   const dts = [...new Set(p.dtPs.flatMap((t) => [t, t / 2]))].sort((a, b) => b - a)
-  for (const dt of dts) stages.push({ key: dt, calls: Math.round((p.nsPerReplica * 1000) / dt) * per, rows: p.replicas })
+  for (const dt of dts) stages.push(stage(dt, Math.round((p.nsPerReplica * 1000) / dt), p.replicas, p.mode, p.denoiseSteps))
   return stages
 }
 
 /**
- * Cost of one batched call of `rows` rows, in seconds: a + b·rows. The defaults were measured with
- * the shipped ala2 model (d = 66, MLP 256×3) on onnxruntime-node on a busy 2-core machine
- * (0.55 ms at 4 rows, 1.3 ms at 16, 8.2 ms at 250, plus the sampler's own arithmetic); a larger
- * model or another machine scales them, which is why the app refines them from the last check.
+ * Cost of the model calls, in seconds: a per call + b per row evaluated. Measured with the shipped
+ * ala2 model (d = 66, MLP 256×3) on onnxruntime-node on a busy 2-core machine: 0.55 ms for a call
+ * of 4 rows, 1.3 ms for 16, 8.2 ms for 250 (a ≈ 0.42 ms, b ≈ 0.031 ms), rounded up for the
+ * sampler's own arithmetic. A larger model or another machine scales them, which is why the app
+ * refines the estimate from the last check.
  */
-export const CALL_COST = { a: 0.5e-3, b: 0.035e-3 }
+export const CALL_COST = { a: 0.6e-3, b: 0.035e-3 }
 
 export function stageSeconds(s: PlanStage, cost = CALL_COST): number {
-  return s.calls * (cost.a + cost.b * s.rows)
+  return s.calls * cost.a + s.evaluations * cost.b
 }
 
 /** estimated wall seconds of the whole check */

@@ -18,6 +18,7 @@ import type { RunSummary } from '../../../api/runs'
 import { base64ToArrayBuffer, base64ToFloat32, errorText, float32ToBase64 } from '../api/codec'
 import { api, useAppStore } from './app'
 import { useProjectStore } from './project'
+import { framingForStep, recommendedDtOf } from '../../../api/selfcheck'
 import { loadSampler, type SamplingResult } from './sampler-engine'
 
 export interface Trajectory {
@@ -119,6 +120,9 @@ export const useSamplerStore = defineStore('sampler', {
     },
     resetParams() {
       this.params = { ...DEFAULT_RUN_PARAMS }
+      // a model with a self-check defaults to its recommended Δt per adapter step (docs/self-check.md)
+      const rec = recommendedDtOf(useProjectStore().selectedModel?.card)
+      if (rec !== undefined) Object.assign(this.params, framingForStep(this.params.dtPerFrame, rec))
       this.saveParams()
     },
     /**
