@@ -38,6 +38,8 @@ export interface ServerOptions {
   maxJsonBytes?: number
   /** API requests in flight at once; more are answered 503 (default 64) */
   maxConcurrent?: number
+  /** open /api/events streams at once (long-lived, so not counted in maxConcurrent); more are answered 503 (default 16) */
+  maxEventStreams?: number
   /** where internal errors are logged in full (default stderr) */
   log?: (line: string) => void
 }
@@ -62,6 +64,7 @@ interface Session {
 
 interface Settings {
   rendererDir: string
+  maxEventStreams: number
   maxUpload: number
   maxJson: number
   log: (line: string) => void
@@ -89,7 +92,8 @@ async function listen(server: http.Server, port: number): Promise<number> {
   return typeof addr === 'object' && addr ? addr.port : 0
 }
 
-function subscribeEvents(req: http.IncomingMessage, res: http.ServerResponse, session: Session): void {
+function subscribeEvents(req: http.IncomingMessage, res: http.ServerResponse, session: Session, max: number): void {
+  if (session.sse.size >= max) throw new HttpError(503, 'busy', `events: ${max} event streams are open already; close a tab`, { 'Retry-After': '5' })
   res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' })
   res.write(': connected\n\n')
   session.sse.add(res)
@@ -118,7 +122,7 @@ async function handleApi(req: http.IncomingMessage, res: http.ServerResponse, ur
   if (verdict === 'cross-origin') throw new HttpError(403, 'forbidden', 'requests from other sites are refused')
   const method = url.pathname.slice(5)
   if (method === 'events' && req.method === 'GET') {
-    subscribeEvents(req, res, session)
+    subscribeEvents(req, res, session, settings.maxEventStreams)
     return
   }
   if (req.method !== 'POST') throw new HttpError(405, 'method', `use POST /api/${method}`)
@@ -209,6 +213,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const token = opts.token ?? randomBytes(24).toString('base64url')
   const settings: Settings = {
     rendererDir: opts.rendererDir,
+    maxEventStreams: opts.maxEventStreams ?? 16,
     maxUpload: opts.maxUploadBytes ?? 4 * 1024 ** 3,
     maxJson: opts.maxJsonBytes ?? 64 * 1024 * 1024,
     log: opts.log ?? ((line) => process.stderr.write(`${line}\n`)),

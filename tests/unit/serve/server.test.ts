@@ -27,6 +27,7 @@ beforeAll(async () => {
     maxUploadBytes: UPLOAD_LIMIT,
     maxJsonBytes: JSON_LIMIT,
     maxConcurrent: MAX_CONCURRENT,
+    maxEventStreams: 2,
     log: (line) => logged.push(line),
   })
 })
@@ -196,6 +197,30 @@ describe('concurrency limit', () => {
     expect(again.status).toBe(200)
     held[1]!.finish()
     expect((await held[1]!.reply).status).toBe(200)
+  })
+})
+
+describe('event streams', () => {
+  it('at most maxEventStreams open at once (503 beyond), and a closed one frees its place', async () => {
+    const open = async (): Promise<{ status: number; close(): void }> => {
+      const controller = new AbortController()
+      const res = await fetch(`${server.origin}/api/events`, { headers: bearer(), signal: controller.signal })
+      return { status: res.status, close: () => controller.abort() }
+    }
+    const a = await open()
+    const b = await open()
+    expect([a.status, b.status]).toEqual([200, 200])
+    const c = await open()
+    expect(c.status).toBe(503)
+    a.close()
+    let d = await open()
+    for (let i = 0; i < 50 && d.status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 20))
+      d = await open()
+    }
+    expect(d.status).toBe(200)
+    b.close()
+    d.close()
   })
 })
 
