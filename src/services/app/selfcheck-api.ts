@@ -111,6 +111,10 @@ export async function startSelfCheck(ctx: ServiceContext, input: { projectId: st
   if (running) throw new UserError(`a self-check is already running (model ${running.modelId}); cancel it or wait for it to finish — each check uses every core`, 'busy')
   const dir = projectDir(ctx.home, input.projectId)
   const entry = await getModel(dir, input.modelId)
+  // what the check needs from the card, refused here rather than as a failed job
+  const card = entry.card
+  if (!card.atoms?.records || card.atoms.records.length * 3 !== card.dim) throw new UserError(`model '${card.name}' has no atom names on its card (an imported model?); the self-check needs them to find φ/ψ`, 'bad-model')
+  if (!card.mean || !card.sigmaData) throw new UserError(`model '${card.name}' has no mean structure or σ_data on its card (an imported model?); the self-check needs them`, 'bad-model')
   const source = await snapshotSource(dir, entry, input.datasetId)
   const s = input.settings ?? {}
   const D = SELF_CHECK_DEFAULTS

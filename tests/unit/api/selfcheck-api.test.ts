@@ -6,7 +6,7 @@
  * one check at a time, and bad requests refused with one line.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { build } from 'esbuild'
@@ -157,6 +157,12 @@ describe.skipIf(!hasModel)('model.selfCheck', () => {
     await expect(dispatch(ctx, 'model.selfCheck', { projectId: EXAMPLES_ID, modelId, settings: { dtPs: [-1] } })).rejects.toThrow(/settings\.dtPs/)
     await expect(dispatch(ctx, 'model.selfCheck', { projectId: EXAMPLES_ID, modelId: 'no-such-model' })).rejects.toThrow(/model 'no-such-model' not found/)
     await expect(dispatch(ctx, 'model.selfCheck', { projectId: EXAMPLES_ID, modelId, datasetId: 'no-such-dataset' })).rejects.toThrow(/no-such-dataset/)
+    // an imported model without a card has no atom names: refused at once, not as a failed job
+    const bare = path.join(home, 'bare.onnx')
+    copyFileSync(path.join(root, 'resources/models/ala2-default.onnx'), bare)
+    const imported = (await dispatch(ctx, 'model.import', { projectId: EXAMPLES_ID, onnxPath: bare })) as { id: string }
+    await expect(dispatch(ctx, 'model.selfCheck', { projectId: EXAMPLES_ID, modelId: imported.id, settings: tiny })).rejects.toThrow(/has no atom names on its card/)
+    expect(((await dispatch(ctx, 'model.selfCheckJobs', {})) as SelfCheckJob[]).filter((j) => j.modelId === imported.id)).toHaveLength(0)
     // the core's own checks arrive as the job's error: Δt not a whole number of fs
     const job = (await dispatch(ctx, 'model.selfCheck', { projectId: EXAMPLES_ID, modelId, settings: { ...tiny, dtPs: [0.0001] } })) as SelfCheckJob
     const done = await doneEvent(job.jobId)

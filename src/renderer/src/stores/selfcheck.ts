@@ -18,6 +18,10 @@ import { useProjectStore } from './project'
 const SETTINGS_KEY = 'diffmd-selfcheck-settings'
 /** measured / estimated wall time of the last check on this machine (refines the estimate) */
 const SPEED_KEY = 'diffmd-selfcheck-speed'
+/** only checks whose sampling took this long (s) time the machine */
+const MIN_CALIBRATION_S = 20
+/** opening the model, reading the snapshots, starting the worker (s): added to the estimate */
+const FIXED_S = 4
 
 export interface SelfCheckForm {
   /** comma-separated Δt list (ps) as typed */
@@ -126,7 +130,7 @@ export const useSelfCheckStore = defineStore('selfcheck', {
       const s = this.settings
       if (!s || Object.keys(this.fieldErrors).length) return null
       const plan = { dtPs: s.dtPs!, nsPerReplica: s.nsPerReplica!, replicas: s.replicas!, mode: s.mode!, denoiseSteps: s.denoiseSteps!, iidSamples: s.iidSamples!, iidSteps: s.iidSteps! }
-      return { seconds: estimateSeconds(plan) * this.speed, calls: selfCheckPlan(plan).reduce((a, st) => a + st.calls, 0) }
+      return { seconds: FIXED_S + estimateSeconds(plan) * this.speed, calls: selfCheckPlan(plan).reduce((a, st) => a + st.calls, 0) }
     },
     /** why Run is disabled, one line, or null */
     blocker(): string | null {
@@ -188,9 +192,11 @@ export const useSelfCheckStore = defineStore('selfcheck', {
         // how long it took against the estimate: the next estimate on this machine follows it
         const s = j.settings
         const est = estimateSeconds({ dtPs: s.dtPs!, nsPerReplica: s.nsPerReplica!, replicas: s.replicas!, mode: s.mode!, denoiseSteps: s.denoiseSteps!, iidSamples: s.iidSamples!, iidSteps: s.iidSteps! })
-        // checks shorter than a few seconds are mostly start-up: they say little about the speed
-        if (est > 0 && j.elapsedSeconds > 5) {
-          this.speed = Math.min(50, Math.max(0.05, j.elapsedSeconds / est))
+        // the sampling time (the report's, without opening the model and reading the snapshots);
+        // a check of a few seconds is mostly fixed costs and says little about the speed
+        const wall = (j.report as { wallSeconds?: unknown } | null)?.wallSeconds
+        if (est > 0 && typeof wall === 'number' && wall >= MIN_CALIBRATION_S) {
+          this.speed = Math.min(50, Math.max(0.05, wall / est))
           localStorage.setItem(SPEED_KEY, String(this.speed))
         }
       }
