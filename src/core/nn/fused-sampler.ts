@@ -35,6 +35,7 @@ import { paramInitializers, scoreInGraph, type NormStats } from './export'
 import type { ArchConfig } from './arch'
 import type { OrtRuntime, OrtSession, SessionOptions } from './runtime'
 import { Aligner } from '../geometry/kabsch'
+import { DEFAULT_BRIDGE_SCHEME } from '../sampler/params'
 
 export type FusedMode = 'bridge' | 'tied' | 'clean'
 export type FusedScheme = 'em' | 'tweedie'
@@ -71,7 +72,7 @@ export function buildFusedSampler(spec: FusedSpec): Graph {
   const { mode, dim: d, K, M } = spec
   const refused = fusedRefusal(mode)
   if (refused) throw new Error(`fused sampler: ${refused}`)
-  const tweedie = (spec.scheme ?? 'tweedie') === 'tweedie'
+  const tweedie = (spec.scheme ?? DEFAULT_BRIDGE_SCHEME) === 'tweedie'
   if (!(Number.isInteger(K) && K >= 1)) throw new RangeError(`fused sampler: K must be a whole number ≥ 1 (got ${K})`)
   if (mode === 'bridge' && !(Number.isInteger(M) && M >= 1)) throw new RangeError(`fused sampler: M must be a whole number ≥ 1 (got ${M})`)
   const P = noisePerStep(mode, d, M)
@@ -198,7 +199,7 @@ export class FusedSampler {
   static async create(ort: OrtRuntime, spec: FusedSpec, options?: SessionOptions): Promise<FusedSampler> {
     const g = buildFusedSampler(spec)
     const session = await ort.InferenceSession.create(g.toBytes({ opset: spec.opset }), options)
-    return new FusedSampler(ort, session, spec.mode, spec.dim, spec.K, spec.M, spec.scheme ?? 'tweedie')
+    return new FusedSampler(ort, session, spec.mode, spec.dim, spec.K, spec.M, spec.scheme ?? DEFAULT_BRIDGE_SCHEME)
   }
 
   get noiseSize(): number {

@@ -22,7 +22,7 @@
  */
 import type { ScoreModel } from '../score/types'
 import type { ReverseScheme, SamplerMode } from './params'
-import { isBridgeMode } from './params'
+import { isBridgeMode, DEFAULT_BRIDGE_SCHEME } from './params'
 import { MetropolisBridge } from './metropolis'
 import { Aligner } from '../geometry/kabsch'
 import { RigidBodyProjector } from '../geometry/rigid-body'
@@ -36,7 +36,7 @@ export interface StepConfig {
   denoiseSteps: number
   /** σ_min (Å) */
   sigmaMin: number
-  /** bridge: the reverse step (default tweedie); bridge-mh uses em */
+  /** bridge: the reverse step (default DEFAULT_BRIDGE_SCHEME, tweedie); bridge-mh uses em */
   scheme?: ReverseScheme
 }
 
@@ -60,7 +60,7 @@ export function modelCallsPerStep(mode: SamplerMode, denoiseSteps: number): numb
 
 /** network evaluations (rows) per adapter step per frame: 2M for bridge/tweedie, M for em, 2M + 2 for bridge-mh */
 export function evaluationsPerStep(mode: SamplerMode, denoiseSteps: number, scheme?: ReverseScheme): number {
-  if (mode === 'bridge') return (scheme ?? 'tweedie') === 'tweedie' ? 2 * denoiseSteps : denoiseSteps
+  if (mode === 'bridge') return (scheme ?? DEFAULT_BRIDGE_SCHEME) === 'tweedie' ? 2 * denoiseSteps : denoiseSteps
   if (mode === 'bridge-mh') return 2 * denoiseSteps + 2
   return 1
 }
@@ -120,7 +120,7 @@ export class AdapterStep {
     this.M = cfg.denoiseSteps
     this.noiseSize = noisePerStep(cfg.mode, d, cfg.denoiseSteps)
     this.calls = modelCallsPerStep(cfg.mode, cfg.denoiseSteps)
-    this.tweedie = cfg.mode === 'bridge' && (cfg.scheme ?? 'tweedie') === 'tweedie'
+    this.tweedie = cfg.mode === 'bridge' && (cfg.scheme ?? DEFAULT_BRIDGE_SCHEME) === 'tweedie'
     if (cfg.mode === 'bridge-mh' && cfg.scheme !== undefined && cfg.scheme !== 'em') throw new UserError(`mode bridge-mh needs --scheme em (got ${cfg.scheme})`, 'bad-param')
     const rows = this.tweedie ? 2 * maxBatch : maxBatch
     this.sigma = new Float32Array(rows)

@@ -24,58 +24,96 @@ import type { AdapterStep } from './adapter-step'
 import type { RunState } from './run-state'
 import { ROW_REJECTED, ROW_UNSTABLE } from './run-state'
 
-export async function runPicard(st: RunState, stepper: AdapterStep, start: Float32Array, window: number, tol: number): Promise<void> {
-  const { R, d, P, inner } = st
-  const W = window
-  const total = st.totalSteps
-  let t0 = st.startStep
-  if (t0 >= total) return
-  const anchor = Float32Array.from(start)
+/** the window's buffers and its steps: inputs and one batched step, the θ-corrected update, accepting, sliding */
+class PicardWindow {
+  readonly R: number
+  readonly d: number
+  readonly P: number
+  readonly W: number
+  /** slots in the current window */
+  w: number
+  /** absolute adapter step of slot 0 */
+  t0: number
+  /** the exact frame before slot 0, [R, d] */
+  readonly anchor: Float32Array
   /** current guesses of the window's frames X_{t0+1} … X_{t0+w}, rows r·w + j */
-  const G = new Float32Array(R * W * d)
-  let In = new Float32Array(R * W * d)
-  let Out = new Float32Array(R * W * d)
+  readonly G: Float32Array
+  In: Float32Array
+  Out: Float32Array
   /** the previous sweep's In and Out, aligned with the current slots where prevValid[j] */
-  let prevIn = new Float32Array(R * W * d)
-  let prevOut = new Float32Array(R * W * d)
-  const prevValid = new Uint8Array(W)
-  const noise = new Float32Array(R * W * P)
-  const flags = new Uint8Array(R * W)
+  prevIn: Float32Array
+  prevOut: Float32Array
+  readonly prevValid: Uint8Array
+  readonly noise: Float32Array
+  readonly flags: Uint8Array
   /** bridge-mh: the sweep's Metropolis decisions per slot */
-  const acc = new Uint8Array(st.accepted ? R * W : 0)
-  const delta = new Float64Array(W)
-  const corr = new Float64Array(d)
+  readonly acc: Uint8Array
+  readonly delta: Float64Array
+  private readonly corr: Float64Array
   /** θ [R, d], see above */
-  const theta = new Float64Array(R * d).fill(1)
-  const num = new Float64Array(d)
-  const den = new Float64Array(d)
-  const frame = new Float32Array(R * d)
+  private readonly theta: Float64Array
+  private readonly num: Float64Array
+  private readonly den: Float64Array
+  private readonly frame: Float32Array
 
-  let w = Math.min(W, total - t0)
-  for (let r = 0; r < R; r++) {
-    for (let j = 0; j < w; j++) copyRow(anchor, r, G, r * w + j, d)
-    st.fillNoise(noise, r, t0, w, r * w * P)
+  constructor(
+    private readonly st: RunState,
+    private readonly stepper: AdapterStep,
+    start: Float32Array,
+    window: number
+  ) {
+    const { R, d, P } = st
+    this.R = R
+    this.d = d
+    this.P = P
+    this.W = window
+    this.t0 = st.startStep
+    this.anchor = Float32Array.from(start)
+    this.G = new Float32Array(R * window * d)
+    this.In = new Float32Array(R * window * d)
+    this.Out = new Float32Array(R * window * d)
+    this.prevIn = new Float32Array(R * window * d)
+    this.prevOut = new Float32Array(R * window * d)
+    this.prevValid = new Uint8Array(window)
+    this.noise = new Float32Array(R * window * P)
+    this.flags = new Uint8Array(R * window)
+    this.acc = new Uint8Array(st.accepted ? R * window : 0)
+    this.delta = new Float64Array(window)
+    this.corr = new Float64Array(d)
+    this.theta = new Float64Array(R * d).fill(1)
+    this.num = new Float64Array(d)
+    this.den = new Float64Array(d)
+    this.frame = new Float32Array(R * d)
+    this.w = Math.min(window, st.totalSteps - this.t0)
+    for (let r = 0; r < R; r++) {
+      for (let j = 0; j < this.w; j++) copyRow(this.anchor, r, this.G, r * this.w + j, d)
+      st.fillNoise(this.noise, r, this.t0, this.w, r * this.w * P)
+    }
   }
 
-  while (true) {
-    if (st.checkAbort()) return
-    // inputs: slot 0 ← the anchor, slot j ← the previous sweep's frame j − 1
+  /** one sweep: slot 0 ← the anchor, slot j ← the previous sweep's frame j − 1; Φ on all slots; guard verdicts */
+  async sweep(): Promise<void> {
+    const { R, d, w, st, In, Out } = this
     for (let r = 0; r < R; r++) {
-      copyRow(anchor, r, In, r * w, d)
-      for (let j = 1; j < w; j++) copyRow(G, r * w + j - 1, In, r * w + j, d)
+      copyRow(this.anchor, r, In, r * w, d)
+      for (let j = 1; j < w; j++) copyRow(this.G, r * w + j - 1, In, r * w + j, d)
     }
-    const p = stepper.step(In, noise, R * w, Out)
+    const p = this.stepper.step(In, this.noise, R * w, Out)
     if (p) await p
-    st.modelCalls += stepper.calls
+    st.modelCalls += this.stepper.calls
     st.sweeps++
     for (let b = 0; b < R * w; b++) {
       const v = st.check(Out, b * d)
-      flags[b] = v
+      this.flags[b] = v
       if (v === ROW_REJECTED) copyRow(In, b, Out, b, d)
-      if (st.accepted) acc[b] = stepper.accepted[b]!
+      if (st.accepted) this.acc[b] = this.stepper.accepted[b]!
     }
-    estimateSlope(In, Out, prevIn, prevOut, prevValid, R, w, d, num, den, theta)
-    // update and per-slot change
+  }
+
+  /** G'_j = Φ(G_{j−1}) + θ ⊙ (G'_{j−1} − G_{j−1}); δ_j per slot; this sweep becomes the previous one */
+  update(): void {
+    const { R, d, w, G, Out, delta, corr, theta } = this
+    estimateSlope(this.In, Out, this.prevIn, this.prevOut, this.prevValid, R, w, d, this.num, this.den, theta)
     delta.fill(0, 0, w)
     for (let r = 0; r < R; r++) {
       corr.fill(0)
@@ -94,54 +132,80 @@ export async function runPicard(st: RunState, stepper: AdapterStep, start: Float
         delta[j] = dj
       }
     }
-    // this sweep's inputs and outputs become the previous ones
-    let tmp = prevIn
-    prevIn = In
-    In = tmp
-    tmp = prevOut
-    prevOut = Out
-    Out = tmp
-    prevValid.fill(1, 0, w)
+    let tmp = this.prevIn
+    this.prevIn = this.In
+    this.In = tmp
+    tmp = this.prevOut
+    this.prevOut = this.Out
+    this.Out = tmp
+    this.prevValid.fill(1, 0, w)
+  }
 
+  /** slots that have converged: 1 + the leading slots with δ ≤ tol */
+  converged(tol: number): number {
     let k = 1
-    while (k < w && delta[k - 1]! <= tol) k++
-    // accept slots 0 … k−1
+    while (k < this.w && this.delta[k - 1]! <= tol) k++
+    return k
+  }
+
+  /** books slots 0 … k−1 (rejections, acceptances, saved frames); false when the run became unstable */
+  async accept(k: number): Promise<boolean> {
+    const { R, d, w, st } = this
     for (let j = 0; j < k; j++) {
-      const t = t0 + j
+      const t = this.t0 + j
       for (let r = 0; r < R; r++) {
-        const v = flags[r * w + j]!
+        const v = this.flags[r * w + j]!
         if (v === ROW_REJECTED) st.rejections[r]!++
         else if (v === ROW_UNSTABLE) {
           st.unstable(t, r)
-          return
-        } else if (st.accepted && acc[r * w + j]) st.accepted[r]!++
+          return false
+        } else if (st.accepted && this.acc[r * w + j]) st.accepted[r]!++
       }
-      if ((t + 1) % inner === 0) {
-        for (let r = 0; r < R; r++) copyRow(G, r * w + j, frame, r, d)
-        const s = st.saveFrame((t + 1) / inner, frame)
+      if ((t + 1) % st.inner === 0) {
+        for (let r = 0; r < R; r++) copyRow(this.G, r * w + j, this.frame, r, d)
+        const s = st.saveFrame((t + 1) / st.inner, this.frame)
         if (s) await s
       }
     }
-    t0 += k
-    if (t0 >= total) return
-    // slide: survivors move to the front, new slots start from the last guess with fresh noise
-    const w2 = Math.min(W, total - t0)
+    return true
+  }
+
+  /** slides past k slots: survivors move to the front, new slots start from the last guess with fresh noise */
+  slide(k: number): void {
+    const { R, d, P, w, G, st } = this
+    this.t0 += k
+    const w2 = Math.min(this.W, st.totalSteps - this.t0)
     const keep = w - k
     for (let r = 0; r < R; r++) {
-      copyRow(G, r * w + k - 1, anchor, r, d)
+      copyRow(G, r * w + k - 1, this.anchor, r, d)
       G.copyWithin(r * w2 * d, (r * w + k) * d, (r * w + w) * d)
-      prevIn.copyWithin(r * w2 * d, (r * w + k) * d, (r * w + w) * d)
-      prevOut.copyWithin(r * w2 * d, (r * w + k) * d, (r * w + w) * d)
-      noise.copyWithin(r * w2 * P, (r * w + k) * P, (r * w + w) * P)
+      this.prevIn.copyWithin(r * w2 * d, (r * w + k) * d, (r * w + w) * d)
+      this.prevOut.copyWithin(r * w2 * d, (r * w + k) * d, (r * w + w) * d)
+      this.noise.copyWithin(r * w2 * P, (r * w + k) * P, (r * w + w) * P)
       for (let j = keep; j < w2; j++) {
         if (keep > 0) copyRow(G, r * w2 + keep - 1, G, r * w2 + j, d)
-        else copyRow(anchor, r, G, r * w2 + j, d)
+        else copyRow(this.anchor, r, G, r * w2 + j, d)
       }
-      if (w2 > keep) st.fillNoise(noise, r, t0 + keep, w2 - keep, (r * w2 + keep) * P)
+      if (w2 > keep) st.fillNoise(this.noise, r, this.t0 + keep, w2 - keep, (r * w2 + keep) * P)
     }
-    prevValid.copyWithin(0, k, w)
-    prevValid.fill(0, keep, w2)
-    w = w2
+    this.prevValid.copyWithin(0, k, w)
+    this.prevValid.fill(0, keep, w2)
+    this.w = w2
+  }
+}
+
+/** Steps: sweep the window, update the guesses, accept the converged slots, slide; until the run is done. */
+export async function runPicard(st: RunState, stepper: AdapterStep, start: Float32Array, window: number, tol: number): Promise<void> {
+  if (st.startStep >= st.totalSteps) return
+  const win = new PicardWindow(st, stepper, start, window)
+  while (true) {
+    if (st.checkAbort()) return
+    await win.sweep()
+    win.update()
+    const k = win.converged(tol)
+    if (!(await win.accept(k))) return
+    if (win.t0 + k >= st.totalSteps) return
+    win.slide(k)
     const y = st.maybeYield()
     if (y) await y
   }

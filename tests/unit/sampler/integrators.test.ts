@@ -129,7 +129,7 @@ describe('Monte Carlo of the real AdapterStep against the recurrence', () => {
     void new AdapterStep(constant, { mode: 'bridge', scheme: 'em', eta: 0.3, denoiseSteps: M, sigmaMin: 0.05 }, B).step(y, noise, B, em)
     calls = 0
     rows = 0
-    void new AdapterStep(constant, { mode: 'bridge', eta: 0.3, denoiseSteps: M, sigmaMin: 0.05 }, B).step(y, noise, B, tw)
+    void new AdapterStep(constant, { mode: 'bridge', scheme: 'tweedie', eta: 0.3, denoiseSteps: M, sigmaMin: 0.05 }, B).step(y, noise, B, tw)
     expect(calls).toBe(M)
     expect(rows).toBe(2 * B * M)
     for (let k = 0; k < B * d; k++) expect(tw[k]).toBeCloseTo(em[k]!, 5)
