@@ -117,7 +117,8 @@ export async function startTraining(
     steps,
     seed,
     batch: preset.batch,
-    progressEvery: Math.max(1, Math.floor(steps / 200)),
+    // at least every 20 steps: an energy model's step is slower, and the panel should move within seconds
+    progressEvery: Math.max(1, Math.min(20, Math.floor(steps / 200))),
     head: DEFAULT_RECIPE.head,
     ema: input.ema ?? DEFAULT_RECIPE.ema,
     antithetic: DEFAULT_RECIPE.antithetic,

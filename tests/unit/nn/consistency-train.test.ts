@@ -7,10 +7,9 @@
  * Measured (4000 steps; seed 3 here, seed 4 for the spread), ε at σ = 0.02 / 0.05 / 0.1 / 0.2 (in
  * data units, σ_data = 1.18):
  *   plain   0.589 / 0.272 / 0.181 / 0.160   (seed 4: 0.670 / 0.256 / 0.171 / 0.147)
- *   term    0.331 / 0.229 / 0.167 / 0.152   (other seeds of the term without antithetic pairs:
- *                                            0.321–0.334 / 0.223–0.247 / 0.178–0.180 / 0.146–0.155)
- * Between seeds a configuration moves by up to ~15 % at σ = 0.02 and ~8 % at σ ≥ 0.05, while the
- * term's gain is 44 % at σ = 0.02 and 16 % at 0.05; the thresholds (ratio < 0.7 at 0.02, < 0.95 at
+ *   term    0.331 / 0.229 / 0.167 / 0.152   (seed 4: 0.293 / 0.178 / 0.157 / 0.143)
+ * Between seeds a configuration moves by up to ~15 % at σ = 0.02 and ~25 % at 0.05, while the
+ * term's gain at the same seed is 44–56 % at σ = 0.02 and 16–30 % at 0.05; the thresholds (ratio < 0.7 at 0.02, < 0.95 at
  * 0.05, ≤ 1.05 at 0.1 and 0.2) sit between the two, so the test fails if the term stops helping
  * but not on a harmless change of round-off. The run is deterministic (fixed seeds, one thread).
  */
