@@ -47,7 +47,8 @@ test('a tiny self-check from the Check tab gives a verdict and tables; the Sampl
   await expect(page.getByTestId('selfcheck-model')).toHaveText('Alanine dipeptide (default)')
   await expect(page.getByTestId('selfcheck-none')).toBeVisible()
   // the default settings (diffmd check's) take a while: the estimate says how long
-  await expect(page.getByTestId('check-estimate')).toContainText('Takes about')
+  await expect(page.getByTestId('check-estimate')).toContainText(/Takes about \d+ min/)
+  await shot('selfcheck-defaults')
   await page.getByTestId('check-dt').fill('2.5')
   await page.getByTestId('check-nsPerReplica').fill('0.3')
   await page.getByTestId('check-replicas').fill('4')
@@ -82,6 +83,7 @@ test('a tiny self-check from the Check tab gives a verdict and tables; the Sampl
   await expect(page.getByTestId('param-innerSteps')).toHaveValue('2')
   await expect(page.getByTestId('param-dtPerFrame')).toHaveValue('5')
   await expect(page.getByTestId('dt-recommended')).toContainText('Δt per adapter step 2.5 ps: recommended by the self-check')
+  await page.getByTestId('sampler-panel').screenshot({ path: test.info().outputPath('sample-panel-recommended.png') })
   // a value the user types stays; "use" brings the recommendation back
   await page.getByTestId('param-innerSteps').fill('1')
   await expect(page.getByTestId('dt-use-recommended')).toBeVisible()
