@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest'
 import { AdapterStep, bridgeGrid, noisePerStep } from '../../../src/core/sampler/adapter-step'
 import { adapterVarianceMap, gaussianStepCoefficients, stationaryVarianceBias } from '../../../src/core/sampler/reverse-grid'
 import { GaussianMixtureModel } from '../../../src/core/score/analytic/gmm'
-import { fillNormals } from '../../../src/core/rng/normals'
+import { fillNormals, NormalStream } from '../../../src/core/rng/normals'
+import { runTrajectory } from '../../../src/core/sampler/runner'
 import type { ScoreModel } from '../../../src/core/score/types'
 
 const SK = 0.158
@@ -135,3 +136,48 @@ describe('Monte Carlo of the real AdapterStep against the recurrence', () => {
     for (let k = 0; k < B * d; k++) expect(tw[k]).toBeCloseTo(em[k]!, 5)
   })
 })
+
+/**
+ * A non-Gaussian exact system: the 1-D mixture ½N(−1, 0.02²) + ½N(+2, 0.5²) with its exact smoothed
+ * score, σ_K 0.158 Å, σ_min 0.025 Å, M = 20. R = 20000 replicas start from exact draws of p_σmin
+ * and take 3 steps; the stiff well forgets its start within one step (its variance map has
+ * A ≈ ((v + σ_min²)/(v + σ_K²))² ≈ 0.002), and the wells are 3 Å apart, so each well's variance after
+ * the steps is the scheme's stationary value, which the Gaussian recurrence predicts (the far well's
+ * weight in the score near x = −1 is below e⁻¹⁵; its mass within 0.3 Å of −1 is below 10⁻⁸, so the
+ * window |x + 1| < 0.3 Å, ≈ 9 stiff standard deviations, holds the stiff well only). About n = 10000 samples fall in the stiff well: the
+ * relative standard error of their variance is √(2/n) ≈ 1.4 %; we allow 5 of them.
+ */
+describe('tweedie vs em on a stiff + soft mixture (non-Gaussian, exact score)', () => {
+  const gmm = new GaussianMixtureModel([{ weight: 0.5, mean: [-1], variance: V_STIFF }, { weight: 0.5, mean: [2], variance: V_SOFT }], 'stiff-soft-1d')
+  const R = 20000
+  const init = (): Float32Array => {
+    const x = gmm.sample(R, new NormalStream(31, 0))
+    const z = new Float32Array(R)
+    new NormalStream(32, 0).fill(z)
+    for (let r = 0; r < R; r++) x[r] = x[r]! + SMIN * z[r]!
+    return x
+  }
+  for (const scheme of ['em', 'tweedie'] as const) {
+    it(`${scheme}: the stiff well's variance is the recurrence's stationary value`, async () => {
+      const F = 4
+      const res = await runTrajectory(gmm, { mode: 'bridge', scheme, eta: SK * SK, innerSteps: 1, denoiseSteps: 20, sigmaMin: SMIN, replicas: R, frames: F, seed: 5 }, init())
+      let n = 0
+      let s2 = 0
+      for (let r = 0; r < R; r++) {
+        const x = res.trajectory.data[r * F + F - 1]!
+        if (Math.abs(x + 1) < 0.3) {
+          n++
+          s2 += (x + 1) ** 2
+        }
+      }
+      const measured = s2 / n
+      const exact = V_STIFF + SMIN ** 2
+      const predicted = exact * (1 + stationaryVarianceBias(scheme, bridgeGrid(SK, SMIN, 20), V_STIFF))
+      const se = Math.sqrt(2 / n)
+      expect(Math.abs(measured / predicted - 1), `${scheme}: ${measured} vs ${predicted} (n = ${n})`).toBeLessThan(5 * se)
+      if (scheme === 'em') expect(measured / exact - 1).toBeGreaterThan(5 * se)
+      else expect(Math.abs(measured / exact - 1)).toBeLessThan(5 * se)
+    })
+  }
+})
+
