@@ -80,6 +80,8 @@ export const useSamplerStore = defineStore('sampler', {
     backendUsed: null as 'webgpu' | 'wasm' | null,
     backendDetail: null as string | null,
     rejections: null as number[] | null,
+    /** mode bridge-mh: accepted fraction of Metropolis-tested steps per replica (the run's result) */
+    acceptance: null as number[] | null,
     /** one line: why the run could not start or stopped */
     error: null as string | null,
     /** one line: persisting frames failed (the run keeps going; frames are retried) */
@@ -93,7 +95,9 @@ export const useSamplerStore = defineStore('sampler', {
     limits(): ModelLimits {
       const card = useProjectStore().selectedModel?.card
       if (!card) return {}
-      return { dim: card.dim, sigmaRange: card.sigmaRange, ...(card.temperature ? { temperature: card.temperature } : {}) }
+      const arch = card.architecture as { arch?: string; output?: string } | undefined
+      const energy = arch ? arch.arch === 'energy-mlp' || (arch.arch === 'imported' && arch.output === 'energy') : undefined
+      return { dim: card.dim, sigmaRange: card.sigmaRange, ...(card.temperature ? { temperature: card.temperature } : {}), ...(energy !== undefined ? { energy } : {}) }
     },
     check(): ReturnType<typeof checkRunParams> {
       return checkRunParams(this.params, this.limits)
@@ -200,6 +204,7 @@ export const useSamplerStore = defineStore('sampler', {
       this.backendUsed = null
       this.backendDetail = null
       this.rejections = null
+      this.acceptance = null
       let runId: string | null = null
       try {
         const created = await api().call('run.create', { projectId, modelId: model.id, datasetId: dataset.id, params: { ...this.params } })
@@ -315,6 +320,7 @@ export const useSamplerStore = defineStore('sampler', {
       if (result) {
         this.backendUsed = result.backend
         this.rejections = result.rejections
+        this.acceptance = result.acceptance ?? null
         if (result.framesPerSecond > 0) this.framesPerSecond = result.framesPerSecond
       }
       const complete = (this.traj?.received ?? 0) >= F
@@ -328,6 +334,7 @@ export const useSamplerStore = defineStore('sampler', {
         ...(this.backendUsed ? { backendUsed: this.backendUsed } : {}),
         framesPerSecond: this.framesPerSecond,
         ...(this.rejections ? { rejections: this.rejections } : {}),
+        ...(this.acceptance ? { acceptance: this.acceptance } : {}),
         ...(unstable ? { error: unstable.slice(0, 2000) } : {}),
       })
       this.live = status
