@@ -52,7 +52,9 @@ export const DEFAULT_RUN_PARAMS: RunParams = {
   denoiseSteps: 20,
   sigmaMin: 0.026,
   replicas: 4,
-  frames: 1000,
+  // 2000 frames × 5 ps ≈ 10 ns per replica: above 20 τ_int of ala2's φ/ψ (≈ 390–450 ps), so the
+  // default run's correlation times mean something (1000 frames, 5 ns, is marginal)
+  frames: 2000,
   seed: 1,
   backend: 'auto',
 }

@@ -13,7 +13,8 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import type { ServiceContext } from '../context'
 import { createProject, projectsRoot } from './store'
-import { writeJsonAtomic } from '../fs/atomic'
+import { writeFileAtomic, writeJsonAtomic } from '../fs/atomic'
+import { gunzipSync } from 'node:zlib'
 import { withFileLock } from '../fs/lock'
 import { exists } from '../fs/paths'
 import { importDataset } from '../datasets'
@@ -34,10 +35,27 @@ interface ExampleItem {
   label?: string
   /** resources the item needs (relative to resourcesDir); missing ones postpone the item */
   needs: string[]
-  add(ctx: ServiceContext, projectDir: string): Promise<string>
+  /** seeded: what earlier items were given (an item may build on one) */
+  add(ctx: ServiceContext, projectDir: string, seeded: Record<string, string | null>): Promise<string>
 }
 
 const ALA2 = 'examples/ala2'
+
+/**
+ * The ala2 dataset's reference.json: the GROMACS BD observables plus, under `timeseries`, the φ/ψ
+ * series of the reference runs (gromacs_bd_phipsi.json.gz), so the plots can cut the reference like
+ * a run (src/core/analysis/like-with-like.ts). Without the series file the observables alone.
+ */
+async function writeAla2Reference(ctx: ServiceContext, file: string): Promise<void> {
+  const ref = JSON.parse(await fs.readFile(path.join(ctx.resourcesDir, ALA2, 'gromacs_bd_reference.json'), 'utf8')) as Record<string, unknown>
+  try {
+    const series = JSON.parse(gunzipSync(await fs.readFile(path.join(ctx.resourcesDir, ALA2, 'gromacs_bd_phipsi.json.gz'))).toString('utf8')) as Record<string, unknown>
+    ref.timeseries = series
+  } catch {
+    // no series shipped: the plots fall back to the full-length reference curves
+  }
+  await writeFileAtomic(file, JSON.stringify(ref))
+}
 
 const ITEMS: ExampleItem[] = [
   {
@@ -47,13 +65,23 @@ const ITEMS: ExampleItem[] = [
     async add(ctx, dir) {
       const manifest = await importDataset(dir, [path.join(ctx.resourcesDir, ALA2, 'ala2_snapshots_all.pdb.gz')], { select: 'all', name: 'Alanine dipeptide (ala2) · 5000 snapshots' })
       // the reference observables travel with the dataset (dataset.reference serves them)
-      const ref = path.join(ctx.resourcesDir, ALA2, 'gromacs_bd_reference.json')
       try {
-        await fs.copyFile(ref, path.join(dir, 'datasets', manifest.id, 'reference.json'))
+        await writeAla2Reference(ctx, path.join(dir, 'datasets', manifest.id, 'reference.json'))
       } catch {
         // no reference shipped: the dataset works without it
       }
       return manifest.id
+    },
+  },
+  {
+    // projects seeded before the φ/ψ series were shipped get them added to their reference
+    key: 'ala2-reference-timeseries',
+    needs: [`${ALA2}/gromacs_bd_reference.json`, `${ALA2}/gromacs_bd_phipsi.json.gz`],
+    async add(ctx, dir, seeded) {
+      const id = seeded['ala2-dataset']
+      if (!id || !(await exists(path.join(dir, 'datasets', id)))) return 'no ala2 dataset'
+      await writeAla2Reference(ctx, path.join(dir, 'datasets', id, 'reference.json'))
+      return id
     },
   },
   {
@@ -114,7 +142,7 @@ async function seedExamples(ctx: ServiceContext): Promise<void> {
     for (const n of item.needs) if (!(await exists(path.join(ctx.resourcesDir, n)))) ready = false
     if (!ready) continue
     try {
-      seeds.seeded[item.key] = await item.add(ctx, dir)
+      seeds.seeded[item.key] = await item.add(ctx, dir, seeds.seeded)
       if (seeds.errors) delete seeds.errors[item.key]
     } catch (err) {
       // never block the app's start on an example: record why and try again next time

@@ -7,6 +7,8 @@
  */
 import type { Topology } from '../../../core/topology'
 import { backboneDihedrals, basinPopulations, jsd, ramachandran, replicaAcf, seriesOf, tauInt, type Observable } from '../../../core/analysis'
+import { referenceLikeWithLike, tauReliability, type LikeWithLike } from '../../../core/analysis/like-with-like'
+import type { PhiPsiSeriesFile } from '../../../core/analysis/kinetics'
 import { isHydrogen } from '../../../core/formats/elements'
 import type { AcfSeries } from '../plots/options'
 
@@ -93,8 +95,13 @@ export function maxLagOf(frames: number): number {
   return Math.max(1, Math.floor((frames - 1) / 2))
 }
 
+/**
+ * The run's ACF of one observable: replica mean ± standard error, τ_int of the mean. Angles use the
+ * unit-vector ACF with the mean unit vector pooled over the replicas (the estimator the like-with-like
+ * reference goes through too).
+ */
 export function acfSeries(def: ObservableDef, perReplica: Float64Array[], dtPs: number, maxLag: number): AcfSeries {
-  const { mean, stderr } = replicaAcf(perReplica, maxLag, def.angle ? 'angle' : 'scalar')
+  const { mean, stderr } = replicaAcf(perReplica, maxLag, def.angle ? 'angle' : 'scalar', 'pooled')
   const lagPs: number[] = []
   for (let k = 0; k <= maxLag; k++) lagPs.push(k * dtPs)
   const tau = tauInt(mean, dtPs)
@@ -105,7 +112,74 @@ export function acfSeries(def: ObservableDef, perReplica: Float64Array[], dtPs: 
     mean: Array.from(mean),
     ...(hasErr ? { stderr: Array.from(stderr, (v) => (Number.isFinite(v) ? v : 0)) } : {}),
     tauIntPs: tau.tau,
+    tauConverged: tau.converged,
   }
+}
+
+/** τ_int (ps) of an observable in a reference JSON of the full-length reference runs, if it has one */
+export function referenceTau(reference: Record<string, unknown> | null, def: ObservableDef): number | undefined {
+  if (!reference || !def.referenceKey) return undefined
+  const tau = (reference.tau_int as Record<string, { tau_int_ps?: number }> | undefined)?.[def.referenceKey]?.tau_int_ps
+  return typeof tau === 'number' && Number.isFinite(tau) ? tau : undefined
+}
+
+/**
+ * Marks the run's τ_int unreliable (series.unreliable, and a one-line warning) when its Sokal window
+ * did not close or the run is shorter than 20 τ, τ being the larger of the run's own and the
+ * reference's (a short run underestimates its own τ).
+ */
+export function judgeTau(s: AcfSeries, runPs: number, independentTauPs: number | undefined): string | null {
+  if (s.tauIntPs === undefined || !Number.isFinite(s.tauIntPs)) return null
+  const r = tauReliability({ runPs, tauPs: s.tauIntPs, converged: s.tauConverged !== false, ...(independentTauPs !== undefined ? { independentTauPs } : {}) })
+  s.unreliable = !r.reliable
+  return r.reliable ? null : `τ_int unreliable: ${r.reason}${independentTauPs !== undefined ? ` (τ from the ${independentTauPs >= s.tauIntPs ? 'full reference' : 'run'})` : ''}; run longer for a correlation time`
+}
+
+/** the φ/ψ time series of a reference JSON (`timeseries`, the gromacs_bd_phipsi.json layout), if it carries them */
+export function referenceSeries(reference: Record<string, unknown> | null): PhiPsiSeriesFile | null {
+  const ts = reference?.timeseries as PhiPsiSeriesFile | undefined
+  if (!ts || !Array.isArray(ts.replicas) || ts.replicas.length === 0) return null
+  for (const r of ts.replicas) if (!(r.frame_interval_ps > 0) || !Array.isArray(r.phi_deg) || !Array.isArray(r.psi_deg)) return null
+  return ts
+}
+
+let likeCache: { key: string; value: LikeWithLike | null } | null = null
+
+/** the reference cut like the run (cached for the same series, frames, spacing and replicas) */
+export function likeWithLike(series: PhiPsiSeriesFile, frames: number, spacingPs: number, replicas: number, maxLag: number): LikeWithLike | null {
+  const key = `${frames}|${spacingPs}|${replicas}|${maxLag}`
+  if (likeCache?.key === key && likeCacheSource === series) return likeCache.value
+  let value: LikeWithLike | null = null
+  try {
+    value = frames >= 2 ? referenceLikeWithLike(series, { segmentFrames: frames, spacingPs, replicas, maxLag }) : null
+  } catch {
+    value = null
+  }
+  likeCache = { key, value }
+  likeCacheSource = series
+  return value
+}
+let likeCacheSource: PhiPsiSeriesFile | null = null
+
+/** the like-with-like reference curve of φ or ψ as a plot series, and the one-line note that says how it was made */
+export function likeWithLikeAcf(like: LikeWithLike, which: 'phi' | 'psi', def: ObservableDef, source: string): { series: AcfSeries; note: string } {
+  const c = like[which]
+  const sd = Number.isFinite(c.tauSpreadPs) ? ` ± ${fmt(c.tauSpreadPs)}` : ''
+  return {
+    series: {
+      label: `${def.label} · ${source}, same length`,
+      lagPs: c.lagPs,
+      mean: Array.from(c.mean),
+      ...(like.runs > 1 ? { stderr: Array.from(c.spread, (v) => (Number.isFinite(v) ? v : 0)) } : {}),
+      tauIntPs: c.tauIntPs,
+      reference: true,
+    },
+    note: `${source} cut like this run: ${like.segments} segments of ${like.segmentFrames} frames at ${fmt(like.spacingPs)} ps, ${like.runs} pseudo-run${like.runs === 1 ? '' : 's'} of ${like.replicasPerRun} (band: their spread); τ_int ${fmt(c.tauIntPs)}${sd} ps`,
+  }
+}
+
+function fmt(x: number): string {
+  return Number.isFinite(x) ? String(Number(x.toPrecision(3))) : '–'
 }
 
 /** the reference ACF of an observable from a reference JSON (gromacs_bd_reference.json layout), clipped to maxPs */

@@ -20,9 +20,13 @@ export function csvText(header: string[], rows: Iterable<(string | number | unde
   return lines.join('\n') + '\n'
 }
 
+/** Greek letters of plot titles spelled out, so φ and ψ plots do not both become "ACF-ALA2" */
+const GREEK: Record<string, string> = { φ: 'phi', ψ: 'psi', τ: 'tau', σ: 'sigma', η: 'eta', θ: 'theta', ω: 'omega', χ: 'chi', α: 'alpha', β: 'beta', Δ: 'Delta' }
+
 /** file-name-safe stem of a title */
 export function fileStem(title: string, fallback: string): string {
   const s = title
+    .replace(/[φψτσηθωχαβΔ]/g, (c) => `${GREEK[c]}`)
     .normalize('NFKD')
     .replace(/[^\w.-]+/g, '-')
     .replace(/^-+|-+$/g, '')

@@ -13,6 +13,10 @@ export interface AcfSeries {
   mean: number[]
   stderr?: number[]
   tauIntPs?: number
+  /** false when Sokal's window did not close within the lags (τ_int is then a lower bound) */
+  tauConverged?: boolean
+  /** the run is too short for this τ_int (see judgeTau): the legend says so */
+  unreliable?: boolean
   reference?: boolean
 }
 
@@ -25,7 +29,7 @@ export function fmtNum(x: number): string {
 }
 
 export function acfLegendName(s: AcfSeries): string {
-  const tau = s.tauIntPs !== undefined && Number.isFinite(s.tauIntPs) ? ` (τ_int = ${fmtNum(s.tauIntPs)} ps)` : ''
+  const tau = s.tauIntPs !== undefined && Number.isFinite(s.tauIntPs) ? ` (τ_int = ${fmtNum(s.tauIntPs)} ps${s.unreliable ? ', unreliable' : ''})` : ''
   return `${s.label}${tau}`
 }
 
@@ -51,6 +55,19 @@ export function acfOption(title: string, series: AcfSeries[], pal: PlotPalette):
     const n = Math.min(s.lagPs.length, s.mean.length)
     const line: [number, number][] = []
     for (let i = 0; i < n; i++) line.push([s.lagPs[i]!, s.mean[i]!])
+    // the line first: the legend takes its icon from the first series of a name, so a reference's
+    // legend shows its dashed line, not its error band
+    out.push({
+      type: 'line',
+      name,
+      data: line,
+      showSymbol: false,
+      symbol: 'none',
+      color,
+      lineStyle: { width: s.reference ? 1.5 : 2, type: s.reference ? 'dashed' : 'solid', color },
+      emphasis: { disabled: true },
+      z: 2,
+    })
     if (s.stderr && s.stderr.length >= n && n > 1) {
       const lag: number[] = []
       const lo: number[] = []
@@ -69,23 +86,16 @@ export function acfOption(title: string, series: AcfSeries[], pal: PlotPalette):
         out.push({ type: 'custom', name, renderItem: bandRenderer(lag, lo, hi, color), data, encode: { x: 0, y: [1, 2] }, clip: true, silent: true, z: 1, tooltip: { show: false } })
       }
     }
-    out.push({
-      type: 'line',
-      name,
-      data: line,
-      showSymbol: false,
-      color,
-      lineStyle: { width: s.reference ? 1.5 : 2, type: s.reference ? 'dashed' : 'solid', color },
-      emphasis: { disabled: true },
-      z: 2,
-    })
   }
   return {
     backgroundColor: 'transparent',
     animation: false,
     textStyle: { color: pal.text },
     title: { text: title, left: 'center', top: 4, textStyle: { color: pal.text, fontSize: 14, fontWeight: 'normal' } },
-    legend: { data: names, bottom: 4, textStyle: { color: pal.text }, itemWidth: 22 },
+    // each entry drawn in its curve's own style (colour, solid or dashed), without a marker
+    // each entry in its curve's own style: its colour and solid or dashed line, no marker (the
+    // curves have none; the marker of a line series' legend icon would hide the dashes)
+    legend: { data: names, bottom: 4, textStyle: { color: pal.text }, itemWidth: 30, itemStyle: { opacity: 0 } },
     tooltip: { trigger: 'axis', valueFormatter: (v) => (typeof v === 'number' ? fmtNum(v) : String(v)) },
     grid: { left: 64, right: 24, top: 40, bottom: 84 },
     xAxis: { type: 'value', name: 'lag τ (ps)', nameLocation: 'middle', nameGap: 28, min: 0, axisLine: { lineStyle: { color: pal.axis } }, splitLine: { lineStyle: { color: pal.split } }, axisLabel: { color: pal.muted } },
@@ -146,17 +156,28 @@ export function ramaFreeEnergy(p: Float64Array): Float64Array {
 
 const VIRIDIS = ['#440154', '#482878', '#3e4989', '#31688e', '#26828e', '#1f9e89', '#35b779', '#6ece58', '#b5de2b', '#fde725']
 
-export function ramaOption(title: string, p: Float64Array, scale: RamaScale, jsd: number | undefined, pal: PlotPalette): PlotOption {
-  const f = ramaFreeEnergy(p)
+/**
+ * The top of the colour scale of one or more Ramachandran grids: for free energy the largest finite
+ * −ln(p/p_max) rounded up to a whole kT (1…12 kT), for probability the largest p. Panels shown side
+ * by side take the scale of all of them, so one colour means one value on every panel.
+ */
+export function ramaScaleMax(grids: Float64Array[], scale: RamaScale): number {
   let vmax = 0
-  const data: [number, number, number, number, number][] = []
-  if (scale === 'free-energy') {
-    for (const v of f) if (Number.isFinite(v) && v > vmax) vmax = v
-    vmax = Math.max(1, Math.min(Math.ceil(vmax), 12))
-  } else {
-    for (const v of p) if (v > vmax) vmax = v
-    if (!(vmax > 0)) vmax = 1
+  for (const p of grids) {
+    if (scale === 'free-energy') {
+      for (const v of ramaFreeEnergy(p)) if (Number.isFinite(v) && v > vmax) vmax = v
+    } else {
+      for (const v of p) if (v > vmax) vmax = v
+    }
   }
+  if (scale === 'free-energy') return Math.max(1, Math.min(Math.ceil(vmax), 12))
+  return vmax > 0 ? vmax : 1
+}
+
+export function ramaOption(title: string, p: Float64Array, scale: RamaScale, jsd: number | undefined, pal: PlotPalette, sharedMax?: number): PlotOption {
+  const f = ramaFreeEnergy(p)
+  const vmax = sharedMax !== undefined && sharedMax > 0 ? sharedMax : ramaScaleMax([p], scale)
+  const data: [number, number, number, number, number][] = []
   for (let i = 0; i < RAMA_BINS; i++) {
     for (let j = 0; j < RAMA_BINS; j++) {
       const k = i * RAMA_BINS + j
@@ -247,6 +268,11 @@ export interface LossPoint {
   valLoss?: number
 }
 
+/** 20000 → "20k", 1500 → "1.5k", 300 → "300" */
+export function stepLabel(v: number): string {
+  return Math.abs(v) >= 1000 ? `${Number((v / 1000).toPrecision(3))}k` : String(v)
+}
+
 export function lossOption(points: LossPoint[], pal: PlotPalette): PlotOption {
   const train: [number, number][] = []
   const val: [number, number][] = []
@@ -255,9 +281,11 @@ export function lossOption(points: LossPoint[], pal: PlotPalette): PlotOption {
     if (p.valLoss !== undefined && Number.isFinite(p.valLoss) && p.valLoss > 0) val.push([p.step, p.valLoss])
   }
   const series: NonNullable<PlotOption['series']> = [
-    { type: 'line', name: 'training loss', data: train, showSymbol: false, color: pal.series[0], lineStyle: { width: 1.5 }, sampling: 'lttb' },
+    { type: 'line', name: 'training loss', data: train, showSymbol: false, symbol: 'none', color: pal.series[0], lineStyle: { width: 1.5 }, sampling: 'lttb' },
   ]
-  if (val.length) series.push({ type: 'line', name: 'validation loss', data: val, showSymbol: true, symbolSize: 5, color: pal.series[1], lineStyle: { width: 2 } })
+  // markers only where the line alone would hardly show (≤ 3 points): otherwise they hide the line
+  const marks = val.length <= 3
+  if (val.length) series.push({ type: 'line', name: 'validation loss', data: val, showSymbol: marks, symbol: marks ? 'circle' : 'none', symbolSize: 4, color: pal.series[1], lineStyle: { width: 2 } })
   return {
     backgroundColor: 'transparent',
     animation: false,
@@ -266,7 +294,8 @@ export function lossOption(points: LossPoint[], pal: PlotPalette): PlotOption {
     legend: { bottom: 4, textStyle: { color: pal.text } },
     tooltip: { trigger: 'axis', valueFormatter: (v) => (typeof v === 'number' ? fmtNum(v) : String(v)) },
     grid: { left: 70, right: 24, top: 40, bottom: 70 },
-    xAxis: { type: 'value', name: 'step', nameLocation: 'middle', nameGap: 26, min: 'dataMin', axisLine: { lineStyle: { color: pal.axis } }, splitLine: { lineStyle: { color: pal.split } }, axisLabel: { color: pal.muted } },
+    // step labels in k (20k, not 20000), few of them, overlapping ones hidden
+    xAxis: { type: 'value', name: 'step', nameLocation: 'middle', nameGap: 26, min: 'dataMin', splitNumber: 4, axisLine: { lineStyle: { color: pal.axis } }, splitLine: { lineStyle: { color: pal.split } }, axisLabel: { color: pal.muted, hideOverlap: true, formatter: stepLabel } },
     yAxis: { type: 'log', name: 'loss', nameLocation: 'middle', nameGap: 52, axisLine: { lineStyle: { color: pal.axis } }, splitLine: { lineStyle: { color: pal.split } }, axisLabel: { color: pal.muted, formatter: (v: number) => fmtNum(v) } },
     series,
   }

@@ -3,6 +3,12 @@
  * bands and τ_int, the reference ACF of the run's dataset when it has one, and the Ramachandran
  * histogram of the generated frames next to the training data's, with JSD and basin populations.
  * Recomputed when frames arrive (at most about once a second while streaming).
+ *
+ * The φ/ψ reference is computed like with like (docs/science.md): when the dataset's reference
+ * carries the φ/ψ time series, they are cut into segments of the run's length and spacing and go
+ * through the run's own estimator; a τ_int the run is too short for is marked unreliable. A custom
+ * observable belongs to the run it was typed for: each run keeps its own, and one that does not fit
+ * a run fails alone (its message beside the field) while the standard plots still draw.
  */
 import { defineStore } from 'pinia'
 import { markRaw } from 'vue'
@@ -14,6 +20,11 @@ import { api, useAppStore } from './app'
 import { useSamplerStore } from './sampler'
 import {
   acfSeries,
+  judgeTau,
+  likeWithLike,
+  likeWithLikeAcf,
+  referenceSeries,
+  referenceTau,
   checkCustom,
   computeSeries,
   customObservable,
@@ -32,6 +43,16 @@ export interface AcfPanel {
   key: string
   title: string
   series: AcfSeries[]
+  /** one line when the run's τ_int cannot be trusted */
+  warning?: string
+  /** how the reference curve was made (like with like, or the full-length runs) */
+  referenceNote?: string
+}
+
+/** a custom observable as typed, per run */
+interface CustomEntry {
+  kind: CustomObservable['kind']
+  text: string
 }
 
 export interface RamaResult {
@@ -63,9 +84,14 @@ export const useAnalysisStore = defineStore('analysis', {
   state: () => ({
     acfs: [] as AcfPanel[],
     rama: null as RamaResult | null,
+    /** the custom observable of the run on screen */
     custom: { kind: 'distance', atoms: [] } as CustomObservable,
     customText: '',
     customError: null as string | null,
+    /** the run the custom observable above belongs to */
+    customRunId: null as string | null,
+    /** each run's custom observable, as typed */
+    customByRun: {} as Record<string, CustomEntry>,
     error: null as string | null,
     computing: false,
     /** the trajectory version the plots show */
@@ -73,16 +99,28 @@ export const useAnalysisStore = defineStore('analysis', {
     frames: 0,
   }),
   actions: {
-    /** parses "i j k l" into the custom observable; one-line message when it is not valid */
+    /** parses "i j k l" (0-based) into the custom observable of the run on screen; one-line message when it does not fit that run */
     setCustom(kind: CustomObservable['kind'], text: string) {
+      const sampler = useSamplerStore()
+      const runId = sampler.traj?.run.id ?? null
+      if (runId) this.customByRun[runId] = { kind, text }
+      this.customRunId = runId
+      this.applyCustom(kind, text, sampler.traj ? sampler.traj.dim / 3 : Infinity)
+      this.schedule(true)
+    },
+    applyCustom(kind: CustomObservable['kind'], text: string, nAtoms: number) {
       this.customText = text
       const atoms = text.trim() ? text.trim().split(/[\s,]+/).map(Number) : []
       const custom = { kind, atoms }
-      const sampler = useSamplerStore()
-      const nAtoms = sampler.traj ? sampler.traj.dim / 3 : Infinity
       this.customError = atoms.length === 0 ? null : checkCustom(custom, nAtoms)
       this.custom = custom
-      this.schedule(true)
+    },
+    /** the run on screen changed: its own custom observable (or none) comes back */
+    followRun(runId: string, nAtoms: number) {
+      if (this.customRunId === runId) return
+      this.customRunId = runId
+      const saved = this.customByRun[runId]
+      this.applyCustom(saved?.kind ?? this.custom.kind, saved?.text ?? '', nAtoms)
     },
     /** recompute soon (at most once a second while frames stream in) */
     schedule(now = false) {
@@ -135,19 +173,49 @@ export const useAnalysisStore = defineStore('analysis', {
         // the run's topology.pdb holds the dataset's reference frame: the RMSD reference
         const parsed = readPdb(t.topologyPdb, 'topology.pdb')
         const topology = parsed.topology
+        this.followRun(t.run.id, topology.atoms.length)
         const ds = await this.datasetData(projectId, t.run.datasetId, topology)
         const F = t.received
         const dtPs = t.run.params.dtPerFrame
         const reference = parsed.frames.slice(0, t.dim)
         const defs: ObservableDef[] = standardObservables(topology)
-        if (this.custom.atoms.length && !this.customError) defs.push(customObservable(this.custom, topology))
         const { series } = computeSeries(t.rows, F, t.replicas, t.dim, defs, reference)
         const maxLag = maxLagOf(F)
+        const runPs = (F - 1) * dtPs
+        const refSeries = referenceSeries(ds.reference)
+        const like = refSeries ? likeWithLike(refSeries, F, dtPs, t.replicas, maxLag) : null
+        const source = ds.reference && ds.reference.run === 'bd' ? 'GROMACS BD' : 'reference'
         const panels: AcfPanel[] = []
         for (const def of defs) {
           const s = acfSeries(def, series[def.key]!, dtPs, maxLag)
-          const ref = referenceAcf(ds.reference, def, maxLag * dtPs)
-          panels.push({ key: def.key, title: `ACF ${def.label}`, series: ref ? [s, ref] : [s] })
+          const warning = judgeTau(s, runPs, referenceTau(ds.reference, def))
+          const panel: AcfPanel = { key: def.key, title: `ACF ${def.label}`, series: [s], ...(warning ? { warning } : {}) }
+          if (like && def.referenceKey && (def.key === 'phi' || def.key === 'psi')) {
+            const r = likeWithLikeAcf(like, def.key, def, source)
+            panel.series.push(r.series)
+            panel.referenceNote = r.note
+          } else {
+            const ref = referenceAcf(ds.reference, def, maxLag * dtPs)
+            if (ref) {
+              panel.series.push(ref)
+              panel.referenceNote = refSeries
+                ? `${source} from its full-length runs: its φ/ψ series cannot be cut at ${dtPs} ps × ${F} frames, so this curve is not like with like`
+                : `${source} from its full-length runs (not cut to this run's length): a run this short shows a shorter correlation`
+            }
+          }
+          panels.push(panel)
+        }
+        // the custom observable: checked against this run's atoms, computed apart, failing alone
+        if (this.custom.atoms.length && !this.customError) {
+          try {
+            const def = customObservable(this.custom, topology)
+            const cs = computeSeries(t.rows, F, t.replicas, t.dim, [def], reference)
+            const s = acfSeries(def, cs.series[def.key]!, dtPs, maxLag)
+            const warning = judgeTau(s, runPs, undefined)
+            panels.push({ key: def.key, title: `ACF ${def.label}`, series: [s], ...(warning ? { warning } : {}) })
+          } catch (err) {
+            this.customError = `custom observable: ${errorText(err)}`
+          }
         }
         this.acfs = markRaw(panels)
         if (series.phi && series.psi) {
@@ -170,6 +238,9 @@ export const useAnalysisStore = defineStore('analysis', {
         this.shownVersion = version
         this.error = null
       } catch (err) {
+        // never leave another run's plots on screen under this run's error
+        this.acfs = []
+        this.rama = null
         this.error = `analysis: ${errorText(err)}`
       } finally {
         this.computing = false

@@ -11,6 +11,24 @@ import { api, useAppStore } from './app'
 
 export type ItemKind = 'dataset' | 'model' | 'run'
 
+interface Selection {
+  datasetId: string | null
+  modelId: string | null
+  runId: string | null
+}
+
+const SELECTION_KEY = 'diffmd-selection:'
+
+/** what was open in a project (the open run, the model and dataset picked), kept across reloads */
+function savedSelection(projectId: string): Partial<Selection> {
+  try {
+    const v = JSON.parse(localStorage.getItem(SELECTION_KEY + projectId) ?? 'null') as Partial<Selection> | null
+    return v && typeof v === 'object' ? v : {}
+  } catch {
+    return {}
+  }
+}
+
 export const useProjectStore = defineStore('project', {
   state: () => ({
     datasets: [] as DatasetSummary[],
@@ -24,6 +42,8 @@ export const useProjectStore = defineStore('project', {
     error: null as string | null,
     /** per item (kind:id): an error from renaming or deleting it */
     itemErrors: {} as Record<string, string>,
+    /** the project whose saved selection was restored (once per opening) */
+    restoredFor: null as string | null,
   }),
   getters: {
     projectId: (): string | null => useAppStore().currentProjectId,
@@ -47,6 +67,14 @@ export const useProjectStore = defineStore('project', {
         this.models = models
         this.runs = runs
         this.error = null
+        // the first time a project's lists arrive, what was open before a reload comes back
+        if (this.restoredFor !== projectId) {
+          this.restoredFor = projectId
+          const saved = savedSelection(projectId)
+          if (saved.datasetId && datasets.some((d) => d.id === saved.datasetId)) this.selectedDatasetId = saved.datasetId
+          if (saved.modelId && models.some((m) => m.id === saved.modelId)) this.selectedModelId = saved.modelId
+          if (!this.selectedRunId && saved.runId && runs.some((r) => r.id === saved.runId)) this.selectedRunId = saved.runId
+        }
         // keep selections valid; pick sensible defaults (the newest model, its dataset)
         if (!datasets.some((d) => d.id === this.selectedDatasetId)) this.selectedDatasetId = datasets.at(-1)?.id ?? null
         if (!models.some((m) => m.id === this.selectedModelId)) {
@@ -71,6 +99,18 @@ export const useProjectStore = defineStore('project', {
       this.selectedRunId = null
       this.itemErrors = {}
       this.error = null
+      this.restoredFor = null
+    },
+    /** keeps the selection for the next reload */
+    rememberSelection() {
+      const projectId = this.projectId
+      if (!projectId || this.restoredFor !== projectId) return
+      const sel: Selection = { datasetId: this.selectedDatasetId, modelId: this.selectedModelId, runId: this.selectedRunId }
+      try {
+        localStorage.setItem(SELECTION_KEY + projectId, JSON.stringify(sel))
+      } catch {
+        // storage full or disabled: only the restore after a reload is lost
+      }
     },
     selectModel(id: string) {
       this.selectedModelId = id

@@ -9,7 +9,10 @@
  * viewer and plots read, and are persisted in order with run.appendFrames in batches — idempotent by
  * frame index, so a retried batch never duplicates and a closed window loses no finished frame.
  *
- * The trajectory on screen is either the live run or a stored run opened from the sidebar (run.get).
+ * "The open run" has one source of truth: the project store's selectedRunId (the sidebar's highlight).
+ * The trajectory on screen (`traj`) always follows it: the live run's buffer when the live run is the
+ * one selected, else the stored run read with run.get. The live run keeps sampling and saving into
+ * its own buffer (`liveTraj`) while another run is on screen.
  */
 import { defineStore } from 'pinia'
 import { markRaw } from 'vue'
@@ -18,8 +21,9 @@ import type { RunSummary } from '../../../api/runs'
 import { base64ToArrayBuffer, base64ToFloat32, errorText, float32ToBase64 } from '../api/codec'
 import { api, useAppStore } from './app'
 import { useProjectStore } from './project'
-import { framingForStep, recommendedDtOf } from '../../../api/selfcheck'
 import { loadSampler, type SamplingResult } from './sampler-engine'
+import { uniqueRunName } from './run-format'
+import { framingForStep, recommendedDtOf } from '../../../api/selfcheck'
 
 export interface Trajectory {
   run: RunSummary
@@ -60,6 +64,8 @@ let flushing: Promise<void> | null = null
 let flushOwner: object | null = null
 /** the newest sampler checkpoint not yet sent: it goes with the batch that stores its frame */
 let pendingCheckpoint: { runId: string; framesDone: number; json: string } | null = null
+/** the buffer of the run being sampled (on screen or not) */
+let liveTraj: Trajectory | null = null
 /** write a checkpoint every this many frames (resume after a crash continues from it exactly) */
 const CHECKPOINT_EVERY = 50
 
@@ -79,9 +85,15 @@ export const useSamplerStore = defineStore('sampler', {
     framesPerSecond: 0,
     backendUsed: null as 'webgpu' | 'wasm' | null,
     backendDetail: null as string | null,
+    /** why that backend: the choice and, for auto, what decided it */
+    backendReason: null as string | null,
     rejections: null as number[] | null,
     /** mode bridge-mh: accepted fraction of Metropolis-tested steps per replica (the run's result) */
     acceptance: null as number[] | null,
+    /** adapter steps the rejections are out of (all replicas) */
+    rejectionSteps: 0,
+    /** frames made so far by the live run (the sidebar shows it while the run goes on) */
+    liveReceived: 0,
     /** one line: why the run could not start or stopped */
     error: null as string | null,
     /** one line: persisting frames failed (the run keeps going; frames are retried) */
@@ -134,7 +146,7 @@ export const useSamplerStore = defineStore('sampler', {
      * one last fire-and-forget call. The run stays 'running' on disk and can be resumed.
      */
     flushOnUnload() {
-      const t = this.traj
+      const t = liveTraj
       const projectId = useAppStore().currentProjectId
       if (!t || !projectId || !this.liveRunId || t.run.id !== this.liveRunId || this.stored >= t.received) return
       const slice = t.rows.subarray(this.stored * t.replicas * t.dim, t.received * t.replicas * t.dim)
@@ -153,15 +165,27 @@ export const useSamplerStore = defineStore('sampler', {
       return t.rows.subarray(o, o + t.dim)
     },
 
-    /** opens a stored run (all its frames) */
+    /** puts the selected run on screen: the live buffer when it is the live run, else its stored frames */
     async openRun(runId: string) {
       const projectId = useAppStore().currentProjectId
       if (!projectId) return
-      if (this.liveRunId === runId && this.traj?.run.id === runId) return
+      if (this.traj?.run.id === runId) return
+      if (liveTraj && liveTraj.run.id === runId) {
+        this.setTraj(liveTraj)
+        return
+      }
+      // never show one run while another is highlighted: clear first, then load
+      this.setTraj(null)
       this.loadingRun = true
       this.error = null
       try {
         const res = await api().call('run.get', { projectId, runId })
+        // the user may have opened another run meanwhile: the newest choice wins
+        if (useProjectStore().selectedRunId !== runId) return
+        if (liveTraj && liveTraj.run.id === runId) {
+          this.setTraj(liveTraj)
+          return
+        }
         const rows = base64ToFloat32(res.framesBase64)
         const run = res.run
         const capacity = Math.max(res.count, 1)
@@ -169,7 +193,7 @@ export const useSamplerStore = defineStore('sampler', {
         buf.set(rows.subarray(0, buf.length))
         this.setTraj({ run, topologyPdb: res.topologyPdb, replicas: run.params.replicas, dim: run.dim, capacity, rows: buf, received: res.count, version: 1 })
       } catch (err) {
-        this.error = errorText(err)
+        if (useProjectStore().selectedRunId === runId) this.error = errorText(err)
       } finally {
         this.loadingRun = false
       }
@@ -200,14 +224,18 @@ export const useSamplerStore = defineStore('sampler', {
       this.persistError = null
       this.live = 'starting'
       this.stored = 0
+      this.liveReceived = 0
       this.framesPerSecond = 0
       this.backendUsed = null
       this.backendDetail = null
+      this.backendReason = null
       this.rejections = null
       this.acceptance = null
+      this.rejectionSteps = 0
       let runId: string | null = null
       try {
-        const created = await api().call('run.create', { projectId, modelId: model.id, datasetId: dataset.id, params: { ...this.params } })
+        const name = uniqueRunName(this.params, project.runs.map((r) => r.name))
+        const created = await api().call('run.create', { projectId, modelId: model.id, datasetId: dataset.id, name, params: { ...this.params } })
         runId = created.run.id
         this.liveRunId = runId
         project.selectedRunId = runId
@@ -218,7 +246,10 @@ export const useSamplerStore = defineStore('sampler', {
       }
     },
 
-    /** continues a run that stopped early (crash, closed window, stop) from its last stored frame */
+    /**
+     * continues a run that stopped early (crash, closed window, stop) from its last stored frame, on
+     * the backend chosen in the panel now (the user may have switched from a slow one)
+     */
     async resume(runId: string) {
       if (this.busy) return
       const projectId = useAppStore().currentProjectId
@@ -227,16 +258,25 @@ export const useSamplerStore = defineStore('sampler', {
       this.persistError = null
       this.live = 'starting'
       this.liveRunId = runId
+      this.liveReceived = useProjectStore().runs.find((r) => r.id === runId)?.framesStored ?? 0
+      this.backendUsed = null
+      this.backendDetail = null
+      this.backendReason = null
+      this.rejections = null
+      this.acceptance = null
+      this.rejectionSteps = 0
       try {
         const res = await api().call('run.resume', { projectId, runId })
         useProjectStore().selectedRunId = runId
-        await this.sample(projectId, res.run, res.topologyPdb, base64ToFloat32(res.initBase64), res.checkpoint)
+        // the sidebar shows the run as running again at once
+        void useProjectStore().refresh()
+        await this.sample(projectId, res.run, res.topologyPdb, base64ToFloat32(res.initBase64), res.checkpoint, this.params.backend)
       } catch (err) {
         await this.fail(projectId, runId, err)
       }
     },
 
-    async sample(projectId: string, run: RunSummary, topologyPdb: string, init: Float32Array, checkpoint: string | null) {
+    async sample(projectId: string, run: RunSummary, topologyPdb: string, init: Float32Array, checkpoint: string | null, backend: RunSummary['params']['backend'] = run.params.backend) {
       const R = run.params.replicas
       const d = run.dim
       const F = run.params.frames
@@ -249,7 +289,10 @@ export const useSamplerStore = defineStore('sampler', {
         rows.set(prevRows.subarray(0, Math.min(prevRows.length, rows.length)))
         have = prev.count
       }
-      this.setTraj({ run, topologyPdb, replicas: R, dim: d, capacity: F, rows, received: have, version: 1 })
+      const live: Trajectory = { run, topologyPdb, replicas: R, dim: d, capacity: F, rows, received: have, version: 1 }
+      liveTraj = live
+      this.liveReceived = have
+      if (useProjectStore().selectedRunId === run.id) this.setTraj(live)
       this.stored = have
       const { bytes, card } = await this.modelFor(projectId, run.modelId)
       const startSampling = await loadSampler()
@@ -259,16 +302,19 @@ export const useSamplerStore = defineStore('sampler', {
       this.startedAt = performance.now()
       const firstNew = have
       const onFrames = (start: number, frames: Float32Array): void => {
-        const t = this.traj
-        if (!t || t.run.id !== run.id) return
+        const t = live
+        if (liveTraj !== t) return
         const n = Math.floor(frames.length / (R * d))
         const end = Math.min(start + n, F)
         if (end <= start) return
         rows.set(frames.subarray(0, (end - start) * R * d), start * R * d)
         t.received = Math.max(t.received, end)
         t.version++
-        this.received = t.received
-        this.trajVersion++
+        this.liveReceived = t.received
+        if (this.traj === t) {
+          this.received = t.received
+          this.trajVersion++
+        }
         const secs = (performance.now() - this.startedAt) / 1000
         if (secs > 0) this.framesPerSecond = (t.received - firstNew) / secs
         this.scheduleFlush(projectId, run.id)
@@ -293,7 +339,7 @@ export const useSamplerStore = defineStore('sampler', {
               frames: F,
               seed: run.params.seed,
             },
-            backend: run.params.backend,
+            backend,
             ...(checkpoint ? { resumeFrom: JSON.parse(checkpoint) as unknown } : {}),
           },
           onFrames,
@@ -304,10 +350,13 @@ export const useSamplerStore = defineStore('sampler', {
               const framesDone = (JSON.parse(json) as { framesDone?: number }).framesDone
               if (typeof framesDone === 'number') pendingCheckpoint = { runId: run.id, framesDone, json }
             },
-            onBackend: (backend, detail) => {
-              this.backendUsed = backend
+            onBackend: (used, detail) => {
+              this.backendUsed = used
               this.backendDetail = detail
-              void api().call('run.setBackend', { projectId, runId: run.id, backendUsed: backend }).catch(() => undefined)
+              void api().call('run.setBackend', { projectId, runId: run.id, backendUsed: used }).catch(() => undefined)
+            },
+            onBackendChoice: (choice) => {
+              this.backendReason = choice.reason
             },
           }
         )
@@ -321,9 +370,11 @@ export const useSamplerStore = defineStore('sampler', {
         this.backendUsed = result.backend
         this.rejections = result.rejections
         this.acceptance = result.acceptance ?? null
+        // adapter steps made in this session (frame 0 of a fresh run is the initial state), all replicas
+        this.rejectionSteps = Math.max(0, live.received - Math.max(have, 1)) * run.params.innerSteps * R
         if (result.framesPerSecond > 0) this.framesPerSecond = result.framesPerSecond
       }
-      const complete = (this.traj?.received ?? 0) >= F
+      const complete = live.received >= F
       const unstable = result?.unstable
       if (unstable) this.error = `the run became unstable and stopped: ${unstable}`
       const status = complete ? 'finished' : aborted || result?.stopped || unstable ? 'stopped' : 'finished'
@@ -344,6 +395,7 @@ export const useSamplerStore = defineStore('sampler', {
     async reloadMeta(projectId: string, runId: string) {
       await useProjectStore().refresh()
       const fresh = useProjectStore().runs.find((r) => r.id === runId)
+      if (fresh && liveTraj?.run.id === runId) liveTraj.run = fresh
       if (fresh && this.traj?.run.id === runId) {
         this.traj.run = fresh
         this.traj.version++
@@ -375,8 +427,8 @@ export const useSamplerStore = defineStore('sampler', {
     },
 
     scheduleFlush(projectId: string, runId: string) {
-      const t = this.traj
-      if (!t) return
+      const t = liveTraj
+      if (!t || t.run.id !== runId) return
       if (t.received - this.stored >= FLUSH_FRAMES) {
         void this.flush(projectId, runId)
         return
@@ -398,8 +450,8 @@ export const useSamplerStore = defineStore('sampler', {
         await null // settle only after `flushing = job` below
         try {
           let tries = 0
-          while (this.traj && this.traj.run.id === runId && this.stored < this.traj.received) {
-            const t = this.traj
+          while (liveTraj && liveTraj.run.id === runId && this.stored < liveTraj.received) {
+            const t = liveTraj
             const start = this.stored
             // batches of at most ~8 MiB of float32 (the request limit is 64 MiB of base64)
             const perBatch = Math.max(1, Math.min(1024, Math.floor((8 * 1024 * 1024) / (t.replicas * t.dim * 4))))
