@@ -1,5 +1,5 @@
 /**
- * `diffmd simulate --checkpoint DIR`: a run that survives kill -9. DIR holds
+ * `diffmd simulate --checkpoint DIR`: a run that survives kill -9 (docs/robustness.md). DIR holds
  *   settings.json    what the run is (model, sampler settings, a hash of the initial states);
  *                    a resume with other settings is refused
  *   frames.f32       every frame made so far, time-major [F, R·d] float32 little-endian, appended

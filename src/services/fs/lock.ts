@@ -1,5 +1,5 @@
 /**
- * Cross-process file locks, so two clients on one project (two browser-mode servers, the CLI and
+ * Cross-process file locks (docs/robustness.md "Two clients on one project"), so two clients on one project (two browser-mode servers, the CLI and
  * the app) never interleave a read-modify-write of `project.json`, `run.json`, a checkpoint, or an
  * append to a run's `frames.f32`.
  *
