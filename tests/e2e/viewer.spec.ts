@@ -141,6 +141,11 @@ test('player keys and buttons: Space plays and pauses, ←/→ step, Home/End, s
   const paused = await frame()
   await page.waitForTimeout(400)
   expect(await frame()).toBe(paused)
+  // a click on Play does not take the focus: Space still pauses
+  await page.getByTestId('viewer-play').click()
+  await expect(viewerEl()).toHaveAttribute('data-playing', 'true')
+  await page.keyboard.press('Space')
+  await expect(viewerEl()).toHaveAttribute('data-playing', 'false')
   // buttons
   await page.getByTestId('viewer-last').click()
   await expectFrame(4999)
