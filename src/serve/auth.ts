@@ -1,12 +1,15 @@
 /**
  * Who may talk to browser mode, and from where.
  *
- * - The per-launch token authorises a client. Scripts and tests send it as `Authorization: Bearer`.
- *   A browser exchanges it once for a session cookie: `GET /?token=…` (the URL the server prints)
- *   or `POST /auth` with a `token` form field (the launch page that opens Chromium) answer 303 to `/`
- *   with `Set-Cookie: diffmd_session_<port>=…; HttpOnly; SameSite=Strict`. The cookie's value is a
- *   separate random secret, not the token. `?token=` is accepted on that exchange only, never on
- *   /api/…, so the token is not in the address bar, history, Referer or sessionStorage afterwards.
+ * - The per-launch token authorises a client. Scripts and tests send it as `Authorization: Bearer`;
+ *   it never appears in a URL.
+ * - A browser logs in with a single-use login code: `GET /?token=CODE` (the URL the server prints)
+ *   or `POST /auth` with a `token` form field (the launch page that opens Chromium) answer 303 to the
+ *   page without it, with `Set-Cookie: diffmd_session_<port>=…; HttpOnly; SameSite=Strict`. The
+ *   cookie's value is a separate random secret. A code works once: the copy that the browser's
+ *   history keeps of the printed URL is spent. `?token=` is accepted on that exchange only, never on
+ *   /api/…, so no credential is in the address bar, Referer or storage afterwards. More codes:
+ *   `POST /api/login-url` (authorised) or the line the server prints after each login.
  * - Cookie-authorised requests must come from the app's own origin (`Origin` / `Sec-Fetch-Site`):
  *   another site — or another port on 127.0.0.1, which counts as the same site — cannot ride on it.
  * - Every request's `Host` must be the loopback address and port the server listens on, so a
@@ -55,18 +58,39 @@ export interface Auth {
   check(req: http.IncomingMessage): AuthResult
   /** is `presented` the launch token? */
   tokenMatches(presented: string | null | undefined): boolean
+  /** a fresh single-use login code */
+  newLoginCode(): string
+  /** true once for each code newLoginCode gave out; false for anything else (the token included) */
+  useLoginCode(presented: string | null | undefined): boolean
 }
+
+/** outstanding login codes kept at most (the oldest is dropped beyond) */
+const MAX_LOGIN_CODES = 64
 
 export function createAuth(token: string, port: number): Auth {
   const session = randomBytes(32).toString('base64url')
   const cookieName = `diffmd_session_${port}`
   const origins = new Set([...allowedHosts(port)].map((h) => `http://${h}`))
   const tokenMatches = (presented: string | null | undefined): boolean => typeof presented === 'string' && sameSecret(presented, token)
+  const codes: string[] = []
   return {
     token,
     cookieName,
     setCookie: `${cookieName}=${session}; Path=/; HttpOnly; SameSite=Strict`,
     tokenMatches,
+    newLoginCode() {
+      const code = randomBytes(24).toString('base64url')
+      codes.push(code)
+      if (codes.length > MAX_LOGIN_CODES) codes.shift()
+      return code
+    },
+    useLoginCode(presented) {
+      if (typeof presented !== 'string') return false
+      const i = codes.findIndex((c) => sameSecret(c, presented))
+      if (i < 0) return false
+      codes.splice(i, 1)
+      return true
+    },
     check(req) {
       const h = req.headers.authorization
       if (h?.startsWith('Bearer ') && tokenMatches(h.slice(7))) return 'ok'

@@ -1,7 +1,8 @@
 /**
  * Browser mode: the same services as the Electron app, over HTTP on 127.0.0.1 with a per-launch token.
- *   GET  /?token=TOKEN    exchanges the token for a session cookie and redirects to / (src/serve/auth.ts)
+ *   GET  /?token=CODE     exchanges a single-use login code for a session cookie and redirects to / (src/serve/auth.ts)
  *   POST /auth            the same exchange from a form field (the launch page that opens Chromium)
+ *   POST /api/login-url   a fresh single-use login URL (for a script that opens a browser)
  *   POST /api/<method>    JSON body → JSON response; `Authorization: Bearer TOKEN` or the session cookie (401 otherwise)
  *   GET  /api/events      server-sent events of service progress (same authorisation)
  *   POST /api/upload?name=FILE   streams a dropped file into the session's upload folder → { path }
@@ -42,11 +43,15 @@ export interface ServerOptions {
   maxEventStreams?: number
   /** where internal errors are logged in full (default stderr) */
   log?: (line: string) => void
+  /** called after each browser login (the CLI prints a fresh login URL for the next browser) */
+  onLogin?: () => void
 }
 
 export interface RunningServer {
-  /** the URL to open once: it carries the token, which the server exchanges for a cookie */
+  /** the URL to open, once: it carries a single-use login code, which the server exchanges for a cookie */
   url: string
+  /** a fresh single-use login URL */
+  loginUrl(): string
   origin: string
   port: number
   token: string
@@ -68,6 +73,7 @@ interface Settings {
   maxUpload: number
   maxJson: number
   log: (line: string) => void
+  onLogin?: () => void
 }
 
 /** Step 1: the service context of this launch (home, examples project, upload folder). */
@@ -126,6 +132,10 @@ async function handleApi(req: http.IncomingMessage, res: http.ServerResponse, ur
     return
   }
   if (req.method !== 'POST') throw new HttpError(405, 'method', `use POST /api/${method}`)
+  if (method === 'login-url') {
+    sendJson(res, 200, { url: loginUrl(auth, req.headers.host ?? '') })
+    return
+  }
   if (!limit.tryAcquire()) throw new HttpError(503, 'busy', `${method}: the server is busy (too many requests at once); try again in a moment`, { 'Retry-After': '1' })
   try {
     if (method === 'upload') {
@@ -139,8 +149,12 @@ async function handleApi(req: http.IncomingMessage, res: http.ServerResponse, ur
   }
 }
 
-/** Step 3b: the token exchange (GET ?token= or POST /auth form) → cookie + redirect without the token. */
-async function handleExchange(req: http.IncomingMessage, res: http.ServerResponse, url: URL, auth: Auth): Promise<void> {
+function loginUrl(auth: Auth, host: string): string {
+  return `http://${host}/?token=${auth.newLoginCode()}`
+}
+
+/** Step 3b: the login (GET ?token=CODE or POST /auth form) → cookie + redirect without the code. */
+async function handleExchange(req: http.IncomingMessage, res: http.ServerResponse, url: URL, auth: Auth, onLogin?: () => void): Promise<void> {
   let presented: string | null
   if (req.method === 'POST') {
     const body = (await readBody(req, 4096, 'auth')).toString('utf8')
@@ -148,9 +162,9 @@ async function handleExchange(req: http.IncomingMessage, res: http.ServerRespons
   } else {
     presented = url.searchParams.get('token')
   }
-  if (!auth.tokenMatches(presented)) {
+  if (!auth.useLoginCode(presented)) {
     res.writeHead(401, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' })
-    res.end('DiffMD Studio: wrong or missing token. Open the URL that `npm run serve` printed.')
+    res.end('DiffMD Studio: this login link is not valid or was used already (each works once). Open the newest link the terminal running `npm run serve` printed.')
     return
   }
   const rest = new URLSearchParams(url.searchParams)
@@ -158,6 +172,7 @@ async function handleExchange(req: http.IncomingMessage, res: http.ServerRespons
   const query = rest.toString()
   const location = req.method === 'POST' ? '/' : `${url.pathname}${query ? `?${query}` : ''}`
   exchangeRedirect(res, auth, location, SECURITY_HEADERS)
+  onLogin?.()
 }
 
 /** Step 3: the request handler (host check, then exchange, API or static files). */
@@ -173,7 +188,7 @@ function createHandler(session: Session, auth: Auth, port: number, limit: Concur
       throw new HttpError(400, 'bad-request', 'malformed request URL')
     }
     if (url.pathname.startsWith('/api/')) return handleApi(req, res, url, session, auth, limit, settings)
-    if ((url.pathname === '/auth' && req.method === 'POST') || (req.method === 'GET' && url.searchParams.has('token'))) return handleExchange(req, res, url, auth)
+    if ((url.pathname === '/auth' && req.method === 'POST') || (req.method === 'GET' && url.searchParams.has('token'))) return handleExchange(req, res, url, auth, settings.onLogin)
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method', `${req.method ?? '?'} is not allowed here`)
     return serveStatic(req, res, settings.rendererDir, url.pathname)
   }
@@ -186,16 +201,17 @@ function answerFailure(res: http.ServerResponse, err: unknown, log: (line: strin
 }
 
 /** Step 4: what the caller holds — URLs, launch page, and a close that ends streams and removes uploads. */
-function running(server: http.Server, port: number, token: string, session: Session, home: string): RunningServer {
+function running(server: http.Server, port: number, auth: Auth, session: Session, home: string): RunningServer {
   const origin = `http://127.0.0.1:${port}`
   const pages: LaunchPage[] = []
   return {
-    url: `${origin}/?token=${token}`,
+    url: loginUrl(auth, `127.0.0.1:${port}`),
+    loginUrl: () => loginUrl(auth, `127.0.0.1:${port}`),
     origin,
     port,
-    token,
+    token: auth.token,
     async launchPage() {
-      const page = await writeLaunchPage(home, origin, token)
+      const page = await writeLaunchPage(home, origin, auth.newLoginCode())
       pages.push(page)
       return page
     },
@@ -217,6 +233,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     maxUpload: opts.maxUploadBytes ?? 4 * 1024 ** 3,
     maxJson: opts.maxJsonBytes ?? 64 * 1024 * 1024,
     log: opts.log ?? ((line) => process.stderr.write(`${line}\n`)),
+    ...(opts.onLogin ? { onLogin: opts.onLogin } : {}),
   }
   const session = await openSession(opts)
   // the handler needs the port, known once listening; until then (no request can arrive) it is unset
@@ -230,8 +247,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     handler(req, res).catch((err: unknown) => answerFailure(res, err, settings.log))
   })
   const port = await listen(server, opts.port ?? 0)
-  ready.handler = createHandler(session, createAuth(token, port), port, concurrencyLimit(opts.maxConcurrent ?? 64), settings)
-  return running(server, port, token, session, opts.home)
+  const auth = createAuth(token, port)
+  ready.handler = createHandler(session, auth, port, concurrencyLimit(opts.maxConcurrent ?? 64), settings)
+  return running(server, port, auth, session, opts.home)
 }
 
 /** Default home for projects: $DIFFMD_HOME, else ~/DiffMD. */
@@ -248,13 +266,19 @@ async function cli(argv: string[]): Promise<void> {
   const root = path.resolve(here, '..', '..')
   const port = flags.port as number | undefined
   if (port !== undefined && (port < 0 || port > 65535)) throw new UserError(`serve: --port must be 0…65535 (got ${port})`, 'bad-flag')
+  const started: { server?: RunningServer } = {}
   const server = await startServer({
     home: (flags.home as string | undefined) ?? defaultHome(),
     port: port ?? 0,
     token: process.env.DIFFMD_TOKEN || undefined,
     rendererDir: path.join(root, 'out', 'renderer'),
     resourcesDir: path.join(root, 'resources'),
+    // login links work once: after each login, print one for the next browser
+    onLogin: () => {
+      if (started.server) process.stdout.write(`DiffMD Studio: logged in; another browser can log in once at ${started.server.loginUrl()}\n`)
+    },
   })
+  started.server = server
   process.stdout.write(`DiffMD Studio at ${server.url}\n`)
   if (flags.open !== false) {
     const { openBrowser } = await import('./open-browser')

@@ -22,7 +22,7 @@ test.afterAll(async () => {
   await server.stop()
 })
 
-test('the printed URL logs in once: the token leaves the address bar, history and storage; the cookie is HttpOnly and SameSite=Strict', async ({ page, context }) => {
+test('the printed URL logs in once: no credential stays in the address bar, history or storage; the cookie is HttpOnly and SameSite=Strict', async ({ page, context }) => {
   const response = await page.goto(server.url)
   // the exchange answered 303 to the same page without the token
   expect(response?.request().redirectedFrom()?.url()).toBe(server.url)
@@ -42,9 +42,20 @@ test('the printed URL logs in once: the token leaves the address bar, history an
   expect(cookies).toHaveLength(1)
   expect(cookies[0]).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/' })
   expect(cookies[0]!.value).not.toBe(server.token)
+  const code = new URL(server.url).searchParams.get('token')!
+  expect(code).not.toBe(server.token)
+  expect(cookies[0]!.value).not.toBe(code)
   // the app keeps working after a reload (the cookie, not the URL, authorises it)
   await page.reload()
   await expect(page.getByTestId('projects')).toContainText('Examples')
+  // the login code in the browser's history is spent: opening it again in a fresh context does not log in
+  const replay = await page.context().browser()!.newContext()
+  try {
+    const again = await (await replay.newPage()).goto(server.url)
+    expect(again?.status()).toBe(401)
+  } finally {
+    await replay.close()
+  }
   // ?token= on the API is not accepted any more
   const viaQuery = await page.evaluate(async ([o, t]) => (await fetch(`${o}/api/app.info?token=${t}`, { method: 'POST', credentials: 'omit', body: '{}' })).status, [server.origin, server.token] as const)
   expect(viaQuery).toBe(401)
@@ -61,9 +72,10 @@ test('Chromium is started on a private launch page: no token in its command line
   writeFileSync(fakeChromium, `#!/bin/sh\nprintf '%s\\n' "$@" > "${argvFile}"\n`)
   chmodSync(fakeChromium, 0o755)
   const home = path.join(work, 'home')
+  const apiToken = 'api-token-for-this-test-0123456789'
   const child = spawn(process.execPath, [path.resolve('out/serve/server.mjs'), '--home', home], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, CHROMIUM_PATH: fakeChromium, DISPLAY: process.env.DISPLAY ?? ':0' },
+    env: { ...process.env, CHROMIUM_PATH: fakeChromium, DISPLAY: process.env.DISPLAY ?? ':0', DIFFMD_TOKEN: apiToken },
   })
   try {
     let out = ''
@@ -79,18 +91,22 @@ test('Chromium is started on a private launch page: no token in its command line
       })
       child.stderr!.on('data', (d: Buffer) => (out += d.toString()))
     })
-    const token = new URL(url).searchParams.get('token')!
+    const printedCode = new URL(url).searchParams.get('token')!
     await expect.poll(() => existsSync(argvFile), { timeout: 15_000 }).toBe(true)
     const argv = readFileSync(argvFile, 'utf8')
-    expect(argv).not.toContain(token)
+    expect(argv).not.toContain(apiToken)
+    expect(argv).not.toContain(printedCode)
+    expect(argv).not.toContain('token=')
     // the server's own command line has no token either
-    expect(readFileSync(`/proc/${child.pid}/cmdline`, 'utf8')).not.toContain(token)
+    expect(readFileSync(`/proc/${child.pid}/cmdline`, 'utf8')).not.toContain(apiToken)
     const launch = /--app=(file:\S+)/.exec(argv)?.[1]
     expect(launch).toBeDefined()
     const file = new URL(launch!).pathname
     // readable by this user only
     expect(statSync(file).mode & 0o077).toBe(0)
     expect(statSync(path.dirname(file)).mode & 0o077).toBe(0)
+    // the page holds a single-use login code of its own, not the API token
+    expect(readFileSync(file, 'utf8')).not.toContain(apiToken)
     const page = await browser.newPage()
     try {
       await page.goto(launch!)
@@ -122,7 +138,7 @@ test('DNS rebinding: a page on another host name that resolves to 127.0.0.1 gets
 })
 
 test('another origin on 127.0.0.1 cannot use the logged-in browser’s cookie (CSRF)', async ({ page }) => {
-  await page.goto(server.url)
+  await page.goto(await server.loginUrl())
   await expect(page.getByTestId('projects')).toContainText('Examples')
   // a page served from another port on the same loopback address: same site, different origin
   const evil = http.createServer((_req, res) => {

@@ -1,22 +1,33 @@
 /**
  * Starts browser mode (`out/serve/server.mjs`, built by `npm test` beforehand) on a random port with a
- * fresh temporary home, and reads the URL line it prints.
+ * fresh temporary home, and reads the URL line it prints. The API token is chosen here and handed
+ * over in the environment (DIFFMD_TOKEN), as a script would; the printed URL carries a single-use
+ * login code for one browser (more from loginUrl()).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 
 export interface TestServer {
+  /** the printed login URL: logs one browser in, once */
   url: string
   origin: string
+  /** the API token (Authorization: Bearer) */
   token: string
+  /** a fresh single-use login URL for another browser context */
+  loginUrl(): Promise<string>
   home: string
   stop(): Promise<void>
 }
 
 export async function startTestServer(home = mkdtempSync(path.join(tmpdir(), 'diffmd-e2e-'))): Promise<TestServer> {
-  const child: ChildProcess = spawn(process.execPath, [path.resolve('out/serve/server.mjs'), '--no-open', '--home', home], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const token = randomBytes(24).toString('base64url')
+  const child: ChildProcess = spawn(process.execPath, [path.resolve('out/serve/server.mjs'), '--no-open', '--home', home], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, DIFFMD_TOKEN: token },
+  })
   let log = ''
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start within 30 s:\n${log}`)), 30_000)
@@ -35,7 +46,11 @@ export async function startTestServer(home = mkdtempSync(path.join(tmpdir(), 'di
   return {
     url,
     origin: u.origin,
-    token: u.searchParams.get('token')!,
+    token,
+    loginUrl: async () => {
+      const res = await fetch(`${u.origin}/api/login-url`, { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: '{}' })
+      return ((await res.json()) as { url: string }).url
+    },
     home,
     stop: async () => {
       if (child.exitCode === null) {

@@ -93,8 +93,10 @@ describe('the token leaves URLs', () => {
     const events = await raw({ port: server.port, path: `/api/events?token=${server.token}` })
     expect(events.status).toBe(401)
   })
-  it('GET /?token= exchanges it for an HttpOnly SameSite=Strict cookie and redirects to the URL without it', async () => {
-    const reply = await raw({ port: server.port, path: `/?token=${server.token}&x=1` })
+  it('GET /?token=CODE exchanges a single-use login code for an HttpOnly SameSite=Strict cookie and redirects to the URL without it', async () => {
+    const code = new URL(server.loginUrl()).searchParams.get('token')!
+    expect(code).not.toBe(server.token)
+    const reply = await raw({ port: server.port, path: `/?token=${code}&x=1` })
     expect(reply.status).toBe(303)
     expect(reply.headers.location).toBe('/?x=1')
     const cookie = reply.headers['set-cookie']?.[0] ?? ''
@@ -102,13 +104,21 @@ describe('the token leaves URLs', () => {
     expect(cookie).toMatch(/; HttpOnly/)
     expect(cookie).toMatch(/; SameSite=Strict/)
     expect(cookie).not.toContain(server.token)
+    expect(cookie).not.toContain(code)
+    // the code is spent: the copy in the browser's history cannot log anyone in
+    const again = await raw({ port: server.port, path: `/?token=${code}` })
+    expect(again.status).toBe(401)
+    expect(again.headers['set-cookie']).toBeUndefined()
+    // the API token is not a login code (it never goes into a URL)
+    expect((await raw({ port: server.port, path: `/?token=${server.token}` })).status).toBe(401)
     const pair = cookie.split(';')[0]!
     const ok = await raw({ port: server.port, path: '/api/project.list', method: 'POST', headers: { Cookie: pair, Origin: server.origin, 'Sec-Fetch-Site': 'same-origin' }, body: '{}' })
     expect(ok.status).toBe(200)
     expect((JSON.parse(ok.body) as { result: { id: string }[] }).result.map((p) => p.id)).toContain('examples')
   })
-  it('POST /auth with the token as a form field does the same exchange; a wrong token gets 401 and no cookie', async () => {
-    const good = await raw({ port: server.port, path: '/auth', method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: 'null' }, body: `token=${encodeURIComponent(server.token)}` })
+  it('POST /auth with a login code as a form field does the same exchange; a wrong one gets 401 and no cookie', async () => {
+    const code = new URL(server.loginUrl()).searchParams.get('token')!
+    const good = await raw({ port: server.port, path: '/auth', method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: 'null' }, body: `token=${encodeURIComponent(code)}` })
     expect(good.status).toBe(303)
     expect(good.headers.location).toBe('/')
     expect(good.headers['set-cookie']?.[0]).toMatch(/HttpOnly; SameSite=Strict/)
@@ -119,7 +129,8 @@ describe('the token leaves URLs', () => {
     expect(badGet.status).toBe(401)
   })
   it('the cookie is refused from another origin (another site, or another port on 127.0.0.1)', async () => {
-    const pair = ((await raw({ port: server.port, path: `/?token=${server.token}` })).headers['set-cookie']?.[0] ?? '').split(';')[0]!
+    const login = new URL(server.loginUrl())
+    const pair = ((await raw({ port: server.port, path: login.pathname + login.search })).headers['set-cookie']?.[0] ?? '').split(';')[0]!
     const otherPort = await raw({ port: server.port, path: '/api/project.list', method: 'POST', headers: { Cookie: pair, Origin: 'http://127.0.0.1:1' }, body: '{}' })
     expect(otherPort.status).toBe(403)
     const crossSite = await raw({ port: server.port, path: '/api/project.list', method: 'POST', headers: { Cookie: pair, 'Sec-Fetch-Site': 'cross-site' }, body: '{}' })
@@ -129,8 +140,15 @@ describe('the token leaves URLs', () => {
     const forged = await raw({ port: server.port, path: '/api/project.list', method: 'POST', headers: { Cookie: `diffmd_session_${server.port}=${'A'.repeat(43)}` }, body: '{}' })
     expect(forged.status).toBe(401)
   })
-  it('the printed URL is the only place the token appears', () => {
-    expect(server.url).toBe(`${server.origin}/?token=${server.token}`)
+  it('the printed URL carries a login code, not the API token; POST /api/login-url mints more', async () => {
+    expect(server.url).toMatch(new RegExp(`^${server.origin}/\\?token=[A-Za-z0-9_-]{32}$`))
+    expect(server.url).not.toContain(server.token)
+    const minted = await raw({ port: server.port, path: '/api/login-url', method: 'POST', headers: bearer(), body: '{}' })
+    expect(minted.status).toBe(200)
+    const { url } = JSON.parse(minted.body) as { url: string }
+    expect(url.startsWith(`${server.origin}/?token=`)).toBe(true)
+    expect(url).not.toBe(server.url)
+    expect((await raw({ port: server.port, path: '/api/login-url', method: 'POST', body: '{}' })).status).toBe(401)
   })
 })
 
