@@ -23,9 +23,10 @@ test.afterAll(async () => {
 })
 
 test('the printed URL logs in once: no credential stays in the address bar, history or storage; the cookie is HttpOnly and SameSite=Strict', async ({ page, context }) => {
-  const response = await page.goto(server.url)
+  const loginUrl = server.url
+  const response = await page.goto(loginUrl)
   // the exchange answered 303 to the same page without the token
-  expect(response?.request().redirectedFrom()?.url()).toBe(server.url)
+  expect(response?.request().redirectedFrom()?.url()).toBe(loginUrl)
   expect(page.url()).toBe(`${server.origin}/`)
   await expect(page.getByTestId('projects')).toContainText('Examples')
   const seen = await page.evaluate(() => ({
@@ -42,7 +43,7 @@ test('the printed URL logs in once: no credential stays in the address bar, hist
   expect(cookies).toHaveLength(1)
   expect(cookies[0]).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/' })
   expect(cookies[0]!.value).not.toBe(server.token)
-  const code = new URL(server.url).searchParams.get('token')!
+  const code = new URL(loginUrl).searchParams.get('token')!
   expect(code).not.toBe(server.token)
   expect(cookies[0]!.value).not.toBe(code)
   // the app keeps working after a reload (the cookie, not the URL, authorises it)
@@ -51,7 +52,7 @@ test('the printed URL logs in once: no credential stays in the address bar, hist
   // the login code in the browser's history is spent: opening it again in a fresh context does not log in
   const replay = await page.context().browser()!.newContext()
   try {
-    const again = await (await replay.newPage()).goto(server.url)
+    const again = await (await replay.newPage()).goto(loginUrl)
     expect(again?.status()).toBe(401)
   } finally {
     await replay.close()

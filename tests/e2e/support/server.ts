@@ -11,8 +11,11 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 
 export interface TestServer {
-  /** the printed login URL: logs one browser in, once */
-  url: string
+  /**
+   * A login URL for one browser context. Login codes work once, so each read gives a fresh one
+   * (from a pool minted at start and topped up in the background); the first is the printed URL.
+   */
+  readonly url: string
   origin: string
   /** the API token (Authorization: Bearer) */
   token: string
@@ -43,14 +46,30 @@ export async function startTestServer(home = mkdtempSync(path.join(tmpdir(), 'di
     child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${log}`)))
   })
   const u = new URL(url)
+  const loginUrl = async (): Promise<string> => {
+    const res = await fetch(`${u.origin}/api/login-url`, { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: '{}' })
+    return ((await res.json()) as { url: string }).url
+  }
+  const pool = [url, ...(await Promise.all(Array.from({ length: 24 }, loginUrl)))]
+  let refilling = false
+  const refill = (): void => {
+    if (refilling || pool.length > 8) return
+    refilling = true
+    void Promise.all(Array.from({ length: 16 }, loginUrl))
+      .then((more) => pool.push(...more))
+      .catch(() => undefined)
+      .finally(() => (refilling = false))
+  }
   return {
-    url,
+    get url(): string {
+      const next = pool.shift()
+      refill()
+      if (!next) throw new Error('support/server: no login URL left in the pool; use `await server.loginUrl()`')
+      return next
+    },
     origin: u.origin,
     token,
-    loginUrl: async () => {
-      const res = await fetch(`${u.origin}/api/login-url`, { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: '{}' })
-      return ((await res.json()) as { url: string }).url
-    },
+    loginUrl,
     home,
     stop: async () => {
       if (child.exitCode === null) {
