@@ -124,7 +124,8 @@ describe('sampler worker engine', () => {
       dist.push(Math.sqrt(s))
     }
     dist.sort((a, b) => a - b)
-    const tr = { mean: Array.from(ref), scale, radius: dist[dist.length >> 1]! }
+    // midway between two sorted distances: no frame sits exactly on the wall (a coin flip between paths ~1e-6 Å apart)
+    const tr = { mean: Array.from(ref), scale, radius: (dist[(dist.length >> 1) - 1]! + dist[dist.length >> 1]!) / 2 }
     const p = { ...base, trustRegion: tr }
     const core = await coreRun(freeCard, { ...p, trustRegion: { mean: Float32Array.from(tr.mean), scale: Float32Array.from(scale), radius: tr.radius } } as SamplerParams, initOf())
     const total = core.rejections.reduce((a, b) => a + b, 0)
