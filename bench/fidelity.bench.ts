@@ -9,7 +9,7 @@
  * within 0.05.
  *
  *   npm run bench:fidelity -- [--model FILE.onnx ...] [--dts 0.5,1,2,5] [--modes bridge,bridge-mh]
- *        [--replicas 16] [--ns 10] [--denoise-steps 20] [--seed 7] [--threads T] [--json FILE]
+ *        [--replicas 16] [--ns 10] [--denoise-steps 10] [--seed 7] [--threads T] [--json FILE]
  * Without --model: resources/models/ala2-default.onnx. Several --model flags compare models.
  */
 import { findRoot } from './root'
@@ -19,7 +19,7 @@ import path from 'node:path'
 import { openModelFile, trustRegionOf } from '../src/services/models/open'
 import { loadTrainingFrames } from '../src/services/models/training-data'
 import { runTrajectory } from '../src/core/sampler/runner'
-import type { SamplerMode } from '../src/core/sampler/params'
+import { DEFAULT_DENOISE_STEPS, type SamplerMode } from '../src/core/sampler/params'
 import { fillUniforms } from '../src/core/nn/random'
 import { seriesOf } from '../src/core/analysis/observables'
 import { ramachandran } from '../src/core/analysis/histogram'
@@ -50,7 +50,7 @@ const dts = (arg('dts', '0.5,1,2,5') ?? '').split(',').map(Number)
 const modes = (arg('modes', 'bridge,bridge-mh') ?? '').split(',') as SamplerMode[]
 const R = Number(arg('replicas', '16'))
 const ns = Number(arg('ns', '10'))
-const M = Number(arg('denoise-steps', '20'))
+const M = Number(arg('denoise-steps', String(DEFAULT_DENOISE_STEPS)))
 const seed = Number(arg('seed', '7'))
 const threads = arg('threads') ? Number(arg('threads')) : undefined
 // frames every FRAME_PS: the least common multiple of the Δt values (10 ps for 0.5/1/2/5); counting every COUNT_PS ≥ 10 ps

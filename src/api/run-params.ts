@@ -12,6 +12,7 @@
  */
 import { z } from 'zod'
 import { betaOf, etaOf, kOfEta, reducedDt, sigmaKOf } from '../core/units'
+import { DEFAULT_DENOISE_STEPS } from '../core/sampler/params'
 
 /** bridge-mh: the adapter step with a Metropolis test, exact for exp(−E(·, σ_min)) (energy models; docs/sampler-integrators.md) */
 export const SamplerModeSchema = z.enum(['bridge', 'bridge-mh', 'tied', 'clean'])
@@ -49,7 +50,7 @@ export const DEFAULT_RUN_PARAMS: RunParams = {
   D: 0.05,
   dtPerFrame: 5,
   innerSteps: 1,
-  denoiseSteps: 20,
+  denoiseSteps: DEFAULT_DENOISE_STEPS,
   sigmaMin: 0.026,
   replicas: 4,
   // 2000 frames × 5 ps ≈ 10 ns per replica: above 20 τ_int of ala2's φ/ψ (≈ 390–450 ps), so the

@@ -18,7 +18,7 @@ import { VERSION } from '../../core/version'
 import { betaOf } from '../../core/units/constants'
 import { etaOf, kOfEta, sigmaKOf } from '../../core/units/conversions'
 import { runTrajectory, samplerMeta } from '../../core/sampler/runner'
-import { SAMPLER_MODES, REVERSE_SCHEMES, isBridgeMode, schemeOf } from '../../core/sampler/params'
+import { SAMPLER_MODES, REVERSE_SCHEMES, DEFAULT_DENOISE_STEPS, isBridgeMode, schemeOf } from '../../core/sampler/params'
 import { NormalStream } from '../../core/rng/normals'
 import { trajectoryFromJson, trajectoryToJson } from '../../core/trajectory'
 import { HarmonicModel } from '../../core/score/analytic/harmonic'
@@ -60,7 +60,7 @@ const usage = `diffmd simulate — generate a trajectory (frame 0 = the initial 
                     batched call, stiff modes accurate) or em (plain Euler–Maruyama, the pre-0.x
                     behaviour); bridge-mh always uses em (docs/sampler-integrators.md)
   --inner-steps N   adapter steps per saved frame (default 1)
-  --denoise-steps M reverse-diffusion steps per adapter step (bridge; default 20)
+  --denoise-steps M reverse-diffusion steps per adapter step (bridge modes; default 10 — docs/sampler-integrators.md)
   --sigma-min S     σ_min (Å) (default 0.05·σ_data for harmonic and gmm, from the card for models, 0 otherwise)
   --replicas R --frames F --seed S   replicas, frames per replica (incl. frame 0), random seed
   --parallel picard time-parallel windows: --window W adapter steps (default 16), --tol TOL Å (default 1e-5)
@@ -314,7 +314,7 @@ const cmd: Command = {
     if (seed === undefined) fail('--seed is required (a whole number ≥ 0)')
     if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) fail(`--seed must be a whole number from 0 to 2^53−1 (got ${String(seed)})`)
     const innerSteps = positiveFlag('simulate', flags, 'inner-steps', 1)
-    const denoiseSteps = positiveFlag('simulate', flags, 'denoise-steps', 20)
+    const denoiseSteps = positiveFlag('simulate', flags, 'denoise-steps', DEFAULT_DENOISE_STEPS)
     let parallel: SamplerParams['parallel']
     if (flags.parallel !== undefined) {
       choiceFlag('simulate', flags, 'parallel', ['picard'] as const)

@@ -102,8 +102,8 @@ function tauWithSpread(acf: { mean: Float64Array; perReplica: Float64Array[] }, 
     for (const c of acf.perReplica) {
       for (let k = 0; k < L; k++) {
         if (Number.isFinite(c[k]!)) {
-          sum[k] += c[k]!
-          cnt[k]++
+          sum[k] = sum[k]! + c[k]!
+          cnt[k] = cnt[k]! + 1
         }
       }
     }

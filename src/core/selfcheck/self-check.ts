@@ -9,7 +9,7 @@
  */
 import type { ScoreModel } from '../score/types'
 import type { Topology } from '../topology'
-import type { SamplerMode } from '../sampler/params'
+import { DEFAULT_DENOISE_STEPS, type SamplerMode } from '../sampler/params'
 import type { TrustRegion } from '../sampler/trust-region'
 import { runTrajectory } from '../sampler/runner'
 import { backboneDihedrals, seriesOf } from '../analysis/observables'
@@ -48,7 +48,7 @@ export const SELF_CHECK_DEFAULTS = {
   countingPs: 10,
   nsPerReplica: 5,
   replicas: 16,
-  denoiseSteps: 20,
+  denoiseSteps: DEFAULT_DENOISE_STEPS,
   iidSamples: 2000,
   iidSteps: 200,
 } as const

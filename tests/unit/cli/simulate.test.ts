@@ -88,14 +88,14 @@ describe('diffmd simulate: runs', () => {
     expect(m.eta).toBe(0.04)
     expect(m.k).toBeCloseTo(1 / (2 * 0.04), 12)
     expect(m.sigma_K).toBeCloseTo(0.2, 12)
-    expect(m.M).toBe(20)
+    expect(m.M).toBe(10) // DEFAULT_DENOISE_STEPS
     expect(m.sigma_min).toBeCloseTo(0.05, 12) // 0.05·σ_data, σ_data = √v = 1
     expect(m.innerSteps).toBe(1)
     expect(m.seed).toBe(7)
     expect(m.replicas).toBe(3)
     expect(m.frames).toBe(5)
     expect(m.rejections).toEqual([0, 0, 0])
-    expect(m.modelCalls).toBe(4 * 20)
+    expect(m.modelCalls).toBe(4 * 10)
     expect(m.frame0).toBe('initial state')
     expect(m.frameEta).toBe(0.04)
     expect(m.frameIntervalPs).toBeNull()

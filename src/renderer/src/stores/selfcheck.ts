@@ -11,6 +11,7 @@ import type { SelfCheckJob, SelfCheckProgress, SelfCheckSettings, SelfCheckSumma
 import { SelfCheckSummary as SummarySchema } from '../../../api/selfcheck'
 import type { SelfCheckReport } from '../../../core/selfcheck/self-check'
 import { estimateSeconds, selfCheckPlan } from '../../../core/selfcheck/plan'
+import { DEFAULT_DENOISE_STEPS } from '../../../core/sampler/params'
 import { errorText } from '../api/codec'
 import { api, useAppStore } from './app'
 import { useProjectStore } from './project'
@@ -45,7 +46,7 @@ export const DEFAULT_FORM: SelfCheckForm = {
   diffusion: 0.0498868,
   iidSamples: 2000,
   iidSteps: 200,
-  denoiseSteps: 20,
+  denoiseSteps: DEFAULT_DENOISE_STEPS,
   mode: 'bridge',
   seed: 1,
 }
