@@ -80,7 +80,10 @@ const ITEMS: ExampleItem[] = [
     async add(ctx, dir, seeded) {
       const id = seeded['ala2-dataset']
       if (!id || !(await exists(path.join(dir, 'datasets', id)))) return 'no ala2 dataset'
-      await writeAla2Reference(ctx, path.join(dir, 'datasets', id, 'reference.json'))
+      const file = path.join(dir, 'datasets', id, 'reference.json')
+      // seeded together with the dataset just now: its reference has them already
+      const has = await fs.readFile(file, 'utf8').then((t) => 'timeseries' in (JSON.parse(t) as object), () => false)
+      if (!has) await writeAla2Reference(ctx, file)
       return id
     },
   },

@@ -112,11 +112,16 @@ export const useProjectStore = defineStore('project', {
         // storage full or disabled: only the restore after a reload is lost
       }
     },
+    /** picks a model and, for its initial states, the dataset it was trained on — else one of its atoms (same d) */
     selectModel(id: string) {
       this.selectedModelId = id
       const m = this.models.find((x) => x.id === id)
       const ds = m?.card.data.datasetId
       if (ds && this.datasets.some((d) => d.id === ds)) this.selectedDatasetId = ds
+      else if (m && this.selectedDataset?.dim !== m.card.dim) {
+        const match = [...this.datasets].reverse().find((d) => d.dim === m.card.dim)
+        if (match) this.selectedDatasetId = match.id
+      }
     },
     async rename(kind: ItemKind, id: string, name: string) {
       const projectId = this.projectId
