@@ -330,11 +330,12 @@ test('defect 5: auto never prefers a software WebGPU adapter over WASM and says 
   const first = Number((await item.getByTestId('item-badge').textContent())!.split('/')[0])
   await expect.poll(async () => Number((await item.getByTestId('item-badge').textContent())!.split('/')[0]), { timeout: 60_000 }).toBeGreaterThan(first)
   await shot(page, 'd5-resumed')
-  await page.getByTestId('run-stop').click()
-  await expect(page.getByTestId('run-progress')).toHaveAttribute('data-state', 'stopped', { timeout: 60_000 })
+  // WASM may finish the 3000 frames before we get here
+  if (await page.getByTestId('run-stop').isVisible()) await page.getByTestId('run-stop').click()
+  await expect(page.getByTestId('run-progress')).toHaveAttribute('data-state', /stopped|finished/, { timeout: 120_000 })
   const stored = (await api<RunMeta[]>('run.list', { projectId: 'examples' })).find((r) => r.name === name)!
   expect(stored.backendUsed).toBe('wasm')
-  await expect(item.getByTestId('item-badge')).toHaveText('stopped')
+  await expect(item.getByTestId('item-badge')).toHaveText(/^(stopped|finished)$/)
 })
 
 // ------------------------------------------------------------------------------------------ 6
