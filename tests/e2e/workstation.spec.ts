@@ -132,6 +132,10 @@ test('a tiny model trains in seconds with a live loss curve and lands in the mod
   await page.getByTestId('tab-train').click()
   await expect(page.getByTestId('train-dataset')).toContainText('ala2_200')
   await page.getByTestId('preset-tiny').check()
+  // a score-MLP: this flow checks that WebGPU and WASM give the same frames; an energy model's
+  // backward graph makes every step ~3× more dispatches on SwiftShader's software WebGPU (energy
+  // models on both backends are covered by tests/e2e/components/sampler.spec.ts and engine-mh)
+  await page.getByTestId('train-arch').selectOption('score-mlp')
   await page.getByTestId('train-steps').fill('300')
   await page.getByTestId('train-seed').fill('3')
   await page.getByTestId('train-start').click()
