@@ -314,9 +314,10 @@ test('defect 5: auto never prefers a software WebGPU adapter over WASM and says 
   await expect(page.getByTestId('run-backend')).toHaveText('backend: wasm')
   await expect(page.getByTestId('run-backend-reason')).toContainText(/software|fallback|SwiftShader/i)
   await shot(page, 'd5-auto-wasm')
-  // a run on WebGPU (SwiftShader here: slow), stopped as soon as it runs there, resumed with WASM chosen
+  // a run on WebGPU (SwiftShader here: slow), stopped after its first frames, resumed with WASM chosen
   await uiRun(page, { frames: 3000, replicas: 1, backend: 'webgpu', wait: false })
   await expect(page.getByTestId('run-backend')).toHaveText('backend: webgpu', { timeout: 300_000 })
+  await expect.poll(async () => Number((await page.getByTestId('run-frames').textContent())?.split(' ')[0] ?? 0), { timeout: 240_000 }).toBeGreaterThanOrEqual(2)
   await page.getByTestId('run-stop').click()
   await expect(page.getByTestId('run-progress')).toHaveAttribute('data-state', 'stopped', { timeout: 60_000 })
   const name = (await page.getByTestId('run-name').textContent())!
