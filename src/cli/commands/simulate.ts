@@ -17,7 +17,7 @@ import { UserError } from '../../core/errors'
 import { VERSION } from '../../core/version'
 import { betaOf } from '../../core/units/constants'
 import { etaOf, kOfEta, sigmaKOf } from '../../core/units/conversions'
-import { runTrajectory, samplerMeta } from '../../core/sampler/runner'
+import { runTrajectory, samplerMeta, type RunResult } from '../../core/sampler/runner'
 import { SAMPLER_MODES, REVERSE_SCHEMES, DEFAULT_DENOISE_STEPS, isBridgeMode, schemeOf } from '../../core/sampler/params'
 import { NormalStream } from '../../core/rng/normals'
 import { trajectoryFromJson, trajectoryToJson } from '../../core/trajectory'
@@ -28,7 +28,7 @@ import { GaussianMixtureModel, normalCdf, threeWellMixture } from '../../core/sc
 import { writeFileAtomic } from '../../services/fs/atomic'
 import { writeTrajectory } from '../../services/exports/write-trajectory'
 import { openModelForCli } from '../model-source'
-import { openCheckpointDir } from '../checkpoint-dir'
+import { openCheckpointDir, type CheckpointDir } from '../checkpoint-dir'
 
 const SYSTEMS = ['harmonic', 'double-well', 'mueller-brown', 'gmm'] as const
 type System = (typeof SYSTEMS)[number]
@@ -270,177 +270,245 @@ async function writeOut(file: string, traj: Trajectory, topology: Topology | und
   }
 }
 
+/** --out, and --system or --model */
+function parseTarget(flags: Flags): { out: string; modelFile?: string; system?: System } {
+  const out = flags.out as string | undefined
+  if (out === undefined) fail('--out is required (a .json, .pdb, .dcd or .xyz file)')
+  const ext = path.extname(out).toLowerCase()
+  if (!OUT_EXTENSIONS.includes(ext)) fail(`--out ${out}: unknown extension '${ext || '(none)'}' (use ${OUT_EXTENSIONS.join(', ')})`)
+  const modelFile = flags.model as string | undefined
+  if (modelFile === undefined && flags.system === undefined) fail(`give --system (${SYSTEMS.join(', ')}) or --model FILE`)
+  if (modelFile !== undefined && flags.system !== undefined) fail('give either --system or --model, not both')
+  if (modelFile === undefined && (flags.topology !== undefined || flags.align !== undefined)) fail('--topology and --no-align apply to --model only')
+  const system = modelFile === undefined ? choiceFlag('simulate', flags, 'system', SYSTEMS) : undefined
+  return { out, modelFile, system }
+}
+
+interface TimeStep {
+  eta: number
+  dt?: number
+  D?: number
+  T?: number
+  beta: number
+}
+
+/** --eta, or --dt with --diffusion; --temperature / --beta */
+function parseTimeStep(flags: Flags): TimeStep {
+  let eta: number
+  let dt: number | undefined
+  let D: number | undefined
+  if (flags.eta !== undefined) {
+    if (flags.dt !== undefined || flags.diffusion !== undefined) fail('give either --eta or --dt with --diffusion, not both')
+    eta = positiveFlag('simulate', flags, 'eta')
+  } else if (flags.dt !== undefined || flags.diffusion !== undefined) {
+    dt = positiveFlag('simulate', flags, 'dt')
+    D = positiveFlag('simulate', flags, 'diffusion')
+    eta = etaOf(D, dt)
+  } else {
+    fail('give the time step: --eta ETA (Å²) or --dt PS --diffusion D (Å²/ps)')
+  }
+  const T = flags.temperature === undefined ? undefined : positiveFlag('simulate', flags, 'temperature')
+  if (flags.beta !== undefined) positiveFlag('simulate', flags, 'beta')
+  if (T !== undefined && flags.beta !== undefined && Math.abs((flags.beta as number) * T * 0.0083144626 - 1) > 1e-9) {
+    fail(`--beta ${String(flags.beta)} and --temperature ${T} disagree (β = 1/(k_B T) = ${betaOf(T)} mol/kJ); give one of them`)
+  }
+  const beta = flags.beta !== undefined ? (flags.beta as number) : T !== undefined ? betaOf(T) : 1
+  return { eta, dt, D, T, beta }
+}
+
+interface Sizes {
+  replicas: number
+  frames: number
+  seed: number
+  innerSteps: number
+  denoiseSteps: number
+  parallel: SamplerParams['parallel']
+}
+
+/** replicas, frames, seed, inner/denoise steps, Picard windows */
+function parseSizes(flags: Flags): Sizes {
+  const replicas = positiveFlag('simulate', flags, 'replicas')
+  const frames = positiveFlag('simulate', flags, 'frames')
+  const seed = flags.seed
+  if (seed === undefined) fail('--seed is required (a whole number ≥ 0)')
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) fail(`--seed must be a whole number from 0 to 2^53−1 (got ${String(seed)})`)
+  const innerSteps = positiveFlag('simulate', flags, 'inner-steps', 1)
+  const denoiseSteps = positiveFlag('simulate', flags, 'denoise-steps', DEFAULT_DENOISE_STEPS)
+  let parallel: SamplerParams['parallel']
+  if (flags.parallel !== undefined) {
+    choiceFlag('simulate', flags, 'parallel', ['picard'] as const)
+    const window = positiveFlag('simulate', flags, 'window', 16)
+    const tol = flags.tol === undefined ? 1e-5 : (flags.tol as number)
+    if (!(tol >= 0)) fail(`--tol must be ≥ 0 Å (got ${tol})`)
+    parallel = { kind: 'picard', window, tol }
+  } else if (flags.window !== undefined || flags.tol !== undefined) {
+    fail('--window and --tol need --parallel picard')
+  }
+  if (flags['sigma-min'] !== undefined && !((flags['sigma-min'] as number) >= 0)) fail(`--sigma-min must be ≥ 0 Å (got ${String(flags['sigma-min'])})`)
+  return { replicas, frames, seed, innerSteps, denoiseSteps, parallel }
+}
+
+interface OpenedSystem {
+  model: ScoreModel
+  init: Float32Array
+  sigmaMinDefault: number
+  topology?: Topology
+  trustRegion?: TrustRegion
+  /** temperature from the model card when not given */
+  T?: number
+  dispose?: () => Promise<void>
+  meta: Record<string, unknown>
+}
+
+/** the analytic system or the learned model, its initial states and defaults */
+async function openSystem(flags: Flags, target: { modelFile?: string; system?: System }, ts: TimeStep, sizes: Sizes): Promise<OpenedSystem> {
+  const { replicas, seed } = sizes
+  if (target.system !== undefined) {
+    const sys = analyticSystem(target.system, flags, ts.beta)
+    const model = sys.model
+    const init = flags.init !== undefined ? await readInit(flags.init as string, replicas, model.dim) : sys.initial(replicas, seed)
+    return {
+      model,
+      init,
+      sigmaMinDefault: model.smoothed ? 0.05 * sys.sigmaData : 0,
+      meta: {
+        system: target.system,
+        systemParams: sys.params,
+        init: flags.init !== undefined ? `from ${path.basename(flags.init as string)}` : 'default (equilibrium draws for harmonic/gmm, ±1 for double-well, the deepest minimum for mueller-brown)',
+      },
+    }
+  }
+  const modelFile = target.modelFile!
+  const opened = await openModelForCli({ model: modelFile, topology: flags.topology as string | undefined, init: flags.init as string | undefined, align: flags.align !== false })
+  const card = opened.card
+  const sm = cardNumber(card, ['sigmaMin', 'sigma_min'])
+  const sd = cardNumber(card, ['sigmaData', 'sigma_data'])
+  return {
+    model: opened.model,
+    init: drawFromPool(opened.initPool, opened.model.dim, replicas, seed),
+    sigmaMinDefault: sm ?? (sd !== undefined ? 0.05 * sd : NaN),
+    topology: opened.topology,
+    trustRegion: opened.trustRegion,
+    T: cardNumber(card, ['temperature', 'T']),
+    dispose: () => opened.dispose(),
+    meta: { system: 'model', modelFile: path.basename(modelFile), card, init: 'random frames of the model pool' },
+  }
+}
+
+/** mode, scheme and σ_min against the model, as sampler parameters */
+function samplerParams(flags: Flags, sys: OpenedSystem, ts: TimeStep, sizes: Sizes): SamplerParams {
+  const mode = choiceFlag<SamplerMode>('simulate', flags, 'mode', SAMPLER_MODES, sys.model.smoothed ? 'bridge' : 'clean')
+  let scheme: ReverseScheme | undefined
+  if (flags.scheme !== undefined) {
+    scheme = choiceFlag<ReverseScheme>('simulate', flags, 'scheme', REVERSE_SCHEMES)
+    if (!isBridgeMode(mode)) fail(`--scheme applies to --mode bridge and bridge-mh only (this run is ${mode})`)
+    if (mode === 'bridge-mh' && scheme !== 'em') fail(`--mode bridge-mh needs reverse steps with a tractable density: use --scheme em (its default), not ${scheme}`)
+  }
+  const sigmaMin = flags['sigma-min'] !== undefined ? (flags['sigma-min'] as number) : sys.sigmaMinDefault
+  if (!Number.isFinite(sigmaMin)) fail('--sigma-min is required: the model card gives neither sigmaMin nor sigmaData')
+  if (isBridgeMode(mode) && !(sigmaKOf(ts.eta) > sigmaMin)) {
+    fail(`--sigma-min ${sigmaMin} Å must be below σ_K = √η = ${sigmaKOf(ts.eta).toPrecision(4)} Å in ${mode} mode: use a larger --eta/--dt or a smaller --sigma-min`)
+  }
+  const { replicas, frames, seed, innerSteps, denoiseSteps, parallel } = sizes
+  return { mode, scheme, eta: ts.eta, innerSteps, denoiseSteps, sigmaMin, replicas, frames, seed, trustRegion: sys.trustRegion, parallel }
+}
+
+/** the run, with a progress bar, Ctrl-C and the --checkpoint folder; frames on disk win over memory */
+async function runWithProgress(flags: Flags, sys: OpenedSystem, params: SamplerParams): Promise<{ res: RunResult; seconds: number; ckpt?: CheckpointDir }> {
+  if (flags['checkpoint-every'] !== undefined && flags.checkpoint === undefined) fail('--checkpoint-every needs --checkpoint DIR')
+  const every = positiveFlag('simulate', flags, 'checkpoint-every', 100)
+  const ckpt = flags.checkpoint !== undefined ? await openCheckpointDir(flags.checkpoint as string, params, sys.model.dim, sys.model.name, sys.init, every) : undefined
+  if (ckpt && ckpt.framesOnDisk > 0) process.stderr.write(`diffmd: resuming from frame ${ckpt.framesOnDisk - 1} stored in ${ckpt.dir}\n`)
+  const ac = new AbortController()
+  const onSigint = (): void => ac.abort()
+  process.once('SIGINT', onSigint)
+  const bar = progressBar()
+  const started = Date.now()
+  let res: RunResult
+  try {
+    res = await runTrajectory(sys.model, params, sys.init, { signal: ac.signal, onProgress: (done, total) => bar.update(done, total), ...(ckpt ? { ...ckpt.hooks, resumeFrom: ckpt.resumeFrom } : {}) })
+  } finally {
+    process.off('SIGINT', onSigint)
+    bar.end()
+  }
+  const seconds = (Date.now() - started) / 1000
+  // with --checkpoint the frames are on disk (including those of earlier, interrupted attempts)
+  if (ckpt) res.trajectory = { ...res.trajectory, ...(await ckpt.trajectory()) }
+  return { res, seconds, ckpt }
+}
+
+/** the trajectory metadata written with the frames and printed by --json */
+function runMeta(sys: OpenedSystem, params: SamplerParams, ts: TimeStep, system: System | undefined, res: RunResult, seconds: number): Record<string, unknown> {
+  const { eta, dt, D, beta } = ts
+  const T = ts.T ?? sys.T
+  const steps = (res.trajectory.frames - 1) * params.innerSteps
+  const totalRej = res.rejections.reduce((a, b) => a + b, 0)
+  return {
+    ...sys.meta,
+    ...samplerMeta(sys.model, params),
+    k: kOfEta(eta),
+    sigma_K: sigmaKOf(eta),
+    dt: dt ?? null,
+    D: D ?? null,
+    T: T ?? null,
+    beta: system === 'gmm' ? null : beta,
+    frameIntervalPs: dt !== undefined ? dt * params.innerSteps : null,
+    frameEta: eta * params.innerSteps,
+    frames: res.trajectory.frames,
+    framesRequested: params.frames,
+    seed: params.seed,
+    rejections: res.rejections,
+    rejectionRate: steps > 0 ? totalRej / (steps * params.replicas) : 0,
+    scheme: schemeOf(params) ?? null,
+    acceptance: res.acceptance ?? null,
+    acceptanceMean: res.acceptance ? res.acceptance.reduce((a, b) => a + b, 0) / res.acceptance.length : null,
+    modelCalls: res.modelCalls,
+    sweeps: res.sweeps ?? null,
+    stopped: res.stopped ?? null,
+    seconds,
+    version: VERSION,
+    createdAt: new Date().toISOString(),
+  }
+}
+
+/** the one-line summary (or --json), the trust-region warning, and the exit code */
+function report(flags: Flags, out: string, sys: OpenedSystem, params: SamplerParams, res: RunResult, meta: Record<string, unknown>, seconds: number): number {
+  const rate = meta.rejectionRate as number
+  if (rate > 1e-3) {
+    process.stderr.write(`diffmd: warning: ${(100 * rate).toFixed(2)}% of steps were rejected at the trust region (above 0.1%: the model is weak at the edge of its data)\n`)
+  }
+  const schemeText = schemeOf(params) ? ` ${schemeOf(params)}` : ''
+  const accText = res.acceptance ? `; Metropolis acceptance ${(100 * (meta.acceptanceMean as number)).toFixed(1)}% (per replica ${res.acceptance.map((a) => a.toFixed(3)).join(' ')})` : ''
+  const { eta } = params
+  const summary = `wrote ${out}: ${params.replicas} replicas × ${res.trajectory.frames} frames × ${sys.model.dim} coordinates (${params.mode}${schemeText}, η = ${Number(eta.toPrecision(6))} Å², k = ${kOfEta(eta).toPrecision(4)} Å⁻², ${res.modelCalls} model calls${res.sweeps !== undefined ? `, ${res.sweeps} Picard sweeps` : ''}, ${seconds.toFixed(2)} s)${accText}`
+  if (flags.json) process.stdout.write(JSON.stringify({ out, ...meta }) + '\n')
+  else process.stdout.write(summary + '\n')
+  if (res.stopped?.reason === 'aborted') {
+    process.stderr.write(`diffmd: interrupted; wrote the ${res.trajectory.frames} frames made so far to ${out}\n`)
+    return 130
+  }
+  if (res.stopped?.reason === 'unstable') throw new UserError(`simulate: ${res.stopped.message} (frames so far written to ${out})`, 'unstable')
+  return 0
+}
+
 const cmd: Command = {
   summary: 'generate a trajectory (analytic system or learned model)',
   usage,
   async run(argv) {
     const { flags } = parseArgs('simulate', argv, spec)
-    // ---- output, system or model ----
-    const out = flags.out as string | undefined
-    if (out === undefined) fail('--out is required (a .json, .pdb, .dcd or .xyz file)')
-    const ext = path.extname(out).toLowerCase()
-    if (!OUT_EXTENSIONS.includes(ext)) fail(`--out ${out}: unknown extension '${ext || '(none)'}' (use ${OUT_EXTENSIONS.join(', ')})`)
-    const modelFile = flags.model as string | undefined
-    if (modelFile === undefined && flags.system === undefined) fail(`give --system (${SYSTEMS.join(', ')}) or --model FILE`)
-    if (modelFile !== undefined && flags.system !== undefined) fail('give either --system or --model, not both')
-    if (modelFile === undefined && (flags.topology !== undefined || flags.align !== undefined)) fail('--topology and --no-align apply to --model only')
-    const system = modelFile === undefined ? choiceFlag('simulate', flags, 'system', SYSTEMS) : undefined
-
-    // ---- time step ----
-    let eta: number
-    let dt: number | undefined
-    let D: number | undefined
-    if (flags.eta !== undefined) {
-      if (flags.dt !== undefined || flags.diffusion !== undefined) fail('give either --eta or --dt with --diffusion, not both')
-      eta = positiveFlag('simulate', flags, 'eta')
-    } else if (flags.dt !== undefined || flags.diffusion !== undefined) {
-      dt = positiveFlag('simulate', flags, 'dt')
-      D = positiveFlag('simulate', flags, 'diffusion')
-      eta = etaOf(D, dt)
-    } else {
-      fail('give the time step: --eta ETA (Å²) or --dt PS --diffusion D (Å²/ps)')
-    }
-    let T = flags.temperature === undefined ? undefined : positiveFlag('simulate', flags, 'temperature')
-    if (flags.beta !== undefined) positiveFlag('simulate', flags, 'beta')
-    if (T !== undefined && flags.beta !== undefined && Math.abs((flags.beta as number) * T * 0.0083144626 - 1) > 1e-9) {
-      fail(`--beta ${String(flags.beta)} and --temperature ${T} disagree (β = 1/(k_B T) = ${betaOf(T)} mol/kJ); give one of them`)
-    }
-    const beta = flags.beta !== undefined ? (flags.beta as number) : T !== undefined ? betaOf(T) : 1
-
-    // ---- sampler sizes ----
-    const replicas = positiveFlag('simulate', flags, 'replicas')
-    const frames = positiveFlag('simulate', flags, 'frames')
-    const seed = flags.seed
-    if (seed === undefined) fail('--seed is required (a whole number ≥ 0)')
-    if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) fail(`--seed must be a whole number from 0 to 2^53−1 (got ${String(seed)})`)
-    const innerSteps = positiveFlag('simulate', flags, 'inner-steps', 1)
-    const denoiseSteps = positiveFlag('simulate', flags, 'denoise-steps', DEFAULT_DENOISE_STEPS)
-    let parallel: SamplerParams['parallel']
-    if (flags.parallel !== undefined) {
-      choiceFlag('simulate', flags, 'parallel', ['picard'] as const)
-      const window = positiveFlag('simulate', flags, 'window', 16)
-      const tol = flags.tol === undefined ? 1e-5 : (flags.tol as number)
-      if (!(tol >= 0)) fail(`--tol must be ≥ 0 Å (got ${tol})`)
-      parallel = { kind: 'picard', window, tol }
-    } else if (flags.window !== undefined || flags.tol !== undefined) {
-      fail('--window and --tol need --parallel picard')
-    }
-    if (flags['sigma-min'] !== undefined && !((flags['sigma-min'] as number) >= 0)) fail(`--sigma-min must be ≥ 0 Å (got ${String(flags['sigma-min'])})`)
-
-    // ---- model ----
-    let model: ScoreModel
-    let init: Float32Array
-    let sigmaMinDefault: number
-    let topology: Topology | undefined
-    let trustRegion: TrustRegion | undefined
-    let dispose: (() => Promise<void>) | undefined
-    const sysMeta: Record<string, unknown> = {}
-    if (system !== undefined) {
-      const sys = analyticSystem(system, flags, beta)
-      model = sys.model
-      sigmaMinDefault = model.smoothed ? 0.05 * sys.sigmaData : 0
-      Object.assign(sysMeta, { system, systemParams: sys.params })
-      init = flags.init !== undefined ? await readInit(flags.init as string, replicas, model.dim) : sys.initial(replicas, seed)
-      sysMeta.init = flags.init !== undefined ? `from ${path.basename(flags.init as string)}` : 'default (equilibrium draws for harmonic/gmm, ±1 for double-well, the deepest minimum for mueller-brown)'
-    } else {
-      const opened = await openModelForCli({ model: modelFile!, topology: flags.topology as string | undefined, init: flags.init as string | undefined, align: flags.align !== false })
-      dispose = () => opened.dispose()
-      model = opened.model
-      topology = opened.topology
-      trustRegion = opened.trustRegion
-      const card = opened.card
-      const sm = cardNumber(card, ['sigmaMin', 'sigma_min'])
-      const sd = cardNumber(card, ['sigmaData', 'sigma_data'])
-      sigmaMinDefault = sm ?? (sd !== undefined ? 0.05 * sd : NaN)
-      if (T === undefined) T = cardNumber(card, ['temperature', 'T'])
-      init = drawFromPool(opened.initPool, model.dim, replicas, seed)
-      Object.assign(sysMeta, { system: 'model', modelFile: path.basename(modelFile!), card, init: 'random frames of the model pool' })
-    }
+    const target = parseTarget(flags)
+    const ts = parseTimeStep(flags)
+    const sizes = parseSizes(flags)
+    const sys = await openSystem(flags, target, ts, sizes)
     try {
-      const mode = choiceFlag<SamplerMode>('simulate', flags, 'mode', SAMPLER_MODES, model.smoothed ? 'bridge' : 'clean')
-      let scheme: ReverseScheme | undefined
-      if (flags.scheme !== undefined) {
-        scheme = choiceFlag<ReverseScheme>('simulate', flags, 'scheme', REVERSE_SCHEMES)
-        if (!isBridgeMode(mode)) fail(`--scheme applies to --mode bridge and bridge-mh only (this run is ${mode})`)
-        if (mode === 'bridge-mh' && scheme !== 'em') fail(`--mode bridge-mh needs reverse steps with a tractable density: use --scheme em (its default), not ${scheme}`)
-      }
-      const sigmaMin = flags['sigma-min'] !== undefined ? (flags['sigma-min'] as number) : sigmaMinDefault
-      if (!Number.isFinite(sigmaMin)) fail('--sigma-min is required: the model card gives neither sigmaMin nor sigmaData')
-      if (isBridgeMode(mode) && !(sigmaKOf(eta) > sigmaMin)) {
-        fail(`--sigma-min ${sigmaMin} Å must be below σ_K = √η = ${sigmaKOf(eta).toPrecision(4)} Å in ${mode} mode: use a larger --eta/--dt or a smaller --sigma-min`)
-      }
-      const params: SamplerParams = { mode, scheme, eta, innerSteps, denoiseSteps, sigmaMin, replicas, frames, seed, trustRegion, parallel }
-      if (flags['checkpoint-every'] !== undefined && flags.checkpoint === undefined) fail('--checkpoint-every needs --checkpoint DIR')
-      const every = positiveFlag('simulate', flags, 'checkpoint-every', 100)
-      const ckpt = flags.checkpoint !== undefined ? await openCheckpointDir(flags.checkpoint as string, params, model.dim, model.name, init, every) : undefined
-      if (ckpt && ckpt.framesOnDisk > 0) process.stderr.write(`diffmd: resuming from frame ${ckpt.framesOnDisk - 1} stored in ${ckpt.dir}\n`)
-
-      // ---- run ----
-      const ac = new AbortController()
-      const onSigint = (): void => ac.abort()
-      process.once('SIGINT', onSigint)
-      const bar = progressBar()
-      const started = Date.now()
-      let res
-      try {
-        res = await runTrajectory(model, params, init, { signal: ac.signal, onProgress: (done, total) => bar.update(done, total), ...(ckpt ? { ...ckpt.hooks, resumeFrom: ckpt.resumeFrom } : {}) })
-      } finally {
-        process.off('SIGINT', onSigint)
-        bar.end()
-      }
-      const seconds = (Date.now() - started) / 1000
-      // with --checkpoint the frames are on disk (including those of earlier, interrupted attempts)
-      if (ckpt) res.trajectory = { ...res.trajectory, ...(await ckpt.trajectory()) }
-      const steps = (res.trajectory.frames - 1) * innerSteps
-      const totalRej = res.rejections.reduce((a, b) => a + b, 0)
-      const meta: Record<string, unknown> = {
-        ...sysMeta,
-        ...samplerMeta(model, params),
-        k: kOfEta(eta),
-        sigma_K: sigmaKOf(eta),
-        dt: dt ?? null,
-        D: D ?? null,
-        T: T ?? null,
-        beta: system === 'gmm' ? null : beta,
-        frameIntervalPs: dt !== undefined ? dt * innerSteps : null,
-        frameEta: eta * innerSteps,
-        frames: res.trajectory.frames,
-        framesRequested: frames,
-        seed,
-        rejections: res.rejections,
-        rejectionRate: steps > 0 ? totalRej / (steps * replicas) : 0,
-        scheme: schemeOf(params) ?? null,
-        acceptance: res.acceptance ?? null,
-        acceptanceMean: res.acceptance ? res.acceptance.reduce((a, b) => a + b, 0) / res.acceptance.length : null,
-        modelCalls: res.modelCalls,
-        sweeps: res.sweeps ?? null,
-        stopped: res.stopped ?? null,
-        seconds,
-        version: VERSION,
-        createdAt: new Date().toISOString(),
-      }
-      const traj: Trajectory = { ...res.trajectory, meta }
-      await writeOut(out, traj, topology)
+      const params = samplerParams(flags, sys, ts, sizes)
+      const { res, seconds, ckpt } = await runWithProgress(flags, sys, params)
+      const meta = runMeta(sys, params, ts, target.system, res, seconds)
+      await writeOut(target.out, { ...res.trajectory, meta }, sys.topology)
       if (ckpt && !res.stopped) await ckpt.remove()
-      const rate = steps > 0 ? totalRej / (steps * replicas) : 0
-      if (rate > 1e-3) {
-        process.stderr.write(`diffmd: warning: ${(100 * rate).toFixed(2)}% of steps were rejected at the trust region (above 0.1%: the model is weak at the edge of its data)\n`)
-      }
-      const schemeText = schemeOf(params) ? ` ${schemeOf(params)}` : ''
-      const accText = res.acceptance
-        ? `; Metropolis acceptance ${((100 * (meta.acceptanceMean as number)) as number).toFixed(1)}% (per replica ${res.acceptance.map((a) => a.toFixed(3)).join(' ')})`
-        : ''
-      const summary = `wrote ${out}: ${replicas} replicas × ${res.trajectory.frames} frames × ${model.dim} coordinates (${mode}${schemeText}, η = ${Number(eta.toPrecision(6))} Å², k = ${kOfEta(eta).toPrecision(4)} Å⁻², ${res.modelCalls} model calls${res.sweeps !== undefined ? `, ${res.sweeps} Picard sweeps` : ''}, ${seconds.toFixed(2)} s)${accText}`
-      if (flags.json) process.stdout.write(JSON.stringify({ out, ...meta }) + '\n')
-      else process.stdout.write(summary + '\n')
-      if (res.stopped?.reason === 'aborted') {
-        process.stderr.write(`diffmd: interrupted; wrote the ${res.trajectory.frames} frames made so far to ${out}\n`)
-        return 130
-      }
-      if (res.stopped?.reason === 'unstable') throw new UserError(`simulate: ${res.stopped.message} (frames so far written to ${out})`, 'unstable')
-      return 0
+      return report(flags, target.out, sys, params, res, meta, seconds)
     } finally {
-      if (dispose) await dispose()
+      if (sys.dispose) await sys.dispose()
     }
   },
 }
