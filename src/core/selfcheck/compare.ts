@@ -193,31 +193,32 @@ export interface Verdict {
 
 /**
  * The verdict: a Δt is self-consistent when its equilibrium matches the model's i.i.d. samples
- * and its kinetics match Δt/2 (whose equilibrium must match too). The recommended Δt is the
- * largest self-consistent one (cheapest per ns); when kinetics are inconclusive at every Δt, the
- * largest Δt with the right equilibrium is recommended and the text says the runs were too short.
+ * and its kinetics match Δt/2 conclusively (error bars narrower than the tolerance), and Δt/2's
+ * equilibrium matches too. The recommended Δt is the largest self-consistent one (cheapest per ns);
+ * when none is, the largest Δt with the right equilibrium is recommended and the text says that
+ * its kinetics are unverified (too short to compare) or change with Δt.
  */
 export function verdictOf(results: DtResult[], halfEquilibriumOk: (dt: number) => boolean): Verdict {
   const sorted = [...results].sort((a, b) => a.dtPs - b.dtPs)
   const eqOk = sorted.filter((r) => !r.equilibrium.some((e) => e.differs)).map((r) => r.dtPs)
-  const kinOk = sorted.filter((r) => r.kinetics && !r.kinetics.differs && halfEquilibriumOk(r.dtPs)).map((r) => r.dtPs)
-  const consistent = sorted.filter((r) => eqOk.includes(r.dtPs) && kinOk.includes(r.dtPs))
-  const conclusive = sorted.some((r) => r.kinetics?.conclusive)
+  const kinOk = sorted.filter((r) => r.kinetics && !r.kinetics.differs && r.kinetics.conclusive && halfEquilibriumOk(r.dtPs)).map((r) => r.dtPs)
+  const consistent = eqOk.filter((dt) => kinOk.includes(dt))
   const drift = sorted.filter((r) => !eqOk.includes(r.dtPs)).map((r) => r.dtPs)
-  const fast = sorted.filter((r) => eqOk.includes(r.dtPs) && r.kinetics?.differs).map((r) => r.dtPs)
+  const changes = sorted.filter((r) => eqOk.includes(r.dtPs) && r.kinetics?.differs).map((r) => r.dtPs)
+  const unverified = eqOk.filter((dt) => !consistent.includes(dt) && !changes.includes(dt))
   const list = (v: number[]): string => v.map((x) => `${x} ps`).join(', ')
   const parts: string[] = []
   let rec: number | undefined
   if (consistent.length > 0) {
-    const ok = consistent.map((r) => r.dtPs)
-    rec = Math.max(...ok)
-    parts.push(`Dynamics self-consistent at Δt = ${list(ok)}.`)
+    rec = Math.max(...consistent)
+    parts.push(`Dynamics self-consistent at Δt = ${list(consistent)}.`)
   } else if (eqOk.length > 0) {
     rec = Math.max(...eqOk)
-    parts.push(`Equilibrium right at Δt = ${list(eqOk)}, but no Δt has kinetics that agree with Δt/2${conclusive ? '' : ' (runs too short to tell: run longer or more replicas)'}.`)
+    parts.push(`No Δt is shown self-consistent: the equilibrium is right at Δt = ${list(eqOk)}, but no Δt's kinetics were shown to agree with Δt/2.`)
   } else parts.push('At no tested Δt does the equilibrium match the model’s own i.i.d. samples: retrain (more steps or data) before trusting its dynamics.')
   if (drift.length > 0) parts.push(`The equilibrium drifts at Δt = ${list(drift)}.`)
-  if (fast.length > 0) parts.push(`Kinetics change when Δt is halved at Δt = ${list(fast)}.`)
-  if (rec !== undefined) parts.push(`Recommended Δt: ${rec} ps.`)
+  if (changes.length > 0) parts.push(`Kinetics change when Δt is halved at Δt = ${list(changes)}.`)
+  if (unverified.length > 0) parts.push(`At Δt = ${list(unverified)} the kinetics could not be compared with Δt/2 (error bars wider than the tolerance, or Δt/2 drifts): run longer (--ns) or more replicas.`)
+  if (rec !== undefined) parts.push(`Recommended Δt: ${rec} ps${consistent.includes(rec) ? '' : ' (equilibrium only; kinetics unverified)'}.`)
   return { equilibriumOk: eqOk, kineticsOk: kinOk, recommendedDtPs: rec, text: parts.join(' ') }
 }

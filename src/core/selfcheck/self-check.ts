@@ -134,6 +134,19 @@ export function commonFramePs(dtPs: readonly number[]): number {
   return l / 1000
 }
 
+/**
+ * The saved-frame spacing of the run at Δt: the largest multiple of Δt that is at most 5 ps (and at
+ * most the counting spacing) and divides the counting spacing; else the common `framePs`.
+ */
+export function runFramePs(dt: number, opts: Pick<SelfCheckOptions, 'framePs' | 'countingPs'>): number {
+  let best = NaN
+  for (let k = 1; k * dt <= Math.min(5, opts.countingPs) + 1e-9; k++) {
+    const r = opts.countingPs / (k * dt)
+    if (Math.abs(r - Math.round(r)) < 1e-9) best = k * dt
+  }
+  return Number.isFinite(best) ? best : opts.framePs
+}
+
 /** streams far from the replicas' (0 … R−1) for the i.i.d. and initial-frame draws */
 const IID_SEED_OFFSET = 0x5e1fc
 const INIT_STREAM = 0xfffffff1
@@ -188,12 +201,14 @@ export async function runSelfCheck(input: SelfCheckInput, opts: SelfCheckOptions
     const f = Math.floor(pick[r]! * nSnap)
     init.set(input.snapshots.subarray(f * d, (f + 1) * d), r * d)
   }
-  const frames = Math.round((opts.nsPerReplica * 1000) / opts.framePs) + 1
-  const stride = Math.round(opts.countingPs / opts.framePs)
   const dts = [...new Set(opts.dtPs.flatMap((t) => [t, t / 2]))].sort((a, b) => b - a)
   const runs = new Map<number, { samples: ResidueSamples[]; kinetics: KineticFigures[]; acceptance?: number }>()
   for (const dt of dts) {
-    const inner = Math.round(opts.framePs / dt)
+    // frames as dense as the counting allows (≤ 5 ps): the equilibrium figures need many frames
+    const framePs = runFramePs(dt, opts)
+    const inner = Math.round(framePs / dt)
+    const frames = Math.round((opts.nsPerReplica * 1000) / framePs) + 1
+    const stride = Math.round(opts.countingPs / framePs)
     const res = await runTrajectory(
       model,
       { mode: opts.mode, eta: opts.diffusion * dt, innerSteps: inner, denoiseSteps: opts.denoiseSteps, sigmaMin: opts.sigmaMin, replicas: R, frames, seed: opts.seed, trustRegion: opts.trustRegion },

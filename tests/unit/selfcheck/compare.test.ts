@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { NormalStream } from '../../../src/core/rng/normals'
 import { compareEquilibrium, compareKinetics, verdictOf, type DtResult, type EquilibriumComparison } from '../../../src/core/selfcheck/compare'
-import { commonFramePs, residuesWithPhiPsi } from '../../../src/core/selfcheck/self-check'
+import { commonFramePs, residuesWithPhiPsi, runFramePs } from '../../../src/core/selfcheck/self-check'
 import type { KineticFigures } from '../../../src/core/analysis/kinetics'
 import { readPdb } from '../../../src/core/formats/pdb'
 
@@ -126,6 +126,15 @@ describe('verdictOf', () => {
     expect(v.text).toMatch(/drifts at Δt = 0\.5 ps/)
     expect(v.text).toMatch(/halved at Δt = 5 ps/)
   })
+  it('inconclusive kinetics never count as self-consistent', () => {
+    const wide = (dtPs: number): DtResult => ({ ...r(dtPs, false, false), kinetics: { items: [], differs: false, conclusive: false, reasons: [] } })
+    const v = verdictOf([wide(1), wide(2), wide(5)], () => true)
+    expect(v.kineticsOk).toEqual([])
+    expect(v.text).not.toMatch(/self-consistent at/)
+    expect(v.text).toMatch(/could not be compared/)
+    expect(v.recommendedDtPs).toBe(5)
+    expect(v.text).toMatch(/Recommended Δt: 5 ps \(equilibrium only; kinetics unverified\)/)
+  })
   it('recommends nothing when the equilibrium is wrong everywhere', () => {
     const v = verdictOf([r(1, true, false), r(2, true, false)], () => false)
     expect(v.recommendedDtPs).toBeUndefined()
@@ -134,6 +143,14 @@ describe('verdictOf', () => {
 })
 
 describe('helpers', () => {
+  it('runFramePs: the densest spacing ≤ 5 ps that is a multiple of Δt and divides the counting spacing', () => {
+    const o = { framePs: 10, countingPs: 10 }
+    expect([0.25, 0.5, 1, 2, 2.5, 5].map((dt) => runFramePs(dt, o))).toEqual([5, 5, 5, 2, 5, 5])
+    // Δt = 3 ps: no multiple ≤ 5 divides 10 → the common spacing
+    expect(runFramePs(3, { framePs: 30, countingPs: 30 })).toBe(3)
+    expect(runFramePs(4, { framePs: 20, countingPs: 20 })).toBe(4)
+    expect(runFramePs(7, { framePs: 14, countingPs: 14 })).toBe(14)
+  })
   it('commonFramePs is the least common multiple of every Δt and Δt/2', () => {
     expect(commonFramePs([0.5, 1, 2, 5])).toBe(10) // 0.25, 0.5, 1, 2, 2.5, 5 → 10
     expect(commonFramePs([2])).toBe(2)
