@@ -423,7 +423,8 @@ const now = (): number => (typeof performance !== 'undefined' ? performance.now(
  * Trains a model on `data`. With `resume`, continues a checkpoint of the same options and data
  * (the continuation is identical to a run that was never interrupted).
  */
-export async function trainModel(ort: OrtRuntime, data: TrainData, options: TrainOptions, hooks: TrainHooks = {}, resume?: TrainCheckpoint): Promise<TrainResult> {
+/** the options a run uses: resolved fresh, or the checkpoint's (a resume may only extend --steps) */
+function runOptions(options: TrainOptions, data: TrainData, resume?: TrainCheckpoint): { o: ResolvedTrainOptions; cfg: ArchConfig; hash: string } {
   const o: ResolvedTrainOptions = resume
     ? {
         ...resume.options,
@@ -445,67 +446,252 @@ export async function trainModel(ort: OrtRuntime, data: TrainData, options: Trai
     if (resume.dataHash !== hash) throw new RangeError('train: the checkpoint was made with different training data')
     if (options.steps !== undefined && options.steps > o.steps) o.steps = options.steps
   }
+  return { o, cfg, hash }
+}
+
+/** the data in normalised units, the train/validation split and the validation set */
+function prepareData(data: TrainData, o: ResolvedTrainOptions) {
+  const d = data.dim
   const { stats, trustRegion } = dataStatistics(data)
   const norm = new Float32Array(data.nFrames * d)
   const inv = 1 / stats.sigmaData
   for (let f = 0; f < data.nFrames; f++) for (let k = 0; k < d; k++) norm[f * d + k] = (data.frames[f * d + k]! - stats.mean[k]!) * inv
   const split = splitFrames(data.nFrames, o.valFraction, o.seed)
-  const nTrain = split.train.length
   const vs = buildValSet(o, norm, d, split.val)
   const edgesA = vs ? vs.edges.map((e) => e * stats.sigmaData) : []
+  return { stats, trustRegion, norm, split, vs, edgesA }
+}
 
+/** parameters, Adam moments, EMA and the running tallies: fresh, or continued from a checkpoint */
+interface TrainState {
+  step: number
+  params: Float32Array[]
+  ms: Float32Array[]
+  vsq: Float32Array[]
+  ema: Float32Array[] | null
+  best: TrainCheckpoint['best']
+  evalsSinceBest: number
+  history: EvalRecord[]
+  lossSum: number
+  lossCount: number
+  consSum: number
+  samplesDone: number
+  wallBefore: number
+}
+
+function initialState(cfg: ArchConfig, o: ResolvedTrainOptions, resume?: TrainCheckpoint): TrainState {
+  const copy = (a: Float32Array[]) => a.map((x) => Float32Array.from(x))
+  if (resume) {
+    return {
+      step: resume.step,
+      params: copy(resume.params),
+      ms: copy(resume.m),
+      vsq: copy(resume.v),
+      ema: o.ema > 0 ? copy(resume.ema ?? resume.params) : null,
+      best: resume.best ? { ...resume.best, params: copy(resume.best.params) } : null,
+      evalsSinceBest: resume.evalsSinceBest,
+      history: [...resume.history],
+      lossSum: resume.lossSum,
+      lossCount: resume.lossCount,
+      consSum: resume.consSum ?? 0,
+      samplesDone: resume.samplesDone,
+      wallBefore: resume.wallSeconds,
+    }
+  }
+  const params = initParams(cfg, o.seed)
+  return {
+    step: 0,
+    params,
+    ms: params.map((p) => new Float32Array(p.length)),
+    vsq: params.map((p) => new Float32Array(p.length)),
+    ema: o.ema > 0 ? copy(params) : null,
+    best: null,
+    evalsSinceBest: 0,
+    history: [],
+    lossSum: 0,
+    lossCount: 0,
+    consSum: 0,
+    samplesDone: 0,
+    wallBefore: 0,
+  }
+}
+
+/**
+ * The feeds of train step `step`, a pure function of (seed, step): the EDM batch (antithetic pairs
+ * when asked) and, for the consistency term, G groups of K noisy frames sharing one log-uniform σ
+ * with their Rademacher probes. Buffers are allocated once.
+ */
+class BatchBuilder {
+  private readonly u0: Float32Array
+  private readonly noise: Float32Array
+  private readonly sn: Float32Array
+  private readonly idxU: Float64Array
+  private readonly sigU: Float64Array
+  private readonly sigN: Float32Array
+  private readonly Bc: number
+  private readonly uc: Float32Array
+  private readonly snc: Float32Array
+  private readonly vc: Float32Array
+  private readonly cIdxU: Float64Array
+  private readonly cSigU: Float64Array
+  private readonly cProbeU: Float64Array
+
+  constructor(
+    private readonly ort: OrtRuntime,
+    private readonly o: ResolvedTrainOptions,
+    private readonly d: number,
+    private readonly norm: Float32Array,
+    private readonly train: Int32Array,
+    private readonly withCons: boolean
+  ) {
+    const B = o.batch
+    this.u0 = new Float32Array(B * d)
+    this.noise = new Float32Array(B * d)
+    this.sn = new Float32Array(B)
+    this.idxU = new Float64Array(B)
+    this.sigU = new Float64Array(2 * B)
+    this.sigN = new Float32Array(B)
+    const cc = o.consistency
+    this.Bc = withCons ? cc.groups * cc.groupSize : 0
+    this.uc = new Float32Array(this.Bc * d)
+    this.snc = new Float32Array(this.Bc)
+    this.vc = new Float32Array(this.Bc * d)
+    this.cIdxU = new Float64Array(this.Bc)
+    this.cSigU = new Float64Array(cc.groups)
+    this.cProbeU = new Float64Array(this.Bc * d)
+  }
+
+  private frame(u: number): number {
+    const n = this.train.length
+    return this.train[Math.min(n - 1, Math.floor(u * n))]!
+  }
+
+  feeds(step: number): Record<string, OrtTensor> {
+    const { o, d, ort, u0, noise, sn } = this
+    const B = o.batch
+    fillUniforms(this.idxU, o.seed, S_INDEX, step * B)
+    for (let i = 0; i < B; i++) {
+      const f = this.frame(this.idxU[i]!)
+      u0.set(this.norm.subarray(f * d, (f + 1) * d), i * d)
+    }
+    drawSigmas(sn, o.sigma, o.seed, S_SIGMA_U, S_SIGMA_N, step * B, B, this.sigU, this.sigN)
+    fillNormals(noise, o.seed, S_NOISE, step * B * d)
+    if (o.antithetic) {
+      // pairs (x₀ + σn, x₀ − σn): the noise term of the loss gradient cancels to first order in σ
+      for (let i = 1; i < B; i += 2) {
+        u0.copyWithin(i * d, (i - 1) * d, i * d)
+        sn[i] = sn[i - 1]!
+        for (let k = 0; k < d; k++) noise[i * d + k] = -noise[(i - 1) * d + k]!
+      }
+    }
+    const sc = adamScalars(o.adam, learningRate(o, step), step + 1)
+    const feeds: Record<string, OrtTensor> = {
+      u0: f32(ort, u0, [B, d]),
+      noise: f32(ort, noise, [B, d]),
+      sn: f32(ort, sn, [B]),
+      lr: f32(ort, Float32Array.of(sc.lr), []),
+      eps: f32(ort, Float32Array.of(sc.eps), []),
+    }
+    if (this.withCons) this.consistencyFeeds(step, feeds)
+    return feeds
+  }
+
+  private consistencyFeeds(step: number, feeds: Record<string, OrtTensor>): void {
+    const { o, d, ort, Bc, uc, snc, vc } = this
+    const cc = o.consistency
+    fillUniforms(this.cIdxU, o.seed, S_CONS_INDEX, step * Bc)
+    fillUniforms(this.cSigU, o.seed, S_CONS_SIGMA, step * cc.groups)
+    fillNormals(vc, o.seed, S_CONS_NOISE, step * Bc * d)
+    fillUniforms(this.cProbeU, o.seed, S_CONS_PROBE, step * Bc * d)
+    const la = Math.log(cc.sigmaMin)
+    const lb = Math.log(cc.sigmaMax)
+    for (let i = 0; i < Bc; i++) {
+      const s = Math.exp(la + this.cSigU[Math.floor(i / cc.groupSize)]! * (lb - la))
+      snc[i] = s
+      const f = this.frame(this.cIdxU[i]!)
+      for (let k = 0; k < d; k++) uc[i * d + k] = this.norm[f * d + k]! + s * vc[i * d + k]!
+    }
+    for (let k = 0; k < Bc * d; k++) vc[k] = this.cProbeU[k]! < 0.5 ? -1 : 1
+    feeds.uc = f32(ort, uc, [Bc, d])
+    feeds.snc = f32(ort, snc, [Bc])
+    feeds.vc = f32(ort, vc, [Bc, d])
+  }
+}
+
+/** one Adam step through the train-step graph; updates the state's parameters, moments and tallies */
+async function trainStep(ort: OrtRuntime, session: OrtSession, defs: ReturnType<typeof paramDefs>, st: TrainState, feeds: Record<string, OrtTensor>, o: ResolvedTrainOptions, withCons: boolean): Promise<number> {
+  defs.forEach((p, i) => {
+    feeds[pName(p.name)] = f32(ort, st.params[i]!, p.shape)
+    feeds[mName(p.name)] = f32(ort, st.ms[i]!, p.shape)
+    feeds[vName(p.name)] = f32(ort, st.vsq[i]!, p.shape)
+  })
+  const out = await session.run(feeds)
+  const loss = (out.loss!.data as Float32Array)[0]!
+  if (!Number.isFinite(loss)) {
+    throw new RangeError(`train: the loss became ${loss} at step ${st.step + 1}; lower the learning rate (--lr) or check the data`)
+  }
+  st.params = defs.map((p) => out[next(pName(p.name))]!.data as Float32Array)
+  st.ms = defs.map((p) => out[next(mName(p.name))]!.data as Float32Array)
+  st.vsq = defs.map((p) => out[next(vName(p.name))]!.data as Float32Array)
+  st.step++
+  if (st.ema) emaUpdate(st.ema, st.params, o.ema, st.step)
+  if (withCons) st.consSum += (out.cons!.data as Float32Array)[0]!
+  st.samplesDone += o.batch
+  st.lossSum += loss
+  st.lossCount++
+  return loss
+}
+
+/** an evaluation point: validation of the EMA (or raw) weights, best-so-far, the history record and its log line */
+async function evaluationPoint(
+  ort: OrtRuntime,
+  session: OrtSession | undefined,
+  vs: ValSet | null,
+  cfg: ArchConfig,
+  st: TrainState,
+  o: ResolvedTrainOptions,
+  withCons: boolean,
+  hooks: TrainHooks
+): Promise<{ main: number; bands: number[] } | null> {
+  const trainLoss = st.lossSum / Math.max(1, st.lossCount)
+  const trainConsistency = withCons ? st.consSum / Math.max(1, st.lossCount) : undefined
+  st.consSum = 0
+  st.lossSum = 0
+  st.lossCount = 0
+  let evaluated: { main: number; bands: number[] } | null = null
+  if (vs && session) {
+    const weights = st.ema ?? st.params
+    evaluated = await evaluate(ort, session, cfg, weights, vs)
+    if (!st.best || evaluated.main < st.best.valLoss) {
+      st.best = { step: st.step, valLoss: evaluated.main, params: weights.map((a) => Float32Array.from(a)) }
+      st.evalsSinceBest = 0
+    } else st.evalsSinceBest++
+  }
+  const valLoss = evaluated ? evaluated.main : null
+  const bands = evaluated ? evaluated.bands : []
+  const lr = learningRate(o, st.step - 1)
+  st.history.push({ step: st.step, trainLoss, valLoss, bands, lr, ...(trainConsistency !== undefined ? { trainConsistency } : {}) })
+  hooks.onLog?.(
+    `step ${st.step}/${o.steps}  lr ${lr.toExponential(2)}  train ${trainLoss.toFixed(4)}` +
+      (trainConsistency !== undefined ? `  consistency ${trainConsistency.toFixed(4)}` : '') +
+      (valLoss !== null ? `  val ${valLoss.toFixed(4)}  bands ${bands.map((b) => b.toFixed(3)).join(' ')}` : '')
+  )
+  return evaluated
+}
+
+export async function trainModel(ort: OrtRuntime, data: TrainData, options: TrainOptions, hooks: TrainHooks = {}, resume?: TrainCheckpoint): Promise<TrainResult> {
+  const { o, cfg, hash } = runOptions(options, data, resume)
+  const d = data.dim
+  const { stats, trustRegion, norm, split, vs, edgesA } = prepareData(data, o)
   const sessOpts = cpuSessionOptions(o.threads)
   const withCons = usesConsistency(cfg, o.consistency)
   const stepSession = await ort.InferenceSession.create(buildTrainStepGraph(cfg, o.adam, 'float32', withCons ? o.consistency : undefined).toBytes(), sessOpts)
   const evalSession = vs ? await ort.InferenceSession.create(buildEvalGraph(cfg).toBytes(), sessOpts) : undefined
-
   const defs = paramDefs(cfg)
-  let params: Float32Array[]
-  let ms: Float32Array[]
-  let vsq: Float32Array[]
-  let ema: Float32Array[] | null
-  let best: TrainCheckpoint['best']
-  let evalsSinceBest: number
-  const history: EvalRecord[] = resume ? [...resume.history] : []
-  let lossSum = resume?.lossSum ?? 0
-  let lossCount = resume?.lossCount ?? 0
-  let consSum = resume?.consSum ?? 0
-  let step = resume?.step ?? 0
-  const wallBefore = resume?.wallSeconds ?? 0
-  let samplesDone = resume?.samplesDone ?? 0
-  if (resume) {
-    params = resume.params.map((a) => Float32Array.from(a))
-    ms = resume.m.map((a) => Float32Array.from(a))
-    vsq = resume.v.map((a) => Float32Array.from(a))
-    ema = o.ema > 0 ? (resume.ema ?? resume.params).map((a) => Float32Array.from(a)) : null
-    best = resume.best ? { ...resume.best, params: resume.best.params.map((a) => Float32Array.from(a)) } : null
-    evalsSinceBest = resume.evalsSinceBest
-  } else {
-    params = initParams(cfg, o.seed)
-    ms = params.map((p) => new Float32Array(p.length))
-    vsq = params.map((p) => new Float32Array(p.length))
-    ema = o.ema > 0 ? params.map((a) => Float32Array.from(a)) : null
-    best = null
-    evalsSinceBest = 0
-  }
-
-  const B = o.batch
-  const u0 = new Float32Array(B * d)
-  const noise = new Float32Array(B * d)
-  const sn = new Float32Array(B)
-  const idxU = new Float64Array(B)
-  const sigU = new Float64Array(2 * B)
-  const sigN = new Float32Array(B)
-  const cc = o.consistency
-  const Bc = withCons ? cc.groups * cc.groupSize : 0
-  const uc = new Float32Array(Bc * d)
-  const snc = new Float32Array(Bc)
-  const vc = new Float32Array(Bc * d)
-  const cIdxU = new Float64Array(Bc)
-  const cSigU = new Float64Array(cc.groups)
-  const cProbeU = new Float64Array(Bc * d)
+  const st = initialState(cfg, o, resume)
+  const batch = new BatchBuilder(ort, o, d, norm, split.train, withCons)
   const t0 = now()
-  const stepsAtStart = step
+  const stepsAtStart = st.step
   let progLossSum = 0
   let progLossCount = 0
   let cancelled = false
@@ -517,147 +703,59 @@ export async function trainModel(ort: OrtRuntime, data: TrainData, options: Trai
     version: 1,
     options: { ...o },
     dataHash: hash,
-    step,
-    params,
-    m: ms,
-    v: vsq,
-    ...(ema ? { ema } : {}),
-    best,
-    evalsSinceBest,
-    history: [...history],
-    lossSum,
-    lossCount,
-    consSum,
-    wallSeconds: wallBefore + (now() - t0) / 1000,
-    samplesDone,
+    step: st.step,
+    params: st.params,
+    m: st.ms,
+    v: st.vsq,
+    ...(st.ema ? { ema: st.ema } : {}),
+    best: st.best,
+    evalsSinceBest: st.evalsSinceBest,
+    history: [...st.history],
+    lossSum: st.lossSum,
+    lossCount: st.lossCount,
+    consSum: st.consSum,
+    wallSeconds: st.wallBefore + (now() - t0) / 1000,
+    samplesDone: st.samplesDone,
   })
-  const bandList = (bands: number[]) => bands.map((loss, i) => ({ lo: edgesA[i]!, hi: edgesA[i + 1]!, loss }))
   const progress = (phase: TrainProgress['phase']) => {
     const el = (now() - t0) / 1000
-    const sps = el > 0 ? ((step - stepsAtStart) * B) / el : 0
-    const stepsPerSec = sps / B
+    const sps = el > 0 ? ((st.step - stepsAtStart) * o.batch) / el : 0
     hooks.onProgress?.({
       phase,
-      step,
+      step: st.step,
       steps: o.steps,
       loss: progLossCount ? progLossSum / progLossCount : lastTrainLoss,
       valLoss: lastEval ? lastEval.main : null,
-      bestValLoss: best ? best.valLoss : null,
-      lr: learningRate(o, Math.min(step, o.steps - 1)),
+      bestValLoss: st.best ? st.best.valLoss : null,
+      lr: learningRate(o, Math.min(st.step, o.steps - 1)),
       samplesPerSec: sps,
-      etaSec: stepsPerSec > 0 ? (o.steps - step) / stepsPerSec : NaN,
-      elapsedSec: wallBefore + el,
-      bands: lastEval ? bandList(lastEval.bands) : undefined,
+      etaSec: sps > 0 ? ((o.steps - st.step) * o.batch) / sps : NaN,
+      elapsedSec: st.wallBefore + el,
+      bands: lastEval ? lastEval.bands.map((loss, i) => ({ lo: edgesA[i]!, hi: edgesA[i + 1]!, loss })) : undefined,
     })
     progLossSum = 0
     progLossCount = 0
   }
 
   try {
-    while (step < o.steps) {
+    while (st.step < o.steps) {
       if (hooks.shouldStop?.()) {
         cancelled = true
         break
       }
-      // ---- batch `step`: a pure function of (seed, step)
-      fillUniforms(idxU, o.seed, S_INDEX, step * B)
-      for (let i = 0; i < B; i++) {
-        const f = split.train[Math.min(nTrain - 1, Math.floor(idxU[i]! * nTrain))]!
-        u0.set(norm.subarray(f * d, (f + 1) * d), i * d)
-      }
-      drawSigmas(sn, o.sigma, o.seed, S_SIGMA_U, S_SIGMA_N, step * B, B, sigU, sigN)
-      fillNormals(noise, o.seed, S_NOISE, step * B * d)
-      if (o.antithetic) {
-        // pairs (x₀ + σn, x₀ − σn): the noise term of the loss gradient cancels to first order in σ
-        for (let i = 1; i < B; i += 2) {
-          u0.copyWithin(i * d, (i - 1) * d, i * d)
-          sn[i] = sn[i - 1]!
-          for (let k = 0; k < d; k++) noise[i * d + k] = -noise[(i - 1) * d + k]!
-        }
-      }
-      const lr = learningRate(o, step)
-      const sc = adamScalars(o.adam, lr, step + 1)
-      const feeds: Record<string, OrtTensor> = {
-        u0: f32(ort, u0, [B, d]),
-        noise: f32(ort, noise, [B, d]),
-        sn: f32(ort, sn, [B]),
-        lr: f32(ort, Float32Array.of(sc.lr), []),
-        eps: f32(ort, Float32Array.of(sc.eps), []),
-      }
-      if (withCons) {
-        // consistency batch `step`: G groups of K noisy training frames sharing one log-uniform σ
-        fillUniforms(cIdxU, o.seed, S_CONS_INDEX, step * Bc)
-        fillUniforms(cSigU, o.seed, S_CONS_SIGMA, step * cc.groups)
-        fillNormals(vc, o.seed, S_CONS_NOISE, step * Bc * d)
-        fillUniforms(cProbeU, o.seed, S_CONS_PROBE, step * Bc * d)
-        const la = Math.log(cc.sigmaMin)
-        const lb = Math.log(cc.sigmaMax)
-        for (let i = 0; i < Bc; i++) {
-          const s = Math.exp(la + cSigU[Math.floor(i / cc.groupSize)]! * (lb - la))
-          snc[i] = s
-          const f = split.train[Math.min(nTrain - 1, Math.floor(cIdxU[i]! * nTrain))]!
-          for (let k = 0; k < d; k++) uc[i * d + k] = norm[f * d + k]! + s * vc[i * d + k]!
-        }
-        for (let k = 0; k < Bc * d; k++) vc[k] = cProbeU[k]! < 0.5 ? -1 : 1
-        feeds.uc = f32(ort, uc, [Bc, d])
-        feeds.snc = f32(ort, snc, [Bc])
-        feeds.vc = f32(ort, vc, [Bc, d])
-      }
-      defs.forEach((p, i) => {
-        feeds[pName(p.name)] = f32(ort, params[i]!, p.shape)
-        feeds[mName(p.name)] = f32(ort, ms[i]!, p.shape)
-        feeds[vName(p.name)] = f32(ort, vsq[i]!, p.shape)
-      })
-      const out = await stepSession.run(feeds)
-      const loss = (out.loss!.data as Float32Array)[0]!
-      if (!Number.isFinite(loss)) {
-        throw new RangeError(`train: the loss became ${loss} at step ${step + 1}; lower the learning rate (--lr) or check the data`)
-      }
-      params = defs.map((p) => out[next(pName(p.name))]!.data as Float32Array)
-      ms = defs.map((p) => out[next(mName(p.name))]!.data as Float32Array)
-      vsq = defs.map((p) => out[next(vName(p.name))]!.data as Float32Array)
-      step++
-      if (ema) emaUpdate(ema, params, o.ema, step)
-      if (withCons) consSum += (out.cons!.data as Float32Array)[0]!
-      samplesDone += B
-      lossSum += loss
-      lossCount++
+      const loss = await trainStep(ort, stepSession, defs, st, batch.feeds(st.step), o, withCons)
       progLossSum += loss
       progLossCount++
       lastTrainLoss = loss
-
-      const evalNow = step % o.evalEvery === 0 || step === o.steps
-      if (evalNow) {
-        const trainLoss = lossSum / Math.max(1, lossCount)
-        const trainConsistency = withCons ? consSum / Math.max(1, lossCount) : undefined
-        consSum = 0
-        lossSum = 0
-        lossCount = 0
-        let valLoss: number | null = null
-        let bands: number[] = []
-        if (vs && evalSession) {
-          const evaluated = ema ?? params
-          lastEval = await evaluate(ort, evalSession, cfg, evaluated, vs)
-          valLoss = lastEval.main
-          bands = lastEval.bands
-          if (!best || valLoss < best.valLoss) {
-            best = { step, valLoss, params: evaluated.map((a) => Float32Array.from(a)) }
-            evalsSinceBest = 0
-          } else evalsSinceBest++
-        }
-        history.push({ step, trainLoss, valLoss, bands, lr, ...(trainConsistency !== undefined ? { trainConsistency } : {}) })
-        hooks.onLog?.(
-          `step ${step}/${o.steps}  lr ${lr.toExponential(2)}  train ${trainLoss.toFixed(4)}` +
-            (trainConsistency !== undefined ? `  consistency ${trainConsistency.toFixed(4)}` : '') +
-            (valLoss !== null ? `  val ${valLoss.toFixed(4)}  bands ${bands.map((b) => b.toFixed(3)).join(' ')}` : '')
-        )
+      if (st.step % o.evalEvery === 0 || st.step === o.steps) {
+        lastEval = (await evaluationPoint(ort, evalSession, vs, cfg, st, o, withCons, hooks)) ?? lastEval
         progress('eval')
         await hooks.onCheckpoint?.(makeCheckpoint())
-        if (o.patience > 0 && evalsSinceBest >= o.patience && step < o.steps) {
+        if (o.patience > 0 && st.evalsSinceBest >= o.patience && st.step < o.steps) {
           stoppedEarly = true
           break
         }
-      } else if (step % o.progressEvery === 0) progress('train')
+      } else if (st.step % o.progressEvery === 0) progress('train')
     }
     // a cancelled run checkpoints where it stopped, so a resume repeats nothing
     if (cancelled) await hooks.onCheckpoint?.(makeCheckpoint())
@@ -665,35 +763,47 @@ export async function trainModel(ort: OrtRuntime, data: TrainData, options: Trai
     await stepSession.release()
     if (evalSession) await evalSession.release()
   }
+  const result = trainResult(st, o, cfg, { stats, trustRegion, edgesA, vs, split }, { stoppedEarly, cancelled, lastTrainLoss, wallSeconds: st.wallBefore + (now() - t0) / 1000 }, makeCheckpoint())
+  progress('done')
+  return result
+}
 
-  const kept = best ? best.params : (ema ?? params)
-  const keptRecord = best ? history.find((h) => h.step === best!.step) : history[history.length - 1]
-  const wallSeconds = wallBefore + (now() - t0) / 1000
-  const lastTrain = history.length ? history[history.length - 1]!.trainLoss : lastTrainLoss
-  const result: TrainResult = {
+/** the kept parameters (best validation, else EMA, else raw) and the run's summary */
+function trainResult(
+  st: TrainState,
+  o: ResolvedTrainOptions,
+  cfg: ArchConfig,
+  dat: { stats: NormStats; trustRegion: TrustRegionData; edgesA: number[]; vs: ValSet | null; split: { train: Int32Array; val: Int32Array } },
+  end: { stoppedEarly: boolean; cancelled: boolean; lastTrainLoss: number; wallSeconds: number },
+  checkpoint: TrainCheckpoint
+): TrainResult {
+  const { best, history } = st
+  const kept = best ? best.params : (st.ema ?? st.params)
+  const keptRecord = best ? history.find((h) => h.step === best.step) : history[history.length - 1]
+  const lastTrain = history.length ? history[history.length - 1]!.trainLoss : end.lastTrainLoss
+  const { edgesA } = dat
+  return {
     arch: cfg,
     options: o,
     params: kept,
-    stats,
-    trustRegion,
+    stats: dat.stats,
+    trustRegion: dat.trustRegion,
     history,
     bandEdges: edgesA,
     final: {
-      stepsRun: step,
-      bestStep: best ? best.step : step,
+      stepsRun: st.step,
+      bestStep: best ? best.step : st.step,
       trainLoss: lastTrain,
       valLoss: best ? best.valLoss : null,
-      bands: keptRecord && vs ? keptRecord.bands.map((loss, i) => ({ lo: edgesA[i]!, hi: edgesA[i + 1]!, loss, samples: o.bandSamples })) : [],
-      stoppedEarly,
-      cancelled,
-      wallSeconds,
-      samplesPerSecond: wallSeconds > 0 ? samplesDone / wallSeconds : 0,
+      bands: keptRecord && dat.vs ? keptRecord.bands.map((loss, i) => ({ lo: edgesA[i]!, hi: edgesA[i + 1]!, loss, samples: o.bandSamples })) : [],
+      stoppedEarly: end.stoppedEarly,
+      cancelled: end.cancelled,
+      wallSeconds: end.wallSeconds,
+      samplesPerSecond: end.wallSeconds > 0 ? st.samplesDone / end.wallSeconds : 0,
     },
-    nTrain,
-    nVal: split.val.length,
-    checkpoint: makeCheckpoint(),
+    nTrain: dat.split.train.length,
+    nVal: dat.split.val.length,
+    checkpoint,
   }
-  progress('done')
-  return result
 }
 
