@@ -18,6 +18,7 @@ import {
 } from '../../../src/services/runs/store'
 import { CHECKPOINT_VERSION, checkpointFromJson, checkpointToJson, type Checkpoint } from '../../../src/core/sampler/checkpoint'
 import { D, datasetCoords, params, runRows, sources } from './helpers'
+import { DEFAULT_RUN_PARAMS } from '../../../src/api/run-params'
 
 let home: string
 let projectId: string
@@ -49,7 +50,7 @@ describe('runs store', () => {
     expect(readdirSync(run.path).sort()).toEqual(['frames.f32', 'init.f32', 'run.json', 'topology.pdb'])
     const meta = JSON.parse(readFileSync(path.join(run.path, 'run.json'), 'utf8'))
     expect(meta.status).toBe('running')
-    expect(meta.params).toMatchObject({ mode: 'bridge', D: 0.05, dtPerFrame: 5, innerSteps: 2, temperature: 300, denoiseSteps: 20, sigmaMin: 0.026, replicas: 2, frames: 20, seed: 1, backend: 'auto' })
+    expect(meta.params).toMatchObject({ mode: 'bridge', D: 0.05, dtPerFrame: 5, innerSteps: 2, temperature: 300, denoiseSteps: DEFAULT_RUN_PARAMS.denoiseSteps, sigmaMin: 0.026, replicas: 2, frames: 20, seed: 1, backend: 'auto' })
     // Δt per adapter step 2.5 ps, η = D·Δt = 0.125 Å², σ_K = √η, k = 1/(2η) = 4 Å⁻², Δt_red = β/(2k) = βη
     expect(meta.derived.dtStep).toBeCloseTo(2.5, 12)
     expect(meta.derived.eta).toBeCloseTo(0.125, 12)
