@@ -156,7 +156,8 @@ test('plots: ACF with bands, τ_int and a dashed reference; Ramachandran; loss; 
   expect(s1.colours).toBeGreaterThan(20)
   const summary = await page.evaluate(() => window.__harness!.plotSummary('acf-plot'))
   expect(summary.legend).toEqual(['DiffMD (τ_int = 301 ps)', 'GROMACS BD (τ_int = 390 ps)'])
-  expect(summary.series.map((s) => s.type)).toEqual(['custom', 'line', 'line'])
+  // each curve's line comes before its error band, so a legend entry takes the line's style (issue 10, defect 4)
+  expect(summary.series.map((s) => s.type)).toEqual(['line', 'custom', 'line'])
   expect(summary.series.filter((s) => s.dashed).map((s) => s.name)).toEqual(['GROMACS BD (τ_int = 390 ps)'])
 
   // exports: real downloads through a Blob URL

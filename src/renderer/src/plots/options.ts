@@ -92,7 +92,6 @@ export function acfOption(title: string, series: AcfSeries[], pal: PlotPalette):
     animation: false,
     textStyle: { color: pal.text },
     title: { text: title, left: 'center', top: 4, textStyle: { color: pal.text, fontSize: 14, fontWeight: 'normal' } },
-    // each entry drawn in its curve's own style (colour, solid or dashed), without a marker
     // each entry in its curve's own style: its colour and solid or dashed line, no marker (the
     // curves have none; the marker of a line series' legend icon would hide the dashes)
     legend: { data: names, bottom: 4, textStyle: { color: pal.text }, itemWidth: 30, itemStyle: { opacity: 0 } },
