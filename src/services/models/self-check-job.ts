@@ -6,12 +6,11 @@
  * core's AbortSignal; the card is written only when the check completes.
  */
 import { Worker } from 'node:worker_threads'
-import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { UserError } from '../../core/errors'
 import type { SelfCheckSummary } from '../../core/nn/card'
 import type { SelfCheckReport } from '../../core/selfcheck/self-check'
 import { selfCheckModelFile, type SelfCheckRequest } from './self-check'
+import { findBundledWorker } from './worker-path'
 
 export interface SelfCheckJobResult {
   report: SelfCheckReport
@@ -38,18 +37,7 @@ export interface SelfCheckJobHandle {
 
 /** where the bundled worker lives relative to this code (CLI bundle, chunk, Electron main, or source) */
 export function findSelfCheckWorker(): string | undefined {
-  const env = process.env.DIFFMD_SELFCHECK_WORKER
-  if (env) return env
-  const candidates = ['./self-check-worker.mjs', '../cli/self-check-worker.mjs', '../../out/cli/self-check-worker.mjs', '../../../out/cli/self-check-worker.mjs']
-  for (const c of candidates) {
-    try {
-      const p = fileURLToPath(new URL(c, import.meta.url))
-      if (existsSync(p)) return p
-    } catch {
-      // not a file: URL (bundled differently)
-    }
-  }
-  return undefined
+  return findBundledWorker('self-check-worker.mjs', 'DIFFMD_SELFCHECK_WORKER')
 }
 
 /** an aborted check ends with the core's "stopped early" error: report it as a cancel */

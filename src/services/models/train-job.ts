@@ -4,12 +4,11 @@
  * resolves with the result and the exported ONNX bytes (also after a cancel: result.final.cancelled).
  */
 import { Worker } from 'node:worker_threads'
-import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { UserError } from '../../core/errors'
 import type { TrainProgress } from '../../core/nn/trainer'
 import { runTrainingJob, type TrainJobInput, type TrainJobOutput } from './train-run'
 import { loadOrtNode } from './open'
+import { findBundledWorker } from './worker-path'
 
 export interface TrainJobHooks {
   onProgress?(p: TrainProgress): void
@@ -32,18 +31,7 @@ export interface TrainJob {
 
 /** where the bundled worker lives relative to this code (CLI bundle, chunk, Electron main, or source) */
 export function findTrainWorker(): string | undefined {
-  const env = process.env.DIFFMD_TRAIN_WORKER
-  if (env) return env
-  const candidates = ['./train-worker.mjs', '../cli/train-worker.mjs', '../../out/cli/train-worker.mjs', '../../../out/cli/train-worker.mjs']
-  for (const c of candidates) {
-    try {
-      const p = fileURLToPath(new URL(c, import.meta.url))
-      if (existsSync(p)) return p
-    } catch {
-      // not a file: URL (bundled differently)
-    }
-  }
-  return undefined
+  return findBundledWorker('train-worker.mjs', 'DIFFMD_TRAIN_WORKER')
 }
 
 export function startTrainingJob(input: TrainJobInput, hooks: TrainJobHooks = {}, opts: TrainJobOptions = {}): TrainJob {
