@@ -178,7 +178,12 @@ export async function openCheckpointDir(dir: string, params: SamplerParams, dim:
       return { frames: count, data }
     },
     async remove() {
-      for (const f of [FRAMES, CHECKPOINT, SETTINGS]) await fs.rm(path.join(dir, f), { force: true })
+      // our files, and what a process killed mid-write may have left of them: a lock (and its
+      // breaker) or an atomic write's temp file (.NAME.<hex>.tmp); anything else in DIR is not ours
+      const ours = (name: string): boolean =>
+        [FRAMES, CHECKPOINT, SETTINGS].some((f) => name === f || name.startsWith(`${f}.lock`) || (name.startsWith(`.${f}.`) && name.endsWith('.tmp')))
+      const names = await fs.readdir(dir).catch(() => [] as string[])
+      for (const n of names) if (ours(n)) await fs.rm(path.join(dir, n), { force: true })
       await fs.rmdir(dir).catch(() => undefined)
     },
   }
