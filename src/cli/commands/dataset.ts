@@ -1,10 +1,10 @@
 import path from 'node:path'
 import type { Command } from '../main'
 import { UserError } from '../../core/errors'
-import { choiceFlag, parseArgs, requireFlag } from '../args'
-import { importDataset, listDatasets, SELECTIONS, type DatasetManifest } from '../../services/datasets'
+import { parseArgs, requireFlag } from '../args'
+import { importDataset, listDatasets, type DatasetManifest } from '../../services/datasets'
 
-const usage = `diffmd dataset import FILES... --project DIR [--select all|heavy|backbone|ca] [--name NAME] [--no-align] [--reference N] [--json]
+const usage = `diffmd dataset import FILES... --project DIR [--select EXPR] [--name NAME] [--no-align] [--reference N] [--json]
 diffmd dataset list --project DIR [--json]
 
   import   reads PDB snapshots (many files and/or multi-model PDBs, .pdb or .pdb.gz; all must
@@ -12,7 +12,9 @@ diffmd dataset list --project DIR [--json]
            the reference frame (0-based --reference, default 0; --no-align keeps coordinates as
            read) and stores them as DIR/datasets/<id>/. Prints the id, frames, atoms and σ_data
            (the RMS of the stored coordinates minus the mean structure, Å).
-           --select: all (default), heavy (no H), backbone (N CA C O), ca.
+           --select: a selection (docs/selection.md): all (default), heavy, backbone, ca, or an
+           expression such as 'protein and not hydrogen', 'name CA', 'resid 2 to 5'. Water and ions
+           are left out unless the selection names them (water, ion, solvent); a note says so.
   list     the datasets of a project.`
 
 function summary(m: DatasetManifest): Record<string, unknown> {
@@ -37,7 +39,7 @@ async function runImport(argv: string[]): Promise<number> {
   const { flags, positional } = parseArgs('dataset import', argv, { project: 'string', select: 'string', name: 'string', align: 'boolean', reference: 'int', json: 'boolean' }, true)
   const project = requireFlag<string>('dataset import', flags, 'project')
   if (positional.length === 0) throw new UserError('dataset import: give one or more PDB files (diffmd dataset import FILES... --project DIR)', 'bad-flag')
-  const select = choiceFlag('dataset import', flags, 'select', SELECTIONS, 'all')
+  const select = (flags.select as string | undefined) ?? 'all' // any selection expression (docs/selection.md), checked by the import
   const json = flags.json === true
   const showProgress = !json && process.stderr.isTTY === true
   let lastPct = -1

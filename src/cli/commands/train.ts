@@ -13,7 +13,6 @@ import { DEFAULT_CONSISTENCY, type ConsistencyConfig } from '../../core/nn/consi
 import { buildCard } from '../../core/nn/card'
 import { DEFAULT_RECIPE, DEFAULT_SIGMA, type TrainOptions, type TrainProgress } from '../../core/nn/trainer'
 import { choiceFlag, parseArgs, positiveFlag, requireFlag } from '../args'
-import { SELECTIONS } from '../../services/datasets/selection'
 import { loadTrainingFrames, displayName } from '../../services/models/training-data'
 import { startTrainingJob } from '../../services/models/train-job'
 import { sha256Hex } from '../../services/models/hash'
@@ -21,13 +20,13 @@ import { writeFileAtomic, writeJsonAtomic } from '../../services/fs/atomic'
 
 const usage = `diffmd train — train a denoising score model on equilibrium snapshots
 
-  diffmd train --data FILE [--select all|heavy|backbone|ca] [--no-align] [--arch score-mlp|energy-mlp]
+  diffmd train --data FILE [--select EXPR] [--no-align] [--arch score-mlp|energy-mlp]
                [--width 256] [--depth 3] [--emb 32] --steps N [--batch 512] [--lr 1e-3]
                [--val-fraction 0.1] [--seed S] --out model.onnx [--resume] [--json]
 
   --data FILE        snapshots: .pdb / .pdb.gz (multi-model), .xyz, or a JSON trajectory (.json:
                      every frame of every replica is one sample)
-  --select           atoms to model (PDB: by name; XYZ: heavy by element); default all
+  --select           atoms to model, a selection (docs/selection.md; PDB: any expression; XYZ: all or heavy); default all
   --no-align         keep coordinates as read (default for PDB/XYZ: centre and Kabsch-superpose every
                      frame on the centred first frame; JSON data are never aligned unless --align)
   --arch             energy-mlp (default: scalar E(x, σ), score = −∇ₓE, conservative forces and an
@@ -121,7 +120,7 @@ const cmd: Command = {
     const out = requireFlag<string>('train', flags, 'out')
     if (!/\.onnx$/i.test(out)) throw new UserError(`train: --out ${out} must end in .onnx`, 'bad-flag')
     const arch = choiceFlag<ArchName>('train', flags, 'arch', ARCH_NAMES, DEFAULT_RECIPE.arch)
-    const select = choiceFlag('train', flags, 'select', SELECTIONS, 'all')
+    const select = (flags.select as string | undefined) ?? 'all' // any selection expression (docs/selection.md), checked by the import
     const steps = positiveFlag('train', flags, 'steps', 20000)
     const seed = (flags.seed as number | undefined) ?? 0
     if (!(Number.isSafeInteger(seed) && seed >= 0)) throw new UserError(`train: --seed must be a whole number ≥ 0 (got ${seed})`, 'bad-flag')

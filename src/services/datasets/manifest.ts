@@ -5,7 +5,6 @@
  * (the selected atoms at the reference frame's stored coordinates, = row `referenceFrame`).
  */
 import { z } from 'zod'
-import { SELECTIONS } from './selection'
 
 export const DATASET_MANIFEST_VERSION = 1
 
@@ -35,7 +34,8 @@ export const datasetManifestSchema = z.object({
   atoms: z.object({
     /** selected atoms N */
     count: z.number(),
-    selection: z.enum(SELECTIONS),
+    /** the selection expression (docs/selection.md); the first versions wrote one of all, heavy, backbone, ca */
+    selection: z.string(),
     /** atoms per model in the source files */
     sourceCount: z.number(),
     /** 0-based indices of the selected atoms in the source models */

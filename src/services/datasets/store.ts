@@ -22,7 +22,7 @@ import { VERSION } from '../../core/version'
 import { writeError, writeJsonAtomic } from '../fs/atomic'
 import { exists, slug as slugOf } from '../fs/paths'
 import { withFileLock } from '../fs/lock'
-import { selectAtoms, SELECTIONS, type AtomSelection } from './selection'
+import { checkSelection, selectForDataset, type AtomSelection } from './selection'
 import { coordinateStats, findDuplicates } from './stats'
 import { checkInputFile, cancelledError, DEFAULT_MAX_FILE_BYTES, streamPdbFile } from './source'
 import { datasetManifestSchema, DATASET_MANIFEST_VERSION, type DatasetManifest } from './manifest'
@@ -190,10 +190,11 @@ async function readAllFiles(resolved: string[], selection: AtomSelection, bytesT
           checked = true
           if (!topology) {
             topology = top
-            const sel = selectAtoms(top, selection)
+            const { indices: sel, note } = selectForDataset(top, selection)
+            if (note) warnings.push(note)
             if (sel.length < MIN_ATOMS) {
               throw new UserError(
-                `${file}: ${sel.length} atom${sel.length === 1 ? '' : 's'} selected ('${selection}' of ${top.atoms.length}); a dataset needs at least ${MIN_ATOMS} atoms (fewer cannot be aligned and have no shape to learn)`,
+                `${file}: ${sel.length} atom${sel.length === 1 ? '' : 's'} selected ('${selection}' of ${top.atoms.length}${note ? `; ${note}` : ''}); a dataset needs at least ${MIN_ATOMS} atoms (fewer cannot be aligned and have no shape to learn)`,
                 'too-few-atoms'
               )
             }
@@ -280,7 +281,7 @@ async function freshDatasetId(projectDir: string, baseName: string): Promise<str
 export async function importDataset(projectDir: string, files: string[], opts: ImportOptions = {}): Promise<DatasetManifest> {
   if (files.length === 0) throw new UserError('dataset import: no input files; give one or more PDB files (.pdb, .pdb.gz)', 'bad-input')
   const selection = opts.select ?? 'all'
-  if (!SELECTIONS.includes(selection)) throw new UserError(`dataset import: selection '${String(selection)}' is not one of ${SELECTIONS.join(', ')}`, 'bad-input')
+  checkSelection(selection, 'dataset import')
   const align = opts.align ?? true
   const maxBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES
   const resolved = files.map((f) => path.resolve(f))

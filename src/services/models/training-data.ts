@@ -16,7 +16,7 @@ import { readXyz } from '../../core/formats/xyz'
 import { maybeGunzip } from '../../core/formats/gzip'
 import { Aligner, centroid } from '../../core/geometry/kabsch'
 import { streamPdbFile } from '../datasets/source'
-import { selectAtoms, SELECTIONS, type AtomSelection } from '../datasets/selection'
+import { checkSelection, selectAtoms, type AtomSelection } from '../datasets/selection'
 import { isHydrogen } from '../../core/formats/elements'
 
 export interface LoadedFrames {
@@ -146,7 +146,7 @@ export async function loadTrainingFrames(file: string, opts: LoadOptions = {}): 
   if (nFrames < 2) throw new UserError(`${file}: ${nFrames} frame(s); training needs at least 2 snapshots`, 'bad-input')
 
   const selection: AtomSelection = opts.select ?? 'all'
-  if (!SELECTIONS.includes(selection)) throw new UserError(`--select must be one of ${SELECTIONS.join(', ')} (got '${selection}')`, 'bad-flag')
+  checkSelection(selection, '--select')
   let indices: number[] | undefined
   const sourceAtoms = nAtoms
   if (opts.indices) {
