@@ -16,23 +16,73 @@ import { replicaAcf } from '../../core/analysis/acf'
 import { tauInt } from '../../core/analysis/tau-int'
 import { backboneDihedrals, seriesOf } from '../../core/analysis/observables'
 import { readPdb } from '../../core/formats/pdb'
+import { analyseResidues, peptideResidues, residueSeries } from '../../core/analysis/residues'
+import { select } from '../../core/selection'
+import { checkSelection } from '../../services/datasets/selection'
+
+/**
+ * `--observable residues`: per residue with φ and ψ (docs/peptides.md) the basin populations,
+ * C5/β ⇄ C7eq core-to-core rates and the τ_int of φ and ψ (unit-vector ACF, Sokal window).
+ */
+function analyseResiduesCli(traj: Trajectory, skip: number, F: number, maxLag: number, topology: ReturnType<typeof readPdb>, file: string, json: boolean): number {
+  const d = traj.dim
+  const residues = peptideResidues(topology.topology, topology.frames.subarray(0, d))
+  if (residues.length === 0) fail('--observable residues: the topology has no residue with both φ and ψ (names N, CA, C bonded to neighbours; docs/peptides.md)')
+  const replicas: Float32Array[] = []
+  for (let r = 0; r < traj.replicas; r++) replicas.push(traj.data.subarray((r * traj.frames + skip) * d, (r * traj.frames + traj.frames) * d))
+  const { dt, dtUnit } = frameInterval(traj.meta)
+  const analysed = analyseResidues(residueSeries(replicas, d / 3, F, residues), dt, maxLag)
+  const rows = analysed.map((a) => ({
+    residue: a.label,
+    populations: a.populations,
+    rates: Object.fromEntries(Object.entries(a.rates.pairs).filter(([k, p]) => p.count > 0 || k === 'C5_beta->C7eq' || k === 'C7eq->C5_beta').map(([k, p]) => [k, { count: p.count, ratePerNs: p.ratePerNs, timeNs: p.timeNs }])),
+    phi: { tauInt: a.phi.tauInt, tauIntConverged: a.phi.tauIntConverged, acf: a.phi.acf },
+    psi: { tauInt: a.psi.tauInt, tauIntConverged: a.psi.tauIntConverged, acf: a.psi.acf },
+  }))
+  const result = { observable: 'residues', residues: rows, frames: F, skipped: skip, replicas: traj.replicas, dt, dtUnit, file: path.basename(file) }
+  if (json) {
+    process.stdout.write(JSON.stringify(result) + '\n')
+    return 0
+  }
+  const fmt = (x: number | null): string => (x !== null && Number.isFinite(x) ? Number(x.toPrecision(4)).toString() : '–')
+  const pct = (x: number | undefined): string => (x !== undefined && Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : '–')
+  const timeIsPs = dtUnit === 'ps'
+  const lines = [`${result.file}: ${residues.length} residue(s) with φ and ψ, ${traj.replicas} replicas × ${F} frames, Δt per frame = ${fmt(dt)} ${dtUnit}`]
+  lines.push(`residue  C5/β    C7eq    α_R     α_L/C7ax  τ_int φ   τ_int ψ   ${timeIsPs ? 'C5→C7eq /ns  C7eq→C5 /ns' : '(rates need a run that knew Δt in ps)'}`)
+  for (const a of analysed) {
+    const p = a.populations
+    const f = a.rates.pairs['C5_beta->C7eq']!
+    const b = a.rates.pairs['C7eq->C5_beta']!
+    const tau = (t: { tauInt: number; tauIntConverged: boolean }): string => `${fmt(t.tauInt)}${t.tauIntConverged ? '' : '≥'}`
+    lines.push(
+      [a.label.padEnd(8), pct(p.C5_beta).padEnd(7), pct(p.C7eq).padEnd(7), pct(p.alpha_R).padEnd(7), pct(p.alpha_L_C7ax).padEnd(9), tau(a.phi).padEnd(9), tau(a.psi).padEnd(9), timeIsPs ? `${fmt(f.ratePerNs)} (${f.count})`.padEnd(12) + ` ${fmt(b.ratePerNs)} (${b.count})` : ''].join(' ')
+    )
+  }
+  lines.push(`τ_int in ${timeIsPs ? 'ps' : dtUnit}; ≥: the window did not close (a lower bound; raise --max-lag)`)
+  process.stdout.write(lines.join('\n') + '\n')
+  return 0
+}
 
 const usage = `diffmd analyze — autocorrelation, τ_int, mean and variance of an observable
 
-  diffmd analyze --in FILE.json --observable x0|x1|…|phi|psi|rmsd|rg --max-lag L [--topology ref.pdb]
-                 [--skip N] [--json]
+  diffmd analyze --in FILE.json --observable x0|x1|…|phi|psi|rmsd|rg|residues --max-lag L
+                 [--topology ref.pdb] [--atoms EXPR] [--skip N] [--json]
 
   --in FILE         a JSON trajectory written by diffmd simulate
   --observable      xK: coordinate K (Å); phi, psi: first backbone dihedral (radians; needs --topology),
-                    phi:I / psi:I for the I-th (0-based); rmsd: RMSD after Kabsch to the --topology
-                    structure (else to replica 0, frame 0) (Å); rg: radius of gyration (Å)
+                    phi:I / psi:I for the I-th (0-based), phi:ALA3 / psi:ALA3 for a residue by name;
+                    rmsd: RMSD after Kabsch to the --topology structure (else to replica 0, frame 0)
+                    (Å); rg: radius of gyration (Å); residues: every residue with φ and ψ (needs
+                    --topology; docs/peptides.md): basin populations, core-to-core rates, τ_int of
+                    φ and ψ per residue
+  --atoms EXPR      rmsd / rg over a selection only (docs/selection.md; needs --topology), e.g. 'backbone'
   --max-lag L       largest lag of the ACF, in saved frames
   --topology FILE   PDB of the same atoms (names for φ/ψ, reference for rmsd)
   --skip N          drop the first N frames of every replica (equilibration; default 0)
   --json            print { observable, acf, stderr, tauInt, mean, variance, frames, replicas, dt, dtUnit, … }
 Angles use the unit-vector ACF; their mean is the circular mean and their variance 1 − |⟨(cos θ, sin θ)⟩|.`
 
-const spec = { in: 'string', observable: 'string', 'max-lag': 'int', topology: 'string', skip: 'int', json: 'boolean' } as const
+const spec = { in: 'string', observable: 'string', 'max-lag': 'int', topology: 'string', atoms: 'string', skip: 'int', json: 'boolean' } as const
 
 function fail(message: string): never {
   throw new UserError(`analyze: ${message}`, 'bad-flag')
@@ -68,7 +118,7 @@ const cmd: Command = {
     if (file === undefined) fail('--in is required (a .json trajectory)')
     if (path.extname(file).toLowerCase() !== '.json') fail(`--in ${file}: only .json trajectories can be analysed (convert with diffmd export)`)
     const obsName = flags.observable as string | undefined
-    if (obsName === undefined) fail('--observable is required (x0, x1, …, phi, psi, rmsd or rg)')
+    if (obsName === undefined) fail('--observable is required (x0, x1, …, phi, psi, rmsd, rg or residues)')
     const maxLag = flags['max-lag']
     if (maxLag === undefined) fail('--max-lag is required (largest lag in frames)')
     if (typeof maxLag !== 'number' || !Number.isInteger(maxLag) || maxLag < 1) fail(`--max-lag must be a whole number ≥ 1 (got ${String(maxLag)})`)
@@ -95,26 +145,39 @@ const cmd: Command = {
     let reference: Float32Array | undefined
     let label = obsName
     const m = /^x(\d+)$/.exec(obsName)
-    const dih = /^(phi|psi)(?::(\d+))?$/.exec(obsName)
+    const dih = /^(phi|psi)(?::(\d+|[A-Za-z0-9:]+))?$/.exec(obsName)
+    if (flags.atoms !== undefined && obsName !== 'rmsd' && obsName !== 'rg') fail(`--atoms applies to rmsd and rg only (got --observable ${obsName})`)
+    if (obsName === 'residues') {
+      if (!topology) fail('--observable residues needs --topology ref.pdb (atom names and bonds find the residues)')
+      return analyseResiduesCli(traj, skip, F, maxLag, topology, file, flags.json === true)
+    }
     if (m) {
       coordinate = Number(m[1])
       if (coordinate >= d) fail(`--observable ${obsName}: the trajectory has coordinates x0 … x${d - 1}`)
     } else if (dih) {
       if (!topology) fail(`--observable ${obsName} needs --topology ref.pdb (atom names find the backbone)`)
       const which = dih[1] as 'phi' | 'psi'
-      const list = backboneDihedrals(topology.topology)[which]
-      const idx = dih[2] === undefined ? 0 : Number(dih[2])
-      const def = list[idx]
-      if (!def) fail(`--observable ${obsName}: the topology has ${list.length} ${which} dihedral(s)`)
+      const list = backboneDihedrals(topology.topology, topology.frames.subarray(0, d))[which]
+      const byName = dih[2] !== undefined && !/^\d+$/.test(dih[2])
+      const def = byName ? list.find((x) => x.name.slice(2) === dih[2]) : list[dih[2] === undefined ? 0 : Number(dih[2])]
+      if (!def) fail(`--observable ${obsName}: the topology has ${list.length} ${which} dihedral(s)${list.length ? ` (${list.map((x) => `${which}:${x.name.slice(2)}`).join(', ')})` : ''}`)
       obs = { kind: 'dihedral', atoms: def.atoms }
       kind = 'angle'
       label = `${obsName} (${def.name})`
     } else if (obsName === 'rmsd' || obsName === 'rg') {
       if (d % 3 !== 0) fail(`--observable ${obsName} needs 3-D atoms (d = 3N); this trajectory has d = ${d}`)
-      obs = obsName === 'rg' ? { kind: 'rg' } : { kind: 'rmsd' }
+      let atoms: number[] | undefined
+      if (flags.atoms !== undefined) {
+        if (!topology) fail('--atoms needs --topology ref.pdb (atom names)')
+        checkSelection(flags.atoms, 'analyze: --atoms')
+        atoms = select(topology.topology, flags.atoms as string)
+        if (atoms.length < (obsName === 'rmsd' ? 3 : 1)) fail(`--atoms '${String(flags.atoms)}' selects ${atoms.length} atom(s); ${obsName} needs at least ${obsName === 'rmsd' ? 3 : 1}`)
+        label = `${obsName} (${String(flags.atoms)}, ${atoms.length} atoms)`
+      }
+      obs = obsName === 'rg' ? { kind: 'rg', ...(atoms ? { atoms } : {}) } : { kind: 'rmsd', ...(atoms ? { atoms } : {}) }
       if (obsName === 'rmsd') reference = topology ? topology.frames.slice(0, d) : traj.data.slice(0, d)
     } else {
-      fail(`--observable must be x0 … x${d - 1}, phi, psi, rmsd or rg (got '${obsName}')`)
+      fail(`--observable must be x0 … x${d - 1}, phi, psi, rmsd, rg or residues (got '${obsName}')`)
     }
 
     const series: Float64Array[] = []

@@ -48,14 +48,19 @@ function residuesOf(top: Topology): Residue[] {
   return list
 }
 
+/** the longest C(i−1)–N(i) distance (Å) still read as a peptide bond (1.33 Å; across a chain break ≥ 2.5 Å) */
+export const PEPTIDE_BOND_MAX = 2.0
+
 /**
- * Backbone dihedrals from atom names: φ_i = C(i−1)–N(i)–CA(i)–C(i), ψ_i = N(i)–CA(i)–C(i)–N(i+1),
- * where i−1, i+1 are the neighbouring residues in file order within the same chain. A dihedral is
- * defined only when all four atoms exist, so caps work: ACE (no N) and NME (no CA) give none of
- * their own but provide C(i−1) and N(i+1); ala2 (ACE-ALA-NME) gives exactly one φ and one ψ.
+ * Backbone dihedrals from atom names and bonds (docs/peptides.md): φ_i = C(i−1)–N(i)–CA(i)–C(i),
+ * ψ_i = N(i)–CA(i)–C(i)–N(i+1), where i−1, i+1 are the neighbouring residues in file order within
+ * the same chain. A dihedral is defined only when all four atoms exist, so caps work: ACE (no N)
+ * and NME (no CA) give none of their own but provide C(i−1) and N(i+1); ala2 (ACE-ALA-NME) gives
+ * exactly one φ and one ψ. With `coords` (one frame, 3N Å) the peptide bond C(i−1)–N(i) must also
+ * be there (≤ PEPTIDE_BOND_MAX): a chain break or a missing residue gives no φ/ψ across it.
  * Names: "φ ALA2" / "ψ ALA2", with the chain ("φ A:ALA2") when the topology has several chains.
  */
-export function backboneDihedrals(top: Topology): { phi: DihedralDef[]; psi: DihedralDef[] } {
+export function backboneDihedrals(top: Topology, coords?: ArrayLike<number>): { phi: DihedralDef[]; psi: DihedralDef[] } {
   const res = residuesOf(top)
   const chains = new Set(res.map((r) => r.chainId))
   const label = (r: Residue): string => `${chains.size > 1 ? `${r.chainId}:` : ''}${r.resName}${r.resSeq}${r.iCode}`
@@ -69,8 +74,10 @@ export function backboneDihedrals(top: Topology): { phi: DihedralDef[]; psi: Dih
     if (n === undefined || ca === undefined || c === undefined) continue
     const prev = i > 0 && res[i - 1]!.chainId === r.chainId ? res[i - 1] : undefined
     const next = i + 1 < res.length && res[i + 1]!.chainId === r.chainId ? res[i + 1] : undefined
-    const cPrev = prev?.atoms.get('C')
-    const nNext = next?.atoms.get('N')
+    const bonded = (c: number | undefined, nn: number | undefined): boolean =>
+      c !== undefined && nn !== undefined && (!coords || Math.hypot(coords[3 * c]! - coords[3 * nn]!, coords[3 * c + 1]! - coords[3 * nn + 1]!, coords[3 * c + 2]! - coords[3 * nn + 2]!) <= PEPTIDE_BOND_MAX)
+    const cPrev = bonded(prev?.atoms.get('C'), n) ? prev!.atoms.get('C') : undefined
+    const nNext = bonded(c, next?.atoms.get('N')) ? next!.atoms.get('N') : undefined
     if (cPrev !== undefined) phi.push({ name: `φ ${label(r)}`, atoms: [cPrev, n, ca, c] })
     if (nNext !== undefined) psi.push({ name: `ψ ${label(r)}`, atoms: [n, ca, c, nNext] })
   }

@@ -7,6 +7,8 @@
  */
 import type { Topology } from '../../../core/topology'
 import { backboneDihedrals, basinPopulations, jsd, ramachandran, replicaAcf, seriesOf, tauInt, type Observable } from '../../../core/analysis'
+import { peptideResidues } from '../../../core/analysis/residues'
+import { transitionRates } from '../../../core/analysis/basins'
 import { referenceLikeWithLike, tauReliability, type LikeWithLike } from '../../../core/analysis/like-with-like'
 import type { PhiPsiSeriesFile } from '../../../core/analysis/kinetics'
 import { isHydrogen } from '../../../core/formats/elements'
@@ -27,11 +29,24 @@ export interface ObservableDef {
   referenceKey?: string
 }
 
-/** The standard observables of a topology: φ/ψ when it has a backbone, RMSD (heavy atoms), Rg. */
-export function standardObservables(top: Topology): ObservableDef[] {
+/** the residues with both φ and ψ (docs/peptides.md), by label ("ALA2"); `coords` (one frame) checks the peptide bonds */
+export function residueLabels(top: Topology, coords?: ArrayLike<number>): string[] {
+  return peptideResidues(top, coords).map((r) => r.label)
+}
+
+/**
+ * The standard observables of a topology: φ/ψ of residue `residue` (an index into residueLabels;
+ * the first residue by default) when it has a backbone, RMSD (heavy atoms), Rg. A topology with
+ * one φ and one ψ (ala2) keeps the reference keys of the GROMACS reference file.
+ */
+export function standardObservables(top: Topology, coords?: ArrayLike<number>, residue = 0): ObservableDef[] {
   const out: ObservableDef[] = []
-  const { phi, psi } = backboneDihedrals(top)
-  const single = phi.length === 1 && psi.length === 1
+  const { phi: allPhi, psi: allPsi } = backboneDihedrals(top, coords)
+  const residues = peptideResidues(top, coords)
+  const picked = residues[residue] ?? residues[0]
+  const phi = picked ? [picked.phi] : allPhi
+  const psi = picked ? [picked.psi] : allPsi
+  const single = allPhi.length === 1 && allPsi.length === 1
   if (phi[0]) out.push({ key: 'phi', label: phi[0].name, obs: { kind: 'dihedral', atoms: phi[0].atoms }, angle: true, ...(single ? { referenceKey: 'phi_unitvector' } : {}) })
   if (psi[0]) out.push({ key: 'psi', label: psi[0].name, obs: { kind: 'dihedral', atoms: psi[0].atoms }, angle: true, ...(single ? { referenceKey: 'psi_unitvector' } : {}) })
   const heavy = top.atoms.map((a, i) => (isHydrogen(a.element) ? -1 : i)).filter((i) => i >= 0)
@@ -241,4 +256,13 @@ export function referenceRama(reference: Record<string, unknown> | null): Float6
 
 export function populations(phi: Float64Array[], psi: Float64Array[]): Record<string, number> {
   return basinPopulations(concat(phi), concat(psi), 4)
+}
+
+/** core-to-core rates (per ns) of the run's φ/ψ, both directions between C5/β and C7eq, with their counts */
+export function coreRates(phi: Float64Array[], psi: Float64Array[], spacingPs: number): { key: string; ratePerNs: number | null; count: number }[] {
+  const t = transitionRates(
+    phi.map((p, r) => ({ phi: p, psi: psi[r]! })),
+    spacingPs
+  )
+  return ['C5_beta->C7eq', 'C7eq->C5_beta'].map((key) => ({ key, ratePerNs: t.pairs[key]!.ratePerNs, count: t.pairs[key]!.count }))
 }

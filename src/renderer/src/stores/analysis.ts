@@ -35,6 +35,8 @@ import {
   referenceRama,
   safeJsd,
   standardObservables,
+  residueLabels,
+  coreRates,
   type CustomObservable,
   type ObservableDef,
 } from '../analysis/run-analysis'
@@ -64,16 +66,44 @@ export interface RamaResult {
   popGenerated: Record<string, number>
   popData: Record<string, number> | null
   popReference: Record<string, number> | null
+  /** the residue these figures are of ("ALA2"), and its core-to-core rates in the run */
+  residue: string | null
+  rates: { key: string; ratePerNs: number | null; count: number }[]
+}
+
+/** the training data's φ/ψ figures of one residue */
+interface DatasetResidue {
+  rama: Float64Array
+  pop: Record<string, number>
 }
 
 interface DatasetCache {
   key: string
   topology: Topology
-  phi: Float64Array | null
-  psi: Float64Array | null
-  rama: Float64Array | null
-  pop: Record<string, number> | null
+  /** the dataset's frames when they have the run's atoms; null otherwise */
+  coords: Float32Array | null
+  frames: number
+  /** per residue index (docs/peptides.md), computed when first shown */
+  residues: Map<number, DatasetResidue | null>
   reference: Record<string, unknown> | null
+}
+
+/** the dataset's Ramachandran and populations of residue `residue` (null when it has no φ/ψ there) */
+function datasetResidue(cache: DatasetCache, residue: number, coordsForBonds: ArrayLike<number>): DatasetResidue | null {
+  if (cache.residues.has(residue)) return cache.residues.get(residue)!
+  let out: DatasetResidue | null = null
+  if (cache.coords) {
+    const dim = cache.topology.atoms.length * 3
+    const defs = standardObservables(cache.topology, coordsForBonds, residue).filter((d) => d.key === 'phi' || d.key === 'psi')
+    if (defs.length === 2) {
+      const s = computeSeries(cache.coords, cache.frames, 1, dim, defs, cache.coords.subarray(0, dim))
+      const phi = s.series.phi![0]!
+      const psi = s.series.psi![0]!
+      out = { rama: ramaOf([phi], [psi]), pop: populations([phi], [psi]) }
+    }
+  }
+  cache.residues.set(residue, out)
+  return out
 }
 
 let datasetCache: DatasetCache | null = null
@@ -88,6 +118,9 @@ export const useAnalysisStore = defineStore('analysis', {
     custom: { kind: 'distance', atoms: [] } as CustomObservable,
     customText: '',
     customError: null as string | null,
+    /** the peptide residues of the run on screen (docs/peptides.md) and the one the φ/ψ plots show */
+    residues: [] as string[],
+    residue: 0,
     /** the run the custom observable above belongs to */
     customRunId: null as string | null,
     /** each run's custom observable, as typed */
@@ -122,6 +155,11 @@ export const useAnalysisStore = defineStore('analysis', {
       const saved = this.customByRun[runId]
       this.applyCustom(saved?.kind ?? this.custom.kind, saved?.text ?? '', nAtoms)
     },
+    /** show φ/ψ, Ramachandran, populations and rates of another residue (index into `residues`) */
+    setResidue(i: number) {
+      this.residue = i
+      this.schedule(true)
+    },
     /** recompute soon (at most once a second while frames stream in) */
     schedule(now = false) {
       if (timer !== undefined) return
@@ -134,20 +172,14 @@ export const useAnalysisStore = defineStore('analysis', {
     async datasetData(projectId: string, datasetId: string | null, topology: Topology): Promise<DatasetCache> {
       const key = `${projectId}/${datasetId ?? '-'}`
       if (datasetCache?.key === key) return datasetCache
-      const cache: DatasetCache = { key, topology, phi: null, psi: null, rama: null, pop: null, reference: null }
+      const cache: DatasetCache = { key, topology, coords: null, frames: 0, residues: new Map(), reference: null }
       if (datasetId) {
         try {
           const [ds, ref] = await Promise.all([api().call('dataset.get', { projectId, datasetId }), api().call('dataset.reference', { projectId, datasetId })])
           cache.reference = ref.reference
-          const coords = base64ToFloat32(ds.coordsBase64)
-          const defs = standardObservables(topology).filter((d) => d.key === 'phi' || d.key === 'psi')
-          const F = ds.manifest.frames
-          if (defs.length === 2 && ds.manifest.dim === topology.atoms.length * 3) {
-            const s = computeSeries(coords, F, 1, ds.manifest.dim, defs, coords.subarray(0, ds.manifest.dim))
-            cache.phi = s.series.phi![0]!
-            cache.psi = s.series.psi![0]!
-            cache.rama = ramaOf([cache.phi], [cache.psi])
-            cache.pop = populations([cache.phi], [cache.psi])
+          if (ds.manifest.dim === topology.atoms.length * 3) {
+            cache.coords = base64ToFloat32(ds.coordsBase64)
+            cache.frames = ds.manifest.frames
           }
         } catch {
           // the dataset was deleted: the run's own plots still work
@@ -178,7 +210,10 @@ export const useAnalysisStore = defineStore('analysis', {
         const F = t.received
         const dtPs = t.run.params.dtPerFrame
         const reference = parsed.frames.slice(0, t.dim)
-        const defs: ObservableDef[] = standardObservables(topology)
+        this.residues = residueLabels(topology, reference)
+        if (this.residue >= this.residues.length) this.residue = 0
+        const defs: ObservableDef[] = standardObservables(topology, reference, this.residue)
+        const dsRes = datasetResidue(ds, this.residue, reference)
         const { series } = computeSeries(t.rows, F, t.replicas, t.dim, defs, reference)
         const maxLag = maxLagOf(F)
         const runPs = (F - 1) * dtPs
@@ -220,18 +255,21 @@ export const useAnalysisStore = defineStore('analysis', {
         this.acfs = markRaw(panels)
         if (series.phi && series.psi) {
           const generated = ramaOf(series.phi, series.psi)
-          const refRama = referenceRama(ds.reference)
-          const jsdData = ds.rama ? safeJsd(generated, ds.rama) : undefined
+          // the GROMACS reference file is of ala2's one residue: shown only for a one-residue peptide
+          const refRama = this.residues.length <= 1 ? referenceRama(ds.reference) : null
+          const jsdData = dsRes ? safeJsd(generated, dsRes.rama) : undefined
           const jsdReference = refRama ? safeJsd(generated, refRama) : undefined
           this.rama = markRaw({
             generated,
-            data: ds.rama,
+            data: dsRes?.rama ?? null,
             reference: refRama,
             ...(jsdData !== undefined ? { jsdData } : {}),
             ...(jsdReference !== undefined ? { jsdReference } : {}),
             popGenerated: populations(series.phi, series.psi),
-            popData: ds.pop,
-            popReference: (ds.reference?.basin_populations_4 as Record<string, number> | undefined) ?? null,
+            popData: dsRes?.pop ?? null,
+            popReference: refRama ? ((ds.reference?.basin_populations_4 as Record<string, number> | undefined) ?? null) : null,
+            residue: this.residues[this.residue] ?? null,
+            rates: coreRates(series.phi, series.psi, dtPs),
           })
         } else this.rama = null
         this.frames = F
