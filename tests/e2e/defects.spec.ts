@@ -68,7 +68,8 @@ let examplesSource: Promise<Source> | undefined
 /** the Examples project's ala2 dataset (22 atoms) and default model */
 function examples(): Promise<Source> {
   examplesSource ??= (async () => {
-    const [ds] = await api<{ id: string; atoms: { count: number } }[]>('dataset.list', { projectId: 'examples' })
+    // the ala2 dataset (22 atoms); Examples also holds ala3 (32 atoms)
+    const ds = (await api<{ id: string; atoms: { count: number } }[]>('dataset.list', { projectId: 'examples' })).find((d) => d.atoms.count === 22)
     const [model] = await api<{ id: string }[]>('model.list', { projectId: 'examples' })
     return datasetSource('examples', ds!.id, model!.id)
   })()

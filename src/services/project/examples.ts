@@ -1,7 +1,8 @@
 /**
  * First launch: an "Examples" project with the ala2 example dataset (all 22 atoms, the atoms the
  * default model was trained on), its GROMACS Brownian-dynamics reference observables, and the
- * default model — so one click runs a trajectory.
+ * default model — so one click runs a trajectory — and the ala3 example dataset (ACE-ALA-ALA-NME,
+ * 32 atoms, snapshots only; docs/peptides.md).
  *
  * Each example item is added once: `examples.json` in the project records what was seeded, and an
  * item recorded there is never added again, even if the user deleted or renamed it (their changes
@@ -40,6 +41,7 @@ interface ExampleItem {
 }
 
 const ALA2 = 'examples/ala2'
+const ALA3 = 'examples/ala3'
 
 /**
  * The ala2 dataset's reference.json: the GROMACS BD observables plus, under `timeseries`, the φ/ψ
@@ -58,6 +60,18 @@ async function writeAla2Reference(ctx: ServiceContext, file: string): Promise<vo
 }
 
 const ITEMS: ExampleItem[] = [
+  {
+    // the second molecule: two residues, no reference dynamics (resources/examples/ala3/README.md,
+    // docs/peptides.md). Listed first so a fresh Examples project lists ala2 last, the dataset
+    // selected by default (the newest); projects seeded before it get it added at the next start.
+    key: 'ala3-dataset',
+    label: 'the ala3 example dataset',
+    needs: [`${ALA3}/ala3_snapshots_all.pdb.gz`],
+    async add(ctx, dir) {
+      const manifest = await importDataset(dir, [path.join(ctx.resourcesDir, ALA3, 'ala3_snapshots_all.pdb.gz')], { select: 'all', name: 'Capped di-alanine (ala3) · 5000 snapshots' })
+      return manifest.id
+    },
+  },
   {
     key: 'ala2-dataset',
     label: 'the ala2 example dataset',
