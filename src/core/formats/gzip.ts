@@ -69,6 +69,11 @@ export class GunzipStream {
     try {
       fn()
     } catch (err) {
+      // a problem of the decompressed content (raised by onData) is that content's problem, not gzip's
+      if (err instanceof UserError) {
+        this.failed = err
+        throw err
+      }
       this.failed = new UserError(`${this.file}: gzip data is corrupt or truncated (${(err as Error).message})`, 'parse')
       throw this.failed
     }

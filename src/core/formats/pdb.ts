@@ -3,8 +3,10 @@
  *
  * Reading: ATOM/HETATM, MODEL/ENDMDL, TER, END, CRYST1; CRLF, LF or CR line ends; hybrid-36 serials
  * and residue numbers; insertion codes; blank element columns (inferred from the atom name, see
- * elements.ts); alternate locations (one atom kept per chain/residue/insertion code/name: the highest
- * occupancy, the first on ties; every dropped one is reported in `warnings`). Files without MODEL
+ * elements.ts); alternate locations (one location per residue, consistently: the label with the
+ * highest mean occupancy over the residue, the first label on ties, as MDTraj does — so a residue
+ * never mixes conformers; dropped ones are reported in `warnings`); residue numbers overflowed as
+ * `****` (VMD past 9999) are numbered on from the previous residue, with a note. Files without MODEL
  * records are one frame, or several when complete atom sets are separated by END (concatenated
  * single-model files). All models must list the same atoms (name, residue name and number, chain,
  * insertion code) in the same order; the first difference is an error naming model, line and atom.
@@ -106,6 +108,8 @@ export class PdbStreamParser {
   private readonly head: string[] = []
   private headChars = 0
   private lastSerial = 0
+  /** residue numbers given to `****` atoms of the first model (see numberOverflowed) */
+  private overflowSeq = new Map<RawAtom, number>()
   /** the atom lines of the first model, for cheap identity checks of later models */
   private refLines: string[] = []
 
@@ -280,7 +284,9 @@ export class PdbStreamParser {
     this.lastSerial = serial
     const resField = t.slice(22, 26)
     let resSeq = 0
-    if (resField.trim().length > 0) {
+    const overflowed = this.overflowSeq.get(a)
+    if (overflowed !== undefined) resSeq = overflowed
+    else if (resField.trim().length > 0) {
       resSeq = decodeHybrid36(resField, 4)
       if (!Number.isFinite(resSeq)) this.fail(`residue number '${resField.trim()}' in columns 23–26 is not a number (decimal or hybrid-36)`, a.line)
     }
@@ -301,49 +307,93 @@ export class PdbStreamParser {
     }
   }
 
-  /** keeps one atom per (chain, residue, insertion code, name) among alternate locations */
+  /**
+   * keeps one alternate location per residue (chain, number, insertion code): the label with the
+   * highest mean occupancy over the residue's atoms, the first label on ties (docs/formats.md)
+   */
   private resolveAltLocs(atoms: RawAtom[], report: boolean): RawAtom[] {
-    let any = false
-    for (const a of atoms) {
-      if (a.altLoc !== '') {
-        any = true
-        break
+    if (!atoms.some((a) => a.altLoc !== '')) return atoms
+    const byResidue = new Map<string, Map<string, { occ: number; n: number; first: number }>>()
+    atoms.forEach((a, i) => {
+      if (a.altLoc === '') return
+      const k = a.text.slice(21, 27)
+      let m = byResidue.get(k)
+      if (!m) byResidue.set(k, (m = new Map()))
+      const st = m.get(a.altLoc)
+      if (st) {
+        st.occ += a.occupancy
+        st.n++
+      } else m.set(a.altLoc, { occ: a.occupancy, n: 1, first: i })
+    })
+    const chosen = new Map<string, string>()
+    for (const [k, m] of byResidue) {
+      let best = ''
+      let bestMean = -Infinity
+      for (const [label, st] of m) {
+        // labels are visited in order of first appearance, so a tie keeps the first
+        if (st.occ / st.n > bestMean + 1e-9) {
+          best = label
+          bestMean = st.occ / st.n
+        }
       }
+      chosen.set(k, best)
     }
-    if (!any) return atoms
     const kept: RawAtom[] = []
-    const index = new Map<string, number>()
+    const names = new Set<string>()
     for (const a of atoms) {
-      if (a.altLoc === '') {
+      const res = a.text.slice(21, 27)
+      const key = a.text.slice(12, 16).trim() + '|' + res
+      const keep = (a.altLoc === '' || chosen.get(res) === a.altLoc) && !names.has(key)
+      if (keep) {
+        names.add(key)
         kept.push(a)
-        continue
-      }
-      const key = a.text.slice(12, 16).trim() + '|' + a.text.slice(21, 27)
-      const at = index.get(key)
-      if (at === undefined) {
-        index.set(key, kept.length)
-        kept.push(a)
-        continue
-      }
-      const prev = kept[at]!
-      const replace = a.occupancy > prev.occupancy
-      const keep = replace ? a : prev
-      const drop = replace ? prev : a
-      if (replace) kept[at] = a
-      if (report) {
+      } else if (report) {
         this.altlocDropped++
         if (this.altlocDropped <= MAX_WARNINGS_PER_KIND) {
-          this.warnings.push(
-            `${this.file}: line ${drop.line}: alternate location '${drop.altLoc}' of ${describeAtom(this.fields(drop))} dropped (kept '${keep.altLoc}', occupancy ${keep.occupancy.toFixed(2)} vs ${drop.occupancy.toFixed(2)})`
-          )
+          const c = chosen.get(res)!
+          const st = byResidue.get(res)!.get(c)!
+          this.warnings.push(`${this.file}: line ${a.line}: alternate location '${a.altLoc}' of ${describeAtom(this.fields(a))} dropped (kept '${c}' for the whole residue, mean occupancy ${(st.occ / st.n).toFixed(2)})`)
         }
       }
     }
     return kept
   }
 
+  /** numbers `****` residue fields on from the previous residue (a new residue when the residue name or chain changes or an atom name repeats) */
+  private numberOverflowed(atoms: RawAtom[]): void {
+    let last = 0
+    let prevRes = ''
+    let names = new Set<string>()
+    let count = 0
+    for (const a of atoms) {
+      const field = a.text.slice(22, 26)
+      const res = a.text.slice(17, 22)
+      const name = a.text.slice(12, 16)
+      if (/^\*+$/.test(field.trim())) {
+        const fresh = res !== prevRes || names.has(name) || count === 0
+        if (fresh) {
+          last++
+          names = new Set()
+        }
+        this.overflowSeq.set(a, last)
+        count++
+      } else {
+        const v = decodeHybrid36(field, 4)
+        if (Number.isFinite(v) && (res !== prevRes || v !== last)) names = new Set()
+        if (Number.isFinite(v)) last = v
+        count = 0
+      }
+      names.add(name)
+      prevRes = res
+    }
+    if (this.overflowSeq.size > 0) {
+      this.warnings.push(`${this.file}: ${this.overflowSeq.size} atoms have the residue number **** (overflowed past 9999, as VMD writes it); numbered on from the previous residue`)
+    }
+  }
+
   private finishModel(endLine: number): void {
     const first = this.topology === undefined
+    if (first) this.numberOverflowed(this.atoms)
     const atoms = this.resolveAltLocs(this.atoms, first)
     this.atoms = []
     const modelNo = this.frames + 1

@@ -29,6 +29,14 @@ export const datasetManifestSchema = z.object({
       gzip: z.boolean(),
       /** frames (models) read from this file, in dataset order after the previous files' */
       frames: z.number(),
+      /** docs/formats.md: 'topology' (of the trajectories; frames 0), 'trajectory' or 'snapshots' */
+      role: z.enum(['snapshots', 'topology', 'trajectory']).optional(),
+      /** content format (pdb, cif, gro, pqr, xyz, tinker, dcd, xtc, trr) and compression */
+      format: z.string().optional(),
+      compression: z.enum(['gzip', 'bzip2']).nullable().optional(),
+      /** frames in the file before --stride/--begin/--end, and the time between kept frames (ps; null when unknown) */
+      framesInFile: z.number().optional(),
+      spacingPs: z.number().nullable().optional(),
     })
   ),
   atoms: z.object({

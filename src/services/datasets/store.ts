@@ -24,7 +24,7 @@ import { exists, slug as slugOf } from '../fs/paths'
 import { withFileLock } from '../fs/lock'
 import { checkSelection, selectForDataset, type AtomSelection } from './selection'
 import { coordinateStats, findDuplicates } from './stats'
-import { checkInputFile, cancelledError, DEFAULT_MAX_FILE_BYTES, streamPdbFile } from './source'
+import { checkInputFile, cancelledError, DEFAULT_MAX_FILE_BYTES, planImport, readSnapshotFile } from './source'
 import { datasetManifestSchema, DATASET_MANIFEST_VERSION, type DatasetManifest } from './manifest'
 import { checkId as checkSharedId } from '../../api/ids'
 
@@ -59,6 +59,13 @@ export interface ImportOptions {
   signal?: AbortSignal
   /** per-file size limit in bytes (on disk and decompressed); default 4 GiB */
   maxFileBytes?: number
+  /** topology (PDB, GRO, mmCIF, PQR) of the DCD/XTC/TRR files; default: the one structure file among them (docs/formats.md) */
+  top?: string
+  /** keep every stride-th frame (after the time window); default 1 */
+  stride?: number
+  /** time window in ps (files with frame times: DCD, XTC, TRR, GRO) */
+  beginPs?: number
+  endPs?: number
 }
 
 export interface Dataset {
@@ -178,12 +185,30 @@ async function readAllFiles(resolved: string[], selection: AtomSelection, bytesT
   const sources: DatasetManifest['sources'] = []
   const warnings: string[] = []
   let bytesBefore = 0
-  for (const file of resolved) {
+  const plan = await planImport(resolved, { ...opts, maxBytes })
+  if (plan.topology) {
+    const t = plan.topology
+    sources.push({ path: t.file, name: path.basename(t.file), bytes: t.bytes, sha256: t.sha256, gzip: t.compression === 'gzip', frames: 0, role: 'topology', format: t.structure.format, compression: t.compression })
+    warnings.push(...t.structure.warnings)
+    bytesBefore += t.bytes
+  }
+  for (const file of plan.files) {
     const framesBefore = buffer?.frames ?? 0
+    const warningsBefore = warnings.length
     let checked = false
-    const res = await streamPdbFile(file, {
+    const res = await readSnapshotFile(file, plan, {
       maxBytes,
       signal: opts.signal,
+      // a PDB whose models differ is read again whole: forget what this file gave
+      onRestart: () => {
+        checked = false
+        warnings.length = warningsBefore
+        if (framesBefore === 0) {
+          topology = undefined
+          indices = undefined
+          buffer = undefined
+        } else buffer!.frames = framesBefore
+      },
       onBytes: (done) => opts.onProgress?.({ file, bytesDone: bytesBefore + done, bytesTotal, frames: buffer?.frames ?? 0 }),
       onFrame: (coords, _index, top) => {
         if (!checked) {
@@ -201,7 +226,7 @@ async function readAllFiles(resolved: string[], selection: AtomSelection, bytesT
             indices = sel.length === top.atoms.length ? undefined : sel
             buffer = new FrameBuffer(3 * sel.length)
           } else {
-            checkSameTopology(topology, resolved[0]!, top, file)
+            checkSameTopology(topology, plan.files[0]!, top, file)
           }
         }
         buffer!.push(coords, indices)
@@ -209,7 +234,24 @@ async function readAllFiles(resolved: string[], selection: AtomSelection, bytesT
     })
     bytesBefore += res.bytes
     warnings.push(...res.warnings)
-    sources.push({ path: file, name: path.basename(file), bytes: res.bytes, sha256: res.sha256, gzip: res.gzip, frames: (buffer?.frames ?? 0) - framesBefore })
+    sources.push({
+      path: file,
+      name: path.basename(file),
+      bytes: res.bytes,
+      sha256: res.sha256,
+      gzip: res.gzip,
+      frames: (buffer?.frames ?? 0) - framesBefore,
+      role: plan.topology ? 'trajectory' : 'snapshots',
+      format: res.format,
+      compression: res.compression,
+      framesInFile: res.framesInFile,
+      spacingPs: res.spacingPs,
+    })
+    if (res.framesKept !== res.framesInFile) {
+      const s = plan.sampling
+      const window = s.beginPs !== undefined || s.endPs !== undefined ? `, ${s.beginPs ?? 'start'}–${s.endPs ?? 'end'} ps` : ''
+      warnings.push(`${path.basename(file)}: kept ${res.framesKept} of ${res.framesInFile} frames (stride ${s.stride}${window})${res.spacingPs !== null ? `; spacing ${res.spacingPs} ps` : ''}`)
+    }
     opts.onProgress?.({ file, bytesDone: bytesBefore, bytesTotal, frames: buffer?.frames ?? 0 })
   }
   if (opts.signal?.aborted) throw cancelledError(resolved[resolved.length - 1]!)

@@ -1,0 +1,161 @@
+/**
+ * The real-file corpus (tests/fixtures/real/, SOURCES.md): every file read through the content-
+ * based dispatcher and through dataset import, frames × atoms and every coordinate checked against
+ * MDTraj's reading (expected.json from make-expected.py), or the expected refusal text.
+ * Tolerance 2e-3 Å: the expected values are MDTraj's float32 coordinates rounded to 1e-4 Å (±5e-5)
+ * and ours are float32 of the same stored numbers (XTC integers / 1000 nm, %8.3f text, float32 TRR
+ * and DCD): |Δ| ≤ 5e-5 + a few float32 ulps at ≤ 10 Å (≈ 1e-6), so 2e-3 only fails on a real error.
+ */
+import { afterAll, describe, expect, it } from 'vitest'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { readStructure, readTrajectory, unwrap } from '../../../src/core/formats/snapshots'
+import { importDataset, readDataset } from '../../../src/services/datasets'
+import { ROOT, expectUserError, expectUserErrorAsync } from './helpers'
+import { tempDir } from '../datasets/helpers'
+
+const REAL = path.join(ROOT, 'tests/fixtures/real')
+interface Expected {
+  frames: number
+  atoms: number
+  coords: number[][]
+  names?: string[]
+  resSeq?: number[]
+  chain?: string
+  spacingPs?: number
+}
+const EXPECTED = JSON.parse(readFileSync(path.join(REAL, 'expected.json'), 'utf8')) as Record<string, Expected>
+const TOL = 2e-3
+
+function bytes(name: string): Uint8Array {
+  return new Uint8Array(readFileSync(path.join(REAL, name)))
+}
+
+function expectFrames(frames: Float32Array, nFrames: number, exp: Expected, label: string): void {
+  expect(nFrames, `${label}: frames`).toBe(exp.frames)
+  expect(frames.length, `${label}: values`).toBe(exp.frames * exp.atoms * 3)
+  let worst = 0
+  for (let f = 0; f < exp.frames; f++) {
+    const row = exp.coords[f]!
+    for (let k = 0; k < row.length; k++) worst = Math.max(worst, Math.abs(frames[f * row.length + k]! - row[k]!))
+  }
+  expect(worst, `${label}: largest coordinate difference from MDTraj (Å)`).toBeLessThan(TOL)
+}
+
+const STRUCTURES: [string, string][] = [
+  ['ala2_top.pdb', 'pdb'],
+  ['ala2_top.gro', 'gro'],
+  ['ala2_5models.pdb', 'pdb'],
+  ['ala2_4.xyz.gz', 'xyz'],
+  ['ala2_4.xyz.bz2', 'xyz'],
+  ['ala2_3.arc', 'tinker'],
+  ['ala2_2.extxyz', 'xyz'],
+  ['ala2_2.pqr', 'pqr'],
+  ['ala2_3models.cif', 'cif'],
+  ['ala2_2models.cif.gz', 'cif'],
+  ['nmr_like_ensemble.pdb', 'pdb'],
+  ['altloc_overflow.pdb', 'pdb'],
+]
+
+describe('real corpus: structures read by content match MDTraj', () => {
+  for (const [name, format] of STRUCTURES) {
+    it(`${name} (${format})`, () => {
+      const u = unwrap(bytes(name), name)
+      expect(u.kind).toBe(format)
+      const r = readStructure(u, name)
+      const exp = EXPECTED[name]!
+      expect(r.topology.atoms.length).toBe(exp.atoms)
+      expectFrames(r.frames, r.nFrames, exp, name)
+      if (exp.names) expect(r.topology.atoms.map((a) => a.name)).toEqual(exp.names)
+      if (exp.resSeq) expect([...new Set(r.topology.atoms.map((a) => a.resSeq))]).toEqual(exp.resSeq)
+      if (exp.chain) expect(new Set(r.topology.atoms.map((a) => a.chainId))).toEqual(new Set([exp.chain]))
+    })
+  }
+
+  it('the NMR-style ensemble keeps the atoms common to all models and says what was dropped', () => {
+    const r = readStructure(unwrap(bytes('nmr_like_ensemble.pdb'), 'nmr.pdb'), 'nmr.pdb')
+    expect(r.warnings.join('\n')).toMatch(/3 models list different atoms; kept the 22 atoms common to all models, dropped 2 atoms: OXT NME A 3 \(only in model 2\), O HOH W 101 \(only in model 3\)/)
+  })
+
+  it('alternate locations: one per residue (B, occupancy 0.60, for the whole residue); **** residue numbers accepted with a note', () => {
+    const r = readStructure(unwrap(bytes('altloc_overflow.pdb'), 'alt.pdb'), 'alt.pdb')
+    const ala = r.topology.atoms.filter((a) => a.resName === 'ALA')
+    expect(new Set(ala.filter((a) => a.altLoc !== '').map((a) => a.altLoc))).toEqual(new Set(['B']))
+    expect(r.warnings.join('\n')).toMatch(/\*\*\*\*/)
+    expect(new Set(r.topology.atoms.filter((a) => a.resName === 'NME').map((a) => a.resSeq))).toEqual(new Set([3]))
+  })
+})
+
+describe('real corpus: trajectories with their topology match MDTraj', () => {
+  const top = readStructure(unwrap(bytes('ala2_top.pdb'), 'top.pdb'), 'top.pdb')
+  for (const ext of ['xtc', 'trr', 'dcd']) {
+    it(`ala2_40.${ext}`, () => {
+      const t = readTrajectory(unwrap(bytes(`ala2_40.${ext}`), `t.${ext}`), `t.${ext}`)
+      expect(t.format).toBe(ext)
+      expect(t.nAtoms).toBe(top.topology.atoms.length)
+      expectFrames(t.frames, t.nFrames, EXPECTED[`ala2_40.${ext}`]!, ext)
+    })
+  }
+})
+
+describe('real corpus: dataset import of trajectory + topology, stride and time window', () => {
+  const work = tempDir()
+  const project = path.join(work, 'project')
+  mkdirSync(project)
+  writeFileSync(path.join(project, 'project.json'), '{"name":"test"}\n')
+  afterAll(() => rmSync(work, { recursive: true, force: true }))
+  const f = (n: string): string => path.join(REAL, n)
+
+  for (const ext of ['xtc', 'trr', 'dcd']) {
+    it(`${ext} dropped with its PDB, --stride 7: MDTraj's md.load(stride=7) frames`, async () => {
+      const m = await importDataset(project, [f(`ala2_40.${ext}`), f('ala2_top.pdb')], { stride: 7, align: false })
+      const exp = EXPECTED[`ala2_40.${ext} stride 7`]!
+      const ds = await readDataset(project, m.id)
+      expectFrames(ds.coords, m.frames, exp, `${ext} stride 7`)
+      const traj = m.sources.find((s) => s.role === 'trajectory')!
+      expect(traj.framesInFile).toBe(40)
+      expect(m.sources.find((s) => s.role === 'topology')!.name).toBe('ala2_top.pdb')
+      if (ext !== 'dcd') expect(traj.spacingPs).toBeCloseTo(140, 6)
+    })
+  }
+
+  for (const ext of ['xtc', 'trr']) {
+    it(`${ext} with --top GRO, 100–500 ps, stride 3: the frames and spacing MDTraj's times give`, async () => {
+      const m = await importDataset(project, [f(`ala2_40.${ext}`)], { top: f('ala2_top.gro'), beginPs: 100, endPs: 500, stride: 3, align: false })
+      const exp = EXPECTED[`ala2_40.${ext} 100-500 ps stride 3`]!
+      // the GRO topology stores %8.3f nm; the trajectory's coordinates are what is imported
+      expectFrames((await readDataset(project, m.id)).coords, m.frames, exp, `${ext} window`)
+      expect(m.sources.find((s) => s.role === 'trajectory')!.spacingPs).toBeCloseTo(exp.spacingPs!, 6)
+      expect(m.warnings.join('\n')).toMatch(new RegExp(`kept ${exp.frames} of 40 frames \\(stride 3, 100–500 ps\\); spacing 60 ps`))
+    })
+  }
+
+  it('a trajectory alone is refused with what to add; a topology of other atoms names both counts', async () => {
+    await expectUserErrorAsync(importDataset(project, [f('ala2_40.dcd')]), 'ala2_40.dcd: is a DCD trajectory (binary), coordinates only; give its topology too')
+    const other = path.join(work, 'three.xyz')
+    writeFileSync(other, '3\n\nC 0 0 0\nC 1 0 0\nC 0 1 0\n')
+    await expectUserErrorAsync(importDataset(project, [f('ala2_40.xtc'), other]), 'ala2_40.xtc: 22 atoms per frame but its topology three.xyz has 3')
+  })
+
+  it('mmCIF, PQR, .xyz.gz, .xyz.bz2 and the NMR-style ensemble import as datasets', async () => {
+    for (const [name, frames, atoms] of [['ala2_3models.cif', 3, 22], ['ala2_2.pqr', 2, 22], ['ala2_4.xyz.gz', 4, 22], ['ala2_4.xyz.bz2', 4, 22], ['nmr_like_ensemble.pdb', 3, 22]] as const) {
+      const m = await importDataset(project, [f(name)], { align: false })
+      expect([m.frames, m.atoms.count], name).toEqual([frames, atoms])
+      expectFrames((await readDataset(project, m.id)).coords, m.frames, EXPECTED[name]!, `import ${name}`)
+    }
+  })
+})
+
+describe('real corpus: refusals name the format and what to do', () => {
+  const cases: [string, string][] = [
+    ['two_pdbs.tar', 'two_pdbs.tar: is a tar archive; extract it (tar -xf FILE) and import the files inside'],
+    ['ala2_top.zip', 'ala2_top.zip: is a zip archive; extract it (unzip FILE) and import the files inside'],
+    ['ala2_top.pdb.xz', 'ala2_top.pdb.xz: is an xz-compressed file; decompress it (xz -d FILE) or recompress it with gzip'],
+    ['head_only.mmtf', 'head_only.mmtf: is an MMTF file (binary, MessagePack); MMTF is not read; download or convert it to mmCIF or PDB'],
+  ]
+  for (const [name, msg] of cases) {
+    it(name, () => {
+      expectUserError(() => unwrap(bytes(name), name), msg)
+    })
+  }
+})
