@@ -49,6 +49,12 @@ export const datasetContract = {
         name: z.string().trim().max(200).optional(),
         /** names the import in progress events and dataset.cancelImport: an id from dataset.prepareImport (the server chooses it), or none */
         importId: id.optional(),
+        /** docs/formats.md: the topology of DCD/XTC/TRR paths (default: the one structure file among paths) */
+        top: z.string().min(1).optional(),
+        /** keep every stride-th trajectory frame of those in [beginPs, endPs] */
+        stride: z.number().int().min(1).max(1_000_000_000).optional(),
+        beginPs: z.number().finite().optional(),
+        endPs: z.number().finite().optional(),
       })
       .strict(),
     /** manifest: the new dataset, or null when a file could not be imported (errors says which and why) */

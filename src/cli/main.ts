@@ -28,7 +28,7 @@ const summaries: Record<string, string> = {
   simulate: 'generate a trajectory (analytic system or learned model)',
   analyze: 'autocorrelation, τ_int, mean and variance of an observable',
   train: 'train a score model on snapshots',
-  dataset: 'import PDB snapshots into a project dataset',
+  dataset: 'import snapshots (PDB, mmCIF, GRO, PQR, XYZ; DCD/XTC/TRR with a topology) into a project dataset',
   export: 'convert a trajectory to PDB, DCD or XYZ',
   check: 'self-check a model: equilibrium vs its own i.i.d. samples, kinetics at Δt vs Δt/2, recommended Δt',
 }

@@ -68,9 +68,10 @@ export function pickAltLocs(atoms: RawAtom[]): { atoms: RawAtom[]; residues: num
     if (m.size > 1) residues++
   }
   const kept = atoms.filter((a) => a.altLoc === '' || chosen.get(residueKey(a)) === a.altLoc)
-  // an atom listed both without a label and with the chosen one: keep the first
+  // the chosen label listed twice for one atom: keep the first (unlabelled atoms are left as they are)
   const seen = new Set<string>()
   const out = kept.filter((a) => {
+    if (a.altLoc === '') return true
     const k = atomKey(a)
     if (seen.has(k)) return false
     seen.add(k)

@@ -343,16 +343,18 @@ export class PdbStreamParser {
     for (const a of atoms) {
       const res = a.text.slice(21, 27)
       const key = a.text.slice(12, 16).trim() + '|' + res
-      const keep = (a.altLoc === '' || chosen.get(res) === a.altLoc) && !names.has(key)
+      // atoms without a label are kept as they are; of the chosen label, the first of each name
+      const keep = a.altLoc === '' || (chosen.get(res) === a.altLoc && !names.has(key))
       if (keep) {
-        names.add(key)
+        if (a.altLoc !== '') names.add(key)
         kept.push(a)
       } else if (report) {
         this.altlocDropped++
         if (this.altlocDropped <= MAX_WARNINGS_PER_KIND) {
           const c = chosen.get(res)!
           const st = byResidue.get(res)!.get(c)!
-          this.warnings.push(`${this.file}: line ${a.line}: alternate location '${a.altLoc}' of ${describeAtom(this.fields(a))} dropped (kept '${c}' for the whole residue, mean occupancy ${(st.occ / st.n).toFixed(2)})`)
+          const why = c === a.altLoc ? `a repeat of the same location '${c}'` : `kept '${c}' for the whole residue, mean occupancy ${(st.occ / st.n).toFixed(2)}`
+          this.warnings.push(`${this.file}: line ${a.line}: alternate location '${a.altLoc}' of ${describeAtom(this.fields(a))} dropped (${why})`)
         }
       }
     }

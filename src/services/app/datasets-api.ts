@@ -81,7 +81,7 @@ export function fileOfError(message: string, paths: string[]): string | undefine
 
 export async function importDatasetApi(
   ctx: ServiceContext,
-  input: { projectId: string; paths: string[]; select: AtomSelection; name?: string; importId?: string }
+  input: { projectId: string; paths: string[]; select: AtomSelection; name?: string; importId?: string; top?: string; stride?: number; beginPs?: number; endPs?: number }
 ): Promise<{ manifest: Awaited<ReturnType<typeof summarise>> | null; errors: { path: string; message: string }[] }> {
   const dir = projectDir(ctx.home, input.projectId)
   const controller = new AbortController()
@@ -92,6 +92,11 @@ export async function importDatasetApi(
     const manifest = await importDataset(dir, input.paths, {
       select: input.select,
       ...(input.name ? { name: input.name } : {}),
+      // trajectory + topology, stride and time window (docs/formats.md)
+      ...(input.top !== undefined ? { top: input.top } : {}),
+      ...(input.stride !== undefined ? { stride: input.stride } : {}),
+      ...(input.beginPs !== undefined ? { beginPs: input.beginPs } : {}),
+      ...(input.endPs !== undefined ? { endPs: input.endPs } : {}),
       signal: controller.signal,
       onProgress: (p) => {
         const now = Date.now()

@@ -84,7 +84,7 @@ function checkId(id: string): void {
 }
 
 function slug(name: string): string {
-  return slugOf(name.replace(/\.(pdb|ent)(\.gz)?$/i, ''), 40) || 'dataset'
+  return slugOf(name.replace(/\.(pdb|ent|cif|mmcif|gro|pqr|xyz|extxyz|arc|dcd|xtc|trr)(\.(gz|bz2))?$/i, ''), 40) || 'dataset'
 }
 
 /** growable float32 buffer for frames of one width */
@@ -321,7 +321,7 @@ async function freshDatasetId(projectDir: string, baseName: string): Promise<str
  * Steps: check the files, read them, align, check the spread, write the folder.
  */
 export async function importDataset(projectDir: string, files: string[], opts: ImportOptions = {}): Promise<DatasetManifest> {
-  if (files.length === 0) throw new UserError('dataset import: no input files; give one or more PDB files (.pdb, .pdb.gz)', 'bad-input')
+  if (files.length === 0) throw new UserError('dataset import: no input files; give one or more snapshot files (PDB, mmCIF, GRO, PQR, XYZ), or a trajectory (DCD, XTC, TRR) with its topology', 'bad-input')
   const selection = opts.select ?? 'all'
   checkSelection(selection, 'dataset import')
   const align = opts.align ?? true
@@ -347,7 +347,7 @@ export async function importDataset(projectDir: string, files: string[], opts: I
   if (!align && top.cell) selTop.cell = top.cell
   if (align && top.cell) warnings.push('the unit cell (CRYST1) was dropped: aligned coordinates are rotated, so the cell no longer applies')
 
-  const baseName = opts.name?.trim() || path.basename(resolved[0]!).replace(/\.gz$/i, '').replace(/\.(pdb|ent)$/i, '') + (resolved.length > 1 ? ` (+${resolved.length - 1} files)` : '')
+  const baseName = opts.name?.trim() || path.basename(resolved[0]!).replace(/\.(gz|bz2)$/i, '').replace(/\.(pdb|ent|cif|mmcif|gro|pqr|xyz|extxyz|arc|dcd|xtc|trr)$/i, '') + (resolved.length > 1 ? ` (+${resolved.length - 1} files)` : '')
   const id = await freshDatasetId(projectDir, baseName)
   const manifest: DatasetManifest = {
     format: 'diffmd-dataset',
