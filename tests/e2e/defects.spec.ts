@@ -307,10 +307,7 @@ test('defect 4: plots do not mislead (like-with-like reference, τ_int unreliabl
 
 // ------------------------------------------------------------------------------------------ 5
 
-// FIXME (2026-12-01): passed in 1.1–2.1 min in earlier runs, timed out at 10 min in the final CI run:
-// its WebGPU (SwiftShader) run of the Examples energy model streams into the page, which the
-// streaming slowdown noted in workstation.spec.ts stalls. Re-enable when that is fixed.
-test.fixme('defect 5: auto never prefers a software WebGPU adapter over WASM and says why; resume honours the chosen backend; the sidebar shows the resumed run live', async ({ page }) => {
+test('defect 5: auto never prefers a software WebGPU adapter over WASM and says why; resume honours the chosen backend; the sidebar shows the resumed run live', async ({ page }) => {
   // the WebGPU part runs on SwiftShader: loading the model there takes minutes on a shared CPU
   test.setTimeout(600_000)
   await openApp(page)

@@ -272,12 +272,9 @@ test('a DCD export downloads and reads back with our DCD reader', async () => {
   await shot('9-exported')
 })
 
-// KNOWN DEFECT (found 2026-12-01, present since v0.1, not fixed): while a long run streams into the
-// page, the page's main thread slows down as frames accumulate (reading a text took 1.6 s at 51
-// frames, 12 s at ~500 and then over 30 s), so Stop cannot be clicked. Reproduced with the Examples
-// model on WASM at 20000 requested frames on v0.1 (67b5f91) and on today's code alike; this test
-// passed before only when its Stop click beat the slowdown. Marked fixme until that is fixed.
-test.fixme('Examples: the shipped dataset and default model run with one click; stop keeps every frame, resume continues', async () => {
+// Regression test for the streaming slowdown (present since v0.1, fixed 2026-12-01, docs/viewer.md
+// "Keeping the page responsive"): a 20000-frame run streams into the page and Stop must still answer.
+test('Examples: the shipped dataset and default model run with one click; stop keeps every frame, resume continues', async () => {
   await page.getByTestId('projects').getByText('Examples').click()
   await expect(page.getByTestId('project-view')).toContainText('Examples')
   // Examples holds ala2 (22 atoms) and ala3 (32 atoms, docs/peptides.md)

@@ -15,6 +15,7 @@ import type { OrtRuntime } from '../../../core/nn/runtime'
 import { openEngine, type OpenEngine, type EngineInput } from './engine'
 import type { FromWorker, SamplerBackend, ToWorker, WorkerStart } from './protocol'
 import { oneLine } from './errors'
+import { wasmThreads } from './wasm-threads'
 
 interface WorkerScope {
   postMessage(msg: FromWorker, transfer?: Transferable[]): void
@@ -50,7 +51,7 @@ function runtime(backend: SamplerBackend): Promise<Ort> {
       const [wasm, mjs] = backend === 'webgpu' ? [gpuWasmUrl, gpuMjsUrl] : [wasmWasmUrl, wasmMjsUrl]
       ort.env.wasm.wasmPaths = { wasm: new URL(wasm, self.location.href).href, mjs: new URL(mjs, self.location.href).href }
       const cores = typeof navigator !== 'undefined' ? navigator.hardwareConcurrency || 1 : 1
-      ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.max(1, Math.min(4, cores)) : 1
+      ort.env.wasm.numThreads = wasmThreads(cores, self.crossOriginIsolated)
       ort.env.wasm.proxy = false
       ort.env.logLevel = 'error'
       return ort

@@ -11,7 +11,8 @@
  * a run fails alone (its message beside the field) while the standard plots still draw.
  */
 import { defineStore } from 'pinia'
-import { markRaw } from 'vue'
+import { markRaw, nextTick } from 'vue'
+import { waitBeforeRefresh } from '../plots/refresh'
 import { readPdb } from '../../../core/formats/pdb'
 import type { Topology } from '../../../core/topology'
 import type { AcfSeries } from '../plots/options'
@@ -109,6 +110,8 @@ function datasetResidue(cache: DatasetCache, residue: number, coordsForBonds: Ar
 let datasetCache: DatasetCache | null = null
 let timer: ReturnType<typeof setTimeout> | undefined
 let lastRun = 0
+/** ms the last recompute took, its plots' redraw included (refreshDelay keeps this under 20 % of the time) */
+let lastCost = 0
 
 export const useAnalysisStore = defineStore('analysis', {
   state: () => ({
@@ -160,10 +163,10 @@ export const useAnalysisStore = defineStore('analysis', {
       this.residue = i
       this.schedule(true)
     },
-    /** recompute soon (at most once a second while frames stream in) */
+    /** recompute soon (while frames stream in: at most once a second, and less often when it is dear — plots/refresh.ts) */
     schedule(now = false) {
       if (timer !== undefined) return
-      const wait = now ? 0 : Math.max(0, 1000 - (performance.now() - lastRun))
+      const wait = now ? 0 : waitBeforeRefresh(performance.now(), lastRun, lastCost)
       timer = setTimeout(() => {
         timer = undefined
         void this.compute()
@@ -192,7 +195,8 @@ export const useAnalysisStore = defineStore('analysis', {
       const sampler = useSamplerStore()
       const t = sampler.traj
       const projectId = useAppStore().currentProjectId
-      lastRun = performance.now()
+      const started = performance.now()
+      lastRun = started
       if (!t || !projectId || t.received < 3) {
         this.acfs = []
         this.rama = null
@@ -282,6 +286,8 @@ export const useAnalysisStore = defineStore('analysis', {
         this.error = `analysis: ${errorText(err)}`
       } finally {
         this.computing = false
+        // the cost includes the plots' redraw, which Vue runs in the flush after this recompute
+        void nextTick().then(() => (lastCost = performance.now() - started))
       }
     },
   },
