@@ -10,6 +10,7 @@
  *
  *   npm run bench:fidelity -- [--model FILE.onnx ...] [--dts 0.5,1,2,5] [--modes bridge,bridge-mh]
  *        [--replicas 16] [--ns 10] [--denoise-steps 10] [--seed 7] [--threads T] [--json FILE]
+ *        [--sigma-min-frac 0.05]
  * Without --model: resources/models/ala2-default.onnx. Several --model flags compare models.
  */
 import { findRoot } from './root'
@@ -53,6 +54,8 @@ const ns = Number(arg('ns', '10'))
 const M = Number(arg('denoise-steps', String(DEFAULT_DENOISE_STEPS)))
 const seed = Number(arg('seed', '7'))
 const threads = arg('threads') ? Number(arg('threads')) : undefined
+/** σ_min as a fraction of the model's σ_data (the app's default is 0.05) */
+const sigmaMinFrac = Number(arg('sigma-min-frac', '0.05'))
 // kinetics are counted every COUNT_PS = 10 ps on every row; frames are saved every framePs(Δt): the
 // largest multiple of Δt that divides 10 ps and is at most 5 ps (5, 5, 2, 5 ps for Δt = 0.5, 1, 2, 5),
 // so the equilibrium figures use at least as many frames as 5-ps spacing gives
@@ -129,7 +132,7 @@ async function runOne(modelFile: string, mode: SamplerMode, dt: number): Promise
     const t0 = Date.now()
     const run = await runTrajectory(
       model,
-      { mode, eta: D * dt, innerSteps: inner, denoiseSteps: M, sigmaMin: 0.05 * card.sigmaData, replicas: R, frames: framesPerReplica + 1, seed, trustRegion: trustRegionOf(card) },
+      { mode, eta: D * dt, innerSteps: inner, denoiseSteps: M, sigmaMin: sigmaMinFrac * card.sigmaData, replicas: R, frames: framesPerReplica + 1, seed, trustRegion: trustRegionOf(card) },
       init
     )
     const wall = (Date.now() - t0) / 1000
