@@ -57,9 +57,11 @@ class BitReader {
 
 /** growable output with a size limit */
 class Output {
-  data = new Uint8Array(1 << 16)
+  data: Uint8Array
   length = 0
-  constructor(private readonly max: number) {}
+  constructor(private readonly max: number) {
+    this.data = new Uint8Array(Math.max(0, Math.min(1 << 16, max)))
+  }
   push(byte: number): void {
     if (this.length === this.data.length) {
       if (this.length >= this.max) throw new RangeError(String(this.max))

@@ -103,7 +103,8 @@ function scan(text: string, file: string): { atomSite?: Table; cell: Map<string,
         c = next()
       }
       pending = c
-      if (columns.length > 0 && columns[0]!.toLowerCase().startsWith('_atom_site.')) {
+      // mmCIF names its columns _atom_site.x; small-molecule CIF (CIF 1) _atom_site_x
+      if (columns.length > 0 && /^_atom_site[._]/i.test(columns[0]!) && !/^_atom_site_(aniso|type)/i.test(columns[0]!)) {
         if (values.length % columns.length !== 0) {
           throw new UserError(`${file}: line ${t.line}: the _atom_site loop has ${values.length} values for ${columns.length} columns (not a whole number of rows); the file is truncated or damaged`, 'parse')
         }
@@ -144,7 +145,7 @@ export function readCif(text: string, file: string): CifReadResult {
   if (!atomSite || atomSite.values.length === 0) {
     throw new UserError(`${file}: no _atom_site table (atomic coordinates); a CIF without it (e.g. a small-molecule CIF with fractional coordinates or a restraint dictionary) cannot be imported — convert it to PDB`, 'parse')
   }
-  const cols = atomSite.columns.map((c) => c.toLowerCase().slice('_atom_site.'.length))
+  const cols = atomSite.columns.map((c) => c.toLowerCase().slice('_atom_site.'.length))  // '.' or '_' after _atom_site
   const col = (...names: string[]): number => {
     for (const n of names) {
       const i = cols.indexOf(n)

@@ -1,5 +1,7 @@
 /**
- * Dataset imports from dropped or picked files. One drop (or pick) of PDB files = one dataset: each
+ * Dataset imports from dropped or picked files. One drop (or pick) of snapshot files = one dataset
+ * (PDB, mmCIF, GRO, PQR, XYZ, plain, .gz or .bz2; or DCD/XTC/TRR trajectories dropped together with
+ * their PDB/GRO topology, thinned by stride and a time window: docs/formats.md): each
  * file is made readable by the services (Electron: its path; browser mode: streamed to /api/upload),
  * then dataset.import parses, checks and aligns them together. Progress and errors are kept per
  * file, so the UI can show them next to the file they concern.
@@ -37,9 +39,13 @@ export interface ImportBatch {
   datasetName: string | null
   /** a message about the batch as a whole (e.g. "nothing to import") */
   error: string | null
+  /** after a trajectory import: "7 snapshots: every 5th of 40 frames, 100–700 ps; spacing 100 ps" */
+  summary: string | null
 }
 
-const PDB_RE = /\.(pdb|ent)(\.gz)?$/i
+/** files a dataset import reads (by content; the name only picks which dropped files to send) or refuses by name (archives, MMTF) */
+const PDB_RE = /\.(pdb|ent|cif|mmcif|gro|pqr|xyz|extxyz|arc|dcd|xtc|trr)(\.(gz|bz2))?$|\.(tar|tgz|zip|xz|zst|mmtf|bcif)$/i
+const TRAJ_RE = /\.(dcd|xtc|trr)(\.(gz|bz2))?$/i
 const ONNX_RE = /\.onnx$/i
 const JSON_RE = /\.json$/i
 
@@ -48,8 +54,19 @@ export type Selection = 'all' | 'heavy' | 'backbone' | 'ca'
 let seq = 0
 const controllers = new Map<string, AbortController>()
 
+/** one line about a trajectory import's sampling, from the manifest's sources */
+export function samplingSummary(frames: number, sources: Record<string, unknown>[], stride: number, beginPs: number | null, endPs: number | null): string | null {
+  const trajs = sources.filter((s) => s.role === 'trajectory')
+  if (trajs.length === 0) return null
+  const total = trajs.reduce((n, s) => n + (typeof s.framesInFile === 'number' ? s.framesInFile : 0), 0)
+  const window = beginPs !== null || endPs !== null ? `, ${beginPs ?? 'start'}–${endPs ?? 'end'} ps` : ''
+  const spacing = typeof trajs[0]!.spacingPs === 'number' ? trajs[0]!.spacingPs : null
+  const every = stride === 1 ? 'every frame' : `every ${stride}${stride === 2 ? 'nd' : stride === 3 ? 'rd' : 'th'} frame`
+  return `${frames} snapshots: ${every} of ${total}${window}${spacing != null ? `; spacing ${spacing} ps` : ''}`
+}
+
 function datasetName(files: ImportFile[]): string {
-  const first = files[0]!.name.replace(/\.gz$/i, '').replace(/\.(pdb|ent)$/i, '')
+  const first = files[0]!.name.replace(/\.(gz|bz2)$/i, '').replace(/\.(pdb|ent|cif|mmcif|gro|pqr|xyz|extxyz|arc|dcd|xtc|trr)$/i, '')
   return files.length > 1 ? `${first} (+${files.length - 1} files)` : first
 }
 
@@ -57,6 +74,10 @@ export const useImportsStore = defineStore('imports', {
   state: () => ({
     batches: [] as ImportBatch[],
     selection: 'all' as Selection,
+    /** trajectory frames: every stride-th of those between beginPs and endPs (null: from the start / to the end) */
+    stride: 1,
+    beginPs: null as number | null,
+    endPs: null as number | null,
     listening: false,
   }),
   getters: {
@@ -103,7 +124,7 @@ export const useImportsStore = defineStore('imports', {
     async importModel(projectId: string, onnx: File, card?: File) {
       const id = `imp-${Date.now().toString(36)}-${++seq}`
       const files: ImportFile[] = [onnx, ...(card ? [card] : [])].map((f) => ({ name: f.name, size: f.size, state: 'waiting', progress: 0, error: null, path: null }))
-      this.batches.unshift({ id, importId: null, kind: 'model', projectId, files, state: 'uploading', frames: 0, datasetId: null, datasetName: null, error: null })
+      this.batches.unshift({ id, importId: null, kind: 'model', projectId, files, state: 'uploading', frames: 0, datasetId: null, datasetName: null, error: null, summary: null })
       const batch = this.batches[0]!
       try {
         const paths: string[] = []
@@ -143,16 +164,16 @@ export const useImportsStore = defineStore('imports', {
         size: f.size,
         state: PDB_RE.test(f.name) ? 'waiting' : 'skipped',
         progress: 0,
-        error: PDB_RE.test(f.name) ? null : `${f.name}: not a PDB file (.pdb, .ent, optionally .gz) or an ONNX model (.onnx); skipped`,
+        error: PDB_RE.test(f.name) ? null : `${f.name}: not a PDB file nor another structure or trajectory (mmCIF, GRO, PQR, XYZ; DCD, XTC, TRR with their topology; optionally .gz or .bz2) or an ONNX model (.onnx); skipped`,
         path: null,
       }))
-      this.batches.unshift({ id, importId: null, kind: 'dataset', projectId, files, state: 'uploading', frames: 0, datasetId: null, datasetName: null, error: null })
+      this.batches.unshift({ id, importId: null, kind: 'dataset', projectId, files, state: 'uploading', frames: 0, datasetId: null, datasetName: null, error: null, summary: null })
       const batch = this.batches[0]!
       const wanted = list.filter((f) => PDB_RE.test(f.name))
       const entries = batch.files.filter((f) => f.state === 'waiting')
       if (wanted.length === 0) {
         batch.state = 'error'
-        batch.error = 'nothing to import: drop .pdb or .pdb.gz snapshot files'
+        batch.error = 'nothing to import: drop snapshot files (.pdb, .cif, .gro, .pqr, .xyz, optionally .gz/.bz2) or a trajectory (.dcd, .xtc, .trr) with its topology'
         return
       }
       const controller = new AbortController()
@@ -190,7 +211,16 @@ export const useImportsStore = defineStore('imports', {
           batch.state = 'cancelled'
           return
         }
-        const res = await api().call('dataset.import', { projectId, paths: ready.map((f) => f.path!), select: this.selection, name: datasetName(ready), importId })
+        // stride and time window: for trajectories (the server applies the stride to multi-model files too)
+        const traj = ready.some((f) => TRAJ_RE.test(f.name))
+        const stride = Math.max(1, Math.floor(this.stride || 1))
+        const sampling = {
+          ...(stride > 1 ? { stride } : {}),
+          ...(traj && this.beginPs !== null ? { beginPs: this.beginPs } : {}),
+          ...(traj && this.endPs !== null ? { endPs: this.endPs } : {}),
+        }
+        const named = ready.filter((f) => TRAJ_RE.test(f.name))
+        const res = await api().call('dataset.import', { projectId, paths: ready.map((f) => f.path!), select: this.selection, name: datasetName(named.length > 0 ? named : ready), importId, ...sampling })
         if (res.manifest) {
           for (const f of ready) {
             f.state = 'done'
@@ -199,6 +229,7 @@ export const useImportsStore = defineStore('imports', {
           batch.state = 'done'
           batch.datasetId = res.manifest.id
           batch.datasetName = res.manifest.name
+          batch.summary = samplingSummary(res.manifest.frames, res.manifest.sources, stride, traj ? this.beginPs : null, traj ? this.endPs : null)
           const project = useProjectStore()
           await project.refresh()
           project.selectedDatasetId = res.manifest.id
