@@ -23,6 +23,8 @@ interface Expected {
   resSeq?: number[]
   chain?: string
   spacingPs?: number
+  timesPs?: number[]
+  cellA?: number[]
 }
 const EXPECTED = JSON.parse(readFileSync(path.join(REAL, 'expected.json'), 'utf8')) as Record<string, Expected>
 const TOL = 2e-3
@@ -55,6 +57,8 @@ const STRUCTURES: [string, string][] = [
   ['ala2_2models.cif.gz', 'cif'],
   ['nmr_like_ensemble.pdb', 'pdb'],
   ['altloc_overflow.pdb', 'pdb'],
+  ['gmx_box.gro', 'gro'],
+  ['gmx_window.gro', 'gro'],
 ]
 
 describe('real corpus: structures read by content match MDTraj', () => {
@@ -69,6 +73,8 @@ describe('real corpus: structures read by content match MDTraj', () => {
       if (exp.names) expect(r.topology.atoms.map((a) => a.name)).toEqual(exp.names)
       if (exp.resSeq) expect([...new Set(r.topology.atoms.map((a) => a.resSeq))]).toEqual(exp.resSeq)
       if (exp.chain) expect(new Set(r.topology.atoms.map((a) => a.chainId))).toEqual(new Set([exp.chain]))
+      if (exp.timesPs) expect(r.timesPs).toEqual(exp.timesPs)
+      if (exp.cellA) expect([r.topology.cell!.a, r.topology.cell!.b, r.topology.cell!.c].map((v) => +v.toFixed(6))).toEqual(exp.cellA)
     })
   }
 
@@ -88,6 +94,11 @@ describe('real corpus: structures read by content match MDTraj', () => {
 
 describe('real corpus: trajectories with their topology match MDTraj', () => {
   const top = readStructure(unwrap(bytes('ala2_top.pdb'), 'top.pdb'), 'top.pdb')
+  it('gmx_40.trr (written by gmx trjconv)', () => {
+    const t = readTrajectory(unwrap(bytes('gmx_40.trr'), 'g.trr'), 'g.trr')
+    expectFrames(t.frames, t.nFrames, EXPECTED['gmx_40.trr']!, 'gmx trr')
+    expect(t.timesPs.slice(0, 3)).toEqual([0, 20, 40])
+  })
   for (const ext of ['xtc', 'trr', 'dcd']) {
     it(`ala2_40.${ext}`, () => {
       const t = readTrajectory(unwrap(bytes(`ala2_40.${ext}`), `t.${ext}`), `t.${ext}`)
@@ -129,6 +140,12 @@ describe('real corpus: dataset import of trajectory + topology, stride and time 
       expect(m.warnings.join('\n')).toMatch(new RegExp(`kept ${exp.frames} of 40 frames \\(stride 3, 100–500 ps\\); spacing 60 ps`))
     })
   }
+
+  it('--begin 100 --end 500 --stride 3 keeps the frames `gmx trjconv -b 100 -e 500 -skip 3` keeps', async () => {
+    const m = await importDataset(project, [f('ala2_40.xtc'), f('ala2_top.pdb')], { beginPs: 100, endPs: 500, stride: 3, align: false })
+    // gmx_window.gro holds GROMACS's choice (frames at 100, 160, …, 460 ps), read by MDTraj
+    expectFrames((await readDataset(project, m.id)).coords, m.frames, EXPECTED['gmx_window.gro']!, 'gmx window')
+  })
 
   it('a trajectory alone is refused with what to add; a topology of other atoms names both counts', async () => {
     await expectUserErrorAsync(importDataset(project, [f('ala2_40.dcd')]), 'ala2_40.dcd: is a DCD trajectory (binary), coordinates only; give its topology too')
