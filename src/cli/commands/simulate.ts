@@ -466,6 +466,8 @@ function runMeta(sys: OpenedSystem, params: SamplerParams, ts: TimeStep, system:
     sweeps: res.sweeps ?? null,
     stopped: res.stopped ?? null,
     seconds,
+    // wall ms per phase (network, normals, alignment, trustRegion, other; docs/speed.md)
+    timing: res.timing ?? null,
     version: VERSION,
     createdAt: new Date().toISOString(),
   }

@@ -27,6 +27,7 @@ import { MetropolisBridge } from './metropolis'
 import { Aligner } from '../geometry/kabsch'
 import { RigidBodyProjector } from '../geometry/rigid-body'
 import { UserError } from '../errors'
+import type { PhaseTimer } from './timing'
 
 export interface StepConfig {
   mode: SamplerMode
@@ -111,7 +112,9 @@ export class AdapterStep {
     private readonly model: ScoreModel,
     cfg: StepConfig,
     /** largest batch this stepper will be asked for */
-    readonly maxBatch: number
+    readonly maxBatch: number,
+    /** when given, alignment and projection time is added to timer.alignment (model calls are timed by the caller's timedModel) */
+    private readonly timer?: PhaseTimer
   ) {
     const d = model.dim
     this.dim = d
@@ -212,7 +215,11 @@ export class AdapterStep {
       }
       this.bridgeApply(i, noise, batch, out)
     }
-    if (this.aligner) for (let b = 0; b < batch; b++) this.aligner.align(out, b * this.dim)
+    if (this.aligner) {
+      const t0 = this.timer ? this.timer.now() : 0
+      for (let b = 0; b < batch; b++) this.aligner.align(out, b * this.dim)
+      if (this.timer) this.timer.alignment += this.timer.now() - t0
+    }
   }
 
   /** tweedie: xs = [x (batch rows); x + √h_i·z_i (batch rows)] */
@@ -277,13 +284,18 @@ export class AdapterStep {
       return
     }
     const v = this.incr!
+    const timer = this.timer
+    let tAlign = 0
     for (let b = 0; b < batch; b++) {
       const o = b * d
       const n = b * P
       for (let k = 0; k < d; k++) v[k] = eta * s[o + k]! + c * noise[n + k]!
+      const t0 = timer ? timer.now() : 0
       this.projector.project(v, y, 0, o)
       for (let k = 0; k < d; k++) out[o + k] = y[o + k]! + v[k]!
       this.aligner!.align(out, o)
+      if (timer) tAlign += timer.now() - t0
     }
+    if (timer) timer.alignment += tAlign
   }
 }

@@ -85,10 +85,12 @@ class PicardWindow {
     this.den = new Float64Array(d)
     this.frame = new Float32Array(R * d)
     this.w = Math.min(window, st.totalSteps - this.t0)
+    const t0 = st.timer.now()
     for (let r = 0; r < R; r++) {
       for (let j = 0; j < this.w; j++) copyRow(this.anchor, r, this.G, r * this.w + j, d)
       st.fillNoise(this.noise, r, this.t0, this.w, r * this.w * P)
     }
+    st.timer.normals += st.timer.now() - t0
   }
 
   /** one sweep: slot 0 ← the anchor, slot j ← the previous sweep's frame j − 1; Φ on all slots; guard verdicts */
@@ -102,12 +104,14 @@ class PicardWindow {
     if (p) await p
     st.modelCalls += this.stepper.calls
     st.sweeps++
+    const t0 = st.timer.now()
     for (let b = 0; b < R * w; b++) {
       const v = st.check(Out, b * d)
       this.flags[b] = v
       if (v === ROW_REJECTED) copyRow(In, b, Out, b, d)
       if (st.accepted) this.acc[b] = this.stepper.accepted[b]!
     }
+    st.timer.trustRegion += st.timer.now() - t0
   }
 
   /** G'_j = Φ(G_{j−1}) + θ ⊙ (G'_{j−1} − G_{j−1}); δ_j per slot; this sweep becomes the previous one */
@@ -186,7 +190,11 @@ class PicardWindow {
         if (keep > 0) copyRow(G, r * w2 + keep - 1, G, r * w2 + j, d)
         else copyRow(this.anchor, r, G, r * w2 + j, d)
       }
-      if (w2 > keep) st.fillNoise(this.noise, r, this.t0 + keep, w2 - keep, (r * w2 + keep) * P)
+      if (w2 > keep) {
+        const t0 = st.timer.now()
+        st.fillNoise(this.noise, r, this.t0 + keep, w2 - keep, (r * w2 + keep) * P)
+        st.timer.normals += st.timer.now() - t0
+      }
     }
     this.prevValid.copyWithin(0, k, w)
     this.prevValid.fill(0, keep, w2)

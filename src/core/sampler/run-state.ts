@@ -11,6 +11,7 @@ import { TrustGuard } from './trust-region'
 import { fillNormals } from '../rng/normals'
 import { fmt } from './params'
 import { UserError } from '../errors'
+import { PhaseTimer } from './timing'
 
 export interface RunHooks {
   /**
@@ -89,7 +90,9 @@ export class RunState {
     readonly params: SamplerParams,
     readonly hooks: RunHooks,
     noisePerStep: number,
-    start: Float32Array
+    start: Float32Array,
+    /** phase clock of the run (the engines add normals and trustRegion time to it) */
+    readonly timer: PhaseTimer = new PhaseTimer()
   ) {
     this.R = params.replicas
     this.d = model.dim

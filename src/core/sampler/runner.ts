@@ -17,6 +17,7 @@ import { RunState } from './run-state'
 import { runSequential } from './sequential'
 import { runPicard } from './picard'
 import { UserError } from '../errors'
+import { PhaseTimer, timedModel, type PhaseTimes } from './timing'
 
 export type { RunHooks, StopInfo } from './run-state'
 
@@ -39,6 +40,8 @@ export interface RunResult {
   acceptance?: number[]
   /** set when the run ended early: aborted by the signal, or unstable (frames before it are kept) */
   stopped?: StopInfo
+  /** wall time of this call split by phase (ms; timing.ts) */
+  timing?: PhaseTimes
 }
 
 /** sampler parameters as trajectory metadata (k = 1/(2η) in Å⁻², σ_K = √η in Å) */
@@ -80,8 +83,9 @@ export async function runTrajectory(model: ScoreModel, params: SamplerParams, in
     throw new UserError(`checkpointEvery must be a whole number ≥ 1 (got ${hooks.checkpointEvery})`, 'bad-param')
   }
   const W = params.parallel ? params.parallel.window : 1
-  const stepper = new AdapterStep(model, params, R * W)
-  const st = new RunState(model, params, hooks, stepper.noiseSize, start)
+  const timer = new PhaseTimer()
+  const stepper = new AdapterStep(timedModel(model, timer), params, R * W, timer)
+  const st = new RunState(model, params, hooks, stepper.noiseSize, start, timer)
   const a = st.announceStart(start)
   if (a) await a
   if (params.parallel) await runPicard(st, stepper, start, params.parallel.window, params.parallel.tol)
@@ -108,7 +112,7 @@ export async function runTrajectory(model: ScoreModel, params: SamplerParams, in
     dim: d,
     data,
   }
-  const result: RunResult = { trajectory, rejections: st.rejections.slice(), modelCalls: st.modelCalls }
+  const result: RunResult = { trajectory, rejections: st.rejections.slice(), modelCalls: st.modelCalls, timing: timer.result() }
   if (params.parallel) result.sweeps = st.sweeps
   if (st.accepted) {
     result.accepted = st.accepted.slice()
