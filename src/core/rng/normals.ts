@@ -50,11 +50,64 @@ function normalBlock(b: number, k0: number, k1: number, stream: number): void {
   block[3] = r1 * Math.sin(t1)
 }
 
+/** Philox constants (philox.ts) */
+const M0 = 0xd2511f53
+const M1 = 0xcd9e8d57
+const W0 = 0x9e3779b9
+const W1 = 0xbb67ae85
+
+/**
+ * Normals 4b … 4b+3 for whole blocks b = b0 … b0+nBlocks−1 straight into out[o …]: Philox4x32-10
+ * inlined (the high word of M·x from one float64 product and the exact low word, instead of four
+ * 16-bit limb products) and Box–Muller with the same float64 operations in the same order as
+ * normalBlock, so every value is bit-identical to it (tests/unit/core/rng-fast.test.ts).
+ * Requires b0 + nBlocks ≤ 2^53/4; the counter's high word is carried exactly.
+ */
+function fillBlocks(out: Float32Array, o: number, b0: number, nBlocks: number, k0: number, k1: number, stream: number): void {
+  let c1 = Math.floor(b0 / TWO32) >>> 0
+  let c0 = (b0 - c1 * TWO32) >>> 0
+  for (let nb = 0; nb < nBlocks; nb++) {
+    let x0 = c0
+    let x1 = c1
+    let x2 = stream
+    let x3 = 0
+    let key0 = k0
+    let key1 = k1
+    for (let r = 0; r < 10; r++) {
+      // the low word of M·x exactly by Math.imul; the high word from the float64 product, whose
+      // rounding error (≤ 2^11) is far below the 2^31 that would move it: M·x − lo is a multiple
+      // of 2^32 to within that error, so rounding (M·x − lo)/2^32 gives the exact high word
+      const lo0 = Math.imul(M0, x0) >>> 0
+      const lo1 = Math.imul(M1, x2) >>> 0
+      const hi0 = Math.round((M0 * x0 - lo0) * INV_TWO32)
+      const hi1 = Math.round((M1 * x2 - lo1) * INV_TWO32)
+      x0 = (hi1 ^ x1 ^ key0) >>> 0
+      x1 = lo1
+      x2 = (hi0 ^ x3 ^ key1) >>> 0
+      x3 = lo0
+      key0 = (key0 + W0) >>> 0
+      key1 = (key1 + W1) >>> 0
+    }
+    const r0 = Math.sqrt(-2 * Math.log((x0 + 0.5) * INV_TWO32))
+    const t0 = TWO_PI * (x1 + 0.5) * INV_TWO32
+    const r1 = Math.sqrt(-2 * Math.log((x2 + 0.5) * INV_TWO32))
+    const t1 = TWO_PI * (x3 + 0.5) * INV_TWO32
+    out[o] = r0 * Math.cos(t0)
+    out[o + 1] = r0 * Math.sin(t0)
+    out[o + 2] = r1 * Math.cos(t1)
+    out[o + 3] = r1 * Math.sin(t1)
+    o += 4
+    c0 = (c0 + 1) >>> 0
+    if (c0 === 0) c1 = (c1 + 1) >>> 0
+  }
+}
+
 /**
  * Standard normal number n (n = 0,1,2,… < 2^53) of stream (seed, stream) is a pure function of
  * (seed, stream, n). Writes normals start … start+count−1 into out[outOffset …].
  * seed: integer in [0, 2⁵³); stream: uint32 (e.g. the replica index);
- * count defaults to out.length − outOffset. Allocation-free.
+ * count defaults to out.length − outOffset. Allocation-free. Whole blocks go through the batched
+ * kernel fillBlocks; a partial block at either end through normalBlock (the same values).
  */
 export function fillNormals(
   out: Float32Array,
@@ -76,7 +129,8 @@ export function fillNormals(
   let n = start
   let o = outOffset
   const end = outOffset + count
-  while (o < end) {
+  // head: the rest of a block begun before `start`
+  if (n % 4 !== 0 && o < end) {
     const b = Math.floor(n / 4)
     const lane = n - 4 * b
     normalBlock(b, k0, k1, stream)
@@ -84,6 +138,18 @@ export function fillNormals(
     for (let i = 0; i < take; i++) out[o + i] = block[lane + i]!
     o += take
     n += take
+  }
+  const whole = Math.floor((end - o) / 4)
+  if (whole > 0) {
+    fillBlocks(out, o, n / 4, whole, k0, k1, stream)
+    o += 4 * whole
+    n += 4 * whole
+  }
+  // tail: the first lanes of one more block
+  if (o < end) {
+    normalBlock(n / 4, k0, k1, stream)
+    const take = end - o
+    for (let i = 0; i < take; i++) out[o + i] = block[i]!
   }
 }
 

@@ -1,0 +1,93 @@
+/**
+ * The JavaScript kernels around the network, one at a time (docs/speed.md):
+ *   normals     ns per standard normal (fillNormals: Philox4x32-10 → Box–Muller), in the sampler's
+ *               chunk size (one adapter step of one replica: P = d·(1 + M) normals);
+ *   align       µs per frame of Aligner.align (Horn/Kabsch, N = 22 atoms: alanine dipeptide);
+ *   project     µs per frame of RigidBodyProjector.project (N = 22);
+ *   trust       ns per frame of TrustGuard.inside (d = 66).
+ *
+ *   npm run bench:kernels -- [--seconds S]      (node scripts/run-ts.mjs bench/kernels.bench.ts)
+ */
+import { fillNormals } from '../src/core/rng/normals'
+import { Aligner } from '../src/core/geometry/kabsch'
+import { RigidBodyProjector } from '../src/core/geometry/rigid-body'
+import { TrustGuard } from '../src/core/sampler/trust-region'
+import { fillNormalsBefore } from './reference-kernels'
+
+const argv = process.argv.slice(2)
+const secIdx = argv.indexOf('--seconds')
+const seconds = secIdx >= 0 ? Number(argv[secIdx + 1]) : 1
+
+/** seconds per call of fn, after a warm-up, over ≥ `seconds` */
+function perCall(fn: () => void): number {
+  for (let i = 0; i < 50; i++) fn()
+  let n = 0
+  const t0 = performance.now()
+  for (;;) {
+    for (let i = 0; i < 20; i++) fn()
+    n += 20
+    const t = (performance.now() - t0) / 1000
+    if (t >= seconds) return t / n
+  }
+}
+
+export interface KernelTimes {
+  nsPerNormal: number
+  /** the same normals by the kernel as it was before issue 12 (bench/reference-kernels.ts), same run */
+  nsPerNormalBefore: number
+  usPerAlign: number
+  usPerProject: number
+  nsPerTrust: number
+}
+
+export function measureKernels(): KernelTimes {
+  const N = 22
+  const d = 3 * N
+  const P = d * 11
+  const noise = new Float32Array(64 * P)
+  let pos = 0
+  const nsPerNormalBefore = (1e9 * perCall(() => {
+    for (let r = 0; r < 64; r++) fillNormalsBefore(noise, 7, r, pos, r * P, P)
+    pos += P
+  })) / noise.length
+  const nsPerNormal = (1e9 * perCall(() => {
+    for (let r = 0; r < 64; r++) fillNormals(noise, 7, r, pos, r * P, P)
+    pos += P
+  })) / noise.length
+
+  const ref = new Float32Array(d)
+  fillNormals(ref, 1, 0, 0)
+  for (let i = 0; i < d; i++) ref[i]! *= 1.5
+  const frames = new Float32Array(64 * d)
+  fillNormals(frames, 2, 0, 0)
+  for (let i = 0; i < frames.length; i++) frames[i] = 1.5 * frames[i]! + 0.3
+  const aligner = new Aligner(ref, N)
+  const work = new Float32Array(frames.length)
+  const usPerAlign = (1e6 * perCall(() => {
+    work.set(frames)
+    for (let b = 0; b < 64; b++) aligner.align(work, b * d)
+  })) / 64
+
+  const proj = new RigidBodyProjector(N)
+  const v = new Float32Array(64 * d)
+  fillNormals(v, 3, 0, 0)
+  const usPerProject = (1e6 * perCall(() => {
+    for (let b = 0; b < 64; b++) proj.project(v, frames, b * d, b * d)
+  })) / 64
+
+  const guard = new TrustGuard({ mean: new Float32Array(d), scale: new Float32Array(d).fill(1.5), radius: 100 }, d)
+  let inside = 0
+  const nsPerTrust = (1e9 * perCall(() => {
+    for (let b = 0; b < 64; b++) if (guard.inside(frames, b * d)) inside++
+  })) / 64
+  if (inside === 0) throw new Error('unexpected: no frame inside')
+  return { nsPerNormal, nsPerNormalBefore, usPerAlign, usPerProject, nsPerTrust }
+}
+
+if (process.argv[1] && /kernels\.bench\.m?[jt]s$/.test(process.argv[1])) {
+  const k = measureKernels()
+  console.log(`normals: ${k.nsPerNormal.toFixed(1)} ns/normal (before: ${k.nsPerNormalBefore.toFixed(1)}, ×${(k.nsPerNormalBefore / k.nsPerNormal).toFixed(2)} faster)`)
+  console.log(`align (Kabsch/Horn, N = 22): ${k.usPerAlign.toFixed(2)} µs/frame`)
+  console.log(`project (rigid-body, N = 22): ${k.usPerProject.toFixed(2)} µs/frame`)
+  console.log(`trust region (d = 66): ${k.nsPerTrust.toFixed(1)} ns/frame`)
+}
