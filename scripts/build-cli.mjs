@@ -13,6 +13,7 @@ export const nodeEntries = {
 export const workerEntries = {
   'cli/train-worker': 'src/services/models/train-worker.ts',
   'cli/self-check-worker': 'src/services/models/self-check-worker.ts',
+  'cli/simulate-worker': 'src/cli/simulate-worker.ts',
 }
 
 const started = Date.now()

@@ -21,6 +21,8 @@ export interface CliModelOptions {
   topology?: string
   init?: string
   align: boolean
+  /** onnxruntime intra-op threads of the session (default 1) */
+  threads?: number
 }
 
 export interface CliModel {
@@ -59,7 +61,7 @@ async function readTopology(file: string, card: ModelCard | undefined, dim: numb
 }
 
 export async function openModelForCli(opts: CliModelOptions): Promise<CliModel> {
-  const opened = await openModelFile(opts.model)
+  const opened = await openModelFile(opts.model, { threads: opts.threads })
   const { model, card } = opened
   try {
     const d = model.dim

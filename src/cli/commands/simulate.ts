@@ -28,7 +28,12 @@ import { GaussianMixtureModel, normalCdf, threeWellMixture } from '../../core/sc
 import { writeFileAtomic } from '../../services/fs/atomic'
 import { writeTrajectory } from '../../services/exports/write-trajectory'
 import { openModelForCli } from '../model-source'
-import { openCheckpointDir, type CheckpointDir } from '../checkpoint-dir'
+import { openCheckpointDir } from '../checkpoint-dir'
+import { availableParallelism } from 'node:os'
+import { openModelFile, trustRegionOf } from '../../services/models/open'
+import { cardSummary } from '../model-source'
+import { findSimulateWorker, MODEL_REPLICA_QUANTUM, runThreaded, splitReplicas, type WorkerShardInput } from '../simulate-threads'
+import { describeEstimate, estimateSampling } from '../../core/limits'
 
 const SYSTEMS = ['harmonic', 'double-well', 'mueller-brown', 'gmm'] as const
 type System = (typeof SYSTEMS)[number]
@@ -74,6 +79,13 @@ const usage = `diffmd simulate — generate a trajectory (frame 0 = the initial 
                     checkpoint every --checkpoint-every N frames (default 100); after a crash or kill,
                     the same command continues from the last stored frame, bit-identical to an
                     uninterrupted run; DIR's files are removed once --out is written
+  --threads N       worker threads, each running a block of the replicas with its own onnxruntime
+                    session (default: all cores; 1 with --checkpoint or --parallel). The frames are the
+                    same bit for bit whatever N (docs/cluster.md); with --checkpoint, resume with
+                    the same N (each block keeps its own folder DIR/replicas-A-B)
+  --intra-op-threads N  onnxruntime threads inside each session (default 1)
+  --replica-range A:N   run replicas A … A+N−1 of the R only (a shard of a sweep; docs/cluster.md)
+  --init-f32 FILE   the R initial states as raw little-endian float32 [R, d] (written by diffmd sweep)
 Ctrl-C stops cleanly and writes the frames made so far.`
 
 const spec = {
@@ -104,6 +116,10 @@ const spec = {
   align: 'boolean',
   checkpoint: 'string',
   'checkpoint-every': 'int',
+  threads: 'int',
+  'intra-op-threads': 'int',
+  'replica-range': 'string',
+  'init-f32': 'string',
 } as const
 
 type Flags = ParsedArgs['flags']
@@ -118,6 +134,26 @@ function cardNumber(card: Record<string, unknown>, keys: string[]): number | und
     if (typeof v === 'number' && Number.isFinite(v)) return v
   }
   return undefined
+}
+
+/** the analytic model of --system with these flags (rebuilt in each worker thread) */
+export function analyticModel(system: string, flags: Flags, beta: number): ScoreModel {
+  return analyticSystem(choiceFlag('simulate', { system }, 'system', SYSTEMS), flags, beta).model
+}
+
+/** --init-f32: exactly R·d little-endian float32 values */
+async function readInitF32(file: string, R: number, d: number): Promise<Float32Array> {
+  let b: Buffer
+  try {
+    b = await fs.readFile(file)
+  } catch (err) {
+    fail(`--init-f32 ${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
+  }
+  if (b.length !== R * d * 4) fail(`--init-f32 ${file}: holds ${b.length} bytes, expected R·d·4 = ${R}·${d}·4 = ${R * d * 4}`)
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength)
+  const x = new Float32Array(R * d)
+  for (let i = 0; i < x.length; i++) x[i] = dv.getFloat32(4 * i, true)
+  return x
 }
 
 /** the analytic model for --system, with its natural σ_data (Å) and default initial states */
@@ -366,7 +402,12 @@ async function openSystem(flags: Flags, target: { modelFile?: string; system?: S
   if (target.system !== undefined) {
     const sys = analyticSystem(target.system, flags, ts.beta)
     const model = sys.model
-    const init = flags.init !== undefined ? await readInit(flags.init as string, replicas, model.dim) : sys.initial(replicas, seed)
+    const init =
+      flags['init-f32'] !== undefined
+        ? await readInitF32(flags['init-f32'] as string, replicas, model.dim)
+        : flags.init !== undefined
+          ? await readInit(flags.init as string, replicas, model.dim)
+          : sys.initial(replicas, seed)
     return {
       model,
       init,
@@ -379,7 +420,27 @@ async function openSystem(flags: Flags, target: { modelFile?: string; system?: S
     }
   }
   const modelFile = target.modelFile!
-  const opened = await openModelForCli({ model: modelFile, topology: flags.topology as string | undefined, init: flags.init as string | undefined, align: flags.align !== false })
+  const intraOp = positiveFlag('simulate', flags, 'intra-op-threads', 1)
+  if (flags['init-f32'] !== undefined) {
+    if (flags.init !== undefined) fail('give --init or --init-f32, not both')
+    const o = await openModelFile(modelFile, { threads: intraOp })
+    const card = o.card
+    const cardNum = (keys: string[]): number | undefined => (card ? cardNumber(card as unknown as Record<string, unknown>, keys) : undefined)
+    const sm = cardNum(['sigmaMin', 'sigma_min'])
+    const sd = cardNum(['sigmaData', 'sigma_data'])
+    const recs = card?.atoms?.records
+    return {
+      model: o.model,
+      init: await readInitF32(flags['init-f32'] as string, replicas, o.model.dim),
+      sigmaMinDefault: sm ?? (sd !== undefined ? 0.05 * sd : NaN),
+      topology: recs && recs.length * 3 === o.model.dim ? { atoms: recs } : undefined,
+      trustRegion: card ? trustRegionOf(card) : undefined,
+      T: cardNum(['temperature', 'T']),
+      dispose: () => o.model.dispose(),
+      meta: { system: 'model', modelFile: path.basename(modelFile), card: cardSummary(card), init: `from ${path.basename(flags['init-f32'] as string)}` },
+    }
+  }
+  const opened = await openModelForCli({ threads: intraOp, model: modelFile, topology: flags.topology as string | undefined, init: flags.init as string | undefined, align: flags.align !== false })
   const card = opened.card
   const sm = cardNumber(card, ['sigmaMin', 'sigma_min'])
   const sd = cardNumber(card, ['sigmaData', 'sigma_data'])
@@ -413,11 +474,47 @@ function samplerParams(flags: Flags, sys: OpenedSystem, ts: TimeStep, sizes: Siz
   return { mode, scheme, eta: ts.eta, innerSteps, denoiseSteps, sigmaMin, replicas, frames, seed, trustRegion: sys.trustRegion, parallel }
 }
 
+/** which replicas this process runs and on how many threads (docs/cluster.md) */
+interface Block {
+  /** first replica (of the whole run) */
+  base: number
+  threads: number
+  /** how a worker thread rebuilds the model */
+  worker: WorkerShardInput['system']
+}
+
+/** --replica-range A:N against R replicas */
+function replicaRange(flags: Flags, R: number, quantum: number): { base: number; n: number } | undefined {
+  const v = flags['replica-range']
+  if (v === undefined) return undefined
+  const m = /^(\d+):(\d+)$/.exec(String(v))
+  if (!m) fail(`--replica-range must be START:COUNT, e.g. 0:32 (got ${String(v)})`)
+  const base = Number(m[1])
+  const n = Number(m[2])
+  if (!(n >= 1) || base + n > R) fail(`--replica-range ${String(v)}: replicas ${base} … ${base + n - 1} are not within the ${R} of --replicas`)
+  if (base % quantum !== 0) fail(`--replica-range ${String(v)}: a learned model's blocks start at multiples of ${quantum} replicas (so the frames equal the whole run's bit for bit; docs/cluster.md)`)
+  return { base, n }
+}
+
+/** --threads (default: every core; Picard windows default to one thread), as many as there are blocks of replicas */
+function threadCount(flags: Flags, params: SamplerParams, quantum: number): number {
+  // a --checkpoint folder resumes only with the split it was made with, so the default there is
+  // one thread (not this machine's core count): a folder moved to another machine still resumes
+  const asked = flags.threads !== undefined ? positiveFlag('simulate', flags, 'threads') : params.parallel || flags.checkpoint !== undefined ? 1 : availableParallelism()
+  const threads = splitReplicas(0, params.replicas, asked, quantum).length
+  if (threads > 1 && !findSimulateWorker()) {
+    if (flags.threads !== undefined) fail('--threads: the worker bundle (out/cli/simulate-worker.mjs) is missing; run `npm run build:cli`, or use --threads 1')
+    return 1
+  }
+  return threads
+}
+
 /** the run, with a progress bar, Ctrl-C and the --checkpoint folder; frames on disk win over memory */
-async function runWithProgress(flags: Flags, sys: OpenedSystem, params: SamplerParams): Promise<{ res: RunResult; seconds: number; ckpt?: CheckpointDir }> {
+async function runWithProgress(flags: Flags, sys: OpenedSystem, params: SamplerParams, block: Block): Promise<{ res: RunResult; seconds: number; cleanup?: () => Promise<void> }> {
   if (flags['checkpoint-every'] !== undefined && flags.checkpoint === undefined) fail('--checkpoint-every needs --checkpoint DIR')
   const every = positiveFlag('simulate', flags, 'checkpoint-every', 100)
-  const ckpt = flags.checkpoint !== undefined ? await openCheckpointDir(flags.checkpoint as string, params, sys.model.dim, sys.model.name, sys.init, every) : undefined
+  const threaded = block.threads > 1
+  const ckpt = flags.checkpoint !== undefined && !threaded ? await openCheckpointDir(flags.checkpoint as string, params, sys.model.dim, sys.model.name, sys.init, every) : undefined
   if (ckpt && ckpt.framesOnDisk > 0) process.stderr.write(`diffmd: resuming from frame ${ckpt.framesOnDisk - 1} stored in ${ckpt.dir}\n`)
   const ac = new AbortController()
   const onSigint = (): void => ac.abort()
@@ -425,16 +522,37 @@ async function runWithProgress(flags: Flags, sys: OpenedSystem, params: SamplerP
   const bar = progressBar()
   const started = Date.now()
   let res: RunResult
+  let cleanup: (() => Promise<void>) | undefined
   try {
-    res = await runTrajectory(sys.model, params, sys.init, { signal: ac.signal, onProgress: (done, total) => bar.update(done, total), ...(ckpt ? { ...ckpt.hooks, resumeFrom: ckpt.resumeFrom } : {}) })
+    if (threaded) {
+      const dir = flags.checkpoint as string | undefined
+      const t = await runThreaded(findSimulateWorker()!, block.worker, params, sys.init, block.base, block.threads, {
+        signal: ac.signal,
+        onProgress: (done, total) => bar.update(done, total),
+        checkpoint: dir !== undefined ? { dir, every } : undefined,
+      })
+      res = t.res
+      if (t.framesOnDisk > 0) process.stderr.write(`diffmd: resumed from frames stored in ${dir}\n`)
+      if (dir !== undefined) {
+        cleanup = async () => {
+          for (const c of t.checkpointDirs) await (await openCheckpointDir(c.dir, c.params, sys.model.dim, sys.model.name, c.init, every)).remove()
+          await fs.rmdir(dir).catch(() => undefined)
+        }
+      }
+    } else {
+      res = await runTrajectory(sys.model, params, sys.init, { signal: ac.signal, onProgress: (done, total) => bar.update(done, total), replicaBase: block.base, ...(ckpt ? { ...ckpt.hooks, resumeFrom: ckpt.resumeFrom } : {}) })
+    }
   } finally {
     process.off('SIGINT', onSigint)
     bar.end()
   }
   const seconds = (Date.now() - started) / 1000
   // with --checkpoint the frames are on disk (including those of earlier, interrupted attempts)
-  if (ckpt) res.trajectory = { ...res.trajectory, ...(await ckpt.trajectory()) }
-  return { res, seconds, ckpt }
+  if (ckpt) {
+    res.trajectory = { ...res.trajectory, ...(await ckpt.trajectory()) }
+    cleanup = () => ckpt.remove()
+  }
+  return { res, seconds, cleanup }
 }
 
 /** the trajectory metadata written with the frames and printed by --json */
@@ -493,6 +611,30 @@ function report(flags: Flags, out: string, sys: OpenedSystem, params: SamplerPar
   return 0
 }
 
+/**
+ * The estimated time of a model run, said before it starts when it is over an hour; refused above
+ * MAX_ATOMS (src/core/limits, docs/peptides.md "Larger molecules").
+ */
+function sayCost(sys: OpenedSystem, params: SamplerParams): void {
+  if (sys.model.dim % 3 !== 0) return
+  const atoms = sys.model.dim / 3
+  const arch = (sys.meta.card as { architecture?: { arch?: string; width?: number; depth?: number; embDim?: number } } | undefined)?.architecture
+  const est = estimateSampling({
+    atoms,
+    arch: arch?.arch === 'score-mlp' ? 'score-mlp' : 'energy-mlp',
+    width: arch?.width,
+    depth: arch?.depth,
+    embDim: arch?.embDim,
+    replicas: params.replicas,
+    frames: params.frames,
+    innerSteps: params.innerSteps,
+    denoiseSteps: params.denoiseSteps,
+  })
+  const said = describeEstimate('sampling', atoms, est.seconds)
+  if (said.verdict === 'unsupported') fail(said.line)
+  if (said.verdict !== 'ok') process.stderr.write(`diffmd: warning: ${said.line}\n`)
+}
+
 const cmd: Command = {
   summary: 'generate a trajectory (analytic system or learned model)',
   usage,
@@ -503,11 +645,20 @@ const cmd: Command = {
     const sizes = parseSizes(flags)
     const sys = await openSystem(flags, target, ts, sizes)
     try {
-      const params = samplerParams(flags, sys, ts, sizes)
-      const { res, seconds, ckpt } = await runWithProgress(flags, sys, params)
-      const meta = runMeta(sys, params, ts, target.system, res, seconds)
+      // a shard of a sweep runs replicas [base, base + n) of the R (docs/cluster.md)
+      const quantum = target.modelFile !== undefined ? MODEL_REPLICA_QUANTUM : 1
+      const range = replicaRange(flags, sizes.replicas, quantum)
+      const base = range?.base ?? 0
+      if (range) sys.init = sys.init.slice(base * sys.model.dim, (base + range.n) * sys.model.dim)
+      const params = samplerParams(flags, sys, ts, range ? { ...sizes, replicas: range.n } : sizes)
+      if (target.modelFile !== undefined) sayCost(sys, params)
+      const worker: Block['worker'] =
+        target.system !== undefined ? { kind: 'analytic', system: target.system, flags, beta: ts.beta } : { kind: 'model', file: path.resolve(target.modelFile!), intraOp: positiveFlag('simulate', flags, 'intra-op-threads', 1) }
+      const threads = threadCount(flags, params, quantum)
+      const { res, seconds, cleanup } = await runWithProgress(flags, sys, params, { base, threads, worker })
+      const meta = { ...runMeta(sys, params, ts, target.system, res, seconds), threads, ...(range ? { replicaStart: base, replicasTotal: sizes.replicas } : {}) }
       await writeOut(target.out, { ...res.trajectory, meta }, sys.topology)
-      if (ckpt && !res.stopped) await ckpt.remove()
+      if (cleanup && !res.stopped) await cleanup()
       return report(flags, target.out, sys, params, res, meta, seconds)
     } finally {
       if (sys.dispose) await sys.dispose()

@@ -33,6 +33,12 @@ export interface RunHooks {
    * (for callers that stream frames through onFrame), so memory does not grow with the run
    */
   keepFrames?: boolean
+  /**
+   * the run's replica r draws its noise from stream replicaBase + r (default 0): a shard holding
+   * replicas [a, a + n) of a larger run passes a, so its frames equal those rows of the whole run
+   * (docs/cluster.md)
+   */
+  replicaBase?: number
 }
 
 export interface StopInfo {
@@ -131,7 +137,7 @@ export class RunState {
 
   /** normals of replica r for `steps` consecutive adapter steps from `step`, into buf[offset …] */
   fillNoise(buf: Float32Array, replica: number, step: number, steps: number, offset: number): void {
-    fillNormals(buf, this.params.seed, replica, step * this.P, offset, steps * this.P)
+    fillNormals(buf, this.params.seed, (this.hooks.replicaBase ?? 0) + replica, step * this.P, offset, steps * this.P)
   }
 
   /** verdict on a row after a step: inside the trust region / finite and not exploded */
