@@ -72,7 +72,9 @@ export function readGro(text: string, file: string): GroReadResult {
       const xyz = [0, 1, 2].map((d) => {
         const s = line.slice(20 + d * width, 20 + (d + 1) * width)
         if (!NUM.test(s)) fail(ln + 1, `${'xyz'[d]} coordinate '${s.trim()}' (columns ${21 + d * width}–${20 + (d + 1) * width}) is not a number`)
-        return Math.fround(Number(s) * 10)
+        const v = Math.fround(Number(s) * 10)
+        if (!Number.isFinite(v)) fail(ln + 1, `${'xyz'[d]} coordinate '${s.trim()}' is out of range`)
+        return v
       })
       const resSeqS = line.slice(0, 5).trim()
       const resSeq = resSeqS === '' ? 0 : Number(resSeqS)
@@ -99,7 +101,7 @@ export function readGro(text: string, file: string): GroReadResult {
     }
     const boxLine = lines[i + 2 + n]
     const box = (boxLine ?? '').trim().split(/\s+/)
-    if (boxLine === undefined || !(box.length === 3 || box.length === 9) || !box.every((s) => NUM.test(s))) {
+    if (boxLine === undefined || !(box.length === 3 || box.length === 9) || !box.every((s) => NUM.test(s) && Number.isFinite(Number(s)))) {
       fail(i + 3 + n, `expected the box line of frame ${models.length + 1} (3 or 9 numbers in nm), got '${(boxLine ?? '').trim().slice(0, 60)}'`)
     }
     if (!cell) cell = boxCell(box.map(Number))

@@ -95,7 +95,10 @@ export function readTrr(bytes: Uint8Array, file: string): TrrReadResult {
       else if (natoms !== nAtoms) bad(`${natoms} atoms, but the first frame has ${nAtoms}; all frames must have the same atoms`)
       if (pos + xSize + vSize + fSize > bytes.length) throw new Truncated()
       const x = new Float32Array(3 * natoms)
-      for (let k = 0; k < 3 * natoms; k++) x[k] = Math.fround(readReal() * 10)
+      for (let k = 0; k < 3 * natoms; k++) {
+        x[k] = Math.fround(readReal() * 10)
+        if (!Number.isFinite(x[k]!)) bad(`atom ${Math.floor(k / 3) + 1} has a non-finite or out-of-range ${'xyz'[k % 3]} coordinate`)
+      }
       pos += vSize + fSize
       frames.push(x)
       steps.push(step)

@@ -242,6 +242,18 @@ export function spacingPs(kept: number[], timesPs: number[] | undefined): number
   return Number.isFinite(m) ? Math.round(m * 1e6) / 1e6 : null
 }
 
+/** datasets store a PDB topology (8-column coordinates): |x| must stay below 1e7 Å (no molecule comes near) */
+const MAX_ABS_COORD = 9_999_999
+
+function checkCoordinateRange(frames: Float32Array, width: number, file: string): void {
+  for (let k = 0; k < frames.length; k++) {
+    const v = frames[k]!
+    if (!(Math.abs(v) < MAX_ABS_COORD)) {
+      throw new UserError(`${file}: frame ${Math.floor(k / width) + 1}, atom ${Math.floor((k % width) / 3) + 1}: coordinate ${v} Å is out of range (|x| < 1e7 Å); is the file damaged, or in other units?`, 'parse')
+    }
+  }
+}
+
 export interface SnapshotFileResult {
   bytes: number
   sha256: string
@@ -308,6 +320,7 @@ export async function readSnapshotFile(file: string, plan: ImportPlan, opts: Str
   }
   const kept = sampleFrames(n, times, s, file)
   const w = frames.length / Math.max(1, n)
+  checkCoordinateRange(frames, w, file)
   for (const f of kept) {
     if (opts.signal?.aborted) throw cancelledError(file)
     opts.onFrame(frames.slice(f * w, (f + 1) * w), f, top)
