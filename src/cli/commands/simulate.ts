@@ -635,6 +635,24 @@ function sayCost(sys: OpenedSystem, params: SamplerParams): void {
   if (said.verdict !== 'ok') process.stderr.write(`diffmd: warning: ${said.line}\n`)
 }
 
+/**
+ * A simulate command line checked and its R initial states drawn, without running it: what
+ * `diffmd sweep` stores in a job folder so every shard starts from the whole run's states
+ */
+export async function prepareRun(argv: string[]): Promise<{ init: Float32Array; dim: number; replicas: number; frames: number; modelFile?: string; quantum: number }> {
+  const { flags } = parseArgs('simulate', argv, spec)
+  const target = parseTarget(flags)
+  const ts = parseTimeStep(flags)
+  const sizes = parseSizes(flags)
+  const sys = await openSystem(flags, target, ts, sizes)
+  try {
+    samplerParams(flags, sys, ts, sizes)
+    return { init: sys.init, dim: sys.model.dim, replicas: sizes.replicas, frames: sizes.frames, modelFile: target.modelFile, quantum: target.modelFile !== undefined ? MODEL_REPLICA_QUANTUM : 1 }
+  } finally {
+    if (sys.dispose) await sys.dispose()
+  }
+}
+
 const cmd: Command = {
   summary: 'generate a trajectory (analytic system or learned model)',
   usage,

@@ -13,6 +13,7 @@ import { DEFAULT_CONSISTENCY, type ConsistencyConfig } from '../../core/nn/consi
 import { buildCard } from '../../core/nn/card'
 import { DEFAULT_RECIPE, DEFAULT_SIGMA, type TrainOptions, type TrainProgress } from '../../core/nn/trainer'
 import { choiceFlag, parseArgs, positiveFlag, requireFlag } from '../args'
+import { describeEstimate, estimateTraining } from '../../core/limits'
 import { loadTrainingFrames, displayName } from '../../services/models/training-data'
 import { startTrainingJob } from '../../services/models/train-job'
 import { sha256Hex } from '../../services/models/hash'
@@ -196,6 +197,14 @@ const cmd: Command = {
         `training ${arch} (d = ${loaded.dim}, width ${w}, depth ${dp}, ${paramCount({ arch, dim: loaded.dim, width: w, depth: dp, embDim: e })} parameters) on ${loaded.nFrames} frames of ${path.basename(data)}` +
           `${loaded.aligned ? ` (aligned; mean RMSD to the reference ${loaded.alignRmsd!.mean.toFixed(3)} Å)` : ''}${resumeFile ? `, resuming ${ckptFile}` : ''}\n`
       )
+    }
+    // what it will cost, said before it starts; refused above MAX_ATOMS (docs/peptides.md "Larger molecules")
+    if (loaded.dim % 3 === 0) {
+      const atoms = loaded.dim / 3
+      const est = estimateTraining({ atoms, arch, width: w, depth: dp, embDim: e, steps, batch: options.batch })
+      const said = describeEstimate('training', atoms, est.seconds, est.memoryMiB)
+      if (said.verdict === 'unsupported') throw new UserError(`train: ${data}: ${said.line}`, 'too-many-atoms')
+      if (!quiet || said.verdict !== 'ok') process.stderr.write(`${said.verdict === 'ok' ? '' : 'diffmd: warning: '}${said.line}\n`)
     }
     const tty = process.stderr.isTTY === true && !quiet
     let lastPrinted = -1
