@@ -59,6 +59,11 @@ const STRUCTURES: [string, string][] = [
   ['altloc_overflow.pdb', 'pdb'],
   ['gmx_box.gro', 'gro'],
   ['gmx_window.gro', 'gro'],
+  ['biotite_1l2y.gro', 'gro'],
+  ['biotite_1l2y_models1-3.pdb', 'pdb'],
+  ['biotite_1l2y_models1-3.cif', 'cif'],
+  ['biotite_2axd_models1-3.pdb.gz', 'pdb'],
+  ['biotite_2axd_models1-3.cif.gz', 'cif'],
 ]
 
 describe('real corpus: structures read by content match MDTraj', () => {
@@ -83,6 +88,13 @@ describe('real corpus: structures read by content match MDTraj', () => {
     expect(r.warnings.join('\n')).toMatch(/3 models list different atoms; kept the 22 atoms common to all models, dropped 2 atoms: OXT NME A 3 \(only in model 2\), O HOH W 101 \(only in model 3\)/)
   })
 
+  it("biotite's 2axd (NMR; model 1 has no C-terminal OXT): the 1,276 common atoms, and a note naming the OXT", () => {
+    for (const name of ['biotite_2axd_models1-3.pdb.gz', 'biotite_2axd_models1-3.cif.gz']) {
+      const r = readStructure(unwrap(bytes(name), name), name)
+      expect(r.warnings.join('\n')).toContain(`${name}: the 3 models list different atoms; kept the 1,276 atoms common to all models, dropped 1 atom: OXT LYS S 76 (only in models 2–3)`)
+    }
+  })
+
   it('alternate locations: one per residue (B, occupancy 0.60, for the whole residue); **** residue numbers accepted with a note', () => {
     const r = readStructure(unwrap(bytes('altloc_overflow.pdb'), 'alt.pdb'), 'alt.pdb')
     const ala = r.topology.atoms.filter((a) => a.resName === 'ALA')
@@ -94,6 +106,13 @@ describe('real corpus: structures read by content match MDTraj', () => {
 
 describe('real corpus: trajectories with their topology match MDTraj', () => {
   const top = readStructure(unwrap(bytes('ala2_top.pdb'), 'top.pdb'), 'top.pdb')
+  for (const ext of ['xtc', 'trr']) {
+    it(`biotite's 1l2y.${ext} with 1l2y.gro (38 frames × 304 atoms)`, () => {
+      const t = readTrajectory(unwrap(bytes(`biotite_1l2y.${ext}`), ext), ext)
+      expectFrames(t.frames, t.nFrames, EXPECTED[`biotite_1l2y.${ext}`]!, `1l2y ${ext}`)
+    })
+  }
+
   it('gmx_40.trr (written by gmx trjconv)', () => {
     const t = readTrajectory(unwrap(bytes('gmx_40.trr'), 'g.trr'), 'g.trr')
     expectFrames(t.frames, t.nFrames, EXPECTED['gmx_40.trr']!, 'gmx trr')
@@ -141,6 +160,13 @@ describe('real corpus: dataset import of trajectory + topology, stride and time 
     })
   }
 
+  it("biotite's 1l2y.xtc dropped with 1l2y.gro, --stride 5: MDTraj's md.load(stride=5)", async () => {
+    const m = await importDataset(project, [f('biotite_1l2y.gro'), f('biotite_1l2y.xtc')], { stride: 5, align: false, select: 'all' })
+    const exp = EXPECTED['biotite_1l2y.xtc stride 5']!
+    expect(m.atoms.count).toBe(304)
+    expectFrames((await readDataset(project, m.id)).coords, m.frames, exp, '1l2y stride 5')
+  })
+
   it('--begin 100 --end 500 --stride 3 keeps the frames `gmx trjconv -b 100 -e 500 -skip 3` keeps', async () => {
     const m = await importDataset(project, [f('ala2_40.xtc'), f('ala2_top.pdb')], { beginPs: 100, endPs: 500, stride: 3, align: false })
     // gmx_window.gro holds GROMACS's choice (frames at 100, 160, …, 460 ps), read by MDTraj
@@ -168,6 +194,7 @@ describe('real corpus: refusals name the format and what to do', () => {
     ['two_pdbs.tar', 'two_pdbs.tar: is a tar archive; extract it (tar -xf FILE) and import the files inside'],
     ['ala2_top.zip', 'ala2_top.zip: is a zip archive; extract it (unzip FILE) and import the files inside'],
     ['ala2_top.pdb.xz', 'ala2_top.pdb.xz: is an xz-compressed file; decompress it (xz -d FILE) or recompress it with gzip'],
+    ['biotite_1l2y_head.bcif', 'biotite_1l2y_head.bcif: is a BinaryCIF file (binary, MessagePack); BinaryCIF is not read; download or convert it to text mmCIF or PDB'],
     ['head_only.mmtf', 'head_only.mmtf: is an MMTF file (binary, MessagePack); MMTF is not read; download or convert it to mmCIF or PDB'],
   ]
   for (const [name, msg] of cases) {
