@@ -107,6 +107,12 @@ export class AdapterStep {
   readonly accepted: Uint8Array
   /** bridge-mh: ln of the last step's acceptance ratio per row (float64; NaN for a non-finite proposal) */
   readonly logAlpha: Float64Array
+  /**
+   * Work that does not touch this step's arrays, run right after each asynchronous model call is
+   * dispatched, so that it overlaps the network (the sequential engine draws the next step's
+   * normals here; docs/speed.md). Not called for synchronous models or in bridge-mh.
+   */
+  background: (() => void) | undefined = undefined
 
   constructor(
     private readonly model: ScoreModel,
@@ -181,7 +187,10 @@ export class AdapterStep {
       return this.bridgeFrom(0, noise, batch, out)
     }
     const p = this.model.score(y, this.sigma, batch, this.s)
-    if (p) return p.then(() => this.langevinFinish(y, noise, batch, out))
+    if (p) {
+      this.background?.()
+      return p.then(() => this.langevinFinish(y, noise, batch, out))
+    }
     this.langevinFinish(y, noise, batch, out)
   }
 
@@ -208,6 +217,7 @@ export class AdapterStep {
         p = this.model.score(out, this.sigma, batch, this.s)
       }
       if (p) {
+        this.background?.()
         return p.then(() => {
           this.bridgeApply(i, noise, batch, out)
           return this.bridgeFrom(i + 1, noise, batch, out)

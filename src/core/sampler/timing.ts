@@ -7,6 +7,9 @@
  *   trustRegion the per-row guard (trust region or explosion check),
  *   other       everything else in the run (the step arithmetic, copies, frames, hooks, yields):
  *               total − the four above.
+ * overlapped (not part of the sum): JavaScript done while an asynchronous model call ran (the next
+ * step's normals); it costs no wall time unless it outlasts the call, and then the excess shows up
+ * in `network`, which runs from a call's dispatch until its result is back on the JavaScript thread.
  * Milliseconds. The clock is read a few times per adapter step (never per replica), so the cost of
  * timing itself is ~0.1 µs per read, far below one model call.
  */
@@ -20,6 +23,8 @@ export interface PhaseTimes {
   alignment: number
   trustRegion: number
   other: number
+  /** JavaScript work hidden behind the network (ms), not part of the total's split */
+  overlapped: number
 }
 
 export const PHASES = ['network', 'normals', 'alignment', 'trustRegion', 'other'] as const
@@ -33,6 +38,7 @@ export class PhaseTimer {
   normals = 0
   alignment = 0
   trustRegion = 0
+  overlapped = 0
   private readonly started = now()
 
   /** the clock (ms); phases are measured as differences of two reads */
@@ -43,13 +49,35 @@ export class PhaseTimer {
   result(): PhaseTimes {
     const totalMs = now() - this.started
     const other = Math.max(0, totalMs - this.network - this.normals - this.alignment - this.trustRegion)
-    return { totalMs, network: this.network, normals: this.normals, alignment: this.alignment, trustRegion: this.trustRegion, other }
+    return { totalMs, network: this.network, normals: this.normals, alignment: this.alignment, trustRegion: this.trustRegion, other, overlapped: this.overlapped }
   }
 }
 
-/** share of the total wall time per phase (0…1); the JavaScript share is 1 − network */
-export function phaseShares(t: PhaseTimes): Record<Phase, number> {
-  const T = t.totalMs > 0 ? t.totalMs : 1
+/**
+ * The phases of blocks of replicas run side by side (worker threads, shards): each phase summed
+ * over the blocks, totalMs the longest block's wall time, busyMs the summed wall times (shares are
+ * taken of busyMs then). undefined when any block has no timing.
+ */
+export function combinePhaseTimes(list: (PhaseTimes | undefined)[]): (PhaseTimes & { busyMs: number }) | undefined {
+  if (list.length === 0 || list.some((t) => t === undefined)) return undefined
+  const ts = list as PhaseTimes[]
+  const sum = (k: keyof PhaseTimes): number => ts.reduce((s, t) => s + t[k], 0)
+  return {
+    totalMs: Math.max(...ts.map((t) => t.totalMs)),
+    busyMs: sum('totalMs'),
+    network: sum('network'),
+    normals: sum('normals'),
+    alignment: sum('alignment'),
+    trustRegion: sum('trustRegion'),
+    other: sum('other'),
+    overlapped: sum('overlapped'),
+  }
+}
+
+/** share of the total wall time (busyMs for combined blocks) per phase (0…1); the JavaScript share is 1 − network */
+export function phaseShares(t: PhaseTimes & { busyMs?: number }): Record<Phase, number> {
+  const W = t.busyMs ?? t.totalMs
+  const T = W > 0 ? W : 1
   return { network: t.network / T, normals: t.normals / T, alignment: t.alignment / T, trustRegion: t.trustRegion / T, other: t.other / T }
 }
 

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { runTrajectory } from '../../../src/core/sampler/runner'
-import { PhaseTimer, timedModel, phaseShares, PHASES } from '../../../src/core/sampler/timing'
+import { PhaseTimer, timedModel, phaseShares, combinePhaseTimes, PHASES } from '../../../src/core/sampler/timing'
 import { HarmonicModel } from '../../../src/core/score/analytic/harmonic'
 import type { ScoreModel } from '../../../src/core/score/types'
 import simulate from '../../../src/cli/commands/simulate'
@@ -80,6 +80,21 @@ describe('phase timing of a run', () => {
   })
 })
 
+describe('combinePhaseTimes (blocks of replicas run side by side)', () => {
+  it('adds each phase over the blocks and keeps the longest wall time', () => {
+    const a = { totalMs: 10, network: 6, normals: 1, alignment: 1, trustRegion: 0.5, other: 1.5, overlapped: 0.2 }
+    const b = { totalMs: 12, network: 8, normals: 2, alignment: 0, trustRegion: 0.5, other: 1.5, overlapped: 0.1 }
+    const c = combinePhaseTimes([a, b])!
+    expect(c.totalMs).toBe(12)
+    expect(c.network).toBe(14)
+    expect(c.normals).toBe(3)
+    expect(c.overlapped).toBeCloseTo(0.3, 12)
+    // CPU-time phases of two blocks can exceed one wall time: shares are then of the summed busy time
+    expect(c.busyMs).toBe(22)
+    expect(combinePhaseTimes([undefined, a])).toBeUndefined()
+  })
+})
+
 describe('diffmd simulate --json reports the phases', () => {
   let dir = ''
   beforeAll(async () => {
@@ -96,7 +111,8 @@ describe('diffmd simulate --json reports the phases', () => {
       return true
     })
     try {
-      const code = await simulate.run(['--system', 'gmm', '--eta', '0.3', '--replicas', '4', '--frames', '5', '--seed', '2', '--out', path.join(dir, 't.json'), '--json'])
+      // one replica: one thread whatever the machine's cores, so this is the sampler's own timing
+      const code = await simulate.run(['--system', 'gmm', '--eta', '0.3', '--replicas', '1', '--frames', '5', '--seed', '2', '--out', path.join(dir, 't.json'), '--json'])
       expect(code).toBe(0)
     } finally {
       spy.mockRestore()
