@@ -12,7 +12,7 @@ import { fillNormals } from '../src/core/rng/normals'
 import { Aligner } from '../src/core/geometry/kabsch'
 import { RigidBodyProjector } from '../src/core/geometry/rigid-body'
 import { TrustGuard } from '../src/core/sampler/trust-region'
-import { fillNormalsBefore } from './reference-kernels'
+import { fillNormalsBefore, RigidBodyProjectorBefore } from './reference-kernels'
 
 const argv = process.argv.slice(2)
 const secIdx = argv.indexOf('--seconds')
@@ -37,6 +37,7 @@ export interface KernelTimes {
   nsPerNormalBefore: number
   usPerAlign: number
   usPerProject: number
+  usPerProjectBefore: number
   nsPerTrust: number
 }
 
@@ -71,6 +72,10 @@ export function measureKernels(): KernelTimes {
   const proj = new RigidBodyProjector(N)
   const v = new Float32Array(64 * d)
   fillNormals(v, 3, 0, 0)
+  const projBefore = new RigidBodyProjectorBefore(N)
+  const usPerProjectBefore = (1e6 * perCall(() => {
+    for (let b = 0; b < 64; b++) projBefore.project(v, frames, b * d, b * d)
+  })) / 64
   const usPerProject = (1e6 * perCall(() => {
     for (let b = 0; b < 64; b++) proj.project(v, frames, b * d, b * d)
   })) / 64
@@ -81,13 +86,13 @@ export function measureKernels(): KernelTimes {
     for (let b = 0; b < 64; b++) if (guard.inside(frames, b * d)) inside++
   })) / 64
   if (inside === 0) throw new Error('unexpected: no frame inside')
-  return { nsPerNormal, nsPerNormalBefore, usPerAlign, usPerProject, nsPerTrust }
+  return { nsPerNormal, nsPerNormalBefore, usPerAlign, usPerProject, usPerProjectBefore, nsPerTrust }
 }
 
 if (process.argv[1] && /kernels\.bench\.m?[jt]s$/.test(process.argv[1])) {
   const k = measureKernels()
   console.log(`normals: ${k.nsPerNormal.toFixed(1)} ns/normal (before: ${k.nsPerNormalBefore.toFixed(1)}, ×${(k.nsPerNormalBefore / k.nsPerNormal).toFixed(2)} faster)`)
   console.log(`align (Kabsch/Horn, N = 22): ${k.usPerAlign.toFixed(2)} µs/frame`)
-  console.log(`project (rigid-body, N = 22): ${k.usPerProject.toFixed(2)} µs/frame`)
+  console.log(`project (rigid-body, N = 22): ${k.usPerProject.toFixed(2)} µs/frame (before: ${k.usPerProjectBefore.toFixed(2)}, ×${(k.usPerProjectBefore / k.usPerProject).toFixed(1)} faster)`)
   console.log(`trust region (d = 66): ${k.nsPerTrust.toFixed(1)} ns/frame`)
 }
