@@ -96,11 +96,17 @@ export function verdictOf(atoms: number, seconds: number): Verdict {
  * The one line shown before a job starts: size, estimated time and memory, and what to do when it is
  * slow, hopeless or unsupported. `what` names the job ("training", "sampling").
  */
-export function describeEstimate(what: 'training' | 'sampling', atoms: number, seconds: number, memoryMiB?: number): { verdict: Verdict; line: string } {
+export function describeEstimate(
+  what: 'training' | 'sampling',
+  atoms: number,
+  seconds: number,
+  memoryMiB?: number,
+  /** the advice to select fewer atoms, worded for where the line is shown (default: the CLI's flag) */
+  fewer = "select fewer atoms (e.g. --select 'name CA' or 'backbone'; docs/selection.md)"
+): { verdict: Verdict; line: string } {
   const verdict = verdictOf(atoms, seconds)
   const mem = memoryMiB !== undefined ? `, about ${memoryMiB >= 1024 ? `${(memoryMiB / 1024).toFixed(1)} GiB` : `${Math.round(memoryMiB / 10) * 10} MiB`} of memory` : ''
   const base = `${what} ${atoms.toLocaleString('en-US')} atoms: about ${formatDuration(seconds)} on one CPU thread of the benchmark machine${mem}`
-  const fewer = "select fewer atoms (e.g. --select 'name CA' or 'backbone'; docs/selection.md)"
   switch (verdict) {
     case 'unsupported':
       return { verdict, line: `${base}; DiffMD Studio supports at most ${MAX_ATOMS.toLocaleString('en-US')} atoms: ${fewer}` }
