@@ -21,6 +21,8 @@ const commands: Record<string, Loader> = {
   dataset: () => import('./commands/dataset'),
   export: () => import('./commands/export'),
   check: () => import('./commands/check'),
+  sweep: () => import('./commands/sweep'),
+  merge: () => import('./commands/merge'),
 }
 
 const summaries: Record<string, string> = {
@@ -31,6 +33,8 @@ const summaries: Record<string, string> = {
   dataset: 'import snapshots (PDB, mmCIF, GRO, PQR, XYZ; DCD/XTC/TRR with a topology) into a project dataset',
   export: 'convert a trajectory to PDB, DCD or XYZ',
   check: 'self-check a model: equilibrium vs its own i.i.d. samples, kinetics at Δt vs Δt/2, recommended Δt',
+  sweep: 'split runs into shards: a Slurm job array (sbatch --array), or all local cores',
+  merge: "join a sweep's shards into one trajectory per run",
 }
 
 function usage(): string {
