@@ -9,7 +9,7 @@
 import { UserError } from '../errors'
 import type { UnitCell } from '../topology'
 import { inferElement, isStandardResidue, normalizeElement } from './elements'
-import { buildEnsemble, type EnsembleResult, type RawAtom } from './ensemble'
+import { buildEnsemble, type EnsembleOptions, type EnsembleResult, type RawAtom } from './ensemble'
 
 interface Token {
   text: string
@@ -138,7 +138,7 @@ export interface CifReadResult extends EnsembleResult {
   modelNumbers: number[]
 }
 
-export function readCif(text: string, file: string): CifReadResult {
+export function readCif(text: string, file: string, opts: EnsembleOptions = {}): CifReadResult {
   if (text.trim().length === 0) throw new UserError(`${file}: the file is empty; expected an mmCIF file (data_ block with an _atom_site table)`, 'parse')
   const { atomSite, cell: cellItems, blocks } = scan(text, file)
   if (blocks === 0) throw new UserError(`${file}: no data_ block; expected an mmCIF/PDBx file`, 'parse')
@@ -224,6 +224,6 @@ export function readCif(text: string, file: string): CifReadResult {
   }
   const c = { a: cv('length_a'), b: cv('length_b'), c: cv('length_c'), alpha: cv('angle_alpha'), beta: cv('angle_beta'), gamma: cv('angle_gamma') }
   if (Object.values(c).every((x) => Number.isFinite(x)) && !(c.a === 1 && c.b === 1 && c.c === 1)) cell = { ...c, spaceGroup: 'P 1', z: 1 }
-  const res = buildEnsemble(modelNumbers.map((m) => byModel.get(m)!), file, cell)
+  const res = buildEnsemble(modelNumbers.map((m) => byModel.get(m)!), file, cell, opts)
   return { ...res, modelNumbers }
 }

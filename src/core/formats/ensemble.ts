@@ -20,6 +20,17 @@ export interface RawAtom extends AtomRecord {
   z: number
 }
 
+/** the atoms a dataset will keep of a model (the import's selection), by index */
+export type AtomPicker = (topology: Topology) => number[]
+
+export interface EnsembleOptions {
+  /**
+   * the import's selection: models are compared on the selected atoms only, so a difference the
+   * selection leaves out (a hydrogen with --select heavy, a water) is neither reported nor refused
+   */
+  select?: AtomPicker
+}
+
 export interface EnsembleResult {
   topology: Topology
   nFrames: number
@@ -95,7 +106,7 @@ function modelList(models: number[]): string {
  * One topology and a frame per model; `models[m]` are model m's atoms in file order.
  * `cell` (if any) is attached to the topology.
  */
-export function buildEnsemble(models: RawAtom[][], file: string, cell?: UnitCell): EnsembleResult {
+export function buildEnsemble(models: RawAtom[][], file: string, cell?: UnitCell, opts: EnsembleOptions = {}): EnsembleResult {
   if (models.length === 0 || models.every((m) => m.length === 0)) throw new UserError(`${file}: no atoms found`, 'parse')
   const warnings: string[] = []
   let altResidues = 0
@@ -143,13 +154,14 @@ export function buildEnsemble(models: RawAtom[][], file: string, cell?: UnitCell
     })
     const keptKeys = keptIdx.map((i) => keys0[i]!)
     order = maps.map((mp) => keptKeys.map((k) => mp.get(k)!))
-    // what was dropped, and from which models
+    // what was dropped, and from which models — of the atoms the selection keeps
     const droppedFrom = new Map<string, { atom: RawAtom; models: number[] }>()
     const keptSet = new Set(keptKeys)
+    const selected = picked.map((m) => (opts.select ? new Set(opts.select({ atoms: m })) : undefined))
     picked.forEach((m, mi) => {
-      for (const a of m) {
+      for (const [ai, a] of m.entries()) {
         const k = atomKey(a)
-        if (keptSet.has(k)) continue
+        if (keptSet.has(k) || (selected[mi] && !selected[mi].has(ai))) continue
         const d = droppedFrom.get(k)
         if (d) {
           if (d.models[d.models.length - 1] !== mi + 1) d.models.push(mi + 1)
@@ -158,17 +170,20 @@ export function buildEnsemble(models: RawAtom[][], file: string, cell?: UnitCell
     })
     const list = [...droppedFrom.values()]
     const shown = list.slice(0, 3).map((d) => `${describeAtom(d.atom)} (only in ${modelList(d.models)})`)
-    const missingFromFirst = first.length - keptIdx.length
-    if (missingFromFirst > MAX_DROPPED_FRACTION * first.length) {
+    const missingFromFirst = first.filter((a, i) => !keptSet.has(keys0[i]!) && (!selected[0] || selected[0].has(i))).length
+    const firstCount = selected[0] ? selected[0].size : first.length
+    if (missingFromFirst > MAX_DROPPED_FRACTION * firstCount) {
       const d = list[0]!
       throw new UserError(
-        `${file}: the ${models.length} models list different atoms: ${missingFromFirst} of the ${first.length} atoms of model 1 are not in every model (first: ${describeAtom(d.atom)}, only in ${modelList(d.models)}); more than ${100 * MAX_DROPPED_FRACTION}% differ, so these are not models of one molecule — import them as separate datasets`,
+        `${file}: the ${models.length} models list different atoms: ${missingFromFirst} of the ${firstCount}${selected[0] ? ' selected' : ''} atoms of model 1 are not in every model (first: ${describeAtom(d.atom)}, only in ${modelList(d.models)}); more than ${100 * MAX_DROPPED_FRACTION}% differ, so these are not models of one molecule — import them as separate datasets`,
         'topology-mismatch'
       )
     }
-    warnings.push(
-      `${file}: the ${models.length} models list different atoms; kept the ${plural(keptIdx.length, 'atom')} common to all models, dropped ${plural(list.length, 'atom')}: ${shown.join(', ')}${list.length > 3 ? `, … ${list.length - 3} more` : ''}`
-    )
+    if (list.length > 0) {
+      warnings.push(
+        `${file}: the ${models.length} models list different atoms; kept the ${plural(keptIdx.length, 'atom')} common to all models, dropped ${plural(list.length, opts.select ? 'selected atom' : 'atom')}: ${shown.join(', ')}${list.length > 3 ? `, … ${list.length - 3} more` : ''}`
+      )
+    }
   }
   const N = keptIdx.length
   const frames = new Float32Array(models.length * 3 * N)

@@ -9,7 +9,7 @@
 import { UserError } from '../errors'
 import type { UnitCell } from '../topology'
 import { inferElement, isStandardResidue } from './elements'
-import { buildEnsemble, type EnsembleResult, type RawAtom } from './ensemble'
+import { buildEnsemble, type EnsembleOptions, type EnsembleResult, type RawAtom } from './ensemble'
 
 export interface GroReadResult extends EnsembleResult {
   /** time of each frame in ps, from "t=" in the title; NaN when absent */
@@ -33,7 +33,7 @@ function boxCell(values: number[]): UnitCell | undefined {
   return { a: 10 * a, b: 10 * b, c: 10 * c, alpha: ang(vb, vc), beta: ang(va, vc), gamma: ang(va, vb), spaceGroup: 'P 1', z: 1 }
 }
 
-export function readGro(text: string, file: string): GroReadResult {
+export function readGro(text: string, file: string, opts: EnsembleOptions = {}): GroReadResult {
   const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/)
   if (text.trim().length === 0) throw new UserError(`${file}: the file is empty; expected a GROMACS .gro file (title, atom count, atoms, box)`, 'parse')
   const fail = (line: number, msg: string): never => {
@@ -108,7 +108,7 @@ export function readGro(text: string, file: string): GroReadResult {
     models.push(atoms)
     i += 3 + n
   }
-  const res = buildEnsemble(models, file, cell)
+  const res = buildEnsemble(models, file, cell, opts)
   return { ...res, timesPs }
 }
 

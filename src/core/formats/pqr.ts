@@ -6,11 +6,11 @@
  */
 import { UserError } from '../errors'
 import { inferElement } from './elements'
-import { buildEnsemble, type EnsembleResult, type RawAtom } from './ensemble'
+import { buildEnsemble, type EnsembleOptions, type EnsembleResult, type RawAtom } from './ensemble'
 
 const NUM = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/
 
-export function readPqr(text: string, file: string): EnsembleResult {
+export function readPqr(text: string, file: string, opts: EnsembleOptions = {}): EnsembleResult {
   if (text.trim().length === 0) throw new UserError(`${file}: the file is empty; expected PQR ATOM lines`, 'parse')
   const lines = text.split(/\r\n|\r|\n/)
   const models: RawAtom[][] = []
@@ -64,5 +64,5 @@ export function readPqr(text: string, file: string): EnsembleResult {
   })
   close()
   if (models.length === 0) throw new UserError(`${file}: no ATOM/HETATM lines; expected a PQR file`, 'parse')
-  return buildEnsemble(models, file)
+  return buildEnsemble(models, file, undefined, opts)
 }

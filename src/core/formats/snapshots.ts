@@ -17,7 +17,7 @@ import { readTinkerXyz, readXyz, type XyzReadResult } from './xyz'
 import { readDcd } from './dcd'
 import { readXtc } from './xtc'
 import { readTrr } from './trr'
-import { buildEnsemble, type RawAtom } from './ensemble'
+import { buildEnsemble, type EnsembleOptions, type RawAtom } from './ensemble'
 import { inferElement, normalizeElement } from './elements'
 
 export type StructureFormat = 'pdb' | 'cif' | 'gro' | 'pqr' | 'xyz' | 'tinker'
@@ -103,13 +103,13 @@ function latin1(bytes: Uint8Array): string {
 }
 
 /** a PDB's models, each read on its own, matched by ensemble.ts (models that list different atoms) */
-export function readPdbEnsemble(text: string, file: string): StructureResult {
+export function readPdbEnsemble(text: string, file: string, opts: EnsembleOptions = {}): StructureResult {
   const parts = text.split(/^ENDMDL.*$/m).filter((p) => /^(ATOM|HETATM)/m.test(p))
   const models: RawAtom[][] = parts.map((p, m) => {
     const r = readPdb(p.replace(/^MODEL.*$/m, ''), `${file} (model ${m + 1})`)
     return r.topology.atoms.map((a, i) => ({ ...a, x: r.frames[3 * i]!, y: r.frames[3 * i + 1]!, z: r.frames[3 * i + 2]! }))
   })
-  const res = buildEnsemble(models, file)
+  const res = buildEnsemble(models, file, undefined, opts)
   return { format: 'pdb', ...res }
 }
 
@@ -132,8 +132,8 @@ function xyzTopology(r: XyzReadResult): Topology {
   }
 }
 
-/** reads a structure (topology + frames) from unwrapped bytes */
-export function readStructure(u: Unwrapped, file: string): StructureResult {
+/** reads a structure (topology + frames) from unwrapped bytes; `opts.select`: models that differ are compared on the selected atoms */
+export function readStructure(u: Unwrapped, file: string, opts: EnsembleOptions = {}): StructureResult {
   const text = latin1(u.bytes)
   switch (u.kind) {
     case 'pdb': {
@@ -141,18 +141,18 @@ export function readStructure(u: Unwrapped, file: string): StructureResult {
         const r = readPdb(text, file)
         return { format: 'pdb', topology: r.topology, nFrames: r.nFrames, frames: r.frames, warnings: r.warnings }
       } catch (err) {
-        if (err instanceof UserError && isModelMismatch(err)) return readPdbEnsemble(text, file)
+        if (err instanceof UserError && isModelMismatch(err)) return readPdbEnsemble(text, file, opts)
         throw err
       }
     }
     case 'cif':
-      return { format: 'cif', ...readCif(text, file) }
+      return { format: 'cif', ...readCif(text, file, opts) }
     case 'gro': {
-      const r = readGro(text, file)
+      const r = readGro(text, file, opts)
       return { format: 'gro', topology: r.topology, nFrames: r.nFrames, frames: r.frames, warnings: r.warnings, ...(r.timesPs.every((t) => Number.isFinite(t)) ? { timesPs: r.timesPs } : {}) }
     }
     case 'pqr':
-      return { format: 'pqr', ...readPqr(text, file) }
+      return { format: 'pqr', ...readPqr(text, file, opts) }
     case 'xyz':
     case 'tinker': {
       const r = u.kind === 'xyz' ? readXyz(text, file) : readTinkerXyz(text, file)

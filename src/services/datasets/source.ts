@@ -14,6 +14,7 @@ import { GunzipStream, isGzip } from '../../core/formats/gzip'
 import { describeSniff, expectFormat, sniffBytes, type SniffedFormat } from '../../core/formats/detect'
 import { contentKind, isModelMismatch, readStructure, readTrajectory, TRAJECTORY_FORMATS, unwrap, type StructureResult } from '../../core/formats/snapshots'
 import type { Topology } from '../../core/topology'
+import type { AtomPicker } from '../../core/formats/ensemble'
 import path from 'node:path'
 
 /** files (and their decompressed content) larger than this are refused: 4 GiB */
@@ -272,7 +273,7 @@ export interface SnapshotFileResult {
  * topology, or the plan's for trajectories). PDB streams; a PDB whose models list different atoms
  * is read again whole (onRestart first) and matched by atoms common to all models.
  */
-export async function readSnapshotFile(file: string, plan: ImportPlan, opts: StreamPdbOptions & { onRestart: () => void }): Promise<SnapshotFileResult> {
+export async function readSnapshotFile(file: string, plan: ImportPlan, opts: StreamPdbOptions & { onRestart: () => void; select?: AtomPicker }): Promise<SnapshotFileResult> {
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_FILE_BYTES
   const kind = plan.kinds.get(file) ?? (await sniffFile(file, maxBytes))
   const s = plan.sampling
@@ -314,7 +315,7 @@ export async function readSnapshotFile(file: string, plan: ImportPlan, opts: Str
     ;({ nFrames: n, frames, timesPs: times } = t)
     warnings.push(...t.warnings)
   } else {
-    const r = readStructure(u, file)
+    const r = readStructure(u, file, { select: opts.select })
     ;({ topology: top, nFrames: n, frames, timesPs: times } = r)
     warnings.push(...r.warnings)
   }

@@ -199,6 +199,8 @@ async function readAllFiles(resolved: string[], selection: AtomSelection, bytesT
     const res = await readSnapshotFile(file, plan, {
       maxBytes,
       signal: opts.signal,
+      // models that differ are matched on the selected atoms (docs/formats.md)
+      select: (t) => selectForDataset(t, selection).indices,
       // a PDB whose models differ is read again whole: forget what this file gave
       onRestart: () => {
         checked = false

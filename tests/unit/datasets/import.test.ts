@@ -255,7 +255,7 @@ describe('bad input: one-line UserError naming the file; the project stays byte-
     ['mixed topologies across files', () => [file('top1.pdb', ref), file('top2.pdb', ref.replace(/ HB2 ALA/g, ' HB9 ALA'))], ["top2.pdb: atom 13 is 'HB9 ALA A 2' but top1.pdb has 'HB2 ALA A 2' there; all snapshots must share one topology"]],
     ['different atom counts across files', () => [file('cnt1.pdb', ref), file('cnt2.pdb', ref.replace(/^ATOM {5}22 .*\n/gm, ''))], ["cnt2.pdb: 21 atoms per model but cnt1.pdb has 22 (first missing atom: 'HH33 NME A 3')"]],
     // models that differ in a few atoms keep the common ones (real-corpus.test.ts); in more than a tenth of them, refused
-    ['mismatched models inside one file', () => [file('models.pdb', ref.replace(/^(ATOM {6}2 )HH31/m, '$1HX31').replace(/^(ATOM {6}3 )HH32/m, '$1HX32').replace(/^(ATOM {6}4 )HH33/m, '$1HX33'))], ['models.pdb: the ', 'models list different atoms: 3 of the 22 atoms of model 1 are not in every model (first: HX31 ACE A 1, only in model 1)']],
+    ['mismatched models inside one file', () => [file('models.pdb', ref.replace(/^(ATOM {6}2 )HH31/m, '$1HX31').replace(/^(ATOM {6}3 )HH32/m, '$1HX32').replace(/^(ATOM {6}4 )HH33/m, '$1HX33'))], ['models.pdb: the ', 'models list different atoms: 3 of the 22 selected atoms of model 1 are not in every model (first: HX31 ACE A 1, only in model 1)']],
     // read by content (docs/formats.md): an XYZ named .pdb is read as XYZ, and one frame is too few
     ['an XYZ file renamed .pdb', () => [file('water.pdb', fixture('xyz_renamed.pdb'))], ['water.pdb: only 1 frame']],
     ['a missing file', () => [path.join(work, 'nope.pdb')], [`${path.join(work, 'nope.pdb')}: no such file`]],

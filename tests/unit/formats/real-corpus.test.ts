@@ -173,6 +173,26 @@ describe('real corpus: dataset import of trajectory + topology, stride and time 
     expectFrames((await readDataset(project, m.id)).coords, m.frames, EXPECTED['gmx_window.gro']!, 'gmx window')
   })
 
+  it('models that differ are matched on the selected atoms: the note names only selected atoms; a difference the selection leaves out is no difference', async () => {
+    const nmr = f('nmr_like_ensemble.pdb')
+    // default selection: water left out, so only the OXT of model 2 is named
+    const all = await importDataset(project, [nmr], { align: false })
+    expect(all.warnings.join('\n')).toContain('nmr_like_ensemble.pdb: the 3 models list different atoms; kept the 22 atoms common to all models, dropped 1 selected atom: OXT NME A 3 (only in model 2)')
+    const noOxt = await importDataset(project, [nmr], { align: false, select: 'not name OXT' })
+    expect(noOxt.warnings.join('\n')).not.toContain('list different atoms')
+    expect([noOxt.frames, noOxt.atoms.count]).toEqual([3, 22])
+    // three hydrogens renamed in model 1 (3 of 22 atoms, over a tenth): refused with all atoms, accepted with heavy atoms
+    const text = readFileSync(f('ala2_5models.pdb'), 'latin1')
+    const renamed = text.replace(/^(ATOM {6}2 )( H1 )/m, '$1 HX1').replace(/^(ATOM {6}3 )( H2 )/m, '$1 HX2').replace(/^(ATOM {6}4 )( H3 )/m, '$1 HX3')
+    expect(renamed).not.toBe(text)
+    const file = path.join(work, 'renamed.pdb')
+    writeFileSync(file, renamed)
+    await expectUserErrorAsync(importDataset(project, [file]), 'renamed.pdb: the 5 models list different atoms: 3 of the 22 selected atoms of model 1 are not in every model (first: HX1 ACE A 1, only in model 1)')
+    const heavy = await importDataset(project, [file], { select: 'heavy', align: false })
+    expect([heavy.frames, heavy.atoms.count]).toEqual([5, 10])
+    expect(heavy.warnings.join('\n')).not.toContain('list different atoms')
+  })
+
   it('a trajectory alone is refused with what to add; a topology of other atoms names both counts', async () => {
     await expectUserErrorAsync(importDataset(project, [f('ala2_40.dcd')]), 'ala2_40.dcd: is a DCD trajectory (binary), coordinates only; give its topology too')
     const other = path.join(work, 'three.xyz')
