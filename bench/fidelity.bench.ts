@@ -10,7 +10,7 @@
  *
  *   npm run bench:fidelity -- [--model FILE.onnx ...] [--dts 0.5,1,2,5] [--modes bridge,bridge-mh]
  *        [--replicas 16] [--ns 10] [--denoise-steps 10] [--seed 7] [--threads T] [--json FILE]
- *        [--sigma-min-frac 0.05]
+ *        [--sigma-min-frac 0.05] [--scheme em|tweedie]
  * Without --model: resources/models/ala2-default.onnx. Several --model flags compare models.
  */
 import { findRoot } from './root'
@@ -56,6 +56,8 @@ const seed = Number(arg('seed', '7'))
 const threads = arg('threads') ? Number(arg('threads')) : undefined
 /** σ_min as a fraction of the model's σ_data (the app's default is 0.05) */
 const sigmaMinFrac = Number(arg('sigma-min-frac', '0.05'))
+/** reverse scheme of mode bridge (default: the app's, tweedie) */
+const scheme = arg('scheme') as 'em' | 'tweedie' | undefined
 // kinetics are counted every COUNT_PS = 10 ps on every row; frames are saved every framePs(Δt): the
 // largest multiple of Δt that divides 10 ps and is at most 5 ps (5, 5, 2, 5 ps for Δt = 0.5, 1, 2, 5),
 // so the equilibrium figures use at least as many frames as 5-ps spacing gives
@@ -132,7 +134,7 @@ async function runOne(modelFile: string, mode: SamplerMode, dt: number): Promise
     const t0 = Date.now()
     const run = await runTrajectory(
       model,
-      { mode, eta: D * dt, innerSteps: inner, denoiseSteps: M, sigmaMin: sigmaMinFrac * card.sigmaData, replicas: R, frames: framesPerReplica + 1, seed, trustRegion: trustRegionOf(card) },
+      { mode, eta: D * dt, innerSteps: inner, denoiseSteps: M, sigmaMin: sigmaMinFrac * card.sigmaData, ...(scheme && mode === 'bridge' ? { scheme } : {}), replicas: R, frames: framesPerReplica + 1, seed, trustRegion: trustRegionOf(card) },
       init
     )
     const wall = (Date.now() - t0) / 1000
