@@ -11,6 +11,8 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { UserError } from '../../core/errors'
 import type { Topology } from '../../core/topology'
+import { select } from '../../core/selection'
+import { checkSelection } from '../datasets/selection'
 import { trajectoryFromJson, type Trajectory } from '../../core/trajectory'
 import { readPdb } from '../../core/formats/pdb'
 import { readDcd } from '../../core/formats/dcd'
@@ -98,7 +100,8 @@ export async function exportTrajectoryFile(
   topologyPdb: string | undefined,
   format: ExportFormat,
   outFile: string,
-  opts: { replica?: number; provenance?: Record<string, unknown> } = {}
+  /** select: write only these atoms, a selection expression (docs/selection.md); needs named atoms */
+  opts: { replica?: number; provenance?: Record<string, unknown>; select?: string } = {}
 ): Promise<string[]> {
   if (!EXPORT_FORMATS.includes(format)) throw new UserError(`export: format '${String(format)}' is not one of ${EXPORT_FORMATS.join(', ')}`, 'bad-flag')
   const outFormat = formatOfFile(outFile)
@@ -116,6 +119,24 @@ export async function exportTrajectoryFile(
       )
     }
   }
-  const provenance = { source: path.resolve(inFile), ...(topologyPdb ? { topology: path.resolve(topologyPdb) } : {}), ...(opts.provenance ?? {}) }
-  return writeTrajectory(outFile, loaded.trajectory, { topology, replica: opts.replica, provenance })
+  let trajectory = loaded.trajectory
+  if (opts.select !== undefined) {
+    checkSelection(opts.select, 'export: --select')
+    if (!topology) throw new UserError(`export: --select needs atom names; ${path.basename(inFile)} has none (give --topology REF.pdb)`, 'bad-flag')
+    const picked = select(topology, opts.select)
+    if (picked.length === 0) throw new UserError(`export: --select '${opts.select}' selects no atom of ${topology.atoms.length}`, 'bad-flag')
+    const d = trajectory.dim
+    const rows = trajectory.replicas * trajectory.frames
+    const data = new Float32Array(rows * 3 * picked.length)
+    for (let r = 0; r < rows; r++) {
+      for (let k = 0; k < picked.length; k++) {
+        const from = r * d + 3 * picked[k]!
+        data.set(trajectory.data.subarray(from, from + 3), (r * picked.length + k) * 3)
+      }
+    }
+    trajectory = { ...trajectory, dim: 3 * picked.length, data }
+    topology = { ...topology, atoms: picked.map((i) => topology!.atoms[i]!) }
+  }
+  const provenance = { source: path.resolve(inFile), ...(topologyPdb ? { topology: path.resolve(topologyPdb) } : {}), ...(opts.select !== undefined ? { selection: opts.select } : {}), ...(opts.provenance ?? {}) }
+  return writeTrajectory(outFile, trajectory, { topology, replica: opts.replica, provenance })
 }
