@@ -11,54 +11,75 @@ import type { UnitCell } from '../topology'
 import { inferElement, isStandardResidue, normalizeElement } from './elements'
 import { buildEnsemble, type EnsembleOptions, type EnsembleResult, type RawAtom } from './ensemble'
 
-interface Token {
-  text: string
-  line: number
-  /** quoted or a text field: never a keyword or tag */
-  quoted: boolean
+/** tokens as parallel arrays (no object per token: a PDB-archive file has millions of them) */
+interface Tokens {
+  text: string[]
+  /** 1 when quoted or a text field: never a keyword or tag */
+  quoted: Uint8Array
+  line: Int32Array
+  count: number
 }
 
 /** CIF 1.1 tokens: unquoted words, 'single' / "double" quoted strings (closed by a quote then space), ;text fields; # comments */
-function* tokens(text: string, file: string): Generator<Token> {
+function tokenize(text: string, file: string): Tokens {
   const lines = text.split(/\r\n|\r|\n/)
+  const out: string[] = []
+  let quoted = new Uint8Array(1024)
+  let lineOf = new Int32Array(1024)
+  const push = (t: string, q: number, ln: number): void => {
+    if (out.length === quoted.length) {
+      const q2 = new Uint8Array(quoted.length * 2)
+      q2.set(quoted)
+      quoted = q2
+      const l2 = new Int32Array(lineOf.length * 2)
+      l2.set(lineOf)
+      lineOf = l2
+    }
+    quoted[out.length] = q
+    lineOf[out.length] = ln
+    out.push(t)
+  }
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!
-    if (line.startsWith(';')) {
+    if (line.charCodeAt(0) === 59 /* ; */) {
       const parts = [line.slice(1)]
       const start = i
       for (;;) {
         i++
         if (i >= lines.length) throw new UserError(`${file}: line ${start + 1}: a text field opened with ';' is never closed`, 'parse')
-        if (lines[i]!.startsWith(';')) break
+        if (lines[i]!.charCodeAt(0) === 59) break
         parts.push(lines[i]!)
       }
-      yield { text: parts.join('\n').trim(), line: start + 1, quoted: true }
+      push(parts.join('\n').trim(), 1, start + 1)
       continue
     }
     let p = 0
     const n = line.length
     while (p < n) {
-      const c = line[p]!
-      if (c === ' ' || c === '\t') {
+      const c = line.charCodeAt(p)
+      if (c === 32 || c === 9) {
         p++
         continue
       }
-      if (c === '#') break
-      if (c === "'" || c === '"') {
+      if (c === 35 /* # */) break
+      if (c === 39 || c === 34 /* ' " */) {
         let q = p + 1
-        while (q < n && !(line[q] === c && (q + 1 === n || line[q + 1] === ' ' || line[q + 1] === '\t'))) q++
-        if (q >= n) throw new UserError(`${file}: line ${i + 1}: a string opened with ${c} is not closed on its line`, 'parse')
-        yield { text: line.slice(p + 1, q), line: i + 1, quoted: true }
+        while (q < n && !(line.charCodeAt(q) === c && (q + 1 === n || line.charCodeAt(q + 1) === 32 || line.charCodeAt(q + 1) === 9))) q++
+        if (q >= n) throw new UserError(`${file}: line ${i + 1}: a string opened with ${String.fromCharCode(c)} is not closed on its line`, 'parse')
+        push(line.slice(p + 1, q), 1, i + 1)
         p = q + 1
         continue
       }
       let q = p
-      while (q < n && line[q] !== ' ' && line[q] !== '\t') q++
-      yield { text: line.slice(p, q), line: i + 1, quoted: false }
+      while (q < n && line.charCodeAt(q) !== 32 && line.charCodeAt(q) !== 9) q++
+      push(line.slice(p, q), 0, i + 1)
       p = q
     }
   }
+  return { text: out, quoted, line: lineOf, count: out.length }
 }
+
+const RESERVED = /^(loop_|data_|save_|global_|stop_)/i
 
 interface Table {
   columns: string[]
@@ -72,66 +93,59 @@ function scan(text: string, file: string): { atomSite?: Table; cell: Map<string,
   const cell = new Map<string, string>()
   let atomSite: Table | undefined
   let blocks = 0
-  const it = tokens(text, file)
-  let pending: Token | undefined
-  const next = (): Token | undefined => {
-    if (pending) {
-      const t = pending
-      pending = undefined
-      return t
-    }
-    const r = it.next()
-    return r.done ? undefined : r.value
-  }
-  const isReserved = (t: Token): boolean => !t.quoted && (t.text.startsWith('_') || /^(loop_|data_|save_|global_|stop_)/i.test(t.text))
-  for (let t = next(); t; t = next()) {
-    if (!t.quoted && /^data_/i.test(t.text)) {
+  const tk = tokenize(text, file)
+  const T = tk.text
+  const isTag = (i: number): boolean => tk.quoted[i] === 0 && T[i]!.charCodeAt(0) === 95 /* _ */
+  const isReserved = (i: number): boolean => tk.quoted[i] === 0 && (T[i]!.charCodeAt(0) === 95 || (T[i]!.length >= 5 && RESERVED.test(T[i]!)))
+  let i = 0
+  while (i < tk.count) {
+    const t = T[i]!
+    if (tk.quoted[i] === 0 && /^data_/i.test(t)) {
       blocks++
       if (blocks > 1) break
+      i++
       continue
     }
-    if (!t.quoted && t.text.toLowerCase() === 'loop_') {
+    if (tk.quoted[i] === 0 && t.toLowerCase() === 'loop_') {
+      const loopLine = tk.line[i]!
+      i++
       const columns: string[] = []
-      let c = next()
-      while (c && !c.quoted && c.text.startsWith('_')) {
-        columns.push(c.text)
-        c = next()
-      }
-      const values: string[] = []
-      while (c && !isReserved(c)) {
-        values.push(c.text)
-        c = next()
-      }
-      pending = c
+      while (i < tk.count && isTag(i)) columns.push(T[i++]!)
+      const from = i
+      while (i < tk.count && !isReserved(i)) i++
       // mmCIF names its columns _atom_site.x; small-molecule CIF (CIF 1) _atom_site_x
       if (columns.length > 0 && /^_atom_site[._]/i.test(columns[0]!) && !/^_atom_site_(aniso|type)/i.test(columns[0]!)) {
+        const values = T.slice(from, i)
         if (values.length % columns.length !== 0) {
-          throw new UserError(`${file}: line ${t.line}: the _atom_site loop has ${values.length} values for ${columns.length} columns (not a whole number of rows); the file is truncated or damaged`, 'parse')
+          throw new UserError(`${file}: line ${loopLine}: the _atom_site loop has ${values.length} values for ${columns.length} columns (not a whole number of rows); the file is truncated or damaged`, 'parse')
         }
-        atomSite ??= { columns, values, line: t.line }
+        atomSite ??= { columns, values, line: loopLine }
       }
       continue
     }
-    if (!t.quoted && t.text.startsWith('_')) {
-      const v = next()
-      if (!v || isReserved(v)) throw new UserError(`${file}: line ${t.line}: item ${t.text} has no value`, 'parse')
-      const key = t.text.toLowerCase()
-      if (key.startsWith('_cell.')) cell.set(key, v.text)
+    if (isTag(i)) {
+      if (i + 1 >= tk.count || isReserved(i + 1)) throw new UserError(`${file}: line ${tk.line[i]}: item ${t} has no value`, 'parse')
+      const v = T[i + 1]!
+      const key = t.toLowerCase()
+      if (key.startsWith('_cell.')) cell.set(key, v)
       if (key.startsWith('_atom_site.')) {
-        atomSite ??= { columns: [], values: [], line: t.line }
+        atomSite ??= { columns: [], values: [], line: tk.line[i]! }
         if (atomSite.values.length === atomSite.columns.length) {
-          atomSite.columns.push(t.text)
-          atomSite.values.push(v.text)
+          atomSite.columns.push(t)
+          atomSite.values.push(v)
         }
       }
+      i += 2
+      continue
     }
+    i++
   }
   return { atomSite, cell, blocks }
 }
 
 const NUM = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?:\(\d+\))?$/
-const missing = (v: string | undefined): boolean => v === undefined || v === '?' || v === '.'
-const num = (v: string): number => Number(v.replace(/\(\d+\)$/, ''))
+/** a CIF number, without its standard uncertainty "(12)" */
+const num = (v: string): number => Number(v.charCodeAt(v.length - 1) === 41 ? v.replace(/\(\d+\)$/, '') : v)
 
 export interface CifReadResult extends EnsembleResult {
   /** the model numbers, one per frame */
@@ -176,44 +190,58 @@ export function readCif(text: string, file: string, opts: EnsembleOptions = {}):
   const rows = atomSite.values.length / w
   const byModel = new Map<number, RawAtom[]>()
   const v = atomSite.values
+  const coord = (r: number, c: number, d: number): number => {
+    const s = v[r * w + c]!
+    if (!NUM.test(s)) throw new UserError(`${file}: _atom_site row ${r + 1}: Cartn_${'xyz'[d]} '${s.slice(0, 20)}' is not a number`, 'parse')
+    const val = Math.fround(num(s))
+    if (!Number.isFinite(val)) throw new UserError(`${file}: _atom_site row ${r + 1}: Cartn_${'xyz'[d]} '${s.slice(0, 20)}' is out of range`, 'parse')
+    return val
+  }
+  /** the value of column c in row r, or `absent` when the column is missing or the value is ? or . */
+  const field = (r: number, c: number, absent: string): string => {
+    if (c < 0) return absent
+    const s = v[r * w + c]!
+    return s === '?' || s === '.' ? absent : s
+  }
+  let lastModel = NaN
+  let list: RawAtom[] = []
   for (let r = 0; r < rows; r++) {
-    const get = (c: number): string | undefined => (c < 0 ? undefined : v[r * w + c])
-    const xyz = [cx, cy, cz].map((c, d) => {
-      const s = get(c)!
-      if (!NUM.test(s)) throw new UserError(`${file}: _atom_site row ${r + 1}: Cartn_${'xyz'[d]} '${s.slice(0, 20)}' is not a number`, 'parse')
-      const val = Math.fround(num(s))
-      if (!Number.isFinite(val)) throw new UserError(`${file}: _atom_site row ${r + 1}: Cartn_${'xyz'[d]} '${s.slice(0, 20)}' is out of range`, 'parse')
-      return val
-    })
-    const name = missing(get(cName)) ? '' : get(cName)!
-    const resName = missing(get(cRes)) ? 'UNK' : get(cRes)!
-    const seqS = get(cSeq)
-    const resSeq = missing(seqS) ? 0 : Number(seqS)
-    if (!Number.isInteger(resSeq)) throw new UserError(`${file}: _atom_site row ${r + 1}: residue number '${String(seqS).slice(0, 20)}' is not an integer`, 'parse')
-    const modelS = get(cModel)
-    const model = missing(modelS) ? 1 : Number(modelS)
-    if (!Number.isInteger(model)) throw new UserError(`${file}: _atom_site row ${r + 1}: pdbx_PDB_model_num '${String(modelS).slice(0, 20)}' is not an integer`, 'parse')
-    const occS = get(cOcc)
-    const bS = get(cB)
-    const group = get(cGroup)
-    const element = normalizeElement(missing(get(cEl)) ? '' : get(cEl)!) || inferElement(name.length < 4 ? ` ${name}` : name, resName)
-    let list = byModel.get(model)
-    if (!list) byModel.set(model, (list = []))
+    const x = coord(r, cx, 0)
+    const y = coord(r, cy, 1)
+    const z = coord(r, cz, 2)
+    const name = field(r, cName, '')
+    const resName = field(r, cRes, 'UNK')
+    const seqS = field(r, cSeq, '')
+    const resSeq = seqS === '' ? 0 : Number(seqS)
+    if (!Number.isInteger(resSeq)) throw new UserError(`${file}: _atom_site row ${r + 1}: residue number '${seqS.slice(0, 20)}' is not an integer`, 'parse')
+    const modelS = field(r, cModel, '1')
+    const model = Number(modelS)
+    if (!Number.isInteger(model)) throw new UserError(`${file}: _atom_site row ${r + 1}: pdbx_PDB_model_num '${modelS.slice(0, 20)}' is not an integer`, 'parse')
+    if (model !== lastModel) {
+      lastModel = model
+      const existing = byModel.get(model)
+      if (existing) list = existing
+      else byModel.set(model, (list = []))
+    }
+    const occS = field(r, cOcc, '')
+    const bS = field(r, cB, '')
+    const group = field(r, cGroup, '')
+    const element = normalizeElement(field(r, cEl, '')) || inferElement(name.length < 4 ? ` ${name}` : name, resName)
     list.push({
       record: group === 'ATOM' || group === 'HETATM' ? group : isStandardResidue(resName) ? 'ATOM' : 'HETATM',
-      serial: Number(get(cId)) || list.length + 1,
+      serial: Number(field(r, cId, '')) || list.length + 1,
       name,
-      altLoc: missing(get(cAlt)) ? '' : get(cAlt)!,
+      altLoc: field(r, cAlt, ''),
       resName,
-      chainId: missing(get(cChain)) ? '' : get(cChain)!,
+      chainId: field(r, cChain, ''),
       resSeq,
-      iCode: missing(get(cIns)) ? '' : get(cIns)!,
-      occupancy: occS && NUM.test(occS) ? num(occS) : 1,
-      bFactor: bS && NUM.test(bS) ? num(bS) : 0,
+      iCode: field(r, cIns, ''),
+      occupancy: occS !== '' && NUM.test(occS) ? num(occS) : 1,
+      bFactor: bS !== '' && NUM.test(bS) ? num(bS) : 0,
       element,
-      x: xyz[0]!,
-      y: xyz[1]!,
-      z: xyz[2]!,
+      x,
+      y,
+      z,
     })
   }
   const modelNumbers = [...byModel.keys()]
