@@ -3,7 +3,7 @@
  * written as a self-contained job folder with a Slurm job-array script; `--run-shard` runs one
  * shard (one array task), `--local` runs them all on this machine (docs/cluster.md).
  */
-import { promises as fs } from 'node:fs'
+import { existsSync, promises as fs } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import path from 'node:path'
 import { spawnSync } from 'node:child_process'
@@ -118,11 +118,14 @@ function list(flag: string, v: string | undefined, kind: 'number' | 'string'): s
   return items
 }
 
-/** node and the CLI bundle, as the job script runs them */
+/** node and the diffmd command (bin/diffmd.js beside the CLI bundle), as the job script runs them; DIFFMD_BIN overrides */
 function diffmdCommand(): string[] {
+  const env = process.env.DIFFMD_BIN
+  if (env) return [process.execPath, path.resolve(env)]
   const bundle = findBundledWorker('diffmd.mjs', 'DIFFMD_CLI_BUNDLE')
-  if (!bundle) fail('the CLI bundle (out/cli/diffmd.mjs) is missing; run `npm run build:cli`')
-  return [process.execPath, path.resolve(bundle)]
+  const bin = bundle ? path.resolve(path.dirname(bundle), '..', '..', 'bin', 'diffmd.js') : undefined
+  if (!bin || !existsSync(bin)) fail('cannot find bin/diffmd.js beside the CLI bundle (out/cli/diffmd.mjs); run `npm run build:cli`, or set DIFFMD_BIN to the diffmd.js the compute nodes run')
+  return [process.execPath, bin]
 }
 
 async function create(flags: Record<string, string | number | boolean | undefined>, sbatchExtra: string[], sim: string[]): Promise<number> {
