@@ -25,7 +25,8 @@ export type DatasetManifest = z.infer<typeof DatasetManifest>
 export const DatasetSummary = DatasetManifest.and(z.object({ sizeBytes: z.number(), hasReference: z.boolean() }))
 export type DatasetSummary = z.infer<typeof DatasetSummary>
 
-export const Selection = z.enum(['all', 'heavy', 'backbone', 'ca'])
+/** a selection expression (docs/selection.md): all, heavy, backbone, ca, or e.g. 'protein and not hydrogen'; parsed by the import */
+export const Selection = z.string().min(1).max(1000)
 
 /** one file that could not be imported: the message is one line naming the file and what to do */
 export const FileError = z.object({ path: z.string(), message: z.string() })
