@@ -16,7 +16,7 @@ import { readXyz } from '../../core/formats/xyz'
 import { maybeGunzip } from '../../core/formats/gzip'
 import { Aligner, centroid } from '../../core/geometry/kabsch'
 import { streamPdbFile } from '../datasets/source'
-import { checkSelection, selectAtoms, type AtomSelection } from '../datasets/selection'
+import { checkSelection, selectForDataset, type AtomSelection } from '../datasets/selection'
 import { isHydrogen } from '../../core/formats/elements'
 
 export interface LoadedFrames {
@@ -154,9 +154,13 @@ export async function loadTrainingFrames(file: string, opts: LoadOptions = {}): 
     const bad = opts.indices.find((i) => !(i >= 0 && i < nAtoms!))
     if (bad !== undefined) throw new UserError(`${file}: has ${nAtoms} atoms but the model's atom selection uses atom ${bad + 1}`, 'bad-input')
     indices = opts.indices
-  } else if (selection !== 'all') {
-    if (topology) indices = selectAtoms(topology, selection)
-    else if (symbols && selection === 'heavy') indices = symbols.flatMap((s, i) => (isHydrogen(s) ? [] : [i]))
+  } else if (selection !== 'all' || topology) {
+    // as datasets do: water and ions left out unless the selection names them, with a note (docs/selection.md)
+    if (topology) {
+      const r = selectForDataset(topology, selection)
+      indices = r.indices
+      if (r.note) warnings.push(r.note)
+    } else if (symbols && selection === 'heavy') indices = symbols.flatMap((s, i) => (isHydrogen(s) ? [] : [i]))
     else throw new UserError(`--select ${selection} needs atom names; ${file} has none (use a PDB file, or --select all)`, 'bad-flag')
     if (indices.length === 0) throw new UserError(`--select ${selection} selects no atoms of ${file}`, 'bad-flag')
   }

@@ -57,3 +57,14 @@ describe('importDataset with selections', () => {
     expect(readdirSync(path.join(project, 'datasets')).sort()).toEqual(before)
   })
 })
+
+describe('diffmd train --data reads a solvated PDB like a dataset import', () => {
+  it('leaves out water and ions by default and says so; a selection that names water keeps it', async () => {
+    const { loadTrainingFrames } = await import('../../../src/services/models/training-data')
+    const a = await loadTrainingFrames(FIXTURE)
+    expect(a.dim).toBe(66)
+    expect(a.warnings.some((w) => w.startsWith("left out 9 water atoms and 2 ions of selection 'all'"))).toBe(true)
+    const b = await loadTrainingFrames(FIXTURE, { select: 'protein or water' })
+    expect(b.dim).toBe(3 * 31)
+  })
+})
