@@ -14,7 +14,7 @@ import { readCif } from './cif'
 import { readGro } from './gro'
 import { readPqr } from './pqr'
 import { readTinkerXyz, readXyz, type XyzReadResult } from './xyz'
-import { readDcd } from './dcd'
+import { AKMA_PS, readDcd } from './dcd'
 import { readXtc } from './xtc'
 import { readTrr } from './trr'
 import { buildEnsemble, type EnsembleOptions, type RawAtom } from './ensemble'
@@ -177,8 +177,11 @@ export interface TrajectoryResult {
   nFrames: number
   /** [nFrames, 3N] Å */
   frames: Float32Array
-  /** per-frame time in ps (DCD: ISTART·DELTA + frame·interval) */
-  timesPs: number[]
+  /**
+   * per-frame time in ps (DCD: (ISTART + frame·NSAVC)·DELTA); undefined for a DCD whose header has no
+   * time step (DELTA ≤ 0) or MDTraj's placeholder (DELTA = 1 AKMA, NSAVC = 1)
+   */
+  timesPs: number[] | undefined
   warnings: string[]
 }
 
@@ -187,9 +190,11 @@ export function readTrajectory(u: Unwrapped, file: string): TrajectoryResult {
   switch (u.kind) {
     case 'dcd': {
       const r = readDcd(u.bytes, file)
-      const dt = r.header.frameIntervalPs
-      const t0 = r.header.istart * r.header.delta * 0.04888821290839616
-      return { format: 'dcd', nAtoms: r.nAtoms, nFrames: r.nFrames, frames: r.frames, timesPs: Array.from({ length: r.nFrames }, (_, f) => (Number.isFinite(t0) ? t0 : 0) + f * dt), warnings: r.warnings }
+      const h = r.header
+      const dt = h.frameIntervalPs
+      const t0 = h.istart * h.delta * AKMA_PS
+      const known = dt > 0 && Number.isFinite(t0) && !(h.delta === 1 && h.nsavc <= 1)
+      return { format: 'dcd', nAtoms: r.nAtoms, nFrames: r.nFrames, frames: r.frames, timesPs: known ? Array.from({ length: r.nFrames }, (_, f) => t0 + f * dt) : undefined, warnings: r.warnings }
     }
     case 'xtc': {
       const r = readXtc(u.bytes, file)

@@ -17,7 +17,7 @@ import { readCif } from '../../../src/core/formats/cif'
 import { readPqr } from '../../../src/core/formats/pqr'
 import { readTinkerXyz, readXyz, writeXyz } from '../../../src/core/formats/xyz'
 import { readPdb } from '../../../src/core/formats/pdb'
-import { readStructure, unwrap } from '../../../src/core/formats/snapshots'
+import { readStructure, readTrajectory, unwrap } from '../../../src/core/formats/snapshots'
 import { writeXtcBytes } from '../../../src/core/formats/xtc'
 import { writeDcdBytes } from '../../../src/core/formats/dcd'
 import { ROOT, ala2Models, expectUserError } from './helpers'
@@ -108,6 +108,13 @@ describe('round trips through our writers', () => {
       expect(maxDiff(r.frames, ala2.frames)).toBeLessThan(1e-5)
       expect(Array.from(r.timesPs)).toEqual([0, 2.5, 5, 7.5, 10, 12.5])
     }
+  })
+
+  it('DCD frame times from the header ((ISTART + f·NSAVC)·DELTA) when it has a time step', async () => {
+    const t = readTrajectory(unwrap(await writeDcdBytes(ala2.frames, 6, { nAtoms: N, frameIntervalPs: 2 }), 'd.dcd'), 'd.dcd')
+    // DELTA is stored as float32 (relative error ≤ 6e-8): 6 decimals are exact here
+    expect(t.timesPs!.map((v) => +v.toFixed(6))).toEqual([0, 2, 4, 6, 8, 10])
+    expect(maxDiff(t.frames, ala2.frames)).toBe(0)
   })
 
   it('TRR cut inside a frame keeps the complete frames with a warning; not-a-TRR is refused', () => {
