@@ -258,7 +258,7 @@ export function parseSelection(sel: string): Node {
   return new Parser(sel, tokenize(sel)).parse()
 }
 
-/** true when the selection names solvent itself (the keywords water, ion or solvent) */
+/** true when the selection names solvent itself: the keywords water, ion or solvent, or a water or ion residue name (`resname HOH`) */
 export function mentionsSolvent(sel: string): boolean {
   const walk = (n: Node): boolean => {
     switch (n.op) {
@@ -269,6 +269,8 @@ export function mentionsSolvent(sel: string): boolean {
         return walk(n.a)
       case 'kw':
         return n.kw === 'water' || n.kw === 'ion' || n.kw === 'solvent'
+      case 'str':
+        return n.prop === 'resname' && n.values.some((v) => WATER.has(v.toUpperCase()) || ION_NAMES.has(v.toUpperCase()))
       default:
         return false
     }

@@ -33,6 +33,10 @@ describe('selectForDataset', () => {
     expect(r.indices).toHaveLength(31)
     expect(r.note).toBe("selection 'protein or water' keeps 9 water atoms, as it asks")
   })
+  it('a water residue name counts as naming solvent', () => {
+    expect(selectForDataset(top, 'resname HOH').indices).toEqual([22, 23, 24, 25, 26, 27, 28, 29, 30])
+    expect(selectForDataset(top, 'resname NA').note).toBe("selection 'resname NA' keeps 1 ion, as it asks")
+  })
   it('no note when no solvent was picked', () => {
     expect(selectForDataset(top, 'backbone')).toEqual({ indices: [4, 5, 6, 8, 14, 15, 16] })
   })
