@@ -7,7 +7,7 @@
  * different atoms go through ensemble.ts. See docs/formats.md.
  */
 import { UserError } from '../errors'
-import type { UnitCell } from '../topology'
+import type { Topology, UnitCell } from '../topology'
 import { inferElement, isStandardResidue, normalizeElement } from './elements'
 import { buildEnsemble, type EnsembleOptions, type EnsembleResult, type RawAtom } from './ensemble'
 
@@ -254,4 +254,33 @@ export function readCif(text: string, file: string, opts: EnsembleOptions = {}):
   if (Object.values(c).every((x) => Number.isFinite(x)) && !(c.a === 1 && c.b === 1 && c.c === 1)) cell = { ...c, spaceGroup: 'P 1', z: 1 }
   const res = buildEnsemble(modelNumbers.map((m) => byModel.get(m)!), file, cell, opts)
   return { ...res, modelNumbers }
+}
+
+/** a value as a CIF token: '?' for empty, quoted when it has spaces or starts with a reserved character */
+function cifValue(s: string): string {
+  if (s === '') return '.'
+  if (/[\s'"]/.test(s) || /^[_#$;[\]]/.test(s) || /^(loop_|data_|save_|global_|stop_)/i.test(s)) return s.includes("'") ? `"${s}"` : `'${s}'`
+  return s
+}
+
+/**
+ * mmCIF text with one `_atom_site` loop: a model (pdbx_PDB_model_num) per frame of [nFrames, 3N] Å,
+ * auth_* and label_* fields equal (label_seq_id is the residue number). For round-trip tests and export.
+ */
+export function writeCif(topology: Topology, frames: Float32Array, nFrames: number, name = 'diffmd'): string {
+  const cols = ['group_PDB', 'id', 'type_symbol', 'label_atom_id', 'label_alt_id', 'label_comp_id', 'label_asym_id', 'label_seq_id', 'pdbx_PDB_ins_code', 'Cartn_x', 'Cartn_y', 'Cartn_z', 'occupancy', 'B_iso_or_equiv', 'auth_seq_id', 'auth_comp_id', 'auth_asym_id', 'auth_atom_id', 'pdbx_PDB_model_num']
+  const out = [`data_${name.replace(/\s+/g, '_') || 'diffmd'}`, '#', 'loop_', ...cols.map((c) => `_atom_site.${c}`)]
+  const n = topology.atoms.length
+  let serial = 0
+  for (let f = 0; f < nFrames; f++) {
+    topology.atoms.forEach((a, i) => {
+      const o = f * 3 * n + 3 * i
+      const chain = a.chainId || 'A'
+      out.push(
+        [a.record, ++serial, a.element || 'X', cifValue(a.name), cifValue(a.altLoc), cifValue(a.resName), chain, a.resSeq, cifValue(a.iCode), frames[o]!.toFixed(3), frames[o + 1]!.toFixed(3), frames[o + 2]!.toFixed(3), a.occupancy.toFixed(2), a.bFactor.toFixed(2), a.resSeq, cifValue(a.resName), chain, cifValue(a.name), f + 1].join(' ')
+      )
+    })
+  }
+  out.push('#')
+  return out.join('\n') + '\n'
 }

@@ -5,6 +5,7 @@
  * of the topology are set to 1 and 0). See docs/formats.md.
  */
 import { UserError } from '../errors'
+import type { Topology } from '../topology'
 import { inferElement } from './elements'
 import { buildEnsemble, type EnsembleOptions, type EnsembleResult, type RawAtom } from './ensemble'
 
@@ -65,4 +66,21 @@ export function readPqr(text: string, file: string, opts: EnsembleOptions = {}):
   close()
   if (models.length === 0) throw new UserError(`${file}: no ATOM/HETATM lines; expected a PQR file`, 'parse')
   return buildEnsemble(models, file, undefined, opts)
+}
+
+/** PQR text (PDB2PQR layout, whitespace-separated; charge and radius as given, default 0 and 1.5 Å), MODEL per frame */
+export function writePqr(topology: Topology, frames: Float32Array, nFrames: number, charges?: number[], radii?: number[]): string {
+  const n = topology.atoms.length
+  const out: string[] = []
+  for (let f = 0; f < nFrames; f++) {
+    if (nFrames > 1) out.push(`MODEL ${String(f + 1).padStart(8)}`)
+    topology.atoms.forEach((a, i) => {
+      const o = f * 3 * n + 3 * i
+      const c = (v: number): string => v.toFixed(3).padStart(8)
+      const chain = a.chainId ? ` ${a.chainId}` : ''
+      out.push(`${a.record.padEnd(6)}${String(i + 1).padStart(5)} ${a.name.padEnd(4)} ${a.resName.padEnd(4)}${chain}${String(a.resSeq).padStart(5)}${a.iCode}   ${c(frames[o]!)}${c(frames[o + 1]!)}${c(frames[o + 2]!)} ${(charges?.[i] ?? 0).toFixed(4).padStart(7)} ${(radii?.[i] ?? 1.5).toFixed(4).padStart(6)}`)
+    })
+    if (nFrames > 1) out.push('ENDMDL')
+  }
+  return out.join('\n') + '\nEND\n'
 }

@@ -13,8 +13,8 @@ import { sniffBytes } from '../../../src/core/formats/detect'
 import { bunzip2Bytes, isBzip2 } from '../../../src/core/formats/bzip2'
 import { readGro, writeGro } from '../../../src/core/formats/gro'
 import { readTrr, writeTrrBytes } from '../../../src/core/formats/trr'
-import { readCif } from '../../../src/core/formats/cif'
-import { readPqr } from '../../../src/core/formats/pqr'
+import { readCif, writeCif } from '../../../src/core/formats/cif'
+import { readPqr, writePqr } from '../../../src/core/formats/pqr'
 import { readTinkerXyz, readXyz, writeXyz } from '../../../src/core/formats/xyz'
 import { readPdb } from '../../../src/core/formats/pdb'
 import { readStructure, readTrajectory, unwrap } from '../../../src/core/formats/snapshots'
@@ -123,6 +123,22 @@ describe('round trips through our writers', () => {
     expect(r.nFrames).toBe(2)
     expect(r.warnings[0]).toContain('cut.trr: the file ends inside frame 3')
     expectUserError(() => readTrr(enc('hello world, not a trr'), 'x.trr'), 'x.trr: expected the TRR magic number 1993 at byte 0')
+  })
+
+  it('mmCIF and PQR: 6 frames of ala2 within %.3f Å, names, residues, chains and elements kept', () => {
+    const fields = (t: typeof ala2.topology): string[] => t.atoms.map((a) => `${a.name}/${a.resName}/${a.chainId}/${a.resSeq}/${a.element}/${a.record}`)
+    const c = readCif(writeCif(ala2.topology, ala2.frames, 6, 'ala2 rt'), 'rt.cif')
+    expect(c.nFrames).toBe(6)
+    expect(c.modelNumbers).toEqual([1, 2, 3, 4, 5, 6])
+    expect(maxDiff(c.frames, ala2.frames)).toBeLessThanOrEqual(5.001e-4)
+    expect(fields(c.topology)).toEqual(fields(ala2.topology))
+    const q = readPqr(writePqr(ala2.topology, ala2.frames, 6), 'rt.pqr')
+    expect(q.nFrames).toBe(6)
+    expect(maxDiff(q.frames, ala2.frames)).toBeLessThanOrEqual(5.001e-4)
+    expect(q.topology.atoms.map((a) => `${a.name}/${a.resName}/${a.chainId}/${a.resSeq}/${a.element}`)).toEqual(ala2.topology.atoms.map((a) => `${a.name}/${a.resName}/${a.chainId}/${a.resSeq}/${a.element}`))
+    // a name with a quote and a space survives the CIF quoting rules
+    const odd = { atoms: [{ ...ala2.topology.atoms[0]!, name: "C1'" }, { ...ala2.topology.atoms[1]!, name: 'H 1' }, ala2.topology.atoms[2]!] }
+    expect(readCif(writeCif(odd, ala2.frames, 1), 'odd.cif').topology.atoms.map((a) => a.name)).toEqual(["C1'", 'H 1', ala2.topology.atoms[2]!.name])
   })
 
   it('XYZ with extended columns and Tinker ARC read the same coordinates as plain XYZ', () => {
