@@ -8,6 +8,7 @@ import { datasetContract } from './datasets'
 import { runContract } from './runs'
 import { modelContract } from './models'
 import { selfCheckContract } from './selfcheck'
+import { clusterContract } from './cluster'
 import { idSchema } from './ids'
 
 export const ProjectSummary = z.object({
@@ -49,6 +50,7 @@ export const contract = {
   ...modelContract,
   ...selfCheckContract,
   ...runContract,
+  ...clusterContract,
 } as const
 
 export type Contract = typeof contract

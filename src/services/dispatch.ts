@@ -12,6 +12,7 @@ import { cancelImport, prepareImport, datasetReference, deleteDatasetApi, getDat
 import * as runs from './app/runs-api'
 import * as models from './app/models-api'
 import * as selfCheck from './app/selfcheck-api'
+import { openAppJob, writeAppJob } from './cluster/app-job'
 import { datasetSource, modelSource } from './runs/sources'
 import { setRunBackend } from './runs/store'
 
@@ -46,6 +47,9 @@ const handlers: Handlers = {
   'model.selfCheck': (ctx, i) => selfCheck.startSelfCheck(ctx, i),
   'model.selfCheckJobs': async (_ctx, i) => selfCheck.listSelfCheckJobs(i.projectId),
   'model.selfCheckReport': (ctx, i) => selfCheck.storedSelfCheck(ctx.home, i.projectId, i.modelId),
+
+  'cluster.writeJob': (ctx, i) => writeAppJob(ctx, i),
+  'cluster.openJob': (ctx, i) => openAppJob(ctx, i),
 
   'run.create': async (ctx, i) => {
     const [model, dataset] = await Promise.all([modelSource(ctx.home, i.projectId, i.modelId), datasetSource(ctx.home, i.projectId, i.datasetId)])
