@@ -14,7 +14,7 @@ import { readCif } from './cif'
 import { readGro } from './gro'
 import { readPqr } from './pqr'
 import { readTinkerXyz, readXyz, type XyzReadResult } from './xyz'
-import { AKMA_PS, readDcd } from './dcd'
+import { AKMA_PS, iterateDcdFrames, readDcdHeader } from './dcd'
 import { readXtc } from './xtc'
 import { readTrr } from './trr'
 import { buildEnsemble, type EnsembleOptions, type RawAtom } from './ensemble'
@@ -174,7 +174,9 @@ export function isModelMismatch(err: UserError): boolean {
 export interface TrajectoryResult {
   format: TrajectoryFormat
   nAtoms: number
+  /** frames kept (all of them without `keep`), and frames in the file */
   nFrames: number
+  framesInFile: number
   /** [nFrames, 3N] Å */
   frames: Float32Array
   /**
@@ -185,24 +187,35 @@ export interface TrajectoryResult {
   warnings: string[]
 }
 
-/** reads a trajectory (frames only) from unwrapped bytes */
-export function readTrajectory(u: Unwrapped, file: string): TrajectoryResult {
+/**
+ * reads a trajectory (frames only) from unwrapped bytes; with `keep(index, timePs)` (time NaN when
+ * unknown) only the kept frames are stored, so a long run thinned by a stride never fills memory
+ */
+export function readTrajectory(u: Unwrapped, file: string, keep?: (index: number, timePs: number) => boolean): TrajectoryResult {
   switch (u.kind) {
     case 'dcd': {
-      const r = readDcd(u.bytes, file)
-      const h = r.header
+      const h = readDcdHeader(u.bytes, file)
       const dt = h.frameIntervalPs
       const t0 = h.istart * h.delta * AKMA_PS
       const known = dt > 0 && Number.isFinite(t0) && !(h.delta === 1 && h.nsavc <= 1)
-      return { format: 'dcd', nAtoms: r.nAtoms, nFrames: r.nFrames, frames: r.frames, timesPs: known ? Array.from({ length: r.nFrames }, (_, f) => t0 + f * dt) : undefined, warnings: r.warnings }
+      const n3 = 3 * h.nAtoms
+      const kept: number[] = []
+      for (let f = 0; f < h.nFrames; f++) if (!keep || keep(f, known ? t0 + f * dt : NaN)) kept.push(f)
+      const frames = new Float32Array(kept.length * n3)
+      let k = 0
+      for (const fr of iterateDcdFrames(u.bytes, file, h)) {
+        if (fr.index === kept[k]) frames.set(fr.coords, n3 * k++)
+        if (k === kept.length) break
+      }
+      return { format: 'dcd', nAtoms: h.nAtoms, nFrames: kept.length, framesInFile: h.nFrames, frames, timesPs: known ? kept.map((f) => t0 + f * dt) : undefined, warnings: h.warnings }
     }
     case 'xtc': {
-      const r = readXtc(u.bytes, file)
-      return { format: 'xtc', nAtoms: r.nAtoms, nFrames: r.nFrames, frames: r.frames, timesPs: Array.from(r.timesPs), warnings: r.warnings }
+      const r = readXtc(u.bytes, file, keep)
+      return { format: 'xtc', nAtoms: r.nAtoms, nFrames: r.nFrames, framesInFile: r.framesInFile, frames: r.frames, timesPs: Array.from(r.timesPs), warnings: r.warnings }
     }
     case 'trr': {
-      const r = readTrr(u.bytes, file)
-      return { format: 'trr', nAtoms: r.nAtoms, nFrames: r.nFrames, frames: r.frames, timesPs: Array.from(r.timesPs), warnings: r.warnings }
+      const r = readTrr(u.bytes, file, keep)
+      return { format: 'trr', nAtoms: r.nAtoms, nFrames: r.nFrames, framesInFile: r.framesInFile, frames: r.frames, timesPs: Array.from(r.timesPs), warnings: r.warnings }
     }
     default:
       throw new UserError(`${file}: looks like ${describeSniff(u.kind)}, not a trajectory (DCD, XTC, TRR)`, 'format')

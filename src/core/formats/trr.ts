@@ -20,11 +20,13 @@ export interface TrrReadResult {
   boxesNm: Float32Array
   doublePrecision: boolean
   warnings: string[]
+  /** frames with positions in the file (nFrames counts those kept when readTrr was given `keep`) */
+  framesInFile: number
 }
 
 class Truncated extends Error {}
 
-export function readTrr(bytes: Uint8Array, file: string): TrrReadResult {
+export function readTrr(bytes: Uint8Array, file: string, keep?: (index: number, timePs: number) => boolean): TrrReadResult {
   if (bytes.length === 0) throw new UserError(`${file}: the file is empty; expected a TRR trajectory`, 'parse')
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   let pos = 0
@@ -43,6 +45,8 @@ export function readTrr(bytes: Uint8Array, file: string): TrrReadResult {
   let dbl = false
   let skipped = 0
   let index = 0
+  // frames with positions decoded so far; with `keep` only the kept ones are stored
+  let decoded = 0
   while (pos < bytes.length) {
     const start = pos
     index++
@@ -100,22 +104,24 @@ export function readTrr(bytes: Uint8Array, file: string): TrrReadResult {
         if (!Number.isFinite(x[k]!)) bad(`atom ${Math.floor(k / 3) + 1} has a non-finite or out-of-range ${'xyz'[k % 3]} coordinate`)
       }
       pos += vSize + fSize
+      if (keep && !keep(decoded++, time)) continue
+      if (!keep) decoded++
       frames.push(x)
       steps.push(step)
       times.push(time)
       boxes.push(...box)
     } catch (err) {
       if (!(err instanceof Truncated)) throw err
-      if (frames.length === 0) throw new UserError(`${file}: the file ends inside frame ${index} (${bytes.length} bytes); no complete TRR frame with positions`, 'parse')
-      warnings.push(`${file}: the file ends inside frame ${index} (byte ${start}); read the ${frames.length} complete frames before it`)
+      if (decoded === 0) throw new UserError(`${file}: the file ends inside frame ${index} (${bytes.length} bytes); no complete TRR frame with positions`, 'parse')
+      warnings.push(`${file}: the file ends inside frame ${index} (byte ${start}); read the ${decoded} complete frames before it`)
       break
     }
   }
-  if (frames.length === 0) throw new UserError(`${file}: none of its ${index} frames holds positions (only velocities or forces); nothing to import`, 'parse')
+  if (decoded === 0) throw new UserError(`${file}: none of its ${index} frames holds positions (only velocities or forces); nothing to import`, 'parse')
   if (skipped > 0) warnings.push(`${file}: ${skipped} frame(s) without positions (velocities or forces only) skipped`)
   const out = new Float32Array(frames.length * 3 * nAtoms)
   frames.forEach((f, i) => out.set(f, i * 3 * nAtoms))
-  return { nAtoms, nFrames: frames.length, frames: out, steps: Int32Array.from(steps), timesPs: Float64Array.from(times), boxesNm: Float32Array.from(boxes), doublePrecision: dbl, warnings }
+  return { nAtoms, nFrames: frames.length, frames: out, steps: Int32Array.from(steps), timesPs: Float64Array.from(times), boxesNm: Float32Array.from(boxes), doublePrecision: dbl, warnings, framesInFile: decoded }
 }
 
 /** writes frames [nFrames, 3N] Å as a single-precision TRR with positions and a box; for round-trip tests */

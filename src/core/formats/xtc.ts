@@ -520,6 +520,8 @@ export interface XtcReadResult {
   /** precision of the compressed frames (1/nm); 0 when every frame was stored uncompressed (≤ 9 atoms) */
   precision: number
   warnings: string[]
+  /** frames in the file (nFrames counts those kept when readXtc was given `keep`) */
+  framesInFile: number
 }
 
 interface FrameCursor {
@@ -654,7 +656,7 @@ function readCoords(cur: FrameCursor, natoms: number, out: Float32Array, bad: (m
  * was cut off) keeps the complete frames before it, with a warning; anything else that does not
  * decode is a UserError naming the file, frame and byte.
  */
-export function readXtc(bytes: Uint8Array, file: string): XtcReadResult {
+export function readXtc(bytes: Uint8Array, file: string, keep?: (index: number, timePs: number) => boolean): XtcReadResult {
   if (bytes.length === 0) throw new UserError(`${file}: the file is empty; expected an XTC trajectory`, 'parse')
   const cur: FrameCursor = { bytes, dv: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), pos: 0 }
   const frames: Float32Array[] = []
@@ -664,9 +666,11 @@ export function readXtc(bytes: Uint8Array, file: string): XtcReadResult {
   const warnings: string[] = []
   let nAtoms = -1
   let precision = 0
+  // frames decoded so far; with `keep` only the kept ones are stored (a thinned long run never fills memory)
+  let decoded = 0
   while (cur.pos < bytes.length) {
     const frameStart = cur.pos
-    const f = frames.length
+    const f = decoded
     const bad = (msg: string): never => {
       throw new UserError(`${file}: frame ${f + 1} (byte ${frameStart}): ${msg}; the file is not a valid XTC`, 'parse')
     }
@@ -690,6 +694,8 @@ export function readXtc(bytes: Uint8Array, file: string): XtcReadResult {
       const p = readCoords(cur, n, xnm, bad)
       if (p > 0) precision = p
       for (let k = 0; k < xnm.length; k++) xnm[k] = Math.fround(xnm[k]! * 10)
+      decoded++
+      if (keep && !keep(f, time)) continue
       frames.push(xnm)
       steps.push(step)
       times.push(time)
@@ -712,6 +718,7 @@ export function readXtc(bytes: Uint8Array, file: string): XtcReadResult {
     boxesNm: Float32Array.from(boxes),
     precision,
     warnings,
+    framesInFile: decoded,
   }
 }
 

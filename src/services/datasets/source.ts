@@ -235,6 +235,22 @@ export function sampleFrames(n: number, timesPs: number[] | undefined, s: Import
   return inWindow.filter((_, k) => k % s.stride === 0)
 }
 
+/**
+ * the same choice as sampleFrames, one frame at a time (for readers that skip storing frames):
+ * keep(index, timePs) in file order; timePs NaN when the file has no times
+ */
+export function frameKeeper(s: ImportPlan['sampling'], file: string): (index: number, timePs: number) => boolean {
+  const windowed = s.beginPs !== undefined || s.endPs !== undefined
+  let inWindow = 0
+  return (_index, t) => {
+    if (windowed) {
+      if (!Number.isFinite(t)) throw new UserError(`${file}: has no frame times, so --begin/--end cannot apply; use them with DCD, XTC, TRR or GRO (t=) files, or use --stride`, 'bad-input')
+      if (!((s.beginPs === undefined || t >= s.beginPs - 1e-6) && (s.endPs === undefined || t <= s.endPs + 1e-6))) return false
+    }
+    return inWindow++ % s.stride === 0
+  }
+}
+
 /** the time between kept frames in ps (median of the differences), or null when unknown */
 export function spacingPs(kept: number[], timesPs: number[] | undefined): number | null {
   if (!timesPs || kept.length < 2) return null
@@ -304,22 +320,27 @@ export async function readSnapshotFile(file: string, plan: ImportPlan, opts: Str
   let n: number
   let frames: Float32Array
   let times: number[] | undefined
+  let kept: number[]
+  let inFile: number
   const warnings: string[] = []
   if (TRAJECTORY_FORMATS.includes(u.kind)) {
     if (!plan.topology) throw new UserError(`${file}: is ${describeSniff(u.kind)}, coordinates only; give its topology too (a PDB or GRO: drop both files together, or --top FILE)`, 'bad-input')
-    const t = readTrajectory(u, file)
+    // thinned while reading: only the kept frames are stored
+    const t = readTrajectory(u, file, frameKeeper(s, file))
     top = plan.topology.structure.topology
     if (t.nAtoms !== top.atoms.length) {
       throw new UserError(`${file}: ${t.nAtoms.toLocaleString('en-US')} atoms per frame but its topology ${path.basename(plan.topology.file)} has ${top.atoms.length.toLocaleString('en-US')}; the topology must list the same atoms in the same order`, 'topology-mismatch')
     }
-    ;({ nFrames: n, frames, timesPs: times } = t)
+    ;({ nFrames: n, frames, timesPs: times, framesInFile: inFile } = t)
     warnings.push(...t.warnings)
+    kept = Array.from({ length: n }, (_, f) => f)
   } else {
     const r = readStructure(u, file, { select: opts.select })
     ;({ topology: top, nFrames: n, frames, timesPs: times } = r)
     warnings.push(...r.warnings)
+    kept = sampleFrames(n, times, s, file)
+    inFile = n
   }
-  const kept = sampleFrames(n, times, s, file)
   const w = frames.length / Math.max(1, n)
   checkCoordinateRange(frames, w, file)
   for (const f of kept) {
@@ -332,7 +353,7 @@ export async function readSnapshotFile(file: string, plan: ImportPlan, opts: Str
     gzip: u.compression === 'gzip',
     compression: u.compression,
     format: u.kind,
-    framesInFile: n,
+    framesInFile: inFile,
     framesKept: kept.length,
     spacingPs: spacingPs(kept, times),
     warnings,

@@ -18,9 +18,10 @@ import { readPqr, writePqr } from '../../../src/core/formats/pqr'
 import { readTinkerXyz, readXyz, writeXyz } from '../../../src/core/formats/xyz'
 import { readPdb } from '../../../src/core/formats/pdb'
 import { readStructure, readTrajectory, unwrap } from '../../../src/core/formats/snapshots'
-import { writeXtcBytes } from '../../../src/core/formats/xtc'
+import { readXtc, writeXtcBytes } from '../../../src/core/formats/xtc'
+import { frameKeeper, sampleFrames } from '../../../src/services/datasets/source'
 import { writeDcdBytes } from '../../../src/core/formats/dcd'
-import { ROOT, ala2Models, expectUserError } from './helpers'
+import { ROOT, ala2Models, expectUserError, lcg } from './helpers'
 
 const REAL = path.join(ROOT, 'tests/fixtures/real')
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
@@ -200,5 +201,34 @@ describe('size limits on decompressed content', () => {
   it('a .xyz.gz that decompresses past the limit is refused while decompressing', () => {
     const big = gzipSync(Buffer.from(`3\n\n${'C 0 0 0\n'.repeat(3)}`.repeat(2000)))
     expectUserError(() => unwrap(new Uint8Array(big), 'bomb.xyz.gz', 10_000), 'bomb.xyz.gz: decompresses to more than 10000 bytes')
+  })
+})
+
+describe('thinning while reading (a long run never fills memory)', () => {
+  it('readXtc/readTrr/readTrajectory(DCD) with keep store only the kept frames and count the rest', async () => {
+    const keepEven = (i: number): boolean => i % 2 === 0
+    const x = readXtc(writeXtcBytes(ala2.frames, 6, { nAtoms: N, frameIntervalPs: 1 }), 'k.xtc', keepEven)
+    const t = readTrr(writeTrrBytes(ala2.frames, 6, N), 'k.trr', keepEven)
+    const d = readTrajectory(unwrap(await writeDcdBytes(ala2.frames, 6, { nAtoms: N, frameIntervalPs: 1 }), 'k.dcd'), 'k.dcd', keepEven)
+    for (const r of [x, t, d]) {
+      expect([r.nFrames, r.framesInFile]).toEqual([3, 6])
+      expect(r.frames.length).toBe(3 * 3 * N)
+      // the kept frames are frames 0, 2, 4 (XTC to its 1e-3 nm grid, TRR and DCD float32)
+      for (const [k, f] of [0, 2, 4].entries()) expect(maxDiff(r.frames.subarray(k * 3 * N, (k + 1) * 3 * N), ala2.frames.subarray(f * 3 * N, (f + 1) * 3 * N))).toBeLessThan(6e-3)
+    }
+    expect(Array.from(x.timesPs)).toEqual([0, 2, 4])
+  })
+
+  it('frameKeeper keeps exactly the frames sampleFrames picks (random lengths, times, strides, windows)', () => {
+    const rnd = lcg(7)
+    for (let trial = 0; trial < 500; trial++) {
+      const n = Math.floor(rnd() * 60)
+      const times = Array.from({ length: n }, (_, f) => f * 2.5 + (rnd() < 0.1 ? 0.5 : 0))
+      const s = { stride: 1 + Math.floor(rnd() * 6), beginPs: rnd() < 0.5 ? rnd() * 80 : undefined, endPs: rnd() < 0.5 ? 20 + rnd() * 120 : undefined }
+      if (s.beginPs !== undefined && s.endPs !== undefined && s.endPs < s.beginPs) continue
+      const keep = frameKeeper(s, 'f')
+      const streamed = times.map((t, f) => (keep(f, t) ? f : -1)).filter((f) => f >= 0)
+      expect(streamed).toEqual(sampleFrames(n, times, s, 'f'))
+    }
   })
 })
