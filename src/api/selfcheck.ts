@@ -20,7 +20,7 @@ export const SelfCheckSummary = z
     replicas: z.number(),
     nsPerReplica: z.number(),
     perDt: z.array(
-      z.object({ dtPs: z.number(), equilibriumOk: z.boolean(), kineticsOk: z.boolean(), jsd: z.number().nullable(), acceptance: z.number().nullable().optional() }).passthrough()
+      z.object({ dtPs: z.number(), equilibriumOk: z.boolean(), equilibriumUnresolved: z.boolean().optional(), kineticsOk: z.boolean(), jsd: z.number().nullable(), acceptance: z.number().nullable().optional() }).passthrough()
     ),
     recommendedDtPs: z.number().optional(),
     verdict: z.string(),

@@ -72,12 +72,13 @@ export function formatReport(r: SelfCheckReport): string {
   lines.push('')
   lines.push('  Δt (ps)  equilibrium vs i.i.d.                          kinetics vs Δt/2')
   for (const p of r.perDt) {
-    const eq = p.equilibrium.map((e) => `${r.residues.length > 1 ? e.residue + ' ' : ''}JSD ${e.jsd.toFixed(4)} (noise ${e.jsdNoise.toFixed(4)})${e.differs ? ' DIFFERS' : ''}`).join('; ')
+    const eq = p.equilibrium.map((e) => `${r.residues.length > 1 ? e.residue + ' ' : ''}JSD ${e.jsd.toFixed(4)} (noise ${e.jsdNoise.toFixed(4)})${e.differs ? ' DIFFERS' : e.conclusive === false ? ' NOT RESOLVED' : ''}`).join('; ')
     const kin = p.kinetics ? (p.kinetics.differs ? `CHANGES: ${p.kinetics.reasons.slice(0, 3).join('; ')}` : p.kinetics.conclusive ? 'agree' : 'agree within wide error bars') : '—'
     lines.push(`  ${String(p.dtPs).padEnd(8)} ${eq.padEnd(46)} ${kin}${p.acceptance !== undefined ? `  (acceptance ${pct(p.acceptance)})` : ''}`)
     for (const e of p.equilibrium) {
       const pops = e.populations.filter((q) => q.other.value >= 0.002 || q.sim.value >= 0.002).map((q) => `${q.basin} ${pct(q.sim.value)}±${pct(q.sim.stderr)} vs ${pct(q.other.value)}`)
       lines.push(`           ${r.residues.length > 1 ? e.residue + ': ' : ''}${pops.join(', ')}`)
+      if (e.conclusive === false) lines.push(`           not resolved: ${e.unresolved.join('; ')}`)
     }
     if (p.lengthOverTau < 20) lines.push(`           runs are ${p.lengthOverTau.toFixed(0)} τ_int long (< 20): kinetic figures are rough; use --ns to lengthen`)
   }

@@ -121,7 +121,8 @@ export interface SelfCheckSummary {
   replicas: number
   nsPerReplica: number
   /** Δt (ps) → summary; recommendedDtPs is the Sample panel's default Δt */
-  perDt: { dtPs: number; equilibriumOk: boolean; kineticsOk: boolean; jsd: number; acceptance?: number }[]
+  /** equilibriumUnresolved: the equilibrium did not differ but its error bars could not have seen a change */
+  perDt: { dtPs: number; equilibriumOk: boolean; equilibriumUnresolved?: boolean; kineticsOk: boolean; jsd: number; acceptance?: number }[]
   recommendedDtPs?: number
   verdict: string
 }

@@ -24,6 +24,12 @@ export interface PopulationComparison {
   ratio: number
   /** (sim − other) / √(se_sim² + se_other²) */
   z: number
+  /**
+   * whether these samples could have seen a change of the tolerated size: the combined standard
+   * error is at most other·(populationRatio − 1)/z (a doubling of the basin would reach z σ). Basins
+   * below the population floor are not judged and count as resolved.
+   */
+  resolved: boolean
 }
 
 export interface EquilibriumComparison {
@@ -38,6 +44,13 @@ export interface EquilibriumComparison {
   /** true when the difference exceeds both the noise and the practical tolerance */
   differs: boolean
   reasons: string[]
+  /**
+   * false when a judged basin's error bar is too wide to see a change of the tolerated size: then
+   * "does not differ" says nothing, and the verdict calls this Δt unresolved, not right
+   */
+  conclusive: boolean
+  /** the basins that were too noisy to judge, one phrase each */
+  unresolved: string[]
 }
 
 /**
@@ -130,7 +143,10 @@ export function compareEquilibrium(sim: ResidueSamples, iid: { phi: ArrayLike<nu
     const o = popIid[b] ?? 0
     const other = { value: o, stderr: Math.sqrt(Math.max(o * (1 - o), 1 / nIid) / nIid) }
     const se = Math.hypot(Number.isFinite(s.stderr) ? s.stderr : 0, other.stderr)
-    return { basin: b, sim: s, other, ratio: o > 0 ? s.value / o : NaN, z: se > 0 ? (s.value - o) / se : 0 }
+    const judged = o >= tol.populationFloor
+    const needed = (o * (tol.populationRatio - 1)) / tol.z
+    const resolved = !judged || (Number.isFinite(s.stderr) && se <= needed)
+    return { basin: b, sim: s, other, ratio: o > 0 ? s.value / o : NaN, z: se > 0 ? (s.value - o) / se : 0, resolved }
   })
   const reasons: string[] = []
   if (d - noise > tol.jsdExcess && d > 3 * noise) reasons.push(`Ramachandran JSD ${d.toFixed(4)} (noise ≈ ${noise.toFixed(4)})`)
@@ -141,7 +157,15 @@ export function compareEquilibrium(sim: ResidueSamples, iid: { phi: ArrayLike<nu
       reasons.push(`${p.basin} ${(100 * p.sim.value).toFixed(2)} % vs ${(100 * p.other.value).toFixed(2)} % (${Math.abs(p.z).toFixed(1)} σ)`)
     }
   }
-  return { residue: sim.residue, jsd: d, jsdSplitHalves: split, jsdNoise: noise, populations, differs: reasons.length > 0, reasons }
+  const pctOf = (v: number): string => `${(100 * v).toFixed(2)} %`
+  const unresolved = populations
+    .filter((p) => !p.resolved)
+    .map((p) => {
+      const se = Math.hypot(Number.isFinite(p.sim.stderr) ? p.sim.stderr : NaN, p.other.stderr)
+      const needed = (p.other.value * (tol.populationRatio - 1)) / tol.z
+      return `${p.basin} ${pctOf(p.sim.value)} vs ${pctOf(p.other.value)} ± ${Number.isFinite(se) ? pctOf(se) : '?'} (a ${tol.populationRatio}× change needs ± ${pctOf(needed)})`
+    })
+  return { residue: sim.residue, jsd: d, jsdSplitHalves: split, jsdNoise: noise, populations, differs: reasons.length > 0, reasons, conclusive: unresolved.length === 0, unresolved }
 }
 
 export interface KineticsComparison {
@@ -193,8 +217,10 @@ export interface DtResult {
 }
 
 export interface Verdict {
-  /** Δt values whose equilibrium matches the i.i.d. samples */
+  /** Δt values whose equilibrium matches the i.i.d. samples, with error bars that could have seen a change */
   equilibriumOk: number[]
+  /** Δt values whose equilibrium does not differ but whose error bars are too wide to say it is right */
+  equilibriumUnresolved: number[]
   /** Δt values whose kinetics agree with Δt/2 */
   kineticsOk: number[]
   /** the recommended Δt (ps): the largest self-consistent one; undefined when none is */
@@ -205,6 +231,7 @@ export interface Verdict {
 
 /**
  * The verdict: a Δt is self-consistent when its equilibrium matches the model's i.i.d. samples
+ * with error bars narrow enough to have seen a change (otherwise it is "unresolved", never "right")
  * and its kinetics match Δt/2 conclusively (error bars narrower than the tolerance), and Δt/2's
  * equilibrium matches too. The recommended Δt is the largest self-consistent one (cheapest per ns);
  * when none is, the largest Δt with the right equilibrium is recommended and the text says that
@@ -212,12 +239,17 @@ export interface Verdict {
  */
 export function verdictOf(results: DtResult[], halfEquilibriumOk: (dt: number) => boolean): Verdict {
   const sorted = [...results].sort((a, b) => a.dtPs - b.dtPs)
-  const eqOk = sorted.filter((r) => !r.equilibrium.some((e) => e.differs)).map((r) => r.dtPs)
+  const notDiffering = sorted.filter((r) => !r.equilibrium.some((e) => e.differs))
+  const eqOk = notDiffering.filter((r) => r.equilibrium.every((e) => e.conclusive !== false)).map((r) => r.dtPs)
+  const eqUnresolved = notDiffering.filter((r) => !eqOk.includes(r.dtPs)).map((r) => r.dtPs)
   const kinOk = sorted.filter((r) => r.kinetics && !r.kinetics.differs && r.kinetics.conclusive && halfEquilibriumOk(r.dtPs)).map((r) => r.dtPs)
   const consistent = eqOk.filter((dt) => kinOk.includes(dt))
-  const drift = sorted.filter((r) => !eqOk.includes(r.dtPs)).map((r) => r.dtPs)
+  const drift = sorted.filter((r) => !eqOk.includes(r.dtPs) && !eqUnresolved.includes(r.dtPs)).map((r) => r.dtPs)
   const changes = sorted.filter((r) => eqOk.includes(r.dtPs) && r.kinetics?.differs).map((r) => r.dtPs)
   const unverified = eqOk.filter((dt) => !consistent.includes(dt) && !changes.includes(dt))
+  const unresolvedWhy = sorted
+    .filter((r) => eqUnresolved.includes(r.dtPs))
+    .flatMap((r) => r.equilibrium.flatMap((e) => (e.unresolved ?? []).map((u) => `${u} at ${r.dtPs} ps`)))
   const list = (v: number[]): string => v.map((x) => `${x} ps`).join(', ')
   const parts: string[] = []
   let rec: number | undefined
@@ -227,10 +259,16 @@ export function verdictOf(results: DtResult[], halfEquilibriumOk: (dt: number) =
   } else if (eqOk.length > 0) {
     rec = Math.max(...eqOk)
     parts.push(`No Δt is shown self-consistent: the equilibrium is right at Δt = ${list(eqOk)}, but no Δt's kinetics were shown to agree with Δt/2.`)
+  } else if (eqUnresolved.length > 0) {
+    rec = Math.max(...eqUnresolved)
+    parts.push(`No Δt is shown self-consistent: no tested Δt's equilibrium was measured precisely enough to confirm it.`)
   } else parts.push('At no tested Δt does the equilibrium match the model’s own i.i.d. samples: retrain (more steps or data) before trusting its dynamics.')
   if (drift.length > 0) parts.push(`The equilibrium drifts at Δt = ${list(drift)}.`)
+  if (eqUnresolved.length > 0) {
+    parts.push(`At Δt = ${list(eqUnresolved)} the equilibrium is not resolved — the runs are too short to see a change of the tolerated size (${unresolvedWhy.slice(0, 2).join('; ')}): run longer (--ns) or more replicas before trusting it.`)
+  }
   if (changes.length > 0) parts.push(`Kinetics change when Δt is halved at Δt = ${list(changes)}.`)
   if (unverified.length > 0) parts.push(`At Δt = ${list(unverified)} the kinetics could not be compared with Δt/2 (error bars wider than the tolerance, or Δt/2 drifts): run longer (--ns) or more replicas.`)
-  if (rec !== undefined) parts.push(`Recommended Δt: ${rec} ps${consistent.includes(rec) ? '' : ' (equilibrium only; kinetics unverified)'}.`)
-  return { equilibriumOk: eqOk, kineticsOk: kinOk, recommendedDtPs: rec, text: parts.join(' ') }
+  if (rec !== undefined) parts.push(`Recommended Δt: ${rec} ps${consistent.includes(rec) ? '' : eqOk.includes(rec) ? ' (equilibrium only; kinetics unverified)' : ' (equilibrium not resolved; kinetics unverified)'}.`)
+  return { equilibriumOk: eqOk, equilibriumUnresolved: eqUnresolved, kineticsOk: kinOk, recommendedDtPs: rec, text: parts.join(' ') }
 }

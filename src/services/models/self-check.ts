@@ -54,6 +54,7 @@ export function summaryOf(report: SelfCheckReport, createdAt: string): SelfCheck
     perDt: report.perDt.map((r) => ({
       dtPs: r.dtPs,
       equilibriumOk: report.verdict.equilibriumOk.includes(r.dtPs),
+      ...(report.verdict.equilibriumUnresolved?.includes(r.dtPs) ? { equilibriumUnresolved: true } : {}),
       kineticsOk: report.verdict.kineticsOk.includes(r.dtPs),
       jsd: Math.max(...r.equilibrium.map((e) => e.jsd)),
       ...(r.acceptance !== undefined ? { acceptance: r.acceptance } : {}),

@@ -93,6 +93,44 @@ function figures(rate: number, rateSe: number, tau: number, tauSe: number, acf: 
   }
 }
 
+/** φ/ψ draws with an α_R share: α_R (−65°, −40°) with weight a, else C5 (−150°, 160°); σ 8° */
+function drawAlpha(n: number, a: number, seed: number, stream: number): { phi: Float64Array; psi: Float64Array } {
+  const z = new Float32Array(3 * n)
+  new NormalStream(seed, stream).fill(z)
+  const cut = inverseNormal(a)
+  const phi = new Float64Array(n)
+  const psi = new Float64Array(n)
+  for (let i = 0; i < n; i++) {
+    const alpha = z[3 * i + 2]! < cut
+    phi[i] = ((alpha ? -65 : -150) + 8 * z[3 * i]!) * deg
+    psi[i] = ((alpha ? -40 : 160) + 8 * z[3 * i + 1]!) * deg
+  }
+  return { phi, psi }
+}
+
+describe('compareEquilibrium: power to see a rare basin change', () => {
+  // α_R at 1 %: a 2× change reaches 3 σ only when the combined standard error is ≤ 0.01·(2 − 1)/3 =
+  // 0.0033. 4000 i.i.d. samples give √(0.01·0.99/4000) = 0.0016; 16 replicas of n independent frames
+  // give √(0.0099/n)/4: 0.0011 at n = 500 (combined 0.0019: resolved), 0.0045 at n = 30 (combined
+  // ≥ 0.0045: not resolved, whatever the draw).
+  const iid = drawAlpha(4000, 0.01, 31, 99)
+  it('long runs resolve it', () => {
+    const c = compareEquilibrium({ residue: 'ALA2', groups: Array.from({ length: 16 }, (_, g) => drawAlpha(500, 0.01, 32, g)) }, iid)
+    expect(c.populations.find((p) => p.basin === 'alpha_R')!.resolved).toBe(true)
+    expect(c.conclusive).toBe(true)
+    expect(c.unresolved).toEqual([])
+  })
+  it('short runs do not, and say what precision a 2× change needs', () => {
+    const c = compareEquilibrium({ residue: 'ALA2', groups: Array.from({ length: 16 }, (_, g) => drawAlpha(30, 0.01, 33, g)) }, iid)
+    expect(c.differs).toBe(false)
+    expect(c.conclusive).toBe(false)
+    const o = c.populations.find((p) => p.basin === 'alpha_R')!.other.value
+    expect(c.unresolved.join(' ')).toContain(`a 2× change needs ± ${((100 * o) / 3).toFixed(2)} %`)
+    // the abundant basin is resolved either way
+    expect(c.populations.find((p) => p.basin === 'C5_beta')!.resolved).toBe(true)
+  })
+})
+
 describe('compareKinetics', () => {
   it('equal figures agree and are conclusive when their errors are small', () => {
     const k = compareKinetics(figures(1.1, 0.05, 300, 10, 0.7, 0.01), figures(1.1, 0.05, 300, 10, 0.7, 0.01))
@@ -112,7 +150,17 @@ describe('compareKinetics', () => {
 })
 
 describe('verdictOf', () => {
-  const eq = (differs: boolean): EquilibriumComparison => ({ residue: 'ALA2', jsd: 0, jsdSplitHalves: 0, jsdNoise: 0, populations: [], differs, reasons: [] })
+  const eq = (differs: boolean, conclusive = true): EquilibriumComparison => ({
+    residue: 'ALA2',
+    jsd: 0,
+    jsdSplitHalves: 0,
+    jsdNoise: 0,
+    populations: [],
+    differs,
+    reasons: [],
+    conclusive,
+    unresolved: conclusive ? [] : ['alpha_R 0.70 % vs 0.30 % ± 0.25 % (a 2× change needs ± 0.10 %)'],
+  })
   const kin = (differs: boolean) => ({ items: [], differs, conclusive: true, reasons: [] })
   const r = (dtPs: number, eqDiffers: boolean, kinDiffers: boolean): DtResult => ({ dtPs, equilibrium: [eq(eqDiffers)], versusSnapshots: [], kinetics: kin(kinDiffers), lengthOverTau: 25 })
   it('recommends the largest self-consistent Δt and names the drifting and changing ones', () => {
@@ -134,6 +182,22 @@ describe('verdictOf', () => {
     expect(v.text).toMatch(/could not be compared/)
     expect(v.recommendedDtPs).toBe(5)
     expect(v.text).toMatch(/Recommended Δt: 5 ps \(equilibrium only; kinetics unverified\)/)
+  })
+  it('an equilibrium too noisy to judge is "not resolved", never "right", and is recommended only when nothing is resolved', () => {
+    const unresolved = (dtPs: number): DtResult => ({ ...r(dtPs, false, false), equilibrium: [eq(false, false)] })
+    // 0.5 and 1 unresolved; 2 resolved and consistent; 5 resolved, kinetics change when halved
+    const v = verdictOf([unresolved(0.5), unresolved(1), r(2, false, false), r(5, false, true)], () => true)
+    expect(v.equilibriumOk).toEqual([2, 5])
+    expect(v.equilibriumUnresolved).toEqual([0.5, 1])
+    expect(v.recommendedDtPs).toBe(2)
+    expect(v.text).toMatch(/At Δt = 0\.5 ps, 1 ps the equilibrium is not resolved/)
+    expect(v.text).toMatch(/alpha_R 0\.70 % vs 0\.30 %/)
+    expect(v.text).not.toMatch(/drifts/)
+    // nothing resolved: the largest unresolved Δt is offered, and the text says what it is
+    const w = verdictOf([unresolved(1), unresolved(5)], () => true)
+    expect(w.equilibriumOk).toEqual([])
+    expect(w.recommendedDtPs).toBe(5)
+    expect(w.text).toMatch(/Recommended Δt: 5 ps \(equilibrium not resolved; kinetics unverified\)/)
   })
   it('recommends nothing when the equilibrium is wrong everywhere', () => {
     const v = verdictOf([r(1, true, false), r(2, true, false)], () => false)
