@@ -98,7 +98,9 @@ describe('two processes on one project', () => {
       expect([ra.code, rb.code]).toEqual([0, 0])
       expect((await openProject(fresh, 'examples')).name).toBe('Examples')
       const ds = await listDatasets(path.join(fresh, 'projects', 'examples'))
-      expect(ds.map((d) => d.frames)).toEqual([5000])
+      // seeded once: one ala2 (22 atoms) and one ala3 (32 atoms) dataset of 5000 snapshots each, no duplicates
+      expect(ds.map((d) => d.dim).sort((x, y) => x - y)).toEqual([66, 96])
+      expect(ds.map((d) => d.frames)).toEqual([5000, 5000])
       const models = readdirSync(path.join(fresh, 'projects', 'examples', 'models')).filter((n) => !n.startsWith('.'))
       expect(models).toHaveLength(1)
       expect(readdirSync(path.join(fresh, 'projects')).filter((n) => n !== 'examples')).toEqual([])
