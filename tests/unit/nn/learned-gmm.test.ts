@@ -104,7 +104,7 @@ describe('learned score on a 2-D Gaussian mixture (exact score known at every σ
     expect(jsd(le.hist, iid)).toBeLessThan(0.01)
     expect(Math.abs(le.tau / ex.tau - 1)).toBeLessThan(0.15)
     await m.dispose()
-  })
+  }, 300_000) // trains a model: minutes when the machine is shared (a time limit, not a speed test)
 
   it('energy-mlp (score = −∇ₓE, trained through second derivatives): σ-weighted relative score error < 0.12', async () => {
     const m = await learned({ arch: 'energy-mlp', steps: 4000 })
@@ -112,5 +112,5 @@ describe('learned score on a 2-D Gaussian mixture (exact score known at every σ
     const eps = await scoreError(m)
     expect(eps).toBeLessThan(0.12)
     await m.dispose()
-  })
+  }, 300_000) // trains a model: minutes when the machine is shared (a time limit, not a speed test)
 })
