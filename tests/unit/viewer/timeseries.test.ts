@@ -4,6 +4,8 @@
  * Math.hypot, RMSD 0 for the reference itself, missing frames as NaN, and x → frame.
  */
 import { describe, expect, it } from 'vitest'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
 import { readPdb } from '../../../src/core/formats/pdb'
 import { computeTimeSeries, frameAtX, pickedKey, timeSeriesDefs, type PickedObservable } from '../../../src/renderer/src/viewer/timeseries'
 import { ala2Models } from '../formats/helpers'
@@ -62,6 +64,25 @@ describe('computeTimeSeries', () => {
   it('a picked observable outside the topology is left out, not an error', () => {
     const bad: PickedObservable = { key: 'pick:distance:4-40', kind: 'distance', atoms: [4, 40], label: 'x' }
     expect(timeSeriesDefs(pdb.topology, [bad]).map((x) => x.key)).toEqual(['phi', 'psi', 'rmsd', 'rg'])
+  })
+})
+
+describe('timeSeriesDefs on a peptide with two residues (ala3)', () => {
+  const ala3 = readPdb(readFileSync(path.resolve('resources/examples/ala3/ala3_reference.pdb'), 'utf8'), 'ala3_reference.pdb')
+  const atoms = ala3.topology.atoms
+  const idx = (resSeq: number, name: string): number => atoms.findIndex((a) => a.resSeq === resSeq && a.name === name)
+  it('offers φ/ψ of every residue, the first as phi/psi, the next as phi:ALA3/psi:ALA3, with the right atoms', () => {
+    const defs = timeSeriesDefs(ala3.topology, [])
+    expect(defs.map((x) => x.key)).toEqual(['phi', 'psi', 'phi:ALA3', 'psi:ALA3', 'rmsd', 'rg'])
+    const by = Object.fromEntries(defs.map((x) => [x.key, x]))
+    // φ(i) = C(i−1)–N(i)–CA(i)–C(i), ψ(i) = N(i)–CA(i)–C(i)–N(i+1); residues ACE1 ALA2 ALA3 NME4
+    expect(by['phi:ALA3']!.obs).toEqual({ kind: 'dihedral', atoms: [idx(2, 'C'), idx(3, 'N'), idx(3, 'CA'), idx(3, 'C')] })
+    expect(by['psi:ALA3']!.obs).toEqual({ kind: 'dihedral', atoms: [idx(3, 'N'), idx(3, 'CA'), idx(3, 'C'), idx(4, 'N')] })
+    expect(by.phi!.obs).toEqual({ kind: 'dihedral', atoms: [idx(1, 'C'), idx(2, 'N'), idx(2, 'CA'), idx(2, 'C')] })
+    const s = computeTimeSeries((r, f) => (r === 0 && f === 0 ? ala3.frames.subarray(0, atoms.length * 3) : undefined), 1, 0, atoms.length, defs, ala3.frames.slice(0, atoms.length * 3))
+    const x = ala3.frames.subarray(0, atoms.length * 3)
+    const v = Object.fromEntries(s.map((t) => [t.key, t.values[0]!]))
+    expect(Math.abs(v['phi:ALA3']! - dihedralDeg(x, idx(2, 'C'), idx(3, 'N'), idx(3, 'CA'), idx(3, 'C')))).toBeLessThan(1e-6)
   })
 })
 

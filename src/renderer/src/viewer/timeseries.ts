@@ -7,6 +7,7 @@
 import type { Topology } from '../../../core/topology'
 import { seriesOf } from '../../../core/analysis'
 import { standardObservables, type ObservableDef } from '../analysis/run-analysis'
+import { peptideResidues } from '../../../core/analysis/residues'
 import type { FrameGetter } from './viewer'
 
 export type PickKind = 'distance' | 'angle' | 'dihedral'
@@ -34,9 +35,21 @@ export function pickedKey(kind: PickKind, atoms: number[]): string {
   return `pick:${kind}:${atoms.join('-')}`
 }
 
-/** the observables a topology offers: φ/ψ when it has a backbone, RMSD, Rg, then the picked ones */
+/**
+ * The observables a topology offers: φ/ψ when it has a backbone (the first residue's as 'phi'/'psi',
+ * every further residue's as 'phi:ALA3'/'psi:ALA3' — docs/peptides.md), RMSD, Rg, then the picked ones.
+ */
 export function timeSeriesDefs(top: Topology, picked: PickedObservable[]): ObservableDef[] {
   const defs = standardObservables(top)
+  const residues = peptideResidues(top)
+  const more: ObservableDef[] = []
+  for (const r of residues.slice(1)) {
+    more.push({ key: `phi:${r.label}`, label: r.phi.name, obs: { kind: 'dihedral', atoms: r.phi.atoms }, angle: true })
+    more.push({ key: `psi:${r.label}`, label: r.psi.name, obs: { kind: 'dihedral', atoms: r.psi.atoms }, angle: true })
+  }
+  // after the first residue's ψ, before RMSD and Rg
+  const at = defs.findIndex((d) => d.key === 'psi') + 1
+  defs.splice(at > 0 ? at : defs.length, 0, ...more)
   for (const p of picked) {
     if (p.atoms.some((a) => a < 0 || a >= top.atoms.length)) continue
     const obs =
