@@ -21,6 +21,7 @@ import type { AtomRecord, Topology, UnitCell } from '../topology'
 import { decodeHybrid36, encodeHybrid36 } from './hybrid36'
 import { elementColumn, inferElement, normalizeElement } from './elements'
 import { describeSniff, sniffText } from './detect'
+import { chooseAltLocs, numberOverflowedResidues } from './pdb-residues'
 
 /** called once per completed model: coords are [x0,y0,z0,x1,…] of the model's atoms (a fresh array) */
 export type PdbFrameCallback = (coords: Float32Array, frameIndex: number, topology: Topology) => void
@@ -41,7 +42,7 @@ export interface PdbReadResult extends PdbParseResult {
 const MAX_WARNINGS_PER_KIND = 20
 
 /** an ATOM/HETATM line as read: the text and its coordinates; other fields are parsed on demand */
-interface RawAtom {
+export interface RawAtom {
   text: string
   record: 'ATOM' | 'HETATM'
   line: number
@@ -307,87 +308,23 @@ export class PdbStreamParser {
     }
   }
 
-  /**
-   * keeps one alternate location per residue (chain, number, insertion code): the label with the
-   * highest mean occupancy over the residue's atoms, the first label on ties (docs/formats.md)
-   */
+  /** keeps one alternate location per residue (pdb-residues.ts); reports what was dropped */
   private resolveAltLocs(atoms: RawAtom[], report: boolean): RawAtom[] {
-    if (!atoms.some((a) => a.altLoc !== '')) return atoms
-    const byResidue = new Map<string, Map<string, { occ: number; n: number; first: number }>>()
-    atoms.forEach((a, i) => {
-      if (a.altLoc === '') return
-      const k = a.text.slice(21, 27)
-      let m = byResidue.get(k)
-      if (!m) byResidue.set(k, (m = new Map()))
-      const st = m.get(a.altLoc)
-      if (st) {
-        st.occ += a.occupancy
-        st.n++
-      } else m.set(a.altLoc, { occ: a.occupancy, n: 1, first: i })
-    })
-    const chosen = new Map<string, string>()
-    for (const [k, m] of byResidue) {
-      let best = ''
-      let bestMean = -Infinity
-      for (const [label, st] of m) {
-        // labels are visited in order of first appearance, so a tie keeps the first
-        if (st.occ / st.n > bestMean + 1e-9) {
-          best = label
-          bestMean = st.occ / st.n
-        }
-      }
-      chosen.set(k, best)
-    }
-    const kept: RawAtom[] = []
-    const names = new Set<string>()
-    for (const a of atoms) {
-      const res = a.text.slice(21, 27)
-      const key = a.text.slice(12, 16).trim() + '|' + res
-      // atoms without a label are kept as they are; of the chosen label, the first of each name
-      const keep = a.altLoc === '' || (chosen.get(res) === a.altLoc && !names.has(key))
-      if (keep) {
-        if (a.altLoc !== '') names.add(key)
-        kept.push(a)
-      } else if (report) {
+    const { kept, dropped } = chooseAltLocs(atoms)
+    if (report) {
+      for (const d of dropped) {
         this.altlocDropped++
-        if (this.altlocDropped <= MAX_WARNINGS_PER_KIND) {
-          const c = chosen.get(res)!
-          const st = byResidue.get(res)!.get(c)!
-          const why = c === a.altLoc ? `a repeat of the same location '${c}'` : `kept '${c}' for the whole residue, mean occupancy ${(st.occ / st.n).toFixed(2)}`
-          this.warnings.push(`${this.file}: line ${a.line}: alternate location '${a.altLoc}' of ${describeAtom(this.fields(a))} dropped (${why})`)
-        }
+        if (this.altlocDropped > MAX_WARNINGS_PER_KIND) continue
+        const why = d.repeat ? `a repeat of the same location '${d.kept}'` : `kept '${d.kept}' for the whole residue, mean occupancy ${d.keptMean.toFixed(2)}`
+        this.warnings.push(`${this.file}: line ${d.atom.line}: alternate location '${d.atom.altLoc}' of ${describeAtom(this.fields(d.atom))} dropped (${why})`)
       }
     }
     return kept
   }
 
-  /** numbers `****` residue fields on from the previous residue (a new residue when the residue name or chain changes or an atom name repeats) */
+  /** residue numbers for `****` fields of the first model (pdb-residues.ts), with a note */
   private numberOverflowed(atoms: RawAtom[]): void {
-    let last = 0
-    let prevRes = ''
-    let names = new Set<string>()
-    let count = 0
-    for (const a of atoms) {
-      const field = a.text.slice(22, 26)
-      const res = a.text.slice(17, 22)
-      const name = a.text.slice(12, 16)
-      if (/^\*+$/.test(field.trim())) {
-        const fresh = res !== prevRes || names.has(name) || count === 0
-        if (fresh) {
-          last++
-          names = new Set()
-        }
-        this.overflowSeq.set(a, last)
-        count++
-      } else {
-        const v = decodeHybrid36(field, 4)
-        if (Number.isFinite(v) && (res !== prevRes || v !== last)) names = new Set()
-        if (Number.isFinite(v)) last = v
-        count = 0
-      }
-      names.add(name)
-      prevRes = res
-    }
+    this.overflowSeq = numberOverflowedResidues(atoms)
     if (this.overflowSeq.size > 0) {
       this.warnings.push(`${this.file}: ${this.overflowSeq.size} atoms have the residue number **** (overflowed past 9999, as VMD writes it); numbered on from the previous residue`)
     }
