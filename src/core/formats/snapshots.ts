@@ -113,8 +113,13 @@ export function readPdbEnsemble(text: string, file: string, opts: EnsembleOption
   return { format: 'pdb', ...res }
 }
 
-/** the atoms of an XYZ as a topology: element from the symbol (or inferred from a name), one residue */
+/**
+ * the atoms of an XYZ as a topology, one residue. The first column is an element symbol in most
+ * files, but some writers (MDTraj, Tinker) put atom names there: when any entry is not an element,
+ * all are names and the element is their first letter ("CA" is then an alpha carbon, not calcium).
+ */
 function xyzTopology(r: XyzReadResult): Topology {
+  const names = r.symbols.some((s) => !normalizeElement(s))
   return {
     atoms: r.symbols.map((s, i) => ({
       record: 'HETATM' as const,
@@ -127,7 +132,7 @@ function xyzTopology(r: XyzReadResult): Topology {
       iCode: '',
       occupancy: 1,
       bFactor: 0,
-      element: normalizeElement(s) || inferElement(s, 'UNL'),
+      element: names ? inferElement(s.length < 4 ? ` ${s}` : s, 'UNL') : normalizeElement(s),
     })),
   }
 }

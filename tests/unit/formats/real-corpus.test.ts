@@ -83,6 +83,14 @@ describe('real corpus: structures read by content match MDTraj', () => {
     })
   }
 
+  it('XYZ with atom names in the first column (MDTraj, Tinker): elements from the names, CA is carbon', () => {
+    const elements = ['C', 'H', 'H', 'H', 'C', 'O', 'N', 'H', 'C', 'H', 'C', 'H', 'H', 'H', 'C', 'O', 'N', 'H', 'C', 'H', 'H', 'H']
+    for (const name of ['ala2_4.xyz.gz', 'ala2_3.arc']) expect(readStructure(unwrap(bytes(name), name), name).topology.atoms.map((a) => a.element), name).toEqual(elements)
+    // element symbols proper: Ca stays calcium
+    const ion = readStructure(unwrap(new TextEncoder().encode('3\n\nCa 0 0 0\nCl 2 0 0\nCl -2 0 0\n'), 'i.xyz'), 'i.xyz')
+    expect(ion.topology.atoms.map((a) => a.element)).toEqual(['Ca', 'Cl', 'Cl'])
+  })
+
   it('the NMR-style ensemble keeps the atoms common to all models and says what was dropped', () => {
     const r = readStructure(unwrap(bytes('nmr_like_ensemble.pdb'), 'nmr.pdb'), 'nmr.pdb')
     expect(r.warnings.join('\n')).toMatch(/3 models list different atoms; kept the 22 atoms common to all models, dropped 2 atoms: OXT NME A 3 \(only in model 2\), O HOH W 101 \(only in model 3\)/)
