@@ -115,7 +115,8 @@ export function combineShards(outs: ShardOutput[], d: number, params: SamplerPar
   const res: RunResult = {
     trajectory: { meta: {}, replicas: R, frames, dim: d, data },
     rejections: outs.flatMap((o) => o.rejections),
-    modelCalls: Math.max(...outs.map((o) => o.modelCalls)),
+    // the model calls that made the kept frames (blocks stopped early may have run on past them)
+    modelCalls: outs.find((o) => o.frames === frames)!.modelCalls,
   }
   if (params.parallel) res.sweeps = Math.max(...outs.map((o) => o.sweeps ?? 0))
   if (outs.every((o) => o.accepted)) {
