@@ -25,7 +25,7 @@ const root = process.getuid?.() === 0
 const skipReason = missing.length ? `Slurm/munge not installed (missing ${missing.join(', ')}; apt-get install slurm-wlm munge)` : !root ? 'slurmd must run as root' : !built ? 'the CLI is not built (npm run build:cli)' : ''
 if (skipReason) console.warn(`slurm.test: skipped: ${skipReason}`)
 
-const SIM = ['--system', 'double-well', '--dim', '8', '--eta', '0.001', '--replicas', '16', '--frames', '1500', '--inner-steps', '20', '--seed', '3']
+const SIM = ['--system', 'double-well', '--dim', '8', '--eta', '0.001', '--replicas', '16', '--frames', '3000', '--inner-steps', '20', '--seed', '3']
 const ROW_BYTES = 8 * 8 * 4
 
 let dir = ''
@@ -161,7 +161,7 @@ describe.skipIf(skipReason !== '')('a real single-node Slurm: sweep --submit, re
     expect(rq.err).toBe('')
     expect(rq.code).toBe(0)
     const killedAt = statSync(ck).size / ROW_BYTES
-    expect(killedAt).toBeLessThan(1500)
+    expect(killedAt).toBeLessThan(3000)
     // a requeued job waits ~2 min (BeginTime); let it go now
     await until('task 0 to be pending after the requeue', 20, () => /PENDING/.test(sh(which('scontrol')!, ['show', 'job', task0]).out), logs)
     expect(existsSync(path.join(job, 'shards', '0', 'frames.json'))).toBe(false)
@@ -176,7 +176,7 @@ describe.skipIf(skipReason !== '')('a real single-node Slurm: sweep --submit, re
     expect(diffmd(['simulate', ...SIM, '--threads', '1', '--out', ref]).code).toBe(0)
     const a = read(ref)
     const b = read(path.join(job, 'merged', 'r0.json'))
-    expect([b.replicas, b.frames]).toEqual([16, 1500])
+    expect([b.replicas, b.frames]).toEqual([16, 3000])
     expect(bytes(b).equals(bytes(a))).toBe(true)
   }, 150_000)
 })
