@@ -211,9 +211,9 @@ export const useImportsStore = defineStore('imports', {
           batch.state = 'cancelled'
           return
         }
-        // stride and time window: for trajectories (the server applies the stride to multi-model files too)
+        // stride and time window: the Data tab's fields are for trajectories, so they apply when one is dropped
         const traj = ready.some((f) => TRAJ_RE.test(f.name))
-        const stride = Math.max(1, Math.floor(this.stride || 1))
+        const stride = traj ? Math.max(1, Math.floor(this.stride || 1)) : 1
         const sampling = {
           ...(stride > 1 ? { stride } : {}),
           ...(traj && this.beginPs !== null ? { beginPs: this.beginPs } : {}),
