@@ -287,6 +287,9 @@ test('Examples: the shipped dataset and default model run with one click; stop k
   await expect(page.getByTestId('eq-eta')).toHaveText('0.25')
   await expect(page.getByTestId('eq-sigmaK')).toHaveText('0.5')
   await expect(page.getByTestId('eq-k')).toHaveText('2')
+  // what the run will cost is said before it starts (core/limits, docs/peptides.md)
+  await expect(page.getByTestId('run-estimate')).toContainText(/sampling 22 atoms: about .+ on one CPU thread/)
+  await expect(page.getByTestId('run-estimate')).toHaveAttribute('data-verdict', 'ok')
   // a setting that cannot work is refused beside the field
   await page.getByTestId('param-sigmaMin').fill('0.6')
   await expect(page.getByTestId('param-error-sigmaMin')).toContainText('must exceed σ_min')
