@@ -5,6 +5,7 @@
  *    sequential and Picard (W = 16, tol = 1e-5 Å)
  *  - a 10⁶-sample FFT ACF (maxLag 1000)
  *  - OU exactness at scale: stationary variance vs the exact answers with ~10⁶ samples
+ *  - the JavaScript kernels around the network (normals, projection, alignment, trust region), before/after
  * "steps/s" counts replica-steps (one adapter step of one replica) per wall-clock second.
  */
 import { runTrajectory } from '../src/core/sampler/runner'
@@ -16,6 +17,7 @@ import { HarmonicModel } from '../src/core/score/analytic/harmonic'
 import { bridgeGrid } from '../src/core/sampler/adapter-step'
 import { fillNormals, NormalStream } from '../src/core/rng/normals'
 import { acf } from '../src/core/analysis/acf'
+import { measureKernels } from './kernels.bench'
 
 interface Row {
   cells: string[]
@@ -92,6 +94,21 @@ async function main(): Promise<void> {
     console.log(`## Gaussian mixture, d = ${d}, 8 diagonal components, bridge M = ${M}, η = 0.05 Å², σ_min = 0.02 Å\n`)
     console.log(table(['engine', 'R', 'adapter steps', 'replica-steps/s', 'adapter steps/s', 'model calls', 'sweeps', 'wall s'], rows) + '\n')
     console.log('Picard evaluates R·W frames per model call; on a CPU a call of W frames costs about W single calls, so wall time drops only where one batched call costs about one call (GPU): the gain there is ≈ steps/sweeps.\n')
+  }
+
+  // ---- the JavaScript kernels around the network (bench/kernels.bench.ts), before/after in one run ----
+  {
+    const k = measureKernels()
+    console.log('## Kernels around the network (N = 22 atoms, d = 66; before = the code before issue 12, same run)\n')
+    console.log(
+      table(['kernel', 'now', 'before', 'speed-up'], [
+        { cells: ['normals (Philox4x32-10 → Box–Muller), ns/normal', k.nsPerNormal.toFixed(1), k.nsPerNormalBefore.toFixed(1), `×${(k.nsPerNormalBefore / k.nsPerNormal).toFixed(2)}`] },
+        { cells: ['rigid-body projection, µs/frame', k.usPerProject.toFixed(2), k.usPerProjectBefore.toFixed(2), `×${(k.usPerProjectBefore / k.usPerProject).toFixed(1)}`] },
+        { cells: ['Kabsch re-alignment (Horn, 4×4 Jacobi), µs/frame', k.usPerAlign.toFixed(2), '—', '—'] },
+        { cells: ['trust-region test, ns/frame', k.nsPerTrust.toFixed(0), '—', '—'] },
+      ]) + '\n'
+    )
+    console.log('Phases of a run on the shipped model (JavaScript share of wall time per phase): `npm run bench:phases`; against PyTorch: `npm run bench:nn`.\n')
   }
 
   // ---- ACF of 10⁶ samples ----

@@ -1,5 +1,6 @@
 /**
  * The JavaScript kernels around the network, one at a time (docs/speed.md):
+ * Before/after pairs are measured in interleaved rounds (best round of each).
  *   normals     ns per standard normal (fillNormals: Philox4x32-10 → Box–Muller), in the sampler's
  *               chunk size (one adapter step of one replica: P = d·(1 + M) normals);
  *   align       µs per frame of Aligner.align (Horn/Kabsch, N = 22 atoms: alanine dipeptide);
@@ -19,15 +20,15 @@ const secIdx = argv.indexOf('--seconds')
 const seconds = secIdx >= 0 ? Number(argv[secIdx + 1]) : 1
 
 /** seconds per call of fn, after a warm-up, over ≥ `seconds` */
-function perCall(fn: () => void): number {
-  for (let i = 0; i < 50; i++) fn()
+function perCall(fn: () => void, secs = seconds): number {
+  for (let i = 0; i < 5; i++) fn()
   let n = 0
   const t0 = performance.now()
   for (;;) {
     for (let i = 0; i < 20; i++) fn()
     n += 20
     const t = (performance.now() - t0) / 1000
-    if (t >= seconds) return t / n
+    if (t >= secs) return t / n
   }
 }
 
@@ -47,14 +48,22 @@ export function measureKernels(): KernelTimes {
   const P = d * 11
   const noise = new Float32Array(64 * P)
   let pos = 0
-  const nsPerNormalBefore = (1e9 * perCall(() => {
+  // before and after interleaved, 5 rounds each, the fastest round of each kept: on a loaded
+  // machine one long measurement of each drifts with the load, the best of interleaved rounds does not
+  const fillBefore = (): void => {
     for (let r = 0; r < 64; r++) fillNormalsBefore(noise, 7, r, pos, r * P, P)
     pos += P
-  })) / noise.length
-  const nsPerNormal = (1e9 * perCall(() => {
+  }
+  const fillNow = (): void => {
     for (let r = 0; r < 64; r++) fillNormals(noise, 7, r, pos, r * P, P)
     pos += P
-  })) / noise.length
+  }
+  let nsPerNormalBefore = Infinity
+  let nsPerNormal = Infinity
+  for (let round = 0; round < 5; round++) {
+    nsPerNormalBefore = Math.min(nsPerNormalBefore, (1e9 * perCall(fillBefore, seconds / 5)) / noise.length)
+    nsPerNormal = Math.min(nsPerNormal, (1e9 * perCall(fillNow, seconds / 5)) / noise.length)
+  }
 
   const ref = new Float32Array(d)
   fillNormals(ref, 1, 0, 0)
@@ -73,12 +82,16 @@ export function measureKernels(): KernelTimes {
   const v = new Float32Array(64 * d)
   fillNormals(v, 3, 0, 0)
   const projBefore = new RigidBodyProjectorBefore(N)
-  const usPerProjectBefore = (1e6 * perCall(() => {
-    for (let b = 0; b < 64; b++) projBefore.project(v, frames, b * d, b * d)
-  })) / 64
-  const usPerProject = (1e6 * perCall(() => {
-    for (let b = 0; b < 64; b++) proj.project(v, frames, b * d, b * d)
-  })) / 64
+  let usPerProjectBefore = Infinity
+  let usPerProject = Infinity
+  for (let round = 0; round < 5; round++) {
+    usPerProjectBefore = Math.min(usPerProjectBefore, (1e6 * perCall(() => {
+      for (let b = 0; b < 64; b++) projBefore.project(v, frames, b * d, b * d)
+    }, seconds / 5)) / 64)
+    usPerProject = Math.min(usPerProject, (1e6 * perCall(() => {
+      for (let b = 0; b < 64; b++) proj.project(v, frames, b * d, b * d)
+    }, seconds / 5)) / 64)
+  }
 
   const guard = new TrustGuard({ mean: new Float32Array(d), scale: new Float32Array(d).fill(1.5), radius: 100 }, d)
   let inside = 0

@@ -4,10 +4,15 @@
  *    score-mlp (d = 66, width 256, depth 3) at batch 1, 64, 1024;
  *  - sampling: bridge adapter steps/s (M = 20 score calls each) and score calls/s at batch 1, 64, 1024;
  *  - the fused K-step graph (K = 10 adapter steps per call) vs 10 single adapter steps;
+ *  - the whole sampler loop (runTrajectory: normals, reverse steps, Kabsch re-alignment, trust
+ *    region) at batch 1, 64, 1024, tweedie M = 10 (the default) and em M = 20, with the JavaScript
+ *    share of wall time per phase, against the same loop in PyTorch (targets of issue 12:
+ *    ≥ 2× at R = 1, ≥ 1.5× at 64, ≥ 1.2× at 1024);
  *  - energy-mlp training at batch 512: the plain EDM loss vs the loss with the heat-equation
  *    consistency term (8 groups × 8 samples, docs/training.md), samples/s of the EDM batch.
  *
- *   npm run bench:nn -- [--threads T] [--seconds S] [--batches 1,64,1024] [--no-torch] [--json FILE]
+ *   npm run bench:nn -- [--threads T] [--seconds S] [--batches 1,64,1024] [--skip train,energy,sample,fused,loop]
+ *                       [--no-torch] [--json FILE]
  */
 import { findRoot } from './root'
 import { spawnSync } from 'node:child_process'
@@ -23,6 +28,8 @@ import { cpuSessionOptions, type OrtRuntime } from '../src/core/nn/runtime'
 import { OnnxScoreModel } from '../src/core/score/onnx-score'
 import { AdapterStep, bridgeGrid } from '../src/core/sampler/adapter-step'
 import { fillNormals } from '../src/core/rng/normals'
+import { runTrajectory } from '../src/core/sampler/runner'
+import { PHASES, phaseShares, type PhaseTimes } from '../src/core/sampler/timing'
 
 const argv = process.argv.slice(2)
 const arg = (name: string, fallback: string): string => {
@@ -33,6 +40,8 @@ const root = findRoot()
 const threads = Number(arg('threads', '1'))
 const seconds = Number(arg('seconds', '2'))
 const batches = arg('batches', '1,64,1024').split(',').map(Number)
+/** sections to leave out: train, energy, sample, fused, loop */
+const skip = new Set(arg('skip', '').split(',').filter(Boolean))
 const ortRt = ort as unknown as OrtRuntime
 const d = 66
 const cfg: ArchConfig = { arch: 'score-mlp', dim: d, width: 256, depth: 3, embDim: 32 }
@@ -66,11 +75,12 @@ const params = initParams(cfg, 1).map((p, i) => {
 })
 const stats = { mean: new Float32Array(d), sigmaData: 0.5 }
 
-const out: Record<string, Record<string, number>> = { train_samples_per_s: {}, sampler_steps_per_s: {}, score_calls_per_s: {}, fused: {}, energy_train_samples_per_s: {} }
+const out: Record<string, Record<string, number>> = { train_samples_per_s: {}, sampler_steps_per_s: {}, score_calls_per_s: {}, fused: {}, energy_train_samples_per_s: {}, loop_tweedie10: {}, loop_em20: {} }
+const loopPhases: Record<string, Record<number, PhaseTimes>> = { loop_tweedie10: {}, loop_em20: {} }
 
 // ---------------------------------------------------------------- training step
 const trainSession = await ort.InferenceSession.create(buildTrainStepGraph(cfg).toBytes(), opts)
-for (const B of batches) {
+for (const B of skip.has('train') ? [] : batches) {
   const u0 = new Float32Array(B * d)
   const noise = new Float32Array(B * d)
   fillNormals(u0, 3, 0, 0)
@@ -106,7 +116,7 @@ for (const B of batches) {
 await trainSession.release()
 
 // ---------------------------------------------------------------- energy-mlp: plain vs consistency term
-{
+if (!skip.has('energy')) {
   const ecfg: ArchConfig = { ...cfg, arch: 'energy-mlp', head: 'bounded' }
   const edefs = paramDefs(ecfg)
   const B = 512
@@ -167,7 +177,7 @@ await trainSession.release()
 const bytes = exportModelBytes(cfg, params, stats)
 const session = await ort.InferenceSession.create(bytes, opts)
 const model = OnnxScoreModel.wrap(ortRt, session, { name: 'bench' })
-for (const B of batches) {
+for (const B of skip.has('sample') ? [] : batches) {
   const stepper = new AdapterStep(model, { mode: 'bridge', eta, denoiseSteps: M, sigmaMin }, B)
   const y = new Float32Array(B * d)
   fillNormals(y, 4, 0, 0)
@@ -190,7 +200,7 @@ for (const B of batches) {
 
 // ---------------------------------------------------------------- fused K-step graph vs K single steps
 const K = 10
-for (const B of batches.filter((b) => b <= 64)) {
+for (const B of skip.has('fused') ? [] : batches.filter((b) => b <= 64)) {
   const fused = await FusedSampler.create(ortRt, { mode: 'bridge', dim: d, K, M, score: archEmitter(cfg, params, stats) }, opts)
   const x = new Float32Array(B * d)
   fillNormals(x, 6, 0, 0)
@@ -210,13 +220,42 @@ for (const B of batches.filter((b) => b <= 64)) {
   console.log(`fused  B=${String(B).padStart(4)}: ${(K * fusedRate).toFixed(1)} adapter steps/s in K = ${K} fused calls vs ${(K * singleRate).toFixed(1)} with single calls (×${(fusedRate / singleRate).toFixed(2)})`)
   await fused.dispose()
 }
+// ---------------------------------------------------------------- the whole sampler loop (runTrajectory)
+// What `diffmd simulate` runs: normals, the reverse steps, Kabsch re-alignment to a reference (a
+// rigid-body model, N = 22 atoms like alanine dipeptide), the trust-region guard, frames; the default
+// bridge scheme (tweedie, M = 10) and the issue's original measure (em, M = 20). bench/nn_torch.py
+// runs the same loop in PyTorch (torch.randn, batched SVD Kabsch, the same guard).
+if (!skip.has('loop')) {
+  const reference = new Float32Array(d)
+  fillNormals(reference, 8, 0, 0)
+  for (let i = 0; i < d; i++) reference[i]! *= 1.5
+  const rigid = OnnxScoreModel.wrap(ortRt, session, { name: 'bench-rigid', reference })
+  const trustRegion = { mean: reference, scale: new Float32Array(d).fill(0.5), radius: 1e4 }
+  for (const [key, scheme, MM] of [['loop_tweedie10', 'tweedie', 10], ['loop_em20', 'em', 20]] as const) {
+    for (const B of batches) {
+      const init = new Float32Array(B * d)
+      fillNormals(init, 9, 0, 0)
+      for (let i = 0; i < init.length; i++) init[i] = reference[i % d]! + 0.1 * init[i]!
+      const p = { mode: 'bridge' as const, scheme, eta, denoiseSteps: MM, sigmaMin, replicas: B, frames: 2, innerSteps: 1, seed: 3, trustRegion }
+      const warm = await runTrajectory(rigid, { ...p, innerSteps: 2 }, init)
+      // ≥ 5 steps: the first step's normals cannot overlap a network call (nothing runs before it)
+      const steps = Math.max(5, Math.round((1000 * seconds) / (warm.timing!.totalMs / 2)))
+      const res = await runTrajectory(rigid, { ...p, innerSteps: steps }, init)
+      out[key]![B] = (1000 * steps) / res.timing!.totalMs
+      loopPhases[key]![B] = res.timing!
+      const sh = phaseShares(res.timing!)
+      console.log(`loop   ${scheme} M=${MM} B=${String(B).padStart(4)}: ${out[key]![B]!.toFixed(1)} adapter steps/s; JavaScript ${(100 * (1 - sh.network)).toFixed(1)}% of wall time (${PHASES.filter((q) => q !== 'network').map((q) => `${q} ${(100 * sh[q]).toFixed(1)}%`).join(', ')}; ${res.timing!.overlapped.toFixed(0)} ms of normals hidden behind the network)`)
+    }
+  }
+}
+
 await model.dispose()
 
 // ---------------------------------------------------------------- PyTorch side by side
 let torch: Record<string, Record<string, number> | string | number> | undefined
 if (!argv.includes('--no-torch')) {
   const py = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'
-  const r = spawnSync(py, [path.join(root, 'bench/nn_torch.py'), '--json', '--threads', String(threads), '--seconds', String(seconds), '--batches', batches.join(',')], { encoding: 'utf8' })
+  const r = spawnSync(py, [path.join(root, 'bench/nn_torch.py'), '--json', '--threads', String(threads), '--seconds', String(seconds), '--batches', batches.join(','), '--skip', [...skip].join(',')], { encoding: 'utf8' })
   if (r.status === 0) torch = JSON.parse(r.stdout.trim().split('\n').pop()!)
   else console.log(`\n(PyTorch comparison skipped: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}; apt-get install python3-torch)`)
 }
@@ -226,13 +265,18 @@ if (torch) {
     ['train_samples_per_s', 'train samples/s'],
     ['sampler_steps_per_s', 'adapter steps/s'],
     ['score_calls_per_s', 'score calls/s'],
+    ['loop_tweedie10', 'loop tweedie M=10'],
+    ['loop_em20', 'loop em M=20'],
   ] as const) {
     for (const B of batches) {
-      const a = out[key]![B]!
-      const b = (torch[key] as Record<string, number>)[String(B)]!
-      console.log(`  ${`${label} B=${B}`.padEnd(24)} ${a.toFixed(1).padStart(14)}   ${b.toFixed(1).padStart(18)}   ${(a / b).toFixed(2).padStart(12)}`)
+      const a = out[key]![B]
+      const b = (torch[key] as Record<string, number> | undefined)?.[String(B)]
+      if (a === undefined || b === undefined) continue
+      const target = key.startsWith('loop') ? ({ 1: 2, 64: 1.5, 1024: 1.2 } as Record<number, number>)[B] : undefined
+      const verdict = target === undefined ? '' : a / b >= target ? `   target ≥ ${target}: met` : `   target ≥ ${target}: MISSED`
+      console.log(`  ${`${label} B=${B}`.padEnd(24)} ${a.toFixed(1).padStart(14)}   ${b.toFixed(1).padStart(18)}   ${(a / b).toFixed(2).padStart(12)}${verdict}`)
     }
   }
 }
 const jsonOut = argv.indexOf('--json') >= 0 ? argv[argv.indexOf('--json') + 1] : undefined
-if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ threads, onnxruntime: out, torch }, null, 2))
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ threads, onnxruntime: out, loopPhases, torch }, null, 2))

@@ -16,6 +16,7 @@ p.add_argument('--emb', type=int, default=32)
 p.add_argument('--batches', default='1,64,1024')
 p.add_argument('--seconds', type=float, default=2.0)
 p.add_argument('--json', action='store_true')
+p.add_argument('--skip', default='', help='sections to leave out: train, sample, loop (as bench/nn.bench.ts)')
 p.add_argument('--export-onnx', metavar='FILE', help='export a tiny score model (d=4) as a third-party ONNX test fixture, with FILE.json holding a probe input and PyTorch\'s output, and exit')
 a = p.parse_args()
 torch.set_num_threads(a.threads)
@@ -92,9 +93,66 @@ if a.export_onnx:
 
 m = ScoreMLP(a.dim, a.width, a.depth, a.emb)
 opt = torch.optim.Adam(m.parameters(), lr=1e-4)
-res = {'torch': torch.__version__, 'threads': a.threads, 'train_samples_per_s': {}, 'sampler_steps_per_s': {}, 'score_calls_per_s': {}}
+res = {'torch': torch.__version__, 'threads': a.threads, 'train_samples_per_s': {}, 'sampler_steps_per_s': {}, 'score_calls_per_s': {}, 'loop_tweedie10': {}, 'loop_em20': {}}
+skip = set(x for x in a.skip.split(',') if x)
 M = 20
+
+# the whole sampler loop of bench/nn.bench.ts (runTrajectory): one adapter step = normals, M reverse
+# steps (tweedie: both scores in one call of 2B rows), Kabsch re-alignment of every replica to the
+# reference (batched 3x3 SVD with the reflection guard), the whitened trust-region test (rejected rows
+# keep their input). N = d/3 atoms.
+N = a.dim // 3
+ref = torch.randn(N, 3) * 1.5
+ref = ref - ref.mean(0, keepdim=True)
+tr_mean = ref.reshape(-1)
+tr_inv_scale = torch.full((a.dim,), 1 / 0.5)
+tr_r2 = 1e4 ** 2
+
+
+def align(x):
+    B = x.shape[0]
+    xs = x.reshape(B, N, 3)
+    xc = xs - xs.mean(1, keepdim=True)
+    H = xc.transpose(1, 2) @ ref  # [B, 3, 3] = sum_i m_i r_i^T
+    U, S, Vh = torch.linalg.svd(H)
+    dsign = torch.sign(torch.linalg.det(U @ Vh))
+    D = torch.ones(B, 3)
+    D[:, 2] = dsign
+    R = (U * D.unsqueeze(1)) @ Vh  # rotation: xc @ R ~ ref
+    return (xc @ R).reshape(B, -1)
+
+
+@torch.no_grad()
+def loop_step(x, Mm, tweedie):
+    B = x.shape[0]
+    sK, smin = math.sqrt(0.25), 0.025
+    tau = [sK * (smin / sK) ** (i / Mm) for i in range(Mm + 1)]
+    y = x + math.sqrt(tau[0] ** 2 - tau[Mm] ** 2) * torch.randn(B, a.dim)
+    for i in range(Mm):
+        h = tau[i] ** 2 - tau[i + 1] ** 2
+        g = math.sqrt(h)
+        z = torch.randn(B, a.dim)
+        if tweedie:
+            s = m.score(torch.cat([y, y + g * z]), torch.full((2 * B,), tau[i]))
+            s0, s1 = s[:B], s[B:]
+            y = y + h * s0 + g * z + (h / 2) * (s1 - s0)
+        else:
+            y = y + h * m.score(y, torch.full((B,), tau[i])) + g * z
+    y = align(y)
+    inside = (((y - tr_mean) * tr_inv_scale) ** 2).sum(1) <= tr_r2
+    return torch.where(inside.unsqueeze(1), y, x)
+
+
 for B in [int(b) for b in a.batches.split(',')]:
+    if 'loop' not in skip:
+        for key, Mm, tw in (('loop_tweedie10', 10, True), ('loop_em20', 20, False)):
+            state = {'x': ref.reshape(1, -1).repeat(B, 1) + 0.1 * torch.randn(B, a.dim)}
+
+            def one():
+                state['x'] = loop_step(state['x'], Mm, tw)
+            res[key][str(B)] = timed(one, a.seconds)
+    if 'train' in skip and 'sample' in skip:
+        continue
     u0 = torch.randn(B, a.dim); n = torch.randn(B, a.dim); sn = torch.exp(torch.randn(B) * 1.2 - 1.2)
 
     def step():
@@ -102,7 +160,10 @@ for B in [int(b) for b in a.batches.split(',')]:
         loss = m.loss(u0, n, sn)
         loss.backward()
         opt.step()
-    res['train_samples_per_s'][str(B)] = B * timed(step, a.seconds)
+    if 'train' not in skip:
+        res['train_samples_per_s'][str(B)] = B * timed(step, a.seconds)
+    if 'sample' in skip:
+        continue
 
     sK, smin = math.sqrt(0.25), 0.025
     tau = [sK * (smin / sK) ** (i / M) for i in range(M + 1)]
@@ -125,5 +186,5 @@ for B in [int(b) for b in a.batches.split(',')]:
 if a.json:
     print(json.dumps(res))
 else:
-    for k in ('train_samples_per_s', 'sampler_steps_per_s', 'score_calls_per_s'):
+    for k in ('train_samples_per_s', 'sampler_steps_per_s', 'score_calls_per_s', 'loop_tweedie10', 'loop_em20'):
         print(k, {b: round(v, 1) for b, v in res[k].items()})
