@@ -17,6 +17,7 @@ import { kineticFigures, subsample, type KineticFigures } from '../analysis/kine
 import { fillUniforms } from '../nn/random'
 import { UserError } from '../errors'
 import { compareEquilibrium, compareKinetics, verdictOf, type DtResult, type ResidueSamples, type Verdict } from './compare'
+import { IID_CHUNK } from './plan'
 
 export interface SelfCheckOptions {
   /** candidate Δt per adapter step (ps); each is also run at Δt/2 */
@@ -49,7 +50,9 @@ export const SELF_CHECK_DEFAULTS = {
   nsPerReplica: 5,
   replicas: 16,
   denoiseSteps: DEFAULT_DENOISE_STEPS,
-  iidSamples: 2000,
+  // enough that the i.i.d. side can resolve a 2× change of a 0.3 % basin (±0.04 % binomial against the
+  // ±0.1 % needed; docs/self-check.md "Power"): 2,000 could not, so ala2's α_R was never judged
+  iidSamples: 20000,
   iidSteps: 200,
 } as const
 
@@ -170,7 +173,7 @@ export async function runSelfCheck(input: SelfCheckInput, opts: SelfCheckOptions
 
   // (1) i.i.d. samples: one adapter step from the mean structure with σ_K = σ_max and many reverse steps
   const iid = new Float32Array(opts.iidSamples * d)
-  const chunk = 250
+  const chunk = IID_CHUNK
   const totalStages = 1 + 2 * opts.dtPs.length
   let stage = 0
   for (let s0 = 0; s0 < opts.iidSamples; s0 += chunk) {

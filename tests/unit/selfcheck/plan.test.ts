@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { HarmonicModel } from '../../../src/core/score/analytic/harmonic'
 import { runSelfCheck, commonFramePs, SELF_CHECK_DEFAULTS } from '../../../src/core/selfcheck/self-check'
-import { estimateSeconds, PlanProgress, selfCheckPlan, stageSeconds, type PlanInput } from '../../../src/core/selfcheck/plan'
+import { estimateSeconds, IID_CHUNK, PlanProgress, selfCheckPlan, stageSeconds, type PlanInput } from '../../../src/core/selfcheck/plan'
 import { framingForStep, recommendedDtOf } from '../../../src/api/selfcheck'
 import type { SamplerMode } from '../../../src/core/sampler/params'
 import type { Topology } from '../../../src/core/topology'
@@ -81,7 +81,9 @@ describe('self-check plan', () => {
     const d = SELF_CHECK_DEFAULTS
     const plan = selfCheckPlan({ dtPs: [...d.dtPs], nsPerReplica: d.nsPerReplica, replicas: d.replicas, mode: 'bridge', denoiseSteps: d.denoiseSteps, iidSamples: d.iidSamples, iidSteps: d.iidSteps })
     expect(plan.filter((s) => s.key !== 'iid').map((s) => s.key)).toEqual([5, 2.5, 2, 1, 0.5, 0.25])
-    expect(plan.filter((s) => s.key === 'iid')).toHaveLength(8)
+    // the i.i.d. draw in chunks of IID_CHUNK samples: 20,000 / 250 = 80
+    expect(plan.filter((s) => s.key === 'iid')).toHaveLength(Math.ceil(d.iidSamples / IID_CHUNK))
+    expect(d.iidSamples / IID_CHUNK).toBe(80)
   })
 })
 

@@ -9,7 +9,7 @@
 import { defineStore } from 'pinia'
 import type { SelfCheckJob, SelfCheckProgress, SelfCheckSettings, SelfCheckSummary } from '../../../api/selfcheck'
 import { SelfCheckSummary as SummarySchema } from '../../../api/selfcheck'
-import type { SelfCheckReport } from '../../../core/selfcheck/self-check'
+import { SELF_CHECK_DEFAULTS, type SelfCheckReport } from '../../../core/selfcheck/self-check'
 import { estimateSeconds, selfCheckPlan } from '../../../core/selfcheck/plan'
 import { DEFAULT_DENOISE_STEPS } from '../../../core/sampler/params'
 import { errorText } from '../api/codec'
@@ -44,7 +44,7 @@ export const DEFAULT_FORM: SelfCheckForm = {
   nsPerReplica: 5,
   replicas: 16,
   diffusion: 0.0498868,
-  iidSamples: 2000,
+  iidSamples: SELF_CHECK_DEFAULTS.iidSamples,
   iidSteps: 200,
   denoiseSteps: DEFAULT_DENOISE_STEPS,
   mode: 'bridge',
