@@ -220,7 +220,7 @@ export const useImportsStore = defineStore('imports', {
           ...(traj && this.endPs !== null ? { endPs: this.endPs } : {}),
         }
         const named = ready.filter((f) => TRAJ_RE.test(f.name))
-        const res = await api().call('dataset.import', { projectId, paths: ready.map((f) => f.path!), select: this.selection, name: datasetName(named.length > 0 ? named : ready), importId, ...sampling })
+        const res = await api().call('dataset.import', { projectId, paths: ready.map((f) => f.path!), select: this.selection || 'all', name: datasetName(named.length > 0 ? named : ready), importId, ...sampling })
         if (res.manifest) {
           for (const f of ready) {
             f.state = 'done'
