@@ -12,15 +12,17 @@ export function isGzip(bytes: Uint8Array): boolean {
 
 /**
  * Decompresses a whole gzip buffer, every member of a multi-member file (`cat a.gz b.gz`, bgzip);
- * a corrupt or truncated stream is a UserError naming the file.
+ * a corrupt or truncated stream is a UserError naming the file. Output over `maxBytes` is refused as
+ * soon as it is passed, so a decompression bomb never fills memory.
  */
-export function gunzipBytes(bytes: Uint8Array, file: string): Uint8Array {
+export function gunzipBytes(bytes: Uint8Array, file: string, maxBytes = Infinity): Uint8Array {
   if (!isGzip(bytes)) throw new UserError(`${file}: not gzip data (missing the 1f 8b magic number)`, 'parse')
   const parts: Uint8Array[] = []
   let size = 0
   const stream = new GunzipStream(file, (c) => {
-    parts.push(c)
     size += c.length
+    if (size > maxBytes) throw new UserError(`${file}: decompresses to more than ${maxBytes} bytes, over the import limit per file; split it and import the parts together`, 'too-large')
+    parts.push(c)
   })
   stream.push(bytes)
   stream.end()

@@ -7,7 +7,7 @@
 import { UserError } from '../errors'
 import type { Topology } from '../topology'
 import { adviceFor, describeSniff, sniffBytes, type SniffedFormat } from './detect'
-import { GunzipStream } from './gzip'
+import { gunzipBytes } from './gzip'
 import { bunzip2Bytes } from './bzip2'
 import { readPdb } from './pdb'
 import { readCif } from './cif'
@@ -51,31 +51,11 @@ export function refuseKind(kind: SniffedFormat, file: string, outer?: string): v
   throw new UserError(`${file}: is ${what}; ${adviceFor(kind)}`, 'format')
 }
 
-/** gunzips, refusing output over maxBytes as soon as it is passed (a decompression bomb never fills memory) */
-function gunzipLimited(bytes: Uint8Array, file: string, maxBytes = 4 * 1024 ** 3): Uint8Array {
-  const parts: Uint8Array[] = []
-  let size = 0
-  const g = new GunzipStream(file, (c) => {
-    size += c.length
-    if (size > maxBytes) throw new UserError(`${file}: decompresses to more than ${maxBytes} bytes, over the import limit per file; split it and import the parts together`, 'too-large')
-    parts.push(c)
-  })
-  g.push(bytes)
-  g.end()
-  const out = new Uint8Array(size)
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
-}
-
 /** decompresses gzip / bzip2 (one level) and identifies the content; refuses what cannot be read */
 export function unwrap(bytes: Uint8Array, file: string, maxBytes?: number): Unwrapped {
   const outer = sniffBytes(bytes.subarray(0, 8192))
   if (outer === 'gzip' || outer === 'bzip2') {
-    const inner = outer === 'gzip' ? gunzipLimited(bytes, file, maxBytes) : bunzip2Bytes(bytes, file, maxBytes)
+    const inner = outer === 'gzip' ? gunzipBytes(bytes, file, maxBytes) : bunzip2Bytes(bytes, file, maxBytes)
     const kind = contentKind(inner, file)
     refuseKind(kind, file, describeSniff(outer))
     return { bytes: inner, compression: outer, kind }
