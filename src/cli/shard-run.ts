@@ -8,6 +8,7 @@
 import type { ScoreModel } from '../core/score/types'
 import type { SamplerParams } from '../core/sampler/params'
 import type { StopInfo } from '../core/sampler/runner'
+import type { PhaseTimes } from '../core/sampler/timing'
 import { runTrajectory } from '../core/sampler/runner'
 import { openModelFile } from '../services/models/open'
 import { openCheckpointDir } from './checkpoint-dir'
@@ -39,6 +40,8 @@ export interface ShardOutput {
   modelCalls: number
   sweeps?: number
   stopped?: StopInfo
+  /** this block's wall time by phase (core/sampler/timing.ts) */
+  timing?: PhaseTimes
   /** frames found on disk in the checkpoint folder at the start */
   framesOnDisk: number
 }
@@ -81,6 +84,7 @@ export async function runShard(input: ShardInput, hooks: ShardHooks = {}): Promi
       modelCalls: res.modelCalls,
       sweeps: res.sweeps,
       stopped: res.stopped,
+      ...(res.timing ? { timing: res.timing } : {}),
       framesOnDisk: ckpt?.framesOnDisk ?? 0,
     }
   } finally {

@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads'
 import path from 'node:path'
 import type { SamplerParams } from '../core/sampler/params'
 import type { RunResult, StopInfo } from '../core/sampler/runner'
+import { combinePhaseTimes } from '../core/sampler/timing'
 import type { ParsedArgs } from './args'
 import { UserError } from '../core/errors'
 import { findBundledWorker } from '../services/models/worker-path'
@@ -125,5 +126,8 @@ export function combineShards(outs: ShardOutput[], d: number, params: SamplerPar
     res.acceptance = res.accepted.map((a) => (steps > 0 ? a / steps : 0))
   }
   if (stopped) res.stopped = stopped
+  // the blocks ran side by side: phases summed over blocks (busyMs), timing.ts combinePhaseTimes
+  const timing = combinePhaseTimes(outs.map((o) => o.timing))
+  if (timing) res.timing = timing
   return res
 }

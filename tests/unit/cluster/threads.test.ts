@@ -67,6 +67,18 @@ describe.skipIf(!built)('diffmd simulate --threads: bit-identical to one thread'
     expect(one.data[40 * 3]).not.toBe(one.data[0])
   })
 
+  it('--json reports the per-phase timing of a threaded run too (phases summed over the blocks)', () => {
+    const out = path.join(dir, 'timed.json')
+    const args = ['--system', 'gmm', '--dim', '3', '--eta', '0.05', '--replicas', '4', '--frames', '10', '--seed', '3', '--threads', '2', '--json', '--out', out]
+    const r = spawnSync(process.execPath, ['bin/diffmd.js', 'simulate', ...args], { encoding: 'utf8', timeout: 120_000 })
+    expect(r.status).toBe(0)
+    const meta = JSON.parse(r.stdout.trim().split('\n').pop()!) as { threads: number; timing: Record<string, number> | null }
+    expect(meta.threads).toBe(2)
+    expect(meta.timing).not.toBeNull()
+    for (const p of ['network', 'normals', 'totalMs', 'busyMs']) expect(typeof meta.timing![p], p).toBe('number')
+    expect(meta.timing!.network!).toBeGreaterThan(0)
+  })
+
   it.each([
     ['bridge (tweedie, one call of 2B rows)', []],
     ['bridge-mh', ['--mode', 'bridge-mh']],
