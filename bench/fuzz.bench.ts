@@ -10,7 +10,6 @@
  * Prints a markdown table; exits 1 if there was a crash.
  */
 import fc from 'fast-check'
-import { createHash } from 'node:crypto'
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os, { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -25,6 +24,7 @@ import { createProject } from '../src/services/project/store'
 import { deleteDataset, importDataset } from '../src/services/datasets'
 import { deleteModel, importModel } from '../src/services/models/registry'
 import { mutate, mutationsArb, type Mutation } from '../tests/unit/robustness/support/mutate'
+import { fileHashes } from '../tests/unit/robustness/support/file-hashes'
 
 const root = findRoot()
 const N = Number(process.argv[2] ?? 10_000)
@@ -40,18 +40,6 @@ interface Tally {
   firstCrash?: string
 }
 
-function tree(dir: string): Record<string, string> {
-  const out: Record<string, string> = {}
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name)
-      if (e.isDirectory()) walk(p)
-      else out[path.relative(dir, p)] = createHash('sha256').update(readFileSync(p)).digest('hex')
-    }
-  }
-  walk(dir)
-  return out
-}
 
 const same = (a: Record<string, string>, b: Record<string, string>): boolean => JSON.stringify(a) === JSON.stringify(b)
 
@@ -122,15 +110,15 @@ async function main(): Promise<void> {
       const pair = path.join(work, `orig-${i % pdbSeeds.length}.pdb${seed.gz ? '.gz' : ''}`)
       writeFileSync(pair, seed.bytes)
       await tallied(tDs, ops, async () => {
-        const before = tree(project)
+        const before = fileHashes(project)
         try {
           const m = await importDataset(project, [file, pair])
           await deleteDataset(project, m.id)
-          if (!same(tree(project), before)) throw new Error('an accepted import and its deletion left other files changed')
+          if (!same(fileHashes(project), before)) throw new Error('an accepted import and its deletion left other files changed')
           return 'accepted'
         } catch (err) {
           const r = refusal(err)
-          if (!same(tree(project), before)) throw new Error(`a refused import changed the project: ${(err as Error).message}`)
+          if (!same(fileHashes(project), before)) throw new Error(`a refused import changed the project: ${(err as Error).message}`)
           return r
         }
       })
@@ -147,14 +135,14 @@ async function main(): Promise<void> {
         writeFileSync(cardFile, mutate(card, ops))
       } else writeFileSync(file, mutate(onnx, ops))
       await tallied(isCard ? tCard : tOnnx, ops, async () => {
-        const before = tree(project)
+        const before = fileHashes(project)
         try {
           const m = await importModel(project, file, isCard ? { cardFile } : {})
           await deleteModel(project, m.id)
           return 'accepted'
         } catch (err) {
           const r = refusal(err)
-          if (!same(tree(project), before)) throw new Error(`a refused model import changed the project: ${(err as Error).message}`)
+          if (!same(fileHashes(project), before)) throw new Error(`a refused model import changed the project: ${(err as Error).message}`)
           return r
         }
       })

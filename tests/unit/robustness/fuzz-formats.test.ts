@@ -9,8 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { createHash } from 'node:crypto'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { UserError } from '../../../src/core/errors'
@@ -25,6 +24,7 @@ import { sniffBytes } from '../../../src/core/formats/detect'
 import { createProject } from '../../../src/services/project/store'
 import { importDataset } from '../../../src/services/datasets'
 import { mutate, mutationsArb } from './support/mutate'
+import { fileHashes } from './support/file-hashes'
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 20261211
 const RUNS = 250
@@ -127,18 +127,7 @@ describe('dataset import of mutated files of the new kinds', () => {
   })
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-  const tree = (): Record<string, string> => {
-    const out: Record<string, string> = {}
-    const walk = (d: string): void => {
-      for (const e of readdirSync(d, { withFileTypes: true })) {
-        const p = path.join(d, e.name)
-        if (e.isDirectory()) walk(p)
-        else out[path.relative(project, p)] = createHash('sha256').update(readFileSync(p)).digest('hex')
-      }
-    }
-    walk(project)
-    return out
-  }
+  const tree = (): Record<string, string> => fileHashes(project)
 
   it('a UserError leaves the project byte-identical; an accepted file adds one dataset and changes nothing else', async () => {
     // [mutated file, its name, the untouched companion (the topology or the trajectory) or none]

@@ -6,14 +6,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { createHash } from 'node:crypto'
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { UserError } from '../../../src/core/errors'
 import { createProject } from '../../../src/services/project/store'
 import { importModel, listModels, readModelCard } from '../../../src/services/models/registry'
 import { mutate, mutationsArb } from './support/mutate'
+import { fileHashes } from './support/file-hashes'
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 20261201
 const ONNX = 'resources/models/ala2-default.onnx'
@@ -30,18 +30,7 @@ beforeAll(async () => {
 })
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-function tree(): Record<string, string> {
-  const out: Record<string, string> = {}
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name)
-      if (e.isDirectory()) walk(p)
-      else out[path.relative(project, p)] = createHash('sha256').update(readFileSync(p)).digest('hex')
-    }
-  }
-  walk(project)
-  return out
-}
+const tree = (): Record<string, string> => fileHashes(project)
 
 /** imports; checks the property; counts the outcome */
 async function importChecked(file: string, cardFile?: string): Promise<void> {

@@ -8,7 +8,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { createHash } from 'node:crypto'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -23,6 +22,7 @@ import { sniffBytes, sniffText } from '../../../src/core/formats/detect'
 import { createProject } from '../../../src/services/project/store'
 import { importDataset } from '../../../src/services/datasets'
 import { mutate, mutationsArb } from './support/mutate'
+import { fileHashes } from './support/file-hashes'
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 20261201
 const RUNS = 300
@@ -184,18 +184,7 @@ describe('dataset import of mutated real files', () => {
   })
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-  const tree = (): Record<string, string> => {
-    const out: Record<string, string> = {}
-    const walk = (d: string): void => {
-      for (const e of readdirSync(d, { withFileTypes: true })) {
-        const p = path.join(d, e.name)
-        if (e.isDirectory()) walk(p)
-        else out[path.relative(project, p)] = createHash('sha256').update(readFileSync(p)).digest('hex')
-      }
-    }
-    walk(project)
-    return out
-  }
+  const tree = (): Record<string, string> => fileHashes(project)
 
   it('PDB and PDB.gz: a UserError leaves the project byte-identical; an accepted file adds one dataset and changes nothing else', async () => {
     let n = 0

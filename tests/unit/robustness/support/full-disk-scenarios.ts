@@ -6,8 +6,7 @@
  * that was there before is byte-identical. Then, with space freed, the same operation succeeds.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createHash } from 'node:crypto'
-import { promises as fs, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { promises as fs, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import * as ort from 'onnxruntime-node'
@@ -20,6 +19,7 @@ import { exportRun } from '../../../../src/services/runs/export'
 import { runTrainingJob } from '../../../../src/services/models/train-run'
 import type { OrtRuntime } from '../../../../src/core/nn/runtime'
 import { params, runRows, sources } from '../../runs/helpers'
+import { fileHashes } from './file-hashes'
 
 export interface DiskEnv {
   /** a folder on the disk that fills up */
@@ -39,19 +39,6 @@ export function fullDiskSuite(title: string, env: () => DiskEnv, skip: boolean):
   const fill = (leave: number): Promise<void> => env().fill(leave)
   const unfill = (): Promise<void> => env().unfill()
 
-/** sha256 of every file under dir (relative path → hash) */
-function tree(dir: string): Record<string, string> {
-  const out: Record<string, string> = {}
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name)
-      if (e.isDirectory()) walk(p)
-      else out[path.relative(dir, p)] = createHash('sha256').update(readFileSync(p)).digest('hex')
-    }
-  }
-  walk(dir)
-  return out
-}
 
 function expectDiskFull(err: unknown, file: RegExp): void {
   expect(err).toBeInstanceOf(UserError)
@@ -64,7 +51,7 @@ function expectDiskFull(err: unknown, file: RegExp): void {
 /** the project opens, and no temporary file or folder is left behind */
 async function stillOpens(): Promise<void> {
   expect((await openProject(home, 'full')).name).toBe('Full disk')
-  const leftovers = Object.keys(tree(project)).filter((f) => /(^|\/)\.[^/]*(tmp|creating)/.test(f))
+  const leftovers = Object.keys(fileHashes(project)).filter((f) => /(^|\/)\.[^/]*(tmp|creating)/.test(f))
   expect(leftovers).toEqual([])
 }
 
@@ -89,11 +76,11 @@ describe.skipIf(skip)(title, () => {
   })
 
   it('dataset import: refused in one line, nothing half-written, earlier files intact; with space it imports', async () => {
-    const before = tree(project)
+    const before = fileHashes(project)
     await fill(64 * 1024)
     const err = await importDataset(project, [large]).catch((e: unknown) => e)
     expectDiskFull(err, new RegExp(`${project}/datasets/large-`))
-    expect(tree(project)).toEqual(before)
+    expect(fileHashes(project)).toEqual(before)
     await stillOpens()
     await unfill()
     const m = await importDataset(project, [large])
@@ -105,13 +92,13 @@ describe.skipIf(skip)(title, () => {
     const run = await createRun(home, { projectId: 'full', params: params({ replicas: 2, frames: 20000 }) }, sources())
     const row = 2 * 9
     await appendRunFrames(home, 'full', run.id, 0, new Uint8Array(runRows(0, 10, 2).buffer))
-    const before = tree(project)
+    const before = fileHashes(project)
     await fill(16 * 1024)
     // 8000 frames × 72 bytes = 576 kB: far more than is free
     const err = await appendRunFrames(home, 'full', run.id, 10, new Uint8Array(runRows(10, 8000, 2).buffer)).catch((e: unknown) => e)
     expectDiskFull(err, new RegExp(`run .*frames\\.f32: the disk is full`))
     expect((err as Error).message).toMatch(/the 10 frames stored before are kept; resume the run when there is space/)
-    expect(tree(project)).toEqual(before)
+    expect(fileHashes(project)).toEqual(before)
     expect(statSync(path.join(run.path, 'frames.f32')).size).toBe(10 * row * 4)
     await stillOpens()
     await unfill()
@@ -121,12 +108,12 @@ describe.skipIf(skip)(title, () => {
 
   it('export: refused in one line, no partial export file, earlier files intact; with space it exports', async () => {
     const run = (await fs.readdir(path.join(project, 'runs'))).filter((n) => !n.startsWith('.'))[0]!
-    const before = tree(project)
+    const before = fileHashes(project)
     await fill(16 * 1024)
     const err = await exportRun(home, 'full', run, 'dcd').catch((e: unknown) => e)
     expectDiskFull(err, /\.(dcd|pdb)/)
     // the exports folder may now exist (empty); no file in it
-    const after = tree(project)
+    const after = fileHashes(project)
     expect(after).toEqual(before)
     await stillOpens()
     await unfill()
@@ -139,7 +126,7 @@ describe.skipIf(skip)(title, () => {
     await fs.mkdir(dir, { recursive: true })
     const ckFile = path.join(dir, 'train-checkpoint.bin')
     await fs.writeFile(ckFile, Buffer.alloc(4096, 7)) // an earlier checkpoint
-    const before = tree(project)
+    const before = fileHashes(project)
     await fill(4 * 1024)
     const frames = new Float32Array(600)
     for (let i = 0; i < frames.length; i++) frames[i] = Math.sin(i * 1.7) + (i % 2 ? 1.5 : -1.5)
@@ -150,7 +137,7 @@ describe.skipIf(skip)(title, () => {
     })
     const err = await job.catch((e: unknown) => e)
     expectDiskFull(err, /train-checkpoint\.bin/)
-    expect(tree(project)).toEqual(before)
+    expect(fileHashes(project)).toEqual(before)
     await stillOpens()
     await unfill()
   })
