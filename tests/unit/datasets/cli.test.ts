@@ -4,19 +4,11 @@ import path from 'node:path'
 import cmd from '../../../src/cli/commands/dataset'
 import { main } from '../../../src/cli/main'
 import { ALA2_HEAVY } from '../formats/helpers'
-import { snapshotDir, tempDir } from './helpers'
+import { capture, snapshotDir, tempDir } from './helpers'
 
 const work = tempDir('diffmd-cli-')
 afterAll(() => rmSync(work, { recursive: true, force: true }))
 afterEach(() => vi.restoreAllMocks())
-
-function capture(): { out: () => string; err: () => string } {
-  let out = ''
-  let err = ''
-  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true))
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true))
-  return { out: () => out, err: () => err }
-}
 
 describe('diffmd dataset', () => {
   it('import --json prints id, frames, atoms and σ_data; list shows it', async () => {

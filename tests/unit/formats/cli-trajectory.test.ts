@@ -9,20 +9,12 @@ import { rmSync } from 'node:fs'
 import path from 'node:path'
 import cmd from '../../../src/cli/commands/dataset'
 import { ROOT, expectUserErrorAsync } from './helpers'
-import { tempDir } from '../datasets/helpers'
+import { capture, tempDir } from '../datasets/helpers'
 
 const REAL = path.join(ROOT, 'tests/fixtures/real')
 const work = tempDir('diffmd-cli-traj-')
 afterAll(() => rmSync(work, { recursive: true, force: true }))
 afterEach(() => vi.restoreAllMocks())
-
-function capture(): { out: () => string; err: () => string } {
-  let out = ''
-  let err = ''
-  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true))
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true))
-  return { out: () => out, err: () => err }
-}
 
 describe('diffmd dataset import: trajectories with a topology', () => {
   it('--top GRO --stride 5 --begin 100 --end 700: 7 of 40 frames, spacing 100 ps', async () => {
