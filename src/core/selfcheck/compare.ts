@@ -138,6 +138,9 @@ export function compareEquilibrium(sim: ResidueSamples, iid: { phi: ArrayLike<nu
   const noise = simNoise + (K - 1) / (8 * Math.max(1, nIid))
   const popIid = basinPopulations(iid.phi, iid.psi)
   const perGroup = sim.groups.map((g) => basinPopulations(g.phi, g.psi))
+  const pctOf = (v: number): string => `${(100 * v).toFixed(2)} %`
+  /** one phrase per judged basin too noisy to see a change of the tolerated size */
+  const unresolved: string[] = []
   const populations: PopulationComparison[] = BASINS_4.map((b) => {
     const s = meanSe(perGroup.map((p) => p[b] ?? 0))
     const o = popIid[b] ?? 0
@@ -146,6 +149,7 @@ export function compareEquilibrium(sim: ResidueSamples, iid: { phi: ArrayLike<nu
     const judged = o >= tol.populationFloor
     const needed = (o * (tol.populationRatio - 1)) / tol.z
     const resolved = !judged || (Number.isFinite(s.stderr) && se <= needed)
+    if (!resolved) unresolved.push(`${b} ${pctOf(s.value)} vs ${pctOf(o)} ± ${Number.isFinite(s.stderr) ? pctOf(se) : '?'} (a ${tol.populationRatio}× change needs ± ${pctOf(needed)})`)
     return { basin: b, sim: s, other, ratio: o > 0 ? s.value / o : NaN, z: se > 0 ? (s.value - o) / se : 0, resolved }
   })
   const reasons: string[] = []
@@ -157,14 +161,6 @@ export function compareEquilibrium(sim: ResidueSamples, iid: { phi: ArrayLike<nu
       reasons.push(`${p.basin} ${(100 * p.sim.value).toFixed(2)} % vs ${(100 * p.other.value).toFixed(2)} % (${Math.abs(p.z).toFixed(1)} σ)`)
     }
   }
-  const pctOf = (v: number): string => `${(100 * v).toFixed(2)} %`
-  const unresolved = populations
-    .filter((p) => !p.resolved)
-    .map((p) => {
-      const se = Math.hypot(Number.isFinite(p.sim.stderr) ? p.sim.stderr : NaN, p.other.stderr)
-      const needed = (p.other.value * (tol.populationRatio - 1)) / tol.z
-      return `${p.basin} ${pctOf(p.sim.value)} vs ${pctOf(p.other.value)} ± ${Number.isFinite(se) ? pctOf(se) : '?'} (a ${tol.populationRatio}× change needs ± ${pctOf(needed)})`
-    })
   return { residue: sim.residue, jsd: d, jsdSplitHalves: split, jsdNoise: noise, populations, differs: reasons.length > 0, reasons, conclusive: unresolved.length === 0, unresolved }
 }
 
