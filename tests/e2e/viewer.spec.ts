@@ -57,6 +57,9 @@ async function atomOnPage(i: number): Promise<{ x: number; y: number }> {
 }
 
 async function clickAtom(i: number): Promise<void> {
+  // NGL draws (and refreshes its picking buffer) on an animation frame: let the frame on screen be
+  // drawn before aiming at an atom, or a click right after a frame change can land on the old picture
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))))
   const p = await atomOnPage(i)
   await page.mouse.click(p.x, p.y)
 }
