@@ -24,10 +24,12 @@ export interface PopulationComparison {
   ratio: number
   /** (sim − other) / √(se_sim² + se_other²) */
   z: number
+  /** the factor by which this basin's odds p/(1 − p) may change (populationTolerance) */
+  tolerance: number
   /**
    * whether these samples could have seen a change of the tolerated size: the combined standard
-   * error is at most other·(populationRatio − 1)/z (a doubling of the basin would reach z σ). Basins
-   * below the population floor are not judged and count as resolved.
+   * error is at most other·(1 − other)·(tolerance − 1)/z (a change of the odds by the tolerated
+   * factor would reach z σ). Basins below the population floor are not judged and count as resolved.
    */
   resolved: boolean
 }
@@ -69,8 +71,15 @@ function rama(phi: ArrayLike<number>, psi: ArrayLike<number>): Float64Array {
 export const SELF_CHECK_TOLERANCE = {
   /** JSD in excess of the sampling noise that counts as a different equilibrium */
   jsdExcess: 0.008,
-  /** a basin population off by more than this factor (either way) … */
+  /** a rare (or near-certain) basin's odds p/(1 − p) off by more than this factor (either way) … */
   populationRatio: 2,
+  /**
+   * … a major basin's (share between majorBasinShare and 1 − majorBasinShare) by more than this one:
+   * between two major basins the rates obey k_AB/k_BA = p_B/p_A, so a 20 % error in their odds is a
+   * 20 % error in a rate ratio — the kinetics tolerance (docs/self-check.md "Basin populations")
+   */
+  majorOddsRatio: 1.2,
+  majorBasinShare: 0.1,
   /** … counted only for basins holding at least this share in the i.i.d. sample */
   populationFloor: 0.002,
   /** significance (standard errors) a difference must also reach */
@@ -111,6 +120,17 @@ function occupied(p: Float64Array, q: Float64Array): number {
   return k
 }
 
+/** the factor a basin of share o may change its odds by: majorOddsRatio for major basins, else populationRatio */
+export function populationTolerance(o: number, tol: { populationRatio: number; majorOddsRatio: number; majorBasinShare: number } = SELF_CHECK_TOLERANCE): number {
+  return o >= tol.majorBasinShare && o <= 1 - tol.majorBasinShare ? tol.majorOddsRatio : tol.populationRatio
+}
+
+/** (p/(1 − p)) / (q/(1 − q)); Infinity when q is 0 or p is 1, 0 when p is 0 */
+export function oddsRatio(p: number, q: number): number {
+  if (p === q) return 1
+  return (p * (1 - q)) / (q * (1 - p))
+}
+
 /**
  * Simulated replicas (correlated frames, independent replicas) against an i.i.d. sample.
  * Noise model (docs/self-check.md): for two samples of one distribution with K occupied bins and
@@ -147,18 +167,20 @@ export function compareEquilibrium(sim: ResidueSamples, iid: { phi: ArrayLike<nu
     const other = { value: o, stderr: Math.sqrt(Math.max(o * (1 - o), 1 / nIid) / nIid) }
     const se = Math.hypot(Number.isFinite(s.stderr) ? s.stderr : 0, other.stderr)
     const judged = o >= tol.populationFloor
-    const needed = (o * (tol.populationRatio - 1)) / tol.z
+    const f = populationTolerance(o, tol)
+    // a change of the odds by the factor f moves p by ≈ p(1 − p)(f − 1) (first order in f − 1)
+    const needed = (o * (1 - o) * (f - 1)) / tol.z
     const resolved = !judged || (Number.isFinite(s.stderr) && se <= needed)
-    if (!resolved) unresolved.push(`${b} ${pctOf(s.value)} vs ${pctOf(o)} ± ${Number.isFinite(s.stderr) ? pctOf(se) : '?'} (a ${tol.populationRatio}× change needs ± ${pctOf(needed)})`)
-    return { basin: b, sim: s, other, ratio: o > 0 ? s.value / o : NaN, z: se > 0 ? (s.value - o) / se : 0, resolved }
+    if (!resolved) unresolved.push(`${b} ${pctOf(s.value)} vs ${pctOf(o)} ± ${Number.isFinite(s.stderr) ? pctOf(se) : '?'} (a ${f}× change of its odds needs ± ${pctOf(needed)})`)
+    return { basin: b, sim: s, other, ratio: o > 0 ? s.value / o : NaN, z: se > 0 ? (s.value - o) / se : 0, tolerance: f, resolved }
   })
   const reasons: string[] = []
   if (d - noise > tol.jsdExcess && d > 3 * noise) reasons.push(`Ramachandran JSD ${d.toFixed(4)} (noise ≈ ${noise.toFixed(4)})`)
   for (const p of populations) {
     if (!(p.other.value >= tol.populationFloor || p.sim.value >= tol.populationFloor)) continue
-    const r = p.other.value > 0 ? p.sim.value / p.other.value : Infinity
-    if ((r > tol.populationRatio || r < 1 / tol.populationRatio) && Math.abs(p.z) > tol.z) {
-      reasons.push(`${p.basin} ${(100 * p.sim.value).toFixed(2)} % vs ${(100 * p.other.value).toFixed(2)} % (${Math.abs(p.z).toFixed(1)} σ)`)
+    const r = oddsRatio(p.sim.value, p.other.value)
+    if ((r > p.tolerance || r < 1 / p.tolerance) && Math.abs(p.z) > tol.z) {
+      reasons.push(`${p.basin} ${(100 * p.sim.value).toFixed(2)} % vs ${(100 * p.other.value).toFixed(2)} % (odds ×${r.toFixed(2)}, ${Math.abs(p.z).toFixed(1)} σ)`)
     }
   }
   return { residue: sim.residue, jsd: d, jsdSplitHalves: split, jsdNoise: noise, populations, differs: reasons.length > 0, reasons, conclusive: unresolved.length === 0, unresolved }

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { NormalStream } from '../../../src/core/rng/normals'
-import { compareEquilibrium, compareKinetics, verdictOf, type DtResult, type EquilibriumComparison } from '../../../src/core/selfcheck/compare'
+import { compareEquilibrium, compareKinetics, oddsRatio, populationTolerance, verdictOf, type DtResult, type EquilibriumComparison } from '../../../src/core/selfcheck/compare'
 import { commonFramePs, residuesWithPhiPsi, runFramePs } from '../../../src/core/selfcheck/self-check'
 import type { KineticFigures } from '../../../src/core/analysis/kinetics'
 import { readPdb } from '../../../src/core/formats/pdb'
@@ -125,11 +125,53 @@ describe('compareEquilibrium: power to see a rare basin change', () => {
     expect(c.differs).toBe(false)
     expect(c.conclusive).toBe(false)
     const o = c.populations.find((p) => p.basin === 'alpha_R')!.other.value
-    expect(c.unresolved.join(' ')).toContain(`a 2× change needs ± ${((100 * o) / 3).toFixed(2)} %`)
-    // the abundant basin is resolved either way
-    expect(c.populations.find((p) => p.basin === 'C5_beta')!.resolved).toBe(true)
+    expect(c.unresolved.join(' ')).toContain(`a 2× change of its odds needs ± ${((100 * o * (1 - o)) / 3).toFixed(2)} %`)
+    // C5 holds the other 99 %: its odds are α_R's inverted, judged with the same factor 2 and the
+    // same error, so it is no better resolved
+    const c5 = c.populations.find((p) => p.basin === 'C5_beta')!
+    expect(c5.tolerance).toBe(2)
+    expect(c5.resolved).toBe(false)
   })
 })
+
+describe('compareEquilibrium: two major basins are held to the rate tolerance', () => {
+  it('tolerance factors and odds ratios', () => {
+    expect(populationTolerance(0.005)).toBe(2)
+    expect(populationTolerance(0.1)).toBe(1.2)
+    expect(populationTolerance(0.5)).toBe(1.2)
+    expect(populationTolerance(0.95)).toBe(2)
+    expect(oddsRatio(0.6, 0.5)).toBeCloseTo(1.5, 12)
+    expect(oddsRatio(0.5, 0.6)).toBeCloseTo(2 / 3, 12)
+    expect(oddsRatio(0.01, 0.005)).toBeCloseTo((0.01 * 0.995) / (0.005 * 0.99), 12)
+    expect(oddsRatio(0.3, 0)).toBe(Infinity)
+  })
+  // C5 57 % against 49 % (odds ×1.38, the shift behind a 40 % rate error between C5 and C7eq): far
+  // inside a 2× population ratio, so the old rule passed it; the odds rule flags it once the error
+  // bars are narrow. 16 replicas × n independent frames: replica se ≈ √(0.245/n)/4 — 0.0055 at
+  // n = 500 (z ≈ 14 with the i.i.d. error 0.008 → resolved and differs); 0.045 at n = 8 (needed
+  // 0.25·0.2/3 = 0.017: not resolved).
+  const iid = draw(4000, 0.49, 41, 99)
+  it('a 0.49 → 0.57 shift with long runs: flagged, basin and odds named', () => {
+    const c = compareEquilibrium({ residue: 'ALA2', groups: Array.from({ length: 16 }, (_, g) => drawAlpha0(500, 0.57, 42, g)) }, iid)
+    expect(c.differs).toBe(true)
+    expect(c.reasons.join(' ')).toMatch(/C5_beta .* \(odds ×1\.[2-5]\d/)
+    expect(c.conclusive).toBe(true)
+  })
+  it('the same shift with short runs: not flagged, not resolved, and says what precision is needed', () => {
+    const c = compareEquilibrium({ residue: 'ALA2', groups: Array.from({ length: 16 }, (_, g) => drawAlpha0(8, 0.57, 43, g)) }, iid)
+    expect(c.conclusive).toBe(false)
+    expect(c.unresolved.join(' ')).toMatch(/C5_beta .*\(a 1\.2× change of its odds needs ± 1\.\d\d %/)
+  })
+  it('no shift with long runs: resolved and right', () => {
+    const c = compareEquilibrium({ residue: 'ALA2', groups: Array.from({ length: 16 }, (_, g) => drawAlpha0(500, 0.49, 44, g)) }, iid)
+    expect(c.differs).toBe(false)
+    expect(c.conclusive).toBe(true)
+  })
+})
+/** the two-basin draw without its JSD-noise role: C5 share w (alias kept apart for readability) */
+function drawAlpha0(n: number, w: number, seed: number, stream: number): { phi: Float64Array; psi: Float64Array } {
+  return draw(n, w, seed, stream)
+}
 
 describe('compareKinetics', () => {
   it('equal figures agree and are conclusive when their errors are small', () => {
