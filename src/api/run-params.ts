@@ -5,7 +5,7 @@
  *
  *   Δt_step = Δt_frame / adapter steps per frame          (ps)
  *   η       = D·Δt_step                                   (Å²)   one Euler–Maruyama step
- *   σ_K     = √η                                          (Å)    adapter noise level
+ *   σ_K     = √(η + σ_min²)                               (Å)    adapter noise level
  *   k       = 1/(2η) = 1/(2σ_K²)                          (Å⁻²)  adapter stiffness
  *   β       = 1/(k_B T)                                   (mol/kJ)
  *   Δt_red  = β/(2k) = β·η                                reduced units of the paper (D = 1/β)
@@ -65,7 +65,7 @@ export interface DerivedParams {
   dtStep: number
   /** Å², η = D·Δt_step */
   eta: number
-  /** Å, σ_K = √η */
+  /** Å, σ_K = √(η + σ_min²) */
   sigmaK: number
   /** Å⁻², k = 1/(2η) */
   k: number
@@ -77,12 +77,12 @@ export interface DerivedParams {
   totalPs: number
 }
 
-export function deriveParams(p: Pick<RunParams, 'temperature' | 'D' | 'dtPerFrame' | 'innerSteps' | 'frames'>): DerivedParams {
+export function deriveParams(p: Pick<RunParams, 'temperature' | 'D' | 'dtPerFrame' | 'innerSteps' | 'frames' | 'sigmaMin'>): DerivedParams {
   const dtStep = p.dtPerFrame / p.innerSteps
   const eta = etaOf(p.D, dtStep)
   const k = kOfEta(eta)
   const beta = betaOf(p.temperature)
-  return { dtStep, eta, sigmaK: sigmaKOf(eta), k, beta, dtReduced: reducedDt(k, beta), totalPs: (p.frames - 1) * p.dtPerFrame }
+  return { dtStep, eta, sigmaK: sigmaKOf(eta, p.sigmaMin), k, beta, dtReduced: reducedDt(k, beta), totalPs: (p.frames - 1) * p.dtPerFrame }
 }
 
 /** what a model card tells about sensible settings (all optional: imported models may lack them) */
@@ -141,9 +141,7 @@ export function checkRunParams(p: RunParams, limits: ModelLimits = {}): ParamChe
   }
   const d = deriveParams(p)
   if ((p.mode === 'bridge' || p.mode === 'bridge-mh') && !errors.sigmaMin) {
-    if (!(d.sigmaK > p.sigmaMin)) {
-      errors.sigmaMin = `σ_K = √(D·Δt/steps) = ${num(d.sigmaK)} Å must exceed σ_min = ${num(p.sigmaMin)} Å: raise Δt or D, or lower σ_min`
-    } else if (p.sigmaMin === 0 && p.denoiseSteps > 1) {
+    if (p.sigmaMin === 0 && p.denoiseSteps > 1) {
       errors.sigmaMin = 'σ_min = 0 only works with M = 1: the geometric σ grid needs σ_min > 0'
     }
   }

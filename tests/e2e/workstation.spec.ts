@@ -284,16 +284,18 @@ test('Examples: the shipped dataset and default model run with one click; stop k
   await page.getByTestId('tab-sample').click()
   await page.getByTestId('params-reset').click()
   await expect(page.getByTestId('sampler-model')).toContainText('Alanine dipeptide')
-  // defaults: bridge, D 0.05 Å²/ps, 5 ps/frame → η 0.25 Å², σ_K 0.5 Å, k 2 Å⁻²
+  // defaults: bridge, D 0.05 Å²/ps, 5 ps/frame → η 0.25 Å², σ_K = √(η + σ_min²), k = 1/(2η) = 2 Å⁻²
   await expect(page.getByTestId('eq-eta')).toHaveText('0.25')
-  await expect(page.getByTestId('eq-sigmaK')).toHaveText('0.5')
+  const sigmaMin = Number(await page.getByTestId('param-sigmaMin').inputValue())
+  expect(sigmaMin).toBeGreaterThan(0)
+  await expect(page.getByTestId('eq-sigmaK')).toHaveText(String(Number(Math.sqrt(0.25 + sigmaMin ** 2).toPrecision(4))))
   await expect(page.getByTestId('eq-k')).toHaveText('2')
   // what the run will cost is said before it starts (core/limits, docs/peptides.md)
   await expect(page.getByTestId('run-estimate')).toContainText(/sampling 22 atoms: about .+ on one CPU thread/)
   await expect(page.getByTestId('run-estimate')).toHaveAttribute('data-verdict', 'ok')
   // a setting that cannot work is refused beside the field
-  await page.getByTestId('param-sigmaMin').fill('0.6')
-  await expect(page.getByTestId('param-error-sigmaMin')).toContainText('must exceed σ_min')
+  await page.getByTestId('param-sigmaMin').fill('0')
+  await expect(page.getByTestId('param-error-sigmaMin')).toContainText('σ_min = 0 only works with M = 1')
   await expect(page.getByTestId('run-start')).toBeDisabled()
   await page.getByTestId('params-reset').click()
   // the defaults as shipped, on the CPU backend: SwiftShader's software WebGPU runs the 256×3 model

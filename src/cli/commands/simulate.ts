@@ -54,7 +54,7 @@ const usage = `diffmd simulate — generate a trajectory (frame 0 = the initial 
   --kappa K         harmonic spring constant (default 1)
   --beta B          inverse temperature (default 1, or 1/(k_B T) with --temperature; not for gmm)
   --dim N           coordinates (harmonic, double-well, gmm; default 1, gmm 2)
-  --eta ETA         η = DΔt of one adapter step (Å²); bridge: σ_K² = η, stiffness k = 1/(2η)
+  --eta ETA         η = DΔt of one adapter step (Å²); bridge: σ_K² = η + σ_min², stiffness k = 1/(2η)
   --dt PS           time step of one adapter step (ps), with --diffusion D (Å²/ps): η = D·Δt
   --temperature T   K; sets β = 1/(k_B T) (kJ/mol units) for analytic systems, recorded in the metadata
   --mode            bridge (adapter step; default for smoothed models), bridge-mh (the adapter step
@@ -467,9 +467,6 @@ function samplerParams(flags: Flags, sys: OpenedSystem, ts: TimeStep, sizes: Siz
   }
   const sigmaMin = flags['sigma-min'] !== undefined ? (flags['sigma-min'] as number) : sys.sigmaMinDefault
   if (!Number.isFinite(sigmaMin)) fail('--sigma-min is required: the model card gives neither sigmaMin nor sigmaData')
-  if (isBridgeMode(mode) && !(sigmaKOf(ts.eta) > sigmaMin)) {
-    fail(`--sigma-min ${sigmaMin} Å must be below σ_K = √η = ${sigmaKOf(ts.eta).toPrecision(4)} Å in ${mode} mode: use a larger --eta/--dt or a smaller --sigma-min`)
-  }
   const { replicas, frames, seed, innerSteps, denoiseSteps, parallel } = sizes
   return { mode, scheme, eta: ts.eta, innerSteps, denoiseSteps, sigmaMin, replicas, frames, seed, trustRegion: sys.trustRegion, parallel }
 }
@@ -565,7 +562,7 @@ function runMeta(sys: OpenedSystem, params: SamplerParams, ts: TimeStep, system:
     ...sys.meta,
     ...samplerMeta(sys.model, params),
     k: kOfEta(eta),
-    sigma_K: sigmaKOf(eta),
+    sigma_K: sigmaKOf(eta, params.sigmaMin),
     dt: dt ?? null,
     D: D ?? null,
     T: T ?? null,

@@ -1,7 +1,8 @@
 /**
  * One adapter step Φ(y, noise) for a batch of frames (docs/science.md "The adapter step", "Sampler modes", "Rigid-body motion"). Units: x, σ in Å; η in Å².
  *
- *  bridge (default): x_K = y + √(σ_K² − σ_min²)·ξ with σ_K² = η, then M reverse steps on the
+ *  bridge (default): x_K = y + √η·ξ, i.e. σ_K² = η + σ_min² (y is a sample at σ_min; docs/science.md
+ *     "The adapter step": the step is then exactly Δt = η/D long to first order), then M reverse steps on the
  *     geometric grid τ_i = σ_K·(σ_min/σ_K)^(i/M), i = 0 … M, h_i = τ_i² − τ_{i+1}²:
  *       scheme em:      x ← x + h_i·s(x, τ_i) + √h_i·z_i
  *       scheme tweedie: x ← x + h_i·s(x, τ_i) + √h_i·z_i + (h_i/2)·(s(x + √h_i·z_i, τ_i) − s(x, τ_i))
@@ -27,6 +28,7 @@ import { MetropolisBridge } from './metropolis'
 import { Aligner } from '../geometry/kabsch'
 import { RigidBodyProjector } from '../geometry/rigid-body'
 import { UserError } from '../errors'
+import { sigmaKOf } from '../units/conversions'
 import type { PhaseTimer } from './timing'
 
 export interface StepConfig {
@@ -139,9 +141,8 @@ export class AdapterStep {
     this.logAlpha = new Float64Array(cfg.mode === 'bridge-mh' ? maxBatch : 0)
     if (isBridgeMode(cfg.mode)) {
       if (!model.smoothed) throw new UserError(`mode ${cfg.mode} needs a σ-smoothed score; ${model.name} only knows σ = 0: use --mode clean or tied`, 'bad-param')
-      const sigmaK = Math.sqrt(cfg.eta)
-      this.tau = bridgeGrid(sigmaK, cfg.sigmaMin, this.M)
-      this.c0 = Math.sqrt(cfg.eta - cfg.sigmaMin * cfg.sigmaMin)
+      this.tau = bridgeGrid(sigmaKOf(cfg.eta, cfg.sigmaMin), cfg.sigmaMin, this.M)
+      this.c0 = Math.sqrt(cfg.eta)
       this.h = new Float64Array(this.M)
       this.g = new Float64Array(this.M)
       for (let i = 0; i < this.M; i++) {

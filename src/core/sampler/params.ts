@@ -6,7 +6,7 @@ import type { TrustRegion } from './trust-region'
 import { UserError } from '../errors'
 
 /**
- * `bridge`: the adapter step (noise up to σ_K = √η, M reverse steps down to σ_min; default);
+ * `bridge`: the adapter step (noise up by √η to σ_K = √(η + σ_min²), M reverse steps down to σ_min; default);
  * `bridge-mh`: the same step made an exact MCMC move for exp(−E(·, σ_min)) by a path-probability
  *   Metropolis test (energy models only; docs/sampler-integrators.md);
  * `tied`: x' = y + η·s(y, √(2η)) + √(2η)ξ;  `clean`: x' = y + η·s(y, σ_min) + √(2η)ξ (plain EM).
@@ -54,7 +54,7 @@ export interface PicardOptions {
 
 export interface SamplerParams {
   mode: SamplerMode
-  /** η = D·Δt of one adapter step (Å²); bridge: σ_K² = η, adapter stiffness k = 1/(2η) */
+  /** η = D·Δt of one adapter step (Å²); bridge: σ_K² = η + σ_min², adapter stiffness k = 1/(2η) */
   eta: number
   /** adapter steps per saved frame (≥ 1) */
   innerSteps: number
@@ -107,10 +107,6 @@ export function validateParams(model: ScoreModel, p: SamplerParams): void {
   if (isBridgeMode(p.mode)) {
     if (!model.smoothed) {
       bad(`mode ${p.mode} needs a score of the σ-smoothed density at every σ, but ${model.name} only knows the σ = 0 score: use --mode clean or tied`)
-    }
-    const sigmaK = Math.sqrt(p.eta)
-    if (!(sigmaK > p.sigmaMin)) {
-      bad(`σ_K = √η = ${fmt(sigmaK)} Å must exceed σ_min = ${fmt(p.sigmaMin)} Å (--sigma-min): use a larger η (--eta / --dt) or a smaller --sigma-min`)
     }
     if (p.sigmaMin === 0 && p.denoiseSteps > 1) {
       bad(`sigmaMin (--sigma-min) = 0 only works with one denoising step: the geometric σ grid needs σ_min > 0 when --denoise-steps > 1`)

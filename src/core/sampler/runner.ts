@@ -17,6 +17,7 @@ import { RunState } from './run-state'
 import { runSequential } from './sequential'
 import { runPicard } from './picard'
 import { UserError } from '../errors'
+import { sigmaKOf } from '../units/conversions'
 import { PhaseTimer, timedModel, type PhaseTimes } from './timing'
 
 export type { RunHooks, StopInfo } from './run-state'
@@ -44,14 +45,14 @@ export interface RunResult {
   timing?: PhaseTimes
 }
 
-/** sampler parameters as trajectory metadata (k = 1/(2η) in Å⁻², σ_K = √η in Å) */
+/** sampler parameters as trajectory metadata (k = 1/(2η) in Å⁻², σ_K = √(η + σ_min²) in Å) */
 export function samplerMeta(model: ScoreModel, p: SamplerParams): Record<string, unknown> {
   return {
     model: model.name,
     mode: p.mode,
     eta: p.eta,
     k: 1 / (2 * p.eta),
-    sigma_K: Math.sqrt(p.eta),
+    sigma_K: sigmaKOf(p.eta, p.sigmaMin),
     innerSteps: p.innerSteps,
     M: isBridgeMode(p.mode) ? p.denoiseSteps : undefined,
     scheme: schemeOf(p),

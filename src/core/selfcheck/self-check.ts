@@ -182,7 +182,7 @@ export async function runSelfCheck(input: SelfCheckInput, opts: SelfCheckOptions
     for (let r = 0; r < n; r++) init.set(input.mean, r * d)
     const res = await runTrajectory(
       model,
-      { mode: 'bridge', eta: opts.sigmaMax * opts.sigmaMax, innerSteps: 1, denoiseSteps: opts.iidSteps, sigmaMin: opts.sigmaMin, replicas: n, frames: 2, seed: opts.seed + IID_SEED_OFFSET + s0 },
+      { mode: 'bridge', eta: opts.sigmaMax * opts.sigmaMax - opts.sigmaMin * opts.sigmaMin, innerSteps: 1, denoiseSteps: opts.iidSteps, sigmaMin: opts.sigmaMin, replicas: n, frames: 2, seed: opts.seed + IID_SEED_OFFSET + s0 },
       init,
       { signal: hooks.signal }
     )

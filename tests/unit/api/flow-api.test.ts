@@ -147,7 +147,7 @@ describe('API flow: dataset → model → run', () => {
   })
 
   it('refuses a run whose settings do not hold, naming the setting', async () => {
-    const params = { mode: 'bridge', temperature: 300, D: 0.001, dtPerFrame: 0.1, innerSteps: 1, denoiseSteps: 5, sigmaMin: 0.05, replicas: 1, frames: 10, seed: 1, backend: 'auto' }
-    await expect(dispatch(ctx, 'run.create', { projectId, modelId, datasetId, params })).rejects.toThrowError(/σ_K = .* must exceed σ_min = 0\.05 Å/)
+    const params = { mode: 'bridge', temperature: 300, D: 0.001, dtPerFrame: 0.1, innerSteps: 1, denoiseSteps: 5, sigmaMin: 0, replicas: 1, frames: 10, seed: 1, backend: 'auto' }
+    await expect(dispatch(ctx, 'run.create', { projectId, modelId, datasetId, params })).rejects.toThrowError(/σ_min = 0 only works with M = 1/)
   })
 })

@@ -48,7 +48,6 @@ describe('diffmd simulate: flag errors', () => {
     ['unknown system', ['--system', 'argon', '--eta', '0.1', '--replicas', '1', '--frames', '2', '--seed', '1', '--out', 'x.json'], /--system must be one of harmonic, double-well, mueller-brown, gmm/],
     ['missing --out', ['--system', 'harmonic', '--eta', '0.1', '--replicas', '1', '--frames', '2', '--seed', '1'], /--out is required/],
     ['unknown extension', ['--system', 'harmonic', '--eta', '0.1', '--replicas', '1', '--frames', '2', '--seed', '1', '--out', 'x.txt'], /--out x\.txt: unknown extension '\.txt'/],
-    ['σ_K ≤ σ_min', ['--system', 'harmonic', '--eta', '0.01', '--sigma-min', '0.2', '--replicas', '1', '--frames', '2', '--seed', '1', '--out', 'x.json'], /--sigma-min 0\.2 Å must be below σ_K/],
     ['bridge on a σ = 0 model', ['--system', 'double-well', '--mode', 'bridge', '--eta', '0.01', '--replicas', '1', '--frames', '2', '--seed', '1', '--out', 'x.json'], /--mode clean or tied/],
     ['missing seed', ['--system', 'harmonic', '--eta', '0.1', '--replicas', '1', '--frames', '2', '--out', 'x.json'], /--seed is required/],
     ['zero replicas', ['--system', 'harmonic', '--eta', '0.1', '--replicas', '0', '--frames', '2', '--seed', '1', '--out', 'x.json'], /--replicas must be positive/],
@@ -87,7 +86,8 @@ describe('diffmd simulate: runs', () => {
     expect(m.mode).toBe('bridge')
     expect(m.eta).toBe(0.04)
     expect(m.k).toBeCloseTo(1 / (2 * 0.04), 12)
-    expect(m.sigma_K).toBeCloseTo(0.2, 12)
+    // σ_K² = η + σ_min² (the frames carry σ_min; the adapter adds η)
+    expect(m.sigma_K).toBeCloseTo(Math.sqrt(0.04 + 0.05 ** 2), 12)
     expect(m.M).toBe(10) // DEFAULT_DENOISE_STEPS
     expect(m.sigma_min).toBeCloseTo(0.05, 12) // 0.05·σ_data, σ_data = √v = 1
     expect(m.innerSteps).toBe(1)

@@ -32,7 +32,9 @@ describe('units', () => {
     // operations (each ≤ 2⁻⁵³ ≈ 1.1e-16 relative); 1e-12 leaves room for the file's decimal repr. Both signs.
     expect(Math.abs(k / p.adapter_k_per_A2_for_one_step - 1)).toBeLessThan(1e-12)
     expect(k).toBeCloseTo(5011.348137721693, 8)
-    expect(sigmaKOf(eta)).toBeCloseTo(Math.sqrt(9.97735512e-5), 15)
+    expect(sigmaKOf(eta, 0)).toBeCloseTo(Math.sqrt(9.97735512e-5), 15)
+    // frames at σ_min = 0.025 Å: the adapter starts at √(η + σ_min²)
+    expect(sigmaKOf(eta, 0.025)).toBeCloseTo(Math.sqrt(9.97735512e-5 + 0.025 ** 2), 15)
     expect(dtOf(eta, p.D_A2_per_ps)).toBeCloseTo(0.002, 15)
   })
 
@@ -41,9 +43,11 @@ describe('units', () => {
     // ~100 ulps, and the error is bounded in both directions (|…| < tol)
     for (const eta of [1e-6, 9.97735512e-5, 0.01, 0.37, 4]) {
       expect(Math.abs(etaOfK(kOfEta(eta)) / eta - 1)).toBeLessThan(1e-14)
-      expect(Math.abs(etaOfSigmaK(sigmaKOf(eta)) / eta - 1)).toBeLessThan(1e-14)
-      // k = 1/(2σ_K²)
-      expect(kOfEta(eta) * 2 * sigmaKOf(eta) ** 2).toBeCloseTo(1, 13)
+      // σ_min well below √η, so σ_K² − σ_min² loses no digits to cancellation
+      const sigmaMin = 0.1 * Math.sqrt(eta)
+      expect(Math.abs(etaOfSigmaK(sigmaKOf(eta, sigmaMin), sigmaMin) / eta - 1)).toBeLessThan(1e-14)
+      // k = 1/(2η) = 1/(2(σ_K² − σ_min²)): the coupling's variance is η whatever σ_min is
+      expect(kOfEta(eta) * 2 * (sigmaKOf(eta, sigmaMin) ** 2 - sigmaMin ** 2)).toBeCloseTo(1, 13)
       for (const D of [0.05, 1, 3.2]) {
         expect(Math.abs(etaOf(D, dtOf(eta, D)) / eta - 1)).toBeLessThan(1e-14)
       }

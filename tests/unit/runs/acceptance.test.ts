@@ -25,8 +25,8 @@ describe('bridge-mh runs', () => {
   it('checkRunParams refuses bridge-mh for a score-only model and applies the bridge σ rule', () => {
     expect(checkRunParams(params({ mode: 'bridge-mh' }), { energy: false }).errors.mode).toMatch(/needs an energy model.*use bridge/)
     expect(checkRunParams(params({ mode: 'bridge-mh' }), { energy: true }).errors.mode).toBeUndefined()
-    // D·Δt = 0.05·5 = 0.25 Å², σ_K = 0.5 Å: σ_min 0.6 Å is refused as in bridge
-    expect(checkRunParams(params({ mode: 'bridge-mh', sigmaMin: 0.6 })).errors.sigmaMin).toMatch(/must exceed σ_min/)
+    // σ_min = 0 has no geometric grid for M > 1: refused as in bridge
+    expect(checkRunParams(params({ mode: 'bridge-mh', sigmaMin: 0, denoiseSteps: 4 })).errors.sigmaMin).toMatch(/σ_min = 0 only works with M = 1/)
   })
 
   it('stores the acceptance per replica with the finished run', async () => {

@@ -51,10 +51,10 @@ describe('runs store', () => {
     const meta = JSON.parse(readFileSync(path.join(run.path, 'run.json'), 'utf8'))
     expect(meta.status).toBe('running')
     expect(meta.params).toMatchObject({ mode: 'bridge', D: 0.05, dtPerFrame: 5, innerSteps: 2, temperature: 300, denoiseSteps: DEFAULT_RUN_PARAMS.denoiseSteps, sigmaMin: 0.026, replicas: 2, frames: 20, seed: 1, backend: 'auto' })
-    // Δt per adapter step 2.5 ps, η = D·Δt = 0.125 Å², σ_K = √η, k = 1/(2η) = 4 Å⁻², Δt_red = β/(2k) = βη
+    // Δt per adapter step 2.5 ps, η = D·Δt = 0.125 Å², σ_K = √(η + σ_min²), k = 1/(2η) = 4 Å⁻², Δt_red = β/(2k) = βη
     expect(meta.derived.dtStep).toBeCloseTo(2.5, 12)
     expect(meta.derived.eta).toBeCloseTo(0.125, 12)
-    expect(meta.derived.sigmaK).toBeCloseTo(Math.sqrt(0.125), 12)
+    expect(meta.derived.sigmaK).toBeCloseTo(Math.sqrt(0.125 + 0.026 ** 2), 12)
     expect(meta.derived.k).toBeCloseTo(4, 12)
     const beta = 1 / (0.0083144626 * 300)
     expect(meta.derived.dtReduced).toBeCloseTo(beta * 0.125, 10)
@@ -68,7 +68,7 @@ describe('runs store', () => {
   })
 
   it('refuses settings the renderer would refuse and a dataset with the wrong atoms, with one-line messages', async () => {
-    await expect(createRun(home, { projectId, params: params({ sigmaMin: 1, D: 0.01, dtPerFrame: 1 }) }, sources())).rejects.toThrowError(/run settings: σ_K = .* must exceed σ_min/)
+    await expect(createRun(home, { projectId, params: params({ sigmaMin: 0, denoiseSteps: 4 }) }, sources())).rejects.toThrowError(/run settings: σ_min = 0 only works with M = 1/)
     const s = sources()
     s.model.dim = 12
     await expect(createRun(home, { projectId, params: params() }, s)).rejects.toThrowError(/dataset three atoms has 3 atoms but model test model expects 4/)

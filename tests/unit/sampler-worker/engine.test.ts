@@ -196,8 +196,9 @@ describe('sampler worker engine', () => {
     await expect(openEngine(rt, { model: bytes, card, init: new Float32Array(5), params: base }, {})).rejects.toThrow(/^initial positions hold 5 numbers, expected replicas × d = 3 × 66 = 198$/)
     expect(() => cardInfo({ dim: 0 })).toThrow(/"dim" must be a positive whole number/)
     expect(() => cardInfo({ dim: 2, reference: [1] })).toThrow(/"reference" must be 2 finite numbers/)
-    const eng2 = await openEngine(rt, { model: bytes, card, init: initOf(), params: { ...base, eta: 0.0001 } }, {})
-    await expect(eng2.run({ signal: new AbortController().signal, emitFrames: () => undefined })).rejects.toThrow(/σ_K = √η = 0.01 Å must exceed σ_min = 0.02 Å/)
+    // settings the sampler refuses reach the caller as the sampler's one-line error (σ_min = 0 has no geometric grid)
+    const eng2 = await openEngine(rt, { model: bytes, card, init: initOf(), params: { ...base, sigmaMin: 0 } }, {})
+    await expect(eng2.run({ signal: new AbortController().signal, emitFrames: () => undefined })).rejects.toThrow(/= 0 only works with one denoising step/)
     await eng2.release()
   })
 

@@ -72,13 +72,14 @@ describe('bridge adapter step', () => {
     const noise = new Float32Array(P)
     const x = new Float32Array(d)
     const s = new Float32Array(d)
-    const sk = Math.sqrt(eta)
+    // σ_K² = η + σ_min²: the frame carries σ_min, the adapter adds η (docs/science.md "The adapter step")
+    const sk = Math.sqrt(eta + sigmaMin * sigmaMin)
     const tau = (i: number): number => (i === M ? sigmaMin : sk * Math.pow(sigmaMin / sk, i / M))
     for (let r = 0; r < R; r++) {
       const y = init.slice(r * d, (r + 1) * d)
       for (let t = 0; t < F - 1; t++) {
         fillNormals(noise, seed, r, t * P)
-        for (let i = 0; i < d; i++) x[i] = y[i]! + Math.sqrt(eta - sigmaMin * sigmaMin) * noise[i]!
+        for (let i = 0; i < d; i++) x[i] = y[i]! + Math.sqrt(eta) * noise[i]!
         for (let m = 0; m < M; m++) {
           const h = tau(m) ** 2 - tau(m + 1) ** 2
           model.score(x, new Float32Array([tau(m)]), 1, s)

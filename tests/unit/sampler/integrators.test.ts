@@ -79,7 +79,8 @@ describe('exact variance recurrence', () => {
 describe('Monte Carlo of the real AdapterStep against the recurrence', () => {
   const N = 8000
   const M = 20
-  const eta = SK * SK
+  // σ_K² = η + σ_min² (docs/science.md "The adapter step"): this η puts the grid's top at SK
+  const eta = SK * SK - SMIN * SMIN
   for (const scheme of ['em', 'tweedie'] as const) {
     it(`${scheme}: stiff and soft variances after one step`, async () => {
       const model = stiffSoft()
@@ -93,7 +94,7 @@ describe('Monte Carlo of the real AdapterStep against the recurrence', () => {
       const out = new Float32Array(N * D)
       const p = step.step(y, noise, N, out)
       if (p) await p
-      const tau = bridgeGrid(Math.sqrt(eta), SMIN, M)
+      const tau = bridgeGrid(Math.sqrt(eta + SMIN * SMIN), SMIN, M)
       for (const [v, lo, hi, se] of [[V_STIFF, 0, N_STIFF, Math.sqrt(2 / (N * N_STIFF))], [V_SOFT, N_STIFF, D, Math.sqrt(2 / (N * (D - N_STIFF)))]] as const) {
         let s2 = 0
         for (let b = 0; b < N; b++) for (let i = lo; i < hi; i++) s2 += out[b * D + i]! ** 2
@@ -160,7 +161,7 @@ describe('tweedie vs em on a stiff + soft mixture (non-Gaussian, exact score)', 
   for (const scheme of ['em', 'tweedie'] as const) {
     it(`${scheme}: the stiff well's variance is the recurrence's stationary value`, async () => {
       const F = 4
-      const res = await runTrajectory(gmm, { mode: 'bridge', scheme, eta: SK * SK, innerSteps: 1, denoiseSteps: 20, sigmaMin: SMIN, replicas: R, frames: F, seed: 5 }, init())
+      const res = await runTrajectory(gmm, { mode: 'bridge', scheme, eta: SK * SK - SMIN * SMIN, innerSteps: 1, denoiseSteps: 20, sigmaMin: SMIN, replicas: R, frames: F, seed: 5 }, init())
       let n = 0
       let s2 = 0
       for (let r = 0; r < R; r++) {

@@ -71,7 +71,7 @@ describe('bridge-mh acceptance ratio', () => {
     const em = new Float32Array(B * d)
     void new AdapterStep(model, { mode: 'bridge', scheme: 'em', eta, denoiseSteps: M, sigmaMin }, B).step(y, nb, B, em)
 
-    const tau = bridgeGrid(Math.sqrt(eta), sigmaMin, M)
+    const tau = bridgeGrid(Math.sqrt(eta + sigmaMin * sigmaMin), sigmaMin, M)
     const h = Array.from({ length: M }, (_, i) => tau[i]! ** 2 - tau[i + 1]! ** 2)
     const score = (x: Float64Array, t: number): Float64Array => {
       const o = new Float32Array(d)
@@ -89,7 +89,7 @@ describe('bridge-mh acceptance ratio', () => {
       // up path a_0 … a_M (float32 values, as stored): endpoint y + c0·ξ, interior by the Brownian bridge
       const a: Float64Array[] = new Array(M + 1)
       a[0] = Float64Array.from(y.subarray(b * d, (b + 1) * d))
-      const c0 = Math.sqrt(eta - sigmaMin * sigmaMin)
+      const c0 = Math.sqrt(eta)
       a[M] = a[0].map((v, k) => Math.fround(v + c0 * row[k]!))
       for (let j = 0; j < M - 1; j++) {
         const hu = h[M - j - 1]!
@@ -227,7 +227,7 @@ describe('bridge-mh acceptance on the stiff + soft Gaussian', () => {
     const y = new Float32Array(N * D)
     fillNormals(y, 41, 0, 0)
     for (let b = 0; b < N; b++) for (let i = 0; i < D; i++) y[b * D + i] = y[b * D + i]! * Math.sqrt(vOf(i) + SMIN ** 2)
-    const step = new AdapterStep(model, { mode: 'bridge-mh', eta: 0.158 ** 2, denoiseSteps: M, sigmaMin: SMIN }, N)
+    const step = new AdapterStep(model, { mode: 'bridge-mh', eta: 0.158 ** 2 - SMIN ** 2, denoiseSteps: M, sigmaMin: SMIN }, N)
     await step.step(y, noise, N, new Float32Array(N * D))
     let s = 0
     for (let b = 0; b < N; b++) s += Math.min(1, Math.exp(step.logAlpha[b]!))

@@ -14,13 +14,14 @@ import { ar1ProductSE, gaussianInit, laggedProduct } from './stats'
 /**
  * exact (A, Q) of one bridge adapter step with M reverse steps on the geometric grid. Each reverse
  * step multiplies by a_i = 1 − h_i/(v + τ_i²) = (v + τ_{i+1}²)/(v + τ_i²), so A telescopes to
- * (v + σ_min²)/(v + σ_K²) for every M; only the noise Q (hence the variance) depends on M.
+ * (v + σ_min²)/(v + σ_K²) = (v + σ_min²)/(v + σ_min² + η) for every M (σ_K² = η + σ_min²); only
+ * the noise Q (hence the variance) depends on M.
  * em adds noise variance h_i; tweedie's noise √h·z + (h/2)(s(x + √h·z) − s(x)) = √h(1 − h/(2(v+τ²)))·z.
  */
 function bridgeAR1(v: number, eta: number, sigmaMin: number, M: number, scheme: ReverseScheme = 'em'): { A: number; Q: number } {
-  const tau = bridgeGrid(Math.sqrt(eta), sigmaMin, M)
+  const tau = bridgeGrid(Math.sqrt(eta + sigmaMin * sigmaMin), sigmaMin, M)
   let A = 1
-  let Q = eta - sigmaMin * sigmaMin // after the adapter noise: x_K = y + √(σ_K² − σ_min²)ξ
+  let Q = eta // after the adapter noise: x_K = y + √η·ξ, i.e. σ_K² − σ_min² = η
   for (let i = 0; i < M; i++) {
     const t = Math.fround(tau[i]!) // the model sees σ in float32
     const h = tau[i]! ** 2 - tau[i + 1]! ** 2
@@ -67,6 +68,21 @@ describe('OU exact answers', () => {
     expect(vst).toBeCloseTo((4 * (v + s2) ** 2) / (4 * v + 3 * s2), 12)
   })
 
+  it('bridge: one step is η long even when σ_min² is comparable to η (σ_K² = η + σ_min²)', async () => {
+    // v = 0.05, η = 0.02, σ_min = 0.1 (σ_min² = 0.01): the lag-one ACF is (v + σ_min²)/(v + σ_min² + η)
+    // = 0.06/0.08 = 0.75, the σ_min-smoothed OU process after time η to first order. With σ_K² = η (the
+    // sampler before 2026-12) the noise-up added only η − σ_min² and the ACF was 0.06/0.07 = 0.857:
+    // a step half as long as it claimed. Lag 1's standard error here is ≈ 0.003, so 5σ cannot confuse them.
+    const vs = 0.05
+    const e = 0.02
+    const sigmaMin = 0.1
+    const { A, Q } = bridgeAR1(vs, e, sigmaMin, 20, 'tweedie')
+    // the product telescopes up to the float32 rounding of each τ_i the model sees (≈ 6e-8 relative)
+    expect(Math.abs(A - (vs + sigmaMin ** 2) / (vs + sigmaMin ** 2 + e))).toBeLessThan(1e-8)
+    expect(Math.abs(A - (vs + sigmaMin ** 2) / (vs + e))).toBeGreaterThan(0.1)
+    await checkAR1('bridge', { v: vs, eta: e, sigmaMin, M: 20, scheme: 'tweedie', A, Q, R: 2000, F: 64, seed: 8 })
+  })
+
   it('bridge, exact finite-M answer (M = 3, far from the M → ∞ limit)', async () => {
     const sigmaMin = 0.1
     const { A, Q } = bridgeAR1(v, eta, sigmaMin, 3)
@@ -86,13 +102,16 @@ describe('OU exact answers', () => {
     await checkAR1('bridge', { v, eta, sigmaMin, M: 3, scheme: 'tweedie', A: tw.A, Q: tw.Q, R: 2000, F: 64, seed: 7 })
   })
 
-  it('bridge, M = 200: variance v + σ_min², lag-n ACF ((v+σ_min²)/(v+σ_K²))ⁿ', async () => {
+  it('bridge, M = 200: variance v + σ_min², lag-n ACF ((v+σ_min²)/(v+σ_min²+η))ⁿ', async () => {
     const sigmaMin = 0.1
     const M = 200
     const { A, Q } = bridgeAR1(v, eta, sigmaMin, M)
     // the exact finite-M answer is within 1% of the M → ∞ one (docs/science.md "Systems with exact answers")
     expect(Math.abs(Q / (1 - A * A) / (v + sigmaMin ** 2) - 1)).toBeLessThan(0.01)
-    expect(Math.abs(A / ((v + sigmaMin ** 2) / (v + eta)) - 1)).toBeLessThan(0.01)
+    expect(Math.abs(A / ((v + sigmaMin ** 2) / (v + sigmaMin ** 2 + eta)) - 1)).toBeLessThan(0.01)
+    // the step's time is η: −ln A·(v + σ_min²) → η as η/(v + σ_min²) → 0 (here 1st order: ln(1 + x) ≈ x)
+    const x = eta / (v + sigmaMin ** 2)
+    expect(Math.abs(-Math.log(A) - Math.log(1 + x))).toBeLessThan(0.01 * x)
     await checkAR1('bridge', { v, eta, sigmaMin, M, scheme: 'em', A, Q, R: 1000, F: 24, seed: 5 })
   })
 })

@@ -20,6 +20,7 @@ import { runTrajectory } from '../../../core/sampler/runner'
 import { validateParams, fmt, schemeOf, type SamplerParams } from '../../../core/sampler/params'
 import { TrustGuard, type TrustRegion } from '../../../core/sampler/trust-region'
 import { bridgeGrid, evaluationsPerStep, noisePerStep } from '../../../core/sampler/adapter-step'
+import { sigmaKOf } from '../../../core/units/conversions'
 import { EXPLOSION_LIMIT } from '../../../core/sampler/run-state'
 import { assertCompatible, checkpointFromJson, checkpointParamsOf, checkpointToJson, CHECKPOINT_VERSION, type Checkpoint } from '../../../core/sampler/checkpoint'
 import { FusedSampler, fusedRefusal, onnxEmitter, type FusedMode } from '../../../core/nn/fused-sampler'
@@ -293,7 +294,7 @@ async function runFused(fused: FusedSampler, info: CardInfo, params: SamplerPara
   const aligner = info.reference ? new Aligner(info.reference, d / 3) : undefined
   const grid =
     params.mode === 'bridge'
-      ? Array.from(bridgeGrid(Math.sqrt(params.eta), params.sigmaMin, params.denoiseSteps))
+      ? Array.from(bridgeGrid(sigmaKOf(params.eta, params.sigmaMin), params.sigmaMin, params.denoiseSteps))
       : [params.eta, params.mode === 'tied' ? Math.sqrt(2 * params.eta) : params.sigmaMin]
   const callsPerStep = params.mode === 'bridge' ? params.denoiseSteps : 1 // model calls the core sampler counts for one step
   const cur = Float32Array.from(resume ? resume.positions : input.init)
