@@ -147,9 +147,9 @@ async function main(): Promise<void> {
       exact.tied = { A: At, vst: (4 * (v + 2 * eta) ** 2) / (4 * v + 3 * 2 * eta), mode: 'tied', M: 1 }
     }
     for (const M of [20, 200]) {
-      const tau = bridgeGrid(Math.sqrt(eta), sigmaMin, M)
+      const tau = bridgeGrid(Math.sqrt(eta + sigmaMin * sigmaMin), sigmaMin, M) // σ_K² = η + σ_min²
       let A = 1
-      let Q = eta - sigmaMin * sigmaMin
+      let Q = eta
       for (let i = 0; i < M; i++) {
         const h = tau[i]! ** 2 - tau[i + 1]! ** 2
         const a = 1 - h / (v + Math.fround(tau[i]!) ** 2)

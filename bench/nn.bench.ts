@@ -48,7 +48,7 @@ const cfg: ArchConfig = { arch: 'score-mlp', dim: d, width: 256, depth: 3, embDi
 const M = 20
 const eta = 0.25
 const sigmaMin = 0.025
-const tau = bridgeGrid(Math.sqrt(eta), sigmaMin, M)
+const tau = bridgeGrid(Math.sqrt(eta + sigmaMin * sigmaMin), sigmaMin, M) // σ_K² = η + σ_min²
 const opts = cpuSessionOptions(threads)
 
 /** calls per second of an async function, after two warm-up calls, over ≥ `seconds` */

@@ -29,7 +29,7 @@ const eta = 0.09
 const sigmaMin = 0.05
 
 function gridFor(mode: FusedMode): number[] {
-  if (mode === 'bridge') return Array.from(bridgeGrid(Math.sqrt(eta), sigmaMin, M))
+  if (mode === 'bridge') return Array.from(bridgeGrid(Math.sqrt(eta + sigmaMin * sigmaMin), sigmaMin, M)) // σ_K² = η + σ_min²
   return [eta, mode === 'tied' ? Math.sqrt(2 * eta) : sigmaMin]
 }
 

@@ -58,7 +58,7 @@ describe('model exported from PyTorch', () => {
     const noise = new Float32Array(B * K * P)
     for (let b = 0; b < B; b++) fillNormals(noise, 3, b, 0, b * K * P, K * P)
     const x0 = Float32Array.from([0.1, -0.2, 0.3, 0.5, -1, 0.2, 0.4, 0])
-    const tau = bridgeGrid(Math.sqrt(eta), sigmaMin, M)
+    const tau = bridgeGrid(Math.sqrt(eta + sigmaMin * sigmaMin), sigmaMin, M) // σ_K² = η + σ_min²
     const frames = await fused.run(x0, B, noise, tau)
     const session = await ort.InferenceSession.create(await fs.readFile(file))
     const model = OnnxScoreModel.wrap(ort, session, { name: 'torch' })
