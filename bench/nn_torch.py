@@ -125,7 +125,8 @@ def align(x):
 @torch.no_grad()
 def loop_step(x, Mm, tweedie):
     B = x.shape[0]
-    sK, smin = math.sqrt(0.25), 0.025
+    smin = 0.025
+    sK = math.sqrt(0.25 + smin ** 2)  # σ_K² = η + σ_min² (docs/science.md "The adapter step")
     tau = [sK * (smin / sK) ** (i / Mm) for i in range(Mm + 1)]
     y = x + math.sqrt(tau[0] ** 2 - tau[Mm] ** 2) * torch.randn(B, a.dim)
     for i in range(Mm):
@@ -165,7 +166,8 @@ for B in [int(b) for b in a.batches.split(',')]:
     if 'sample' in skip:
         continue
 
-    sK, smin = math.sqrt(0.25), 0.025
+    smin = 0.025
+    sK = math.sqrt(0.25 + smin ** 2)  # σ_K² = η + σ_min² (docs/science.md "The adapter step")
     tau = [sK * (smin / sK) ** (i / M) for i in range(M + 1)]
     x = torch.randn(B, a.dim) * 0.5
 

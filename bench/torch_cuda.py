@@ -43,7 +43,8 @@ class ScoreMLP(torch.nn.Module):
 
 
 m = ScoreMLP().to(dev).eval()
-sK, smin = math.sqrt(0.25), 0.025
+smin = 0.025
+sK = math.sqrt(0.25 + smin ** 2)  # σ_K² = η + σ_min² (docs/science.md "The adapter step")
 tau = [sK * (smin / sK) ** (i / M) for i in range(M + 1)]
 
 
