@@ -132,6 +132,18 @@ export function oddsRatio(p: number, q: number): number {
 }
 
 /**
+ * How much more simulation would resolve a basin: the run's error shrinks as 1/√(replicas × ns), the
+ * i.i.d. side's does not, so the factor is (se_run / √(needed² − se_iid²))²; when the i.i.d. error
+ * alone is too wide, more i.i.d. samples are needed first.
+ */
+export function moreNeeded(seRun: number, seIid: number, needed: number): string {
+  if (!(needed > seIid)) return '; first more i.i.d. samples (--iid)'
+  if (!Number.isFinite(seRun)) return ''
+  const f = (seRun * seRun) / (needed * needed - seIid * seIid)
+  return f > 1 ? `; ≈ ${f < 10 ? f.toFixed(1) : Math.ceil(f)}× more replicas × ns` : ''
+}
+
+/**
  * Simulated replicas (correlated frames, independent replicas) against an i.i.d. sample.
  * Noise model (docs/self-check.md): for two samples of one distribution with K occupied bins and
  * effective sizes n₁, n₂, E[JSD] ≈ (K − 1)(1/n₁ + 1/n₂)/8 nats. Two halves of the simulated
@@ -171,7 +183,7 @@ export function compareEquilibrium(sim: ResidueSamples, iid: { phi: ArrayLike<nu
     // a change of the odds by the factor f moves p by ≈ p(1 − p)(f − 1) (first order in f − 1)
     const needed = (o * (1 - o) * (f - 1)) / tol.z
     const resolved = !judged || (Number.isFinite(s.stderr) && se <= needed)
-    if (!resolved) unresolved.push(`${b} ${pctOf(s.value)} vs ${pctOf(o)} ± ${Number.isFinite(s.stderr) ? pctOf(se) : '?'} (a ${f}× change of its odds needs ± ${pctOf(needed)})`)
+    if (!resolved) unresolved.push(`${b} ${pctOf(s.value)} vs ${pctOf(o)} ± ${Number.isFinite(s.stderr) ? pctOf(se) : '?'} (a ${f}× change of its odds needs ± ${pctOf(needed)}${moreNeeded(s.stderr, other.stderr, needed)})`)
     return { basin: b, sim: s, other, ratio: o > 0 ? s.value / o : NaN, z: se > 0 ? (s.value - o) / se : 0, tolerance: f, resolved }
   })
   const reasons: string[] = []

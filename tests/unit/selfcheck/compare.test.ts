@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { NormalStream } from '../../../src/core/rng/normals'
-import { compareEquilibrium, compareKinetics, oddsRatio, populationTolerance, verdictOf, type DtResult, type EquilibriumComparison } from '../../../src/core/selfcheck/compare'
+import { compareEquilibrium, compareKinetics, moreNeeded, oddsRatio, populationTolerance, verdictOf, type DtResult, type EquilibriumComparison } from '../../../src/core/selfcheck/compare'
 import { commonFramePs, residuesWithPhiPsi, runFramePs } from '../../../src/core/selfcheck/self-check'
 import type { KineticFigures } from '../../../src/core/analysis/kinetics'
 import { readPdb } from '../../../src/core/formats/pdb'
@@ -161,6 +161,13 @@ describe('compareEquilibrium: two major basins are held to the rate tolerance', 
     const c = compareEquilibrium({ residue: 'ALA2', groups: Array.from({ length: 16 }, (_, g) => drawAlpha0(8, 0.57, 43, g)) }, iid)
     expect(c.conclusive).toBe(false)
     expect(c.unresolved.join(' ')).toMatch(/C5_beta .*\(a 1\.2× change of its odds needs ± 1\.\d\d %/)
+  })
+  it('says how much more simulation would resolve it', () => {
+    // run error 0.04, i.i.d. 0.008, needed 0.0167: (0.04² / (0.0167² − 0.008²)) = 7.44
+    expect(moreNeeded(0.04, 0.008, 0.0167)).toBe('; ≈ 7.4× more replicas × ns')
+    expect(moreNeeded(0.1, 0.008, 0.0167)).toBe('; ≈ 47× more replicas × ns')
+    expect(moreNeeded(0.01, 0.02, 0.0167)).toBe('; first more i.i.d. samples (--iid)')
+    expect(moreNeeded(0.005, 0.008, 0.0167)).toBe('')
   })
   it('no shift with long runs: resolved and right', () => {
     const c = compareEquilibrium({ residue: 'ALA2', groups: Array.from({ length: 16 }, (_, g) => drawAlpha0(500, 0.49, 44, g)) }, iid)
