@@ -39,7 +39,7 @@ function noiseFor(mode: SamplerMode, M: number, N: number, seed: number): Float3
 }
 
 async function acceptance(nStiff: number, M: number, N = 1000): Promise<[number, number]> {
-  const st = new AdapterStep(gaussian(nStiff), { mode: 'bridge-mh', eta: SK * SK, denoiseSteps: M, sigmaMin: SMIN }, N)
+  const st = new AdapterStep(gaussian(nStiff), { mode: 'bridge-mh', eta: SK * SK - SMIN * SMIN, denoiseSteps: M, sigmaMin: SMIN }, N)
   await st.step(frames(N, nStiff, 7), noiseFor('bridge-mh', M, N, 1000 + M), N, new Float32Array(N * D))
   let s = 0
   let s2 = 0
@@ -53,7 +53,7 @@ async function acceptance(nStiff: number, M: number, N = 1000): Promise<[number,
 }
 
 async function msPerStep(mode: SamplerMode, scheme: ReverseScheme | undefined, M: number, R = 64, reps = 20): Promise<number> {
-  const st = new AdapterStep(gaussian(21), { mode, scheme, eta: SK * SK, denoiseSteps: M, sigmaMin: SMIN }, R)
+  const st = new AdapterStep(gaussian(21), { mode, scheme, eta: SK * SK - SMIN * SMIN, denoiseSteps: M, sigmaMin: SMIN }, R)
   const y = frames(R, 21, 3)
   const out = new Float32Array(R * D)
   const noise = noiseFor(mode, M, R, 4)
