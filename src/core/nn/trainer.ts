@@ -33,7 +33,7 @@ export const DEFAULT_RECIPE = {
   head: 'edm' as HeadScale,
   ema: 0.999,
   antithetic: true,
-  consistency: { weight: 0.01 },
+  consistency: { weight: 0.1 },
 }
 
 /** interior band edges (σ/σ_data) of the validation report */

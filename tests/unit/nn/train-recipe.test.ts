@@ -53,9 +53,9 @@ describe('diffmd train: the recipe', () => {
     expect(t.ema).toBe(DEFAULT_RECIPE.ema)
     expect(t.antithetic).toBe(true)
     expect(t.consistency!.weight).toBe(DEFAULT_RECIPE.consistency.weight)
-    // σ range in Å = [0.02, 1]·σ_data
+    // σ range in Å = [0.02, 4]·σ_data
     expect(t.consistency!.sigmaRange[0] / card.sigmaData!).toBeCloseTo(0.02, 12)
-    expect(t.consistency!.sigmaRange[1] / card.sigmaData!).toBeCloseTo(1, 12)
+    expect(t.consistency!.sigmaRange[1] / card.sigmaData!).toBeCloseTo(4, 12)
     expect(t.consistency!.trainPenalty).toBeGreaterThan(0)
   }, 120_000)
 

@@ -33,7 +33,7 @@ export const useTrainingStore = defineStore('training', {
     /** the recipe; these defaults are `diffmd train`'s (docs/training.md) */
     arch: 'energy-mlp' as 'energy-mlp' | 'score-mlp',
     /** weight of the heat-equation consistency term (energy models; 0 = off) */
-    consistency: 0.01,
+    consistency: 0.1,
     /** decay of the exported weight EMA (0 = off) */
     ema: 0.999,
     job: null as TrainJob | null,
