@@ -182,9 +182,13 @@ export function compareEquilibrium(sim: ResidueSamples, iid: { phi: ArrayLike<nu
     const f = populationTolerance(o, tol)
     // a change of the odds by the factor f moves p by ≈ p(1 − p)(f − 1) (first order in f − 1)
     const needed = (o * (1 - o) * (f - 1)) / tol.z
-    const resolved = !judged || (Number.isFinite(s.stderr) && se <= needed)
+    const z = se > 0 ? (s.value - o) / se : 0
+    const r = oddsRatio(s.value, o)
+    // a change beyond the tolerance that is also significant has been seen, however wide the error bar
+    const seen = (r > f || r < 1 / f) && Math.abs(z) > tol.z
+    const resolved = !judged || seen || (Number.isFinite(s.stderr) && se <= needed)
     if (!resolved) unresolved.push(`${b} ${pctOf(s.value)} vs ${pctOf(o)} ± ${Number.isFinite(s.stderr) ? pctOf(se) : '?'} (a ${f}× change of its odds needs ± ${pctOf(needed)}${moreNeeded(s.stderr, other.stderr, needed)})`)
-    return { basin: b, sim: s, other, ratio: o > 0 ? s.value / o : NaN, z: se > 0 ? (s.value - o) / se : 0, tolerance: f, resolved }
+    return { basin: b, sim: s, other, ratio: o > 0 ? s.value / o : NaN, z, tolerance: f, resolved }
   })
   const reasons: string[] = []
   if (d - noise > tol.jsdExcess && d > 3 * noise) reasons.push(`Ramachandran JSD ${d.toFixed(4)} (noise ≈ ${noise.toFixed(4)})`)

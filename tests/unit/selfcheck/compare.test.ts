@@ -162,6 +162,15 @@ describe('compareEquilibrium: two major basins are held to the rate tolerance', 
     expect(c.conclusive).toBe(false)
     expect(c.unresolved.join(' ')).toMatch(/C5_beta .*\(a 1\.2× change of its odds needs ± 1\.\d\d %/)
   })
+  it('a shift seen beyond the tolerance at 3σ is a difference, not "not resolved", even with wide error bars', () => {
+    // C5 0.49 → 0.65 with 16 × 40 frames: replica se ≈ √(0.23/40)/4 ≈ 0.019 (> the 0.017 needed), z ≈ 8
+    const c = compareEquilibrium({ residue: 'ALA2', groups: Array.from({ length: 16 }, (_, g) => drawAlpha0(40, 0.65, 45, g)) }, iid)
+    const c5 = c.populations.find((p) => p.basin === 'C5_beta')!
+    expect(c5.sim.stderr).toBeGreaterThan((0.49 * 0.51 * 0.2) / 3)
+    expect(c.differs).toBe(true)
+    expect(c5.resolved).toBe(true)
+    expect(c.unresolved.join(' ')).not.toMatch(/C5_beta/)
+  })
   it('says how much more simulation would resolve it', () => {
     // run error 0.04, i.i.d. 0.008, needed 0.0167: (0.04² / (0.0167² − 0.008²)) = 7.44
     expect(moreNeeded(0.04, 0.008, 0.0167)).toBe('; ≈ 7.4× more replicas × ns')
