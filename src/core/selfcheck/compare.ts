@@ -268,8 +268,8 @@ export interface Verdict {
  * with error bars narrow enough to have seen a change (otherwise it is "unresolved", never "right")
  * and its kinetics match Δt/2 conclusively (error bars narrower than the tolerance), and Δt/2's
  * equilibrium matches too. The recommended Δt is the largest self-consistent one (cheapest per ns);
- * when none is, the largest Δt with the right equilibrium is recommended and the text says that
- * its kinetics are unverified (too short to compare) or change with Δt.
+ * when none is, the largest Δt with the right (else unresolved) equilibrium whose kinetics did not
+ * change when halved (else the largest of them) is recommended, and the text says which it is.
  */
 export function verdictOf(results: DtResult[], halfEquilibriumOk: (dt: number) => boolean): Verdict {
   const sorted = [...results].sort((a, b) => a.dtPs - b.dtPs)
@@ -279,7 +279,12 @@ export function verdictOf(results: DtResult[], halfEquilibriumOk: (dt: number) =
   const kinOk = sorted.filter((r) => r.kinetics && !r.kinetics.differs && r.kinetics.conclusive && halfEquilibriumOk(r.dtPs)).map((r) => r.dtPs)
   const consistent = eqOk.filter((dt) => kinOk.includes(dt))
   const drift = sorted.filter((r) => !eqOk.includes(r.dtPs) && !eqUnresolved.includes(r.dtPs)).map((r) => r.dtPs)
-  const changes = sorted.filter((r) => eqOk.includes(r.dtPs) && r.kinetics?.differs).map((r) => r.dtPs)
+  const changes = sorted.filter((r) => (eqOk.includes(r.dtPs) || eqUnresolved.includes(r.dtPs)) && r.kinetics?.differs).map((r) => r.dtPs)
+  /** the largest Δt of a set, preferring those whose kinetics did not change when halved */
+  const pick = (v: number[]): number => {
+    const steady = v.filter((dt) => !changes.includes(dt))
+    return Math.max(...(steady.length > 0 ? steady : v))
+  }
   const unverified = eqOk.filter((dt) => !consistent.includes(dt) && !changes.includes(dt))
   const unresolvedWhy = sorted
     .filter((r) => eqUnresolved.includes(r.dtPs))
@@ -291,10 +296,10 @@ export function verdictOf(results: DtResult[], halfEquilibriumOk: (dt: number) =
     rec = Math.max(...consistent)
     parts.push(`Dynamics self-consistent at Δt = ${list(consistent)}.`)
   } else if (eqOk.length > 0) {
-    rec = Math.max(...eqOk)
+    rec = pick(eqOk)
     parts.push(`No Δt is shown self-consistent: the equilibrium is right at Δt = ${list(eqOk)}, but no Δt's kinetics were shown to agree with Δt/2.`)
   } else if (eqUnresolved.length > 0) {
-    rec = Math.max(...eqUnresolved)
+    rec = pick(eqUnresolved)
     parts.push(`No Δt is shown self-consistent: no tested Δt's equilibrium was measured precisely enough to confirm it.`)
   } else parts.push('At no tested Δt does the equilibrium match the model’s own i.i.d. samples: retrain (more steps or data) before trusting its dynamics.')
   if (drift.length > 0) parts.push(`The equilibrium drifts at Δt = ${list(drift)}.`)
@@ -303,6 +308,9 @@ export function verdictOf(results: DtResult[], halfEquilibriumOk: (dt: number) =
   }
   if (changes.length > 0) parts.push(`Kinetics change when Δt is halved at Δt = ${list(changes)}.`)
   if (unverified.length > 0) parts.push(`At Δt = ${list(unverified)} the kinetics could not be compared with Δt/2 (error bars wider than the tolerance, or Δt/2 drifts): run longer (--ns) or more replicas.`)
-  if (rec !== undefined) parts.push(`Recommended Δt: ${rec} ps${consistent.includes(rec) ? '' : eqOk.includes(rec) ? ' (equilibrium only; kinetics unverified)' : ' (equilibrium not resolved; kinetics unverified)'}.`)
+  if (rec !== undefined) {
+    const kinetics = kinOk.includes(rec) ? 'kinetics agree with Δt/2' : changes.includes(rec) ? 'kinetics change with Δt' : 'kinetics unverified'
+    parts.push(`Recommended Δt: ${rec} ps${consistent.includes(rec) ? '' : eqOk.includes(rec) ? ` (equilibrium only; ${kinetics})` : ` (equilibrium not resolved; ${kinetics})`}.`)
+  }
   return { equilibriumOk: eqOk, equilibriumUnresolved: eqUnresolved, kineticsOk: kinOk, recommendedDtPs: rec, text: parts.join(' ') }
 }

@@ -255,7 +255,19 @@ describe('verdictOf', () => {
     const w = verdictOf([unresolved(1), unresolved(5)], () => true)
     expect(w.equilibriumOk).toEqual([])
     expect(w.recommendedDtPs).toBe(5)
-    expect(w.text).toMatch(/Recommended Δt: 5 ps \(equilibrium not resolved; kinetics unverified\)/)
+    expect(w.text).toMatch(/Recommended Δt: 5 ps \(equilibrium not resolved; kinetics agree with Δt\/2\)/)
+  })
+  it('with nothing resolved, prefers the largest Δt whose kinetics did not change when halved', () => {
+    // the shipped ala2 model's long check: 1 and 2 ps agree with Δt/2, 5 ps changes; none resolved
+    const u = (dtPs: number, kinDiffers: boolean): DtResult => ({ ...r(dtPs, false, kinDiffers), equilibrium: [eq(false, false)] })
+    const v = verdictOf([u(1, false), u(2, false), u(5, true)], () => true)
+    expect(v.recommendedDtPs).toBe(2)
+    expect(v.text).toMatch(/Kinetics change when Δt is halved at Δt = 5 ps/)
+    expect(v.text).toMatch(/Recommended Δt: 2 ps \(equilibrium not resolved; kinetics agree with Δt\/2\)/)
+    // every Δt changes: the largest is still offered, and said to change
+    const w = verdictOf([u(1, true), u(5, true)], () => true)
+    expect(w.recommendedDtPs).toBe(5)
+    expect(w.text).toMatch(/Recommended Δt: 5 ps \(equilibrium not resolved; kinetics change with Δt\)/)
   })
   it('recommends nothing when the equilibrium is wrong everywhere', () => {
     const v = verdictOf([r(1, true, false), r(2, true, false)], () => false)
