@@ -15,6 +15,7 @@ import path from 'node:path'
 import * as ortNode from 'onnxruntime-node'
 import * as ortWeb from 'onnxruntime-web'
 import { findRoot } from './root'
+import { callsPerSecond } from './support'
 import { FusedSampler, onnxEmitter, type FusedScheme } from '../src/core/nn/fused-sampler'
 import { bridgeGrid, noisePerStep } from '../src/core/sampler/adapter-step'
 import { fillNormals } from '../src/core/rng/normals'
@@ -35,18 +36,7 @@ const bytes = new Uint8Array(readFileSync(modelFile))
 const d = 66
 const rowsPerCall = scheme === 'tweedie' ? 2 * B : B
 
-async function rate(fn: () => Promise<unknown>): Promise<number> {
-  await fn()
-  await fn()
-  let n = 0
-  const t0 = performance.now()
-  for (;;) {
-    await fn()
-    n++
-    const t = (performance.now() - t0) / 1000
-    if (t >= seconds && n >= 3) return n / t
-  }
-}
+const rate = (fn: () => Promise<unknown>): Promise<number> => callsPerSecond(fn, seconds)
 
 const wasmThreads = Number(arg('wasm-threads', '1'))
 ortWeb.env.wasm.numThreads = wasmThreads

@@ -15,6 +15,7 @@
  *                       [--no-torch] [--json FILE]
  */
 import { findRoot } from './root'
+import { benchModelParams, callsPerSecond } from './support'
 import { spawnSync } from 'node:child_process'
 import { existsSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
@@ -52,27 +53,10 @@ const tau = bridgeGrid(Math.sqrt(eta + sigmaMin * sigmaMin), sigmaMin, M) // σ_
 const opts = cpuSessionOptions(threads)
 
 /** calls per second of an async function, after two warm-up calls, over ≥ `seconds` */
-async function rate(fn: () => Promise<unknown>, secs = seconds): Promise<number> {
-  await fn()
-  await fn()
-  let n = 0
-  const t0 = performance.now()
-  for (;;) {
-    await fn()
-    n++
-    const t = (performance.now() - t0) / 1000
-    if (t >= secs && n >= 3) return n / t
-  }
-}
+const rate = (fn: () => Promise<unknown>, secs = seconds): Promise<number> => callsPerSecond(fn, secs)
 
-// parameters: default init, output layer small but non-zero (a trained model is not all-zero there)
 const defs = paramDefs(cfg)
-const params = initParams(cfg, 1).map((p, i) => {
-  if (defs[i]!.name !== 'wo') return p
-  const q = new Float32Array(p.length)
-  fillNormals(q, 2, 0, 0)
-  return q.map((v) => 0.01 * v)
-})
+const params = benchModelParams(cfg)
 const stats = { mean: new Float32Array(d), sigmaData: 0.5 }
 
 const out: Record<string, Record<string, number>> = { train_samples_per_s: {}, sampler_steps_per_s: {}, score_calls_per_s: {}, fused: {}, energy_train_samples_per_s: {}, loop_tweedie10: {}, loop_em20: {} }

@@ -18,9 +18,10 @@ import path from 'node:path'
 import { chromium } from '@playwright/test'
 import { startTestServer } from '../tests/e2e/support/server'
 import type { HarnessSamplerResult } from '../src/renderer/harness/sampler-harness'
-import { initParams, paramDefs, type ArchConfig } from '../src/core/nn/arch'
+import type { ArchConfig } from '../src/core/nn/arch'
 import { exportModelBytes } from '../src/core/nn/export'
 import { fillNormals } from '../src/core/rng/normals'
+import { benchModelParams } from './support'
 
 const root = process.cwd()
 const argv = process.argv.slice(2)
@@ -43,13 +44,7 @@ function run(cmd: string, args: string[]): void {
 
 // the bench:nn model: default init, output layer small but non-zero
 const cfg: ArchConfig = { arch: 'score-mlp', dim: d, width: 256, depth: 3, embDim: 32 }
-const defs = paramDefs(cfg)
-const params = initParams(cfg, 1).map((p, i) => {
-  if (defs[i]!.name !== 'wo') return p
-  const q = new Float32Array(p.length)
-  fillNormals(q, 2, 0, 0)
-  return q.map((v) => 0.01 * v)
-})
+const params = benchModelParams(cfg)
 const modelBase64 = Buffer.from(exportModelBytes(cfg, params, { mean: new Float32Array(d), sigmaData: 0.5 })).toString('base64')
 const card = { name: 'bench score-MLP 66→256×3→66', dim: d, aligned: false }
 
