@@ -6,7 +6,7 @@
  *   Δt_step = Δt_frame / adapter steps per frame          (ps)
  *   η       = D·Δt_step                                   (Å²)   one Euler–Maruyama step
  *   σ_K     = √(η + σ_min²)                               (Å)    adapter noise level
- *   k       = 1/(2η) = 1/(2σ_K²)                          (Å⁻²)  adapter stiffness
+ *   k       = 1/(2η)                                      (Å⁻²)  adapter stiffness
  *   β       = 1/(k_B T)                                   (mol/kJ)
  *   Δt_red  = β/(2k) = β·η                                reduced units of the paper (D = 1/β)
  */

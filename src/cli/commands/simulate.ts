@@ -16,7 +16,7 @@ import { parseArgs, positiveFlag, choiceFlag } from '../args'
 import { UserError } from '../../core/errors'
 import { VERSION } from '../../core/version'
 import { betaOf } from '../../core/units/constants'
-import { etaOf, kOfEta, sigmaKOf } from '../../core/units/conversions'
+import { etaOf, kOfEta } from '../../core/units/conversions'
 import { runTrajectory, samplerMeta, type RunResult } from '../../core/sampler/runner'
 import { SAMPLER_MODES, REVERSE_SCHEMES, DEFAULT_DENOISE_STEPS, isBridgeMode, schemeOf } from '../../core/sampler/params'
 import { NormalStream } from '../../core/rng/normals'
@@ -561,8 +561,6 @@ function runMeta(sys: OpenedSystem, params: SamplerParams, ts: TimeStep, system:
   return {
     ...sys.meta,
     ...samplerMeta(sys.model, params),
-    k: kOfEta(eta),
-    sigma_K: sigmaKOf(eta, params.sigmaMin),
     dt: dt ?? null,
     D: D ?? null,
     T: T ?? null,

@@ -173,6 +173,8 @@ export function compareEquilibrium(sim: ResidueSamples, iid: { phi: ArrayLike<nu
   const pctOf = (v: number): string => `${(100 * v).toFixed(2)} %`
   /** one phrase per judged basin too noisy to see a change of the tolerated size */
   const unresolved: string[] = []
+  /** basins off by more than their tolerance and by more than z standard errors */
+  const basinReasons: string[] = []
   const populations: PopulationComparison[] = BASINS_4.map((b) => {
     const s = meanSe(perGroup.map((p) => p[b] ?? 0))
     const o = popIid[b] ?? 0
@@ -187,18 +189,15 @@ export function compareEquilibrium(sim: ResidueSamples, iid: { phi: ArrayLike<nu
     // a change beyond the tolerance that is also significant has been seen, however wide the error bar
     const seen = (r > f || r < 1 / f) && Math.abs(z) > tol.z
     const resolved = !judged || seen || (Number.isFinite(s.stderr) && se <= needed)
+    if (seen && (o >= tol.populationFloor || s.value >= tol.populationFloor)) {
+      basinReasons.push(`${b} ${pctOf(s.value)} vs ${pctOf(o)} (odds ×${r.toFixed(2)}, ${Math.abs(z).toFixed(1)} σ)`)
+    }
     if (!resolved) unresolved.push(`${b} ${pctOf(s.value)} vs ${pctOf(o)} ± ${Number.isFinite(s.stderr) ? pctOf(se) : '?'} (a ${f}× change of its odds needs ± ${pctOf(needed)}${moreNeeded(s.stderr, other.stderr, needed)})`)
     return { basin: b, sim: s, other, ratio: o > 0 ? s.value / o : NaN, z, tolerance: f, resolved }
   })
   const reasons: string[] = []
   if (d - noise > tol.jsdExcess && d > 3 * noise) reasons.push(`Ramachandran JSD ${d.toFixed(4)} (noise ≈ ${noise.toFixed(4)})`)
-  for (const p of populations) {
-    if (!(p.other.value >= tol.populationFloor || p.sim.value >= tol.populationFloor)) continue
-    const r = oddsRatio(p.sim.value, p.other.value)
-    if ((r > p.tolerance || r < 1 / p.tolerance) && Math.abs(p.z) > tol.z) {
-      reasons.push(`${p.basin} ${(100 * p.sim.value).toFixed(2)} % vs ${(100 * p.other.value).toFixed(2)} % (odds ×${r.toFixed(2)}, ${Math.abs(p.z).toFixed(1)} σ)`)
-    }
-  }
+  reasons.push(...basinReasons)
   return { residue: sim.residue, jsd: d, jsdSplitHalves: split, jsdNoise: noise, populations, differs: reasons.length > 0, reasons, conclusive: unresolved.length === 0, unresolved }
 }
 
