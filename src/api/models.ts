@@ -82,6 +82,8 @@ export const modelContract = {
         consistency: z.number().min(0).max(1000).optional(),
         /** decay of the weight EMA that is exported (0 = off) */
         ema: z.number().min(0).lt(1).optional(),
+        /** an ensemble of this many members, seeds S … S+K−1 (docs/training.md "Ensembles"; default 1) */
+        members: z.number().int().min(1).max(16).optional(),
       })
       .strict(),
     output: TrainJob,

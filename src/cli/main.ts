@@ -23,6 +23,7 @@ const commands: Record<string, Loader> = {
   check: () => import('./commands/check'),
   sweep: () => import('./commands/sweep'),
   merge: () => import('./commands/merge'),
+  ensemble: () => import('./commands/ensemble'),
 }
 
 const summaries: Record<string, string> = {
@@ -35,6 +36,7 @@ const summaries: Record<string, string> = {
   check: 'self-check a model: equilibrium vs its own i.i.d. samples, kinetics at Δt vs Δt/2, recommended Δt',
   sweep: 'split runs into shards: a Slurm job array (sbatch --array), or all local cores',
   merge: "join a sweep's shards into one trajectory per run",
+  ensemble: 'average several models of the same snapshots into one (a seed ensemble)',
 }
 
 function usage(): string {

@@ -83,9 +83,12 @@ test('a small model trains on it', async () => {
   await expect(page.getByTestId('train-estimate')).toHaveAttribute('data-verdict', 'ok')
   await expect(page.getByTestId('train-estimate')).toContainText(/^training 32 atoms: about \d+ s on one CPU thread/)
   await page.getByTestId('train-seed').fill('5')
+  // an ensemble of two (seeds 5 and 6, trained side by side); the sampler below runs the averaged model
+  await page.getByTestId('train-members').fill('2')
   await page.getByTestId('train-start').click()
   await expect(page.getByTestId('train-result')).toBeVisible({ timeout: 150_000 })
   await expect(page.getByTestId('train-state')).toHaveText('done')
+  await expect(page.getByTestId('train-result')).toContainText('ensemble of 2')
   await expect(page.getByTestId('model-list').getByTestId('model-item')).toHaveCount(1)
   await shot('ala3-2-trained')
 })

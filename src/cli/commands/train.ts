@@ -10,12 +10,16 @@ import { UserError } from '../../core/errors'
 import { VERSION } from '../../core/version'
 import { ARCH_NAMES, DEFAULT_ARCH, HEAD_SCALES, paramCount, type ArchName, type HeadScale } from '../../core/nn/arch'
 import { DEFAULT_CONSISTENCY, type ConsistencyConfig } from '../../core/nn/consistency'
-import { buildCard } from '../../core/nn/card'
+import { buildCard, type ModelCard } from '../../core/nn/card'
 import { DEFAULT_RECIPE, DEFAULT_SIGMA, type TrainOptions, type TrainProgress } from '../../core/nn/trainer'
 import { choiceFlag, parseArgs, positiveFlag, requireFlag } from '../args'
 import { describeEstimate, estimateTraining } from '../../core/limits'
 import { loadTrainingFrames, displayName } from '../../services/models/training-data'
-import { startTrainingJob } from '../../services/models/train-job'
+import { startTrainingJob, type TrainJob } from '../../services/models/train-job'
+import { buildEnsembleBytes, ensembleCard, type EnsembleMember } from '../../core/nn/ensemble'
+import { findCard } from '../../services/models/open'
+import { MAX_MEMBERS } from '../../services/models/registry'
+import { availableParallelism } from 'node:os'
 import { sha256Hex } from '../../services/models/hash'
 import { writeFileAtomic, writeJsonAtomic } from '../../services/fs/atomic'
 
@@ -52,6 +56,10 @@ const usage = `diffmd train — train a denoising score model on equilibrium sna
                      the noise term of the loss gradient to first order in σ)
   --temperature T    temperature of the data (K), recorded in the card
   --seed S           seed (default 0): the same seed, data and flags give the same model
+  --members K        train an ensemble of K models (seeds S … S+K−1; default 1): each member is
+                     written as FILE.m1.onnx …, and FILE.onnx is their mean (score and energy), the
+                     same as diffmd ensemble would write — docs/training.md "Ensembles"
+  --parallel P       members trained at once, one worker thread each (default: min(K, cores))
   --threads N        onnxruntime threads (default 1)
   --out FILE         the model (.onnx); the card is written beside it as FILE.card.json (without
                      .onnx), a checkpoint as FILE.ckpt after every validation (removed at the end)
@@ -91,6 +99,8 @@ const spec = {
   json: 'boolean',
   quiet: 'boolean',
   'in-process': 'boolean',
+  members: 'int',
+  parallel: 'int',
 } as const
 
 function fmtTime(s: number): string {
@@ -131,7 +141,10 @@ const cmd: Command = {
     const quiet = flags.quiet === true || json
     const base = out.replace(/\.onnx$/i, '')
     const cardFile = `${base}.card.json`
-    const ckptFile = `${base}.ckpt`
+    const members = (flags.members as number | undefined) ?? 1
+    if (!(Number.isSafeInteger(members) && members >= 1 && members <= MAX_MEMBERS)) throw new UserError(`train: --members must be a whole number from 1 to ${MAX_MEMBERS} (got ${members})`, 'bad-flag')
+    const parallel = (flags.parallel as number | undefined) ?? Math.min(members, availableParallelism())
+    if (!(Number.isSafeInteger(parallel) && parallel >= 1)) throw new UserError(`train: --parallel must be a whole number ≥ 1 (got ${parallel})`, 'bad-flag')
 
     const loaded = await loadTrainingFrames(data, { select, align: flags.align as boolean | undefined })
     for (const w of loaded.warnings.slice(0, 5)) process.stderr.write(`diffmd: warning: ${w}\n`)
@@ -180,22 +193,13 @@ const cmd: Command = {
       antithetic: flags['no-antithetic'] === true ? false : DEFAULT_RECIPE.antithetic,
       consistency,
     }
-    let resumeFile: string | undefined
-    if (flags.resume === true) {
-      try {
-        await fs.access(ckptFile)
-      } catch {
-        throw new UserError(`train: --resume: no checkpoint ${ckptFile} (it is written after every validation of a run with the same --out)`, 'not-found')
-      }
-      resumeFile = ckptFile
-    }
     const w = options.width ?? DEFAULT_ARCH.width
     const dp = options.depth ?? DEFAULT_ARCH.depth
     const e = options.embDim ?? DEFAULT_ARCH.embDim
     if (!quiet) {
       process.stderr.write(
         `training ${arch} (d = ${loaded.dim}, width ${w}, depth ${dp}, ${paramCount({ arch, dim: loaded.dim, width: w, depth: dp, embDim: e })} parameters) on ${loaded.nFrames} frames of ${path.basename(data)}` +
-          `${loaded.aligned ? ` (aligned; mean RMSD to the reference ${loaded.alignRmsd!.mean.toFixed(3)} Å)` : ''}${resumeFile ? `, resuming ${ckptFile}` : ''}\n`
+          `${loaded.aligned ? ` (aligned; mean RMSD to the reference ${loaded.alignRmsd!.mean.toFixed(3)} Å)` : ''}${members > 1 ? `, an ensemble of ${members} (seeds ${seed}–${seed + members - 1}, ${Math.min(parallel, members)} at a time)` : ''}${flags.resume === true ? ', resuming' : ''}\n`
       )
     }
     // what it will cost, said before it starts; refused above MAX_ATOMS (docs/peptides.md "Larger molecules")
@@ -207,72 +211,137 @@ const cmd: Command = {
       if (!quiet || said.verdict !== 'ok') process.stderr.write(`${said.verdict === 'ok' ? '' : 'diffmd: warning: '}${said.line}\n`)
     }
     const tty = process.stderr.isTTY === true && !quiet
-    let lastPrinted = -1
-    const job = startTrainingJob(
-      { data: { frames: loaded.frames, nFrames: loaded.nFrames, dim: loaded.dim }, options, checkpointFile: ckptFile, resumeFile },
-      {
-        onProgress: (p) => {
-          if (quiet) return
-          if (tty) process.stderr.write(`\r${progressLine(p)}\x1b[K`)
-          else {
-            const pct = Math.floor((20 * p.step) / p.steps)
-            if (pct !== lastPrinted) {
-              lastPrinted = pct
-              process.stderr.write(progressLine(p) + '\n')
-            }
-          }
-        },
-        onLog: (line) => {
-          if (!quiet) process.stderr.write(`${tty ? '\r\x1b[K' : ''}${line}\n`)
-        },
-      },
-      { inProcess: flags['in-process'] === true }
-    )
+    const jobs: TrainJob[] = []
     let interrupted = 0
     const onSigint = (): void => {
       interrupted++
       if (interrupted > 1) process.exit(130)
       process.stderr.write('\ndiffmd: stopping after the current step (Ctrl-C again to quit at once)\n')
-      job.cancel()
+      for (const j of jobs) j.cancel()
     }
+    /** trains one model (one member of an ensemble) and writes it with its card; undefined when stopped */
+    const trainOne = async (m: { seed: number; out: string; label: string; tty: boolean }): Promise<{ card: ModelCard; onnx: Uint8Array; cardFile: string } | undefined> => {
+      const mBase = m.out.replace(/\.onnx$/i, '')
+      const mCkpt = `${mBase}.ckpt`
+      const mCard = `${mBase}.card.json`
+      let resume: string | undefined
+      if (flags.resume === true) {
+        try {
+          await fs.access(mCkpt)
+          resume = mCkpt
+        } catch {
+          if (members === 1) throw new UserError(`train: --resume: no checkpoint ${mCkpt} (it is written after every validation of a run with the same --out)`, 'not-found')
+        }
+      }
+      let lastPrinted = -1
+      const job = startTrainingJob(
+        { data: { frames: loaded.frames, nFrames: loaded.nFrames, dim: loaded.dim }, options: { ...options, seed: m.seed }, checkpointFile: mCkpt, resumeFile: resume },
+        {
+          onProgress: (p) => {
+            if (quiet) return
+            if (m.tty) process.stderr.write(`\r${m.label}${progressLine(p)}\x1b[K`)
+            else {
+              const pct = Math.floor((20 * p.step) / p.steps)
+              if (pct !== lastPrinted) {
+                lastPrinted = pct
+                process.stderr.write(m.label + progressLine(p) + '\n')
+              }
+            }
+          },
+          onLog: (line) => {
+            if (!quiet) process.stderr.write(`${m.tty ? '\r\x1b[K' : ''}${m.label}${line}\n`)
+          },
+        },
+        { inProcess: flags['in-process'] === true }
+      )
+      jobs.push(job)
+      let res
+      try {
+        res = await job.done
+      } finally {
+        if (m.tty) process.stderr.write('\n')
+      }
+      const r = res.result
+      if (r.final.cancelled) {
+        process.stderr.write(`diffmd: ${m.label}training stopped at step ${r.final.stepsRun}/${r.options.steps}; no model written. Continue with the same command and --resume (checkpoint ${mCkpt}).\n`)
+        return undefined
+      }
+      const card = buildCard(
+        r,
+        {
+          name: displayName(data),
+          sources: [path.resolve(data)],
+          atoms: loaded.indices && loaded.topology ? { selection: loaded.selection, indices: loaded.indices, records: loaded.topology.atoms } : loaded.indices ? { selection: loaded.selection, indices: loaded.indices } : undefined,
+          temperature: (flags.temperature as number | undefined) ?? loaded.temperature,
+          aligned: loaded.aligned,
+          reference: loaded.reference,
+          appVersion: VERSION,
+          createdAt: new Date().toISOString(),
+        },
+        { sha256: sha256Hex(res.onnx), bytes: res.onnx.length }
+      )
+      await writeFileAtomic(m.out, res.onnx)
+      await writeJsonAtomic(mCard, card)
+      await fs.rm(mCkpt, { force: true })
+      return { card, onnx: res.onnx, cardFile: mCard }
+    }
+
     process.on('SIGINT', onSigint)
-    let res
+    let card: ModelCard
     try {
-      res = await job.done
+      if (members === 1) {
+        const one = await trainOne({ seed, out, label: '', tty })
+        if (!one) return 130
+        card = one.card
+      } else {
+        // an ensemble (docs/training.md "Ensembles"): members with seeds S … S+K−1, `parallel` at a time
+        const files = Array.from({ length: members }, (_, k) => `${base}.m${k + 1}.onnx`)
+        const done: ({ card: ModelCard; onnx: Uint8Array } | undefined)[] = new Array(members)
+        let next = 0
+        let stopped = false
+        const lane = async (): Promise<void> => {
+          while (next < members && !stopped) {
+            const k = next++
+            const label = `[member ${k + 1}/${members}, seed ${seed + k}] `
+            // a member finished by an earlier run with the same flags is kept on --resume
+            if (flags.resume === true) {
+              const prev = await findCard(files[k]!).catch(() => undefined)
+              const bytes = prev ? await fs.readFile(files[k]!).catch(() => undefined) : undefined
+              if (prev && bytes && prev.card.training?.seed === seed + k && prev.card.training.stepsRun === steps && prev.card.onnx.sha256 === sha256Hex(bytes)) {
+                if (!quiet) process.stderr.write(`${label}kept ${files[k]} from the earlier run\n`)
+                done[k] = { card: prev.card, onnx: new Uint8Array(bytes) }
+                continue
+              }
+            }
+            const one = await trainOne({ seed: seed + k, out: files[k]!, label, tty: false })
+            if (!one) stopped = true
+            done[k] = one
+          }
+        }
+        await Promise.all(Array.from({ length: Math.min(parallel, members) }, lane))
+        if (stopped || done.some((m) => !m)) {
+          process.stderr.write(`diffmd: the ensemble was not written; finished members are kept (${files.filter((_, k) => done[k]).join(', ') || 'none'}). Continue with the same command and --resume.\n`)
+          return 130
+        }
+        const ms: EnsembleMember[] = done.map((m, k) => ({ bytes: m!.onnx, card: m!.card, file: path.basename(files[k]!) }))
+        const bytes = buildEnsembleBytes(ms, { producerVersion: VERSION })
+        card = ensembleCard(ms, { sha256: sha256Hex(bytes), bytes: bytes.length, opset: ms[0]!.card.onnx.opset, inputs: ['x', 'sigma'], outputs: ms[0]!.card.onnx.outputs }, { name: displayName(data), appVersion: VERSION, createdAt: new Date().toISOString() })
+        await writeFileAtomic(out, bytes)
+        await writeJsonAtomic(cardFile, card)
+        if (!quiet) process.stderr.write(`wrote the members ${files.join(', ')}\n`)
+      }
     } finally {
       process.off('SIGINT', onSigint)
-      if (tty) process.stderr.write('\n')
     }
-    const r = res.result
-    if (r.final.cancelled) {
-      process.stderr.write(`diffmd: training stopped at step ${r.final.stepsRun}/${r.options.steps}; no model written. Continue with the same command and --resume (checkpoint ${ckptFile}).\n`)
-      return 130
-    }
-    const card = buildCard(
-      r,
-      {
-        name: displayName(data),
-        sources: [path.resolve(data)],
-        atoms: loaded.indices && loaded.topology ? { selection: loaded.selection, indices: loaded.indices, records: loaded.topology.atoms } : loaded.indices ? { selection: loaded.selection, indices: loaded.indices } : undefined,
-        temperature: (flags.temperature as number | undefined) ?? loaded.temperature,
-        aligned: loaded.aligned,
-        reference: loaded.reference,
-        appVersion: VERSION,
-        createdAt: new Date().toISOString(),
-      },
-      { sha256: sha256Hex(res.onnx), bytes: res.onnx.length }
-    )
-    await writeFileAtomic(out, res.onnx)
-    await writeJsonAtomic(cardFile, card)
-    await fs.rm(ckptFile, { force: true })
     if (json) process.stdout.write(JSON.stringify(card, null, 2) + '\n')
     else {
       const t = card.training!
-      const lines = [
-        `wrote ${out} (${(res.onnx.length / 1024).toFixed(0)} KiB) and ${cardFile}`,
-        `  steps ${t.stepsRun}/${t.steps}${t.stoppedEarly ? ' (early stop)' : ''}, kept step ${t.bestStep}; train loss ${t.trainLoss.toFixed(4)}, val loss ${t.valLoss !== null ? t.valLoss.toFixed(4) : '—'}; ${t.wallSeconds.toFixed(1)} s, ${fmtRate(t.samplesPerSecond)} samples/s`,
-        `  σ_data ${card.sigmaData!.toPrecision(4)} Å; trained σ range ${card.sigmaRange![0].toPrecision(3)}–${card.sigmaRange![1].toPrecision(3)} Å`,
-      ]
+      const lines = [`wrote ${out} (${(card.onnx.bytes / 1024).toFixed(0)} KiB) and ${cardFile}${card.ensemble ? `: the mean of ${card.ensemble.length} members` : ''}`]
+      for (const m of card.ensemble ?? []) lines.push(`  member ${m.file}: seed ${m.seed}, val loss ${m.valLoss != null ? m.valLoss.toFixed(4) : '—'}`)
+      lines.push(
+        `  ${card.ensemble ? 'first member: ' : ''}steps ${t.stepsRun}/${t.steps}${t.stoppedEarly ? ' (early stop)' : ''}, kept step ${t.bestStep}; train loss ${t.trainLoss.toFixed(4)}, val loss ${t.valLoss !== null ? t.valLoss.toFixed(4) : '—'}; ${t.wallSeconds.toFixed(1)} s, ${fmtRate(t.samplesPerSecond)} samples/s`,
+        `  σ_data ${card.sigmaData!.toPrecision(4)} Å; trained σ range ${card.sigmaRange![0].toPrecision(3)}–${card.sigmaRange![1].toPrecision(3)} Å`
+      )
       if (t.valBands.length) {
         lines.push('  validation loss per σ band (Å):')
         for (const b of t.valBands) lines.push(`    ${b.lo.toPrecision(3).padStart(9)} – ${b.hi.toPrecision(3).padEnd(9)} ${b.loss.toFixed(4)}`)

@@ -101,6 +101,8 @@ export interface ModelCard {
       trainPenalty: number | null
     }
   }
+  /** present when the model is an ensemble: its members, whose mean score/energy it outputs (docs/training.md "Ensembles") */
+  ensemble?: { file: string; sha256: string; seed?: number; steps?: number; valLoss?: number | null }[]
   /** the latest self-check (docs/self-check.md): where this model's dynamics can be trusted */
   selfCheck?: SelfCheckSummary
   /** docs/science.md "Guard against escapes": inside ⇔ √(Σᵢ((xᵢ − meanᵢ)/scaleᵢ)²) ≤ radius */

@@ -29,8 +29,8 @@
  * them for rigid-body models (the caller, which holds the ScoreModel, checks model.rigidBody).
  */
 import { Graph, type Tensor } from './graph'
-import type { ModelData, TensorData } from './onnx-proto'
-import { decodeModel } from './onnx-proto'
+import type { ModelData } from './onnx-proto'
+import { inlineOnnx } from './inline'
 import { paramInitializers, scoreInGraph, type NormStats } from './export'
 import type { ArchConfig } from './arch'
 import type { OrtRuntime, OrtSession, SessionOptions } from './runtime'
@@ -137,51 +137,8 @@ export function archEmitter(cfg: ArchConfig, params: Float32Array[], stats: Norm
  * subgraphs (If/Loop/Scan) or non-default domains other than com.microsoft are refused.
  */
 export function onnxEmitter(model: ModelData | Uint8Array): { emit: ScoreEmitter; opset: number } {
-  const m = model instanceof Uint8Array ? decodeModel(model) : model
-  const gr = m.graph
-  const opset = m.opsets.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? 0
-  if (opset < 13) throw new Error(`fused sampler: the model uses opset ${opset}; re-export it with opset ≥ 13`)
-  for (const n of gr.nodes) {
-    if (Object.values(n.attrs).some((a) => a.type === 'graph')) throw new Error(`fused sampler: node ${n.name ?? n.opType} (${n.opType}) has a subgraph; models with control flow cannot be fused`)
-  }
-  const inits = new Map<string, TensorData>(gr.initializers.map((t) => [t.name, t]))
-  const names = new Set(gr.inputs.map((i) => i.name))
-  if (!names.has('x') || !names.has('sigma') || !gr.outputs.some((o) => o.name === 'score')) {
-    throw new Error("fused sampler: the model must have inputs x, sigma and an output 'score'")
-  }
-  const perGraph = new WeakMap<Graph, Map<string, Tensor>>()
-  const emit: ScoreEmitter = (g, x, sigma) => {
-    let added = perGraph.get(g)
-    if (!added) {
-      perGraph.set(g, (added = new Map()))
-      for (const [name, t] of inits) added.set(name, g.initializerRaw(`m/${name}`, t))
-    }
-    const env = new Map<string, Tensor>(added)
-    env.set('x', x)
-    env.set('sigma', sigma)
-    for (const n of gr.nodes) {
-      const ins = n.inputs.map((name) => {
-        if (name === '') return undefined
-        const t = env.get(name)
-        if (!t) throw new Error(`fused sampler: tensor '${name}' used by ${n.opType} is not produced before it (graph not topologically sorted)`)
-        return t
-      })
-      const outs = g.emitRaw(
-        n.opType,
-        ins,
-        n.outputs.map((o) => (o === 'score' ? { dtype: 'float32' as const, shape: x.shape } : { dtype: 'float32' as const, shape: [] })),
-        n.attrs,
-        n.domain
-      )
-      n.outputs.forEach((o, i) => {
-        if (o !== '') env.set(o, outs[i]!)
-      })
-    }
-    const s = env.get('score')
-    if (!s) throw new Error("fused sampler: the model's output 'score' is not produced by any node")
-    return s
-  }
-  return { emit, opset }
+  const inlined = inlineOnnx(model, 'm/', 'fused sampler')
+  return { emit: (g, x, sigma) => inlined.emit(g, x, sigma).get('score')!, opset: inlined.opset }
 }
 
 /** a session over a fused graph: one call = K adapter steps for a batch */

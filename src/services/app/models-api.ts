@@ -100,7 +100,7 @@ function progressOf(j: JobRecord, p: TrainProgress): NonNullable<JobRecord['last
 
 export async function startTraining(
   ctx: ServiceContext,
-  input: { projectId: string; datasetId: string; preset: Preset; steps?: number; seed?: number; name?: string; arch?: 'score-mlp' | 'energy-mlp'; consistency?: number; ema?: number }
+  input: { projectId: string; datasetId: string; preset: Preset; steps?: number; seed?: number; name?: string; arch?: 'score-mlp' | 'energy-mlp'; consistency?: number; ema?: number; members?: number }
 ) {
   const dir = projectDir(ctx.home, input.projectId)
   const preset = PRESETS[input.preset]
@@ -147,7 +147,7 @@ export async function startTraining(
   let lastEmit = 0
   const job = await trainProjectModel(
     dir,
-    { datasetId: input.datasetId, ...(input.name ? { name: input.name } : {}), options, ...(typeof T === 'number' ? { temperature: T } : {}) },
+    { datasetId: input.datasetId, ...(input.name ? { name: input.name } : {}), options, ...(typeof T === 'number' ? { temperature: T } : {}), ...(input.members ? { members: input.members } : {}) },
     {
       onProgress: (p) => {
         const point: LossPoint = { step: p.step, loss: p.loss, ...(p.valLoss !== null ? { valLoss: p.valLoss } : {}) }

@@ -19,11 +19,16 @@ import { sha256Hex } from './hash'
 import { openModelFile, readCardFile, findCard } from './open'
 import { startTrainingJob, type TrainJobHooks, type TrainJobOptions } from './train-job'
 import type { TrainJobOutput } from './train-run'
+import { buildEnsembleBytes, ensembleCard, type EnsembleMember } from '../../core/nn/ensemble'
+import { availableParallelism } from 'node:os'
 import { checkId as checkSharedId, isValidId } from '../../api/ids'
 
 export const MODEL_FILE = 'model.onnx'
 export const CARD_FILE = 'card.json'
 export const CHECKPOINT_FILE = 'train-checkpoint.bin'
+/** where an ensemble's members are kept inside its model folder */
+export const MEMBERS_DIR = 'members'
+export const MAX_MEMBERS = 16
 
 export interface ModelEntry {
   id: string
@@ -187,6 +192,10 @@ export interface ProjectTrainRequest {
   resumeId?: string
   /** temperature of the data (K), recorded in the card */
   temperature?: number
+  /** train an ensemble of this many members (seeds S … S+K−1; default 1, a single model) */
+  members?: number
+  /** members trained at once (default: the machine's cores) */
+  parallel?: number
 }
 
 export interface ProjectTrainJob {
@@ -203,27 +212,22 @@ export async function trainProjectModel(projectDir: string, req: ProjectTrainReq
   const name = checkName(req.name ?? `${m.name} ${req.options.arch}`)
   const id = req.resumeId ?? newId(name)
   checkId(id)
+  const members = req.members ?? 1
+  if (!(Number.isSafeInteger(members) && members >= 1 && members <= MAX_MEMBERS)) throw new UserError(`model.train: members must be a whole number from 1 to ${MAX_MEMBERS} (got ${members})`, 'bad-input')
   const dir = path.join(modelsDir(projectDir), id)
-  const checkpointFile = path.join(dir, CHECKPOINT_FILE)
+  // one checkpoint per member (members > 1: train-checkpoint.m1.bin …), and finished members in members/
+  const ckptOf = (k: number) => path.join(dir, members === 1 ? CHECKPOINT_FILE : CHECKPOINT_FILE.replace(/\.bin$/, `.m${k + 1}.bin`))
+  const memberFile = (k: number) => path.join(dir, MEMBERS_DIR, `m${k + 1}.onnx`)
+  const exists = (f: string) => fs.access(f).then(() => true, () => false)
   if (req.resumeId) {
-    try {
-      await fs.access(checkpointFile)
-    } catch {
-      throw new UserError(`model '${id}' has no training checkpoint to resume`, 'not-found')
-    }
+    const any = (await Promise.all(Array.from({ length: members }, (_, k) => exists(ckptOf(k))))).some(Boolean)
+    if (!any) throw new UserError(`model '${id}' has no training checkpoint to resume`, 'not-found')
   }
   await fs.mkdir(dir, { recursive: true })
   const nAtoms = m.atoms.count
   const reference = m.aligned ? ds.coords.slice(m.referenceFrame * m.dim, (m.referenceFrame + 1) * m.dim) : undefined
-  const job = startTrainingJob(
-    { data: { frames: ds.coords, nFrames: m.frames, dim: m.dim }, options: req.options, checkpointFile, resumeFile: req.resumeId ? checkpointFile : undefined },
-    hooks,
-    jobOpts
-  )
-  const done = job.done.then(async (out: TrainJobOutput) => {
-    if (out.result.final.cancelled) return null
-    const onnx = out.onnx
-    const card = buildCard(
+  const cardOf = (out: TrainJobOutput): ModelCard =>
+    buildCard(
       out.result,
       {
         name,
@@ -235,12 +239,89 @@ export async function trainProjectModel(projectDir: string, req: ProjectTrainReq
         appVersion: VERSION,
         createdAt: new Date().toISOString(),
       },
-      { sha256: sha256Hex(onnx), bytes: onnx.length }
+      { sha256: sha256Hex(out.onnx), bytes: out.onnx.length }
     )
-    const entry = await writeModel(projectDir, id, onnx, card)
-    await fs.rm(checkpointFile, { force: true })
-    return entry
+  if (members === 1) {
+    const checkpointFile = ckptOf(0)
+    const job = startTrainingJob(
+      { data: { frames: ds.coords, nFrames: m.frames, dim: m.dim }, options: req.options, checkpointFile, resumeFile: req.resumeId ? checkpointFile : undefined },
+      hooks,
+      jobOpts
+    )
+    const done = job.done.then(async (out: TrainJobOutput) => {
+      if (out.result.final.cancelled) return null
+      const entry = await writeModel(projectDir, id, out.onnx, cardOf(out))
+      await fs.rm(checkpointFile, { force: true })
+      return entry
+    })
+    return { id, done, cancel: () => job.cancel() }
+  }
+
+  // an ensemble (docs/training.md "Ensembles"): members with seeds S … S+K−1, one worker thread
+  // each, as many at once as the machine has cores; progress is member 1's loss with the mean step
+  const seed = req.options.seed ?? 0
+  const parallel = Math.min(members, req.parallel ?? availableParallelism())
+  const jobs: { cancel(): void }[] = []
+  let cancelled = false
+  const steps = new Array<number>(members).fill(0)
+  const results: ({ bytes: Uint8Array; card: ModelCard } | undefined)[] = new Array(members)
+  let next = 0
+  const lane = async (): Promise<void> => {
+    while (next < members && !cancelled) {
+      const k = next++
+      // a member finished before a cancel is kept: a resume does not train it again
+      const prev = req.resumeId ? await findCard(memberFile(k)).catch(() => undefined) : undefined
+      if (prev) {
+        const bytes = new Uint8Array(await fs.readFile(memberFile(k)))
+        if (prev.card.onnx.sha256 === sha256Hex(bytes)) {
+          results[k] = { bytes, card: prev.card }
+          steps[k] = prev.card.training?.stepsRun ?? 0
+          continue
+        }
+      }
+      const resumeFile = req.resumeId && (await exists(ckptOf(k))) ? ckptOf(k) : undefined
+      const job = startTrainingJob(
+        { data: { frames: ds.coords, nFrames: m.frames, dim: m.dim }, options: { ...req.options, seed: seed + k }, checkpointFile: ckptOf(k), resumeFile },
+        {
+          onProgress: (p) => {
+            steps[k] = p.step
+            if (k !== 0 && p.phase === 'train') return
+            const mean = Math.floor(steps.reduce((a, b) => a + b, 0) / members)
+            hooks.onProgress?.({ ...p, step: k === 0 ? p.step : mean, etaSec: p.etaSec * Math.ceil(members / parallel) })
+          },
+          onLog: (line) => hooks.onLog?.(`[member ${k + 1}/${members}] ${line}`),
+        },
+        jobOpts
+      )
+      jobs.push(job)
+      if (cancelled) job.cancel()
+      const out = await job.done
+      if (out.result.final.cancelled) {
+        cancelled = true
+        continue
+      }
+      const card = cardOf(out)
+      await fs.mkdir(path.join(dir, MEMBERS_DIR), { recursive: true })
+      await writeFileAtomic(memberFile(k), out.onnx)
+      await writeJsonAtomic(memberFile(k).replace(/\.onnx$/, '.card.json'), card)
+      await fs.rm(ckptOf(k), { force: true })
+      results[k] = { bytes: out.onnx, card }
+    }
+  }
+  const done = Promise.all(Array.from({ length: parallel }, lane)).then(async () => {
+    if (cancelled || results.some((r) => !r)) return null
+    const ms: EnsembleMember[] = results.map((r, k) => ({ bytes: r!.bytes, card: r!.card, file: `${MEMBERS_DIR}/m${k + 1}.onnx` }))
+    const bytes = buildEnsembleBytes(ms, { producerVersion: VERSION })
+    const card = ensembleCard(ms, { sha256: sha256Hex(bytes), bytes: bytes.length, opset: ms[0]!.card.onnx.opset, inputs: ['x', 'sigma'], outputs: ms[0]!.card.onnx.outputs }, { name, appVersion: VERSION, createdAt: new Date().toISOString() })
+    return writeModel(projectDir, id, bytes, card)
   })
-  return { id, done, cancel: () => job.cancel() }
+  return {
+    id,
+    done,
+    cancel: () => {
+      cancelled = true
+      for (const j of jobs) j.cancel()
+    },
+  }
 }
 

@@ -164,6 +164,37 @@ describe('training on a project dataset', () => {
     expect(opened.model.rigidBody).toBe(true)
     await opened.model.dispose()
   })
+
+  it('trains an ensemble: members side by side in worker threads, kept in members/, averaged into model.onnx', async () => {
+    const project = path.join(tmp, 'proj3')
+    await fs.mkdir(project, { recursive: true })
+    const gz = path.join(root, 'resources/examples/ala2/ala2_snapshots_all.pdb.gz')
+    const pdb = readPdb(new TextDecoder('latin1').decode(gunzipBytes(await fs.readFile(gz), gz)), gz)
+    const small = path.join(tmp, 'ala2-40.pdb')
+    await fs.writeFile(small, writePdb(pdb.topology, pdb.frames.subarray(0, 40 * 66), 40))
+    const ds = await importDataset(project, [small], { select: 'heavy' })
+    const options = { arch: 'energy-mlp' as const, width: 8, depth: 1, embDim: 4, steps: 10, batch: 8, seed: 5, evalEvery: 10, valSamples: 16, bandSamples: 4 }
+    const job = await trainProjectModel(project, { datasetId: ds.id, name: 'ens', options, members: 2, parallel: 2 }, {}, { workerPath })
+    const entry = await job.done
+    expect(entry!.card.ensemble!.map((m) => m.seed)).toEqual([5, 6])
+    const members = await Promise.all([1, 2].map((k) => fs.readFile(path.join(entry!.dir, 'members', `m${k}.onnx`))))
+    expect(existsSync(path.join(entry!.dir, 'members', 'm2.card.json'))).toBe(true)
+    // the mean of the members, evaluated separately, at one probe point
+    const opened = await openModelFile(entry!.onnxFile)
+    const one = await Promise.all(members.map((b, k) => fs.writeFile(path.join(tmp, `mem${k}.onnx`), b).then(() => openModelFile(path.join(tmp, `mem${k}.onnx`), { probe: false }))))
+    const x = Float32Array.from(entry!.card.mean!)
+    const sig = Float32Array.of(0.3)
+    const at = async (m: typeof opened.model) => {
+      const out = new Float32Array(x.length)
+      await m.score(x, sig, 1, out)
+      return out
+    }
+    const s = await at(opened.model)
+    const parts = await Promise.all(one.map((o) => at(o.model)))
+    for (let i = 0; i < x.length; i++) expect(s[i]!).toBeCloseTo((parts[0]![i]! + parts[1]![i]!) / 2, 4)
+    for (const o of [opened, ...one]) await o.model.dispose()
+    expect((await fs.readdir(entry!.dir)).filter((f) => f.includes('checkpoint'))).toEqual([])
+  })
 })
 
 describe('diffmd train / simulate --model', () => {

@@ -36,6 +36,8 @@ export const useTrainingStore = defineStore('training', {
     consistency: 0.1,
     /** decay of the exported weight EMA (0 = off) */
     ema: 0.999,
+    /** ensemble members, seeds S … S+K−1, averaged into one model (docs/training.md "Ensembles"; 1 = a single model) */
+    members: 1,
     job: null as TrainJob | null,
     starting: false,
     error: null as string | null,
@@ -126,6 +128,7 @@ export const useTrainingStore = defineStore('training', {
           arch: this.arch,
           ...(this.arch === 'energy-mlp' ? { consistency: this.consistency } : {}),
           ema: this.ema,
+          ...(this.members > 1 ? { members: this.members } : {}),
           ...(this.name.trim() ? { name: this.name.trim() } : {}),
         })
         // the job may have finished before this reply arrived (very short runs)
