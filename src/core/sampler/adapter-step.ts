@@ -116,6 +116,11 @@ export class AdapterStep {
    */
   background: (() => void) | undefined = undefined
 
+  /** whether `background` work can overlap the model's calls (false when they compute on this thread) */
+  get overlapsCalls(): boolean {
+    return this.model.computesOnCaller !== true
+  }
+
   constructor(
     private readonly model: ScoreModel,
     cfg: StepConfig,

@@ -2,7 +2,8 @@
  * The sequential engine: one adapter step at a time for all replicas together (one batched model
  * call per denoising step). Replica r, adapter step t uses normals [t·P, (t+1)·P) of stream r.
  * The next step's normals are drawn while this step's model calls run (they depend only on
- * (seed, replica, step), so drawing them early changes no number).
+ * (seed, replica, step), so drawing them early changes no number), for models whose calls run off
+ * this thread; onnxruntime-node computes on it, so there they are drawn in line (docs/speed.md).
  */
 import type { AdapterStep } from './adapter-step'
 import type { RunState } from './run-state'
@@ -20,6 +21,8 @@ export async function runSequential(st: RunState, stepper: AdapterStep, start: F
   let drawn = 0
   let drawnStep = -1
   const chunk = Math.max(1, Math.ceil(R / stepper.calls))
+  // models whose calls compute on this thread (onnxruntime-node) cannot overlap: draw in line
+  const overlap = stepper.overlapsCalls
   const drawNext = (step: number, upTo: number, overlapped: boolean): void => {
     if (drawnStep !== step) {
       drawnStep = step
@@ -42,7 +45,7 @@ export async function runSequential(st: RunState, stepper: AdapterStep, start: F
       noise = noiseNext
       noiseNext = tmpN
       drawnStep = -1
-      stepper.background = t + 1 < total ? () => drawNext(t + 1, Math.min(R, (drawnStep === t + 1 ? drawn : 0) + chunk), true) : undefined
+      stepper.background = overlap && t + 1 < total ? () => drawNext(t + 1, Math.min(R, (drawnStep === t + 1 ? drawn : 0) + chunk), true) : undefined
       const p = stepper.step(cur, noise, R, next)
       if (p) await p
       stepper.background = undefined

@@ -105,6 +105,8 @@ export interface OnnxScoreOptions {
   dim?: number
   /** file name used in error messages */
   file?: string
+  /** the runtime computes run() on the calling thread (onnxruntime-node); see ScoreModel.computesOnCaller */
+  computesOnCaller?: boolean
 }
 
 /** ScoreModel over an inference session; score() is asynchronous */
@@ -117,6 +119,7 @@ export class OnnxScoreModel implements ScoreModel {
   readonly name: string
   readonly hasEnergy: boolean
   readonly file: string
+  readonly computesOnCaller: boolean
 
   private constructor(
     private readonly ort: OrtLike,
@@ -128,6 +131,7 @@ export class OnnxScoreModel implements ScoreModel {
     this.hasEnergy = contract.hasEnergy
     this.name = opts.name
     this.file = opts.file ?? opts.name
+    this.computesOnCaller = opts.computesOnCaller === true
     this.sigmaRange = opts.sigmaRange ?? [0, Infinity]
     if (opts.reference) {
       if (opts.reference.length !== this.dim || this.dim % 3 !== 0) {

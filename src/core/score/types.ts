@@ -40,6 +40,13 @@ export interface ScoreModel {
   readonly hasEnergy?: boolean
   /** optional: log-density up to a constant at σ (analytic models), used by tests and analysis */
   logDensity?(x: Float32Array, sigma: number): number
+  /**
+   * true when an asynchronous score() still computes on the calling thread (onnxruntime-node's
+   * run() defers a synchronous native call with setImmediate: onnxruntime issues #19611, #26968),
+   * so JavaScript queued "behind" a call cannot overlap it; the sampler then draws its normals in
+   * line, where the phase timer sees them (docs/speed.md "Normals and the network").
+   */
+  readonly computesOnCaller?: boolean
   /** human-readable name for logs and metadata */
   readonly name: string
 }

@@ -102,6 +102,8 @@ export async function openModelFile(file: string, opts: { card?: ModelCard; thre
   try {
     const reference = card?.aligned && card.reference ? Float32Array.from(card.reference) : undefined
     model = OnnxScoreModel.wrap(ort, session, {
+      // onnxruntime-node computes run() on this thread (docs/speed.md "Normals and the network")
+      computesOnCaller: true,
       name: card?.name ?? path.basename(file),
       file,
       dim: card?.dim,

@@ -61,3 +61,54 @@ describe('normals drawn during the network call change no frame', () => {
     expect(bits(picard.trajectory.data)).toEqual(bits(sync.trajectory.data))
   })
 })
+
+describe('models that compute on the calling thread draw normals in line', () => {
+  it('computesOnCaller: no overlap is attempted, the normals are timed as normals, frames unchanged', async () => {
+    const d = 6
+    const model = new HarmonicModel({ kappa: 1, beta: 1, dim: d })
+    const init = gaussianInit(4, d, 0.3, 4)
+    const p: SamplerParams = { mode: 'bridge', scheme: 'em', eta: 0.3, innerSteps: 3, denoiseSteps: 3, sigmaMin: 0.05, replicas: 4, frames: 5, seed: 9 }
+    const sync = await runTrajectory(model, p, init)
+    const onCaller = { ...asyncOf(model), computesOnCaller: true }
+    const run = await runTrajectory(onCaller, p, init)
+    expect(bits(run.trajectory.data)).toEqual(bits(sync.trajectory.data))
+    expect(run.timing!.overlapped).toBe(0)
+    expect(run.timing!.normals).toBeGreaterThan(0)
+  })
+
+  it('onnxruntime-node really does: JavaScript queued behind run() delays its result by its own length', async () => {
+    // the reason models opened by services/models/open.ts say computesOnCaller (onnxruntime issues
+    // #19611, #26968: run() is setImmediate + a synchronous native call). A run that took T alone
+    // and JS of J ms queued right after it: in parallel ≈ max(T, J), on one thread ≈ T + J.
+    const ort = await import('onnxruntime-node')
+    const { readFile } = await import('node:fs/promises')
+    const path = await import('node:path')
+    const bytes = await readFile(path.resolve(__dirname, '../../../resources/models/ala2-default.onnx'))
+    const s = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 })
+    try {
+      const B = 512
+      const feeds = () => ({ x: new ort.Tensor('float32', new Float32Array(B * 66).fill(0.1), [B, 66]), sigma: new ort.Tensor('float32', new Float32Array(B).fill(0.3), [B]) })
+      await s.run(feeds())
+      // T: the fastest of three runs alone (a loaded machine only makes the serial case longer)
+      let T = Infinity
+      for (let k = 0; k < 3; k++) {
+        const t1 = performance.now()
+        await s.run(feeds())
+        T = Math.min(T, performance.now() - t1)
+      }
+      const J = Math.max(20, 2 * T)
+      const t = performance.now()
+      const pending = s.run(feeds())
+      const t0 = performance.now()
+      while (performance.now() - t0 < J) {
+        // busy JavaScript on this thread
+      }
+      await pending
+      const both = performance.now() - t
+      // parallel would finish within J + a little; serial needs J + T (T is several ms at B = 512)
+      expect(both).toBeGreaterThan(J + 0.5 * T)
+    } finally {
+      await s.release()
+    }
+  })
+})
