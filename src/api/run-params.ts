@@ -40,6 +40,10 @@ export const RunParamsSchema = z
     frames: z.number(),
     seed: z.number(),
     backend: BackendSchema,
+    /** Picard (time-parallel) window W in adapter steps; absent or 1 = one step at a time (docs/speed.md "Picard windows in the app") */
+    picardWindow: z.number().optional(),
+    /** Picard convergence tolerance (Å); absent = 0, the sequential frames exactly */
+    picardTol: z.number().optional(),
   })
   .strict()
 export type RunParams = z.infer<typeof RunParamsSchema>
@@ -118,6 +122,11 @@ function isWhole(x: number, min: number, max: number): boolean {
   return Number.isInteger(x) && x >= min && x <= max
 }
 
+/** the core sampler's Picard options for these settings, or undefined for one step at a time */
+export function picardOf(p: Pick<RunParams, 'picardWindow' | 'picardTol'>): { kind: 'picard'; window: number; tol: number } | undefined {
+  return (p.picardWindow ?? 1) > 1 ? { kind: 'picard', window: p.picardWindow!, tol: p.picardTol ?? 0 } : undefined
+}
+
 /** Validates settings field by field; every message is one line naming the setting and what to do. */
 export function checkRunParams(p: RunParams, limits: ModelLimits = {}): ParamCheck {
   const errors: ParamCheck['errors'] = {}
@@ -134,6 +143,12 @@ export function checkRunParams(p: RunParams, limits: ModelLimits = {}): ParamChe
   if (!isWhole(p.replicas, 1, MAX_REPLICAS)) errors.replicas = `Replicas must be a whole number from 1 to ${MAX_REPLICAS}`
   if (!isWhole(p.frames, 2, MAX_FRAMES)) errors.frames = `Frames must be a whole number from 2 to ${MAX_FRAMES}`
   if (!isWhole(p.seed, 0, Number.MAX_SAFE_INTEGER)) errors.seed = 'Seed must be a whole number ≥ 0'
+  if (p.picardWindow !== undefined && !isWhole(p.picardWindow, 1, 256)) errors.picardWindow = 'Picard window must be a whole number of adapter steps from 1 (off) to 256'
+  if (p.picardTol !== undefined && !(p.picardTol >= 0 && Number.isFinite(p.picardTol))) errors.picardTol = 'Picard tolerance must be ≥ 0 Å (0 = the sequential frames exactly)'
+  if ((p.picardWindow ?? 1) > 1 && !errors.picardWindow) {
+    if (p.mode === 'bridge-mh') errors.picardWindow = 'Picard windows do not run the Metropolis-corrected mode: use window 1 or mode bridge'
+    else if (p.backend === 'wasm') warnings.picardWindow = 'on the CPU a window of W steps costs about W steps per sweep: Picard pays off on WebGPU, where one batched call costs about one call'
+  }
   if (errors.D || errors.dtPerFrame || errors.innerSteps || errors.temperature) return { errors, warnings }
 
   if (p.mode === 'bridge-mh' && limits.energy === false) {

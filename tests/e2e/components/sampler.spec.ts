@@ -81,6 +81,7 @@ test('sampler worker: WebGPU/WASM × fused/step-by-step equal the core sampler; 
   await test.step('fused and step by step, WASM (and WebGPU without the default model), give the frames of runTrajectory on onnxruntime-node', () => sameFrames(page, bytes, modelBase64, card, init, !haveDefault))
   if (haveDefault) await test.step('the default ala2 model: WebGPU and WASM agree with onnxruntime-node', () => defaultModel(page))
   await test.step('fused K-step path with trust-region rejections (model without rigid-body alignment)', () => trustRegionRun(page, bytes, modelBase64, card, init, refCoords))
+  await test.step('Picard windows (WebGPU and WASM) give the sequential frames at tol = 0', () => picardRun(page, bytes, modelBase64, card, init))
   await test.step('stop and errors', () => stopAndErrors(page, modelBase64, card, init))
   // onnxruntime's thread workers load its small .mjs (wasmPaths), not the sampler bundle again
   const count = (re: RegExp) => requested.filter((u) => re.test(u)).length
@@ -156,6 +157,25 @@ async function trustRegionRun(page: Page, bytes: Uint8Array, modelBase64: string
   expect(total, 'and accept some').toBeLessThan(R * (p.frames - 1))
   expect(wasm.result.rejections).toEqual(node.rejections)
   expect(maxAbsDiff(wasm.frames!, node.frames)).toBeLessThan(1e-3)
+}
+
+async function picardRun(page: Page, bytes: Uint8Array, modelBase64: string, card: Record<string, unknown>, init: Float32Array): Promise<void> {
+  // W = 3 adapter steps per window, tol 0: every frame is iterated until it is the sequential one
+  const p = { ...params, parallel: { kind: 'picard' as const, window: 3, tol: 0 } }
+  const base: HarnessSamplerRequest = { modelBase64, card, init: Array.from(init), params: p, backend: 'wasm', collect: true }
+  const seq = await nodeRun(bytes, card, init, params)
+  for (const backend of ['webgpu', 'wasm'] as const) {
+    const r = await run(page, { ...base, backend })
+    expect(r.result.backend).toBe(backend)
+    expect(r.result.engine).toBe('stepwise')
+    expect(r.received).toBe(F)
+    // F − 1 = 5 steps in windows of 3: at least ⌈5/3⌉ sweeps, at most W per step
+    expect(r.result.sweeps).toBeGreaterThanOrEqual(2)
+    expect(r.result.sweeps).toBeLessThanOrEqual(3 * (F - 1))
+    const diff = maxAbsDiff(r.frames!, seq.frames)
+    console.log(`Picard W = 3 on ${backend}: ${r.result.sweeps} sweeps, max |Δ| vs sequential onnxruntime-node ${diff.toExponential(2)} Å`)
+    expect(diff).toBeLessThan(1e-3)
+  }
 }
 
 async function stopAndErrors(page: Page, modelBase64: string, card: Record<string, unknown>, init: Float32Array): Promise<void> {

@@ -87,7 +87,8 @@ export function samplerParams(p: ClientSamplerParams, card: CardInfo): SamplerPa
   if (p.trustRegion) {
     trustRegion = { mean: numArray(p.trustRegion.mean, d, 'trustRegion.mean'), scale: numArray(p.trustRegion.scale, d, 'trustRegion.scale'), radius: p.trustRegion.radius }
   }
-  return { mode: p.mode, scheme: p.scheme, eta: p.eta, innerSteps: p.innerSteps, denoiseSteps: p.denoiseSteps, sigmaMin: p.sigmaMin, replicas: p.replicas, frames: p.frames, seed: p.seed, trustRegion }
+  const parallel = p.parallel ? { kind: 'picard' as const, window: p.parallel.window, tol: p.parallel.tol } : undefined
+  return { mode: p.mode, scheme: p.scheme, eta: p.eta, innerSteps: p.innerSteps, denoiseSteps: p.denoiseSteps, sigmaMin: p.sigmaMin, replicas: p.replicas, frames: p.frames, seed: p.seed, trustRegion, ...(parallel ? { parallel } : {}) }
 }
 
 export function parseCheckpoint(v: unknown): Checkpoint | undefined {
@@ -178,6 +179,7 @@ export async function openEngine(ort: OrtRuntime, input: EngineInput, sessionOpt
   if (input.engine !== 'stepwise') {
     const refused = fusedRefusal(params.mode)
     if (refused) reason = refused
+    else if (params.parallel) reason = 'Picard windows run step by step (one batched call of R·W rows per denoising step)'
     else if (rigid && params.mode !== 'bridge') reason = `mode ${params.mode} needs the rigid-body projection at every step, which the fused graph does not do`
     else {
       let emitter: ReturnType<typeof onnxEmitter> | undefined
@@ -229,6 +231,7 @@ async function runStepwise(model: OnnxScoreModel, params: SamplerParams, input: 
   let cp = resume
   let rejections = resume ? resume.rejections.slice() : new Array<number>(R).fill(0)
   let acceptance: number[] | undefined
+  let sweeps = 0
   let stopped: EngineResult['unstable'] | 'aborted' | undefined
   const t0 = performance.now()
   let fresh = !resume // a fresh run of one frame still delivers frame 0
@@ -252,6 +255,7 @@ async function runStepwise(model: OnnxScoreModel, params: SamplerParams, input: 
       },
     })
     rejections = res.rejections
+    if (res.sweeps !== undefined) sweeps += res.sweeps
     if (res.acceptance) acceptance = res.acceptance
     if (res.stopped) stopped = res.stopped.reason === 'aborted' ? 'aborted' : res.stopped.message
     else if (last < params.frames - 1) {
@@ -264,6 +268,7 @@ async function runStepwise(model: OnnxScoreModel, params: SamplerParams, input: 
   const made = last - startIndex
   const result: EngineResult = { framesPerSecond: seconds > 0 ? made / seconds : 0, rejections, engine: 'stepwise', framesMade: made }
   if (acceptance) result.acceptance = acceptance
+  if (params.parallel) result.sweeps = sweeps
   if (stopped === 'aborted') result.stopped = true
   else if (stopped) result.unstable = stopped
   return result

@@ -10,9 +10,10 @@ export type BackendChoice = 'auto' | SamplerBackend
 
 /**
  * The core sampler's parameters (src/core/sampler/params.ts) as they cross postMessage: the trust
- * region travels as plain arrays; Picard windows are not offered in the worker.
+ * region travels as plain arrays; `parallel` (Picard windows) runs the step-by-step engine, one
+ * batched call of R·W rows per denoising step (docs/speed.md "Picard windows in the app").
  */
-export type ClientSamplerParams = Omit<SamplerParams, 'trustRegion' | 'parallel'> & {
+export type ClientSamplerParams = Omit<SamplerParams, 'trustRegion'> & {
   trustRegion?: { mean: number[]; scale: number[]; radius: number }
 }
 
@@ -37,6 +38,8 @@ export interface SamplingResult {
   rejections: number[]
   /** mode bridge-mh: accepted fraction of the Metropolis-tested steps per replica (whole run) */
   acceptance?: number[]
+  /** Picard runs: sweeps made (each one batched call per denoising step for a whole window) */
+  sweeps?: number
   /** the rest is informative */
   engine?: 'fused' | 'stepwise'
   framesMade?: number

@@ -16,7 +16,7 @@
  */
 import { defineStore } from 'pinia'
 import { markRaw } from 'vue'
-import { checkRunParams, deriveParams, DEFAULT_RUN_PARAMS, type ModelLimits, type RunParams } from '../../../api/run-params'
+import { checkRunParams, deriveParams, DEFAULT_RUN_PARAMS, picardOf, type ModelLimits, type RunParams } from '../../../api/run-params'
 import type { RunSummary } from '../../../api/runs'
 import { base64ToArrayBuffer, base64ToFloat32, errorText, float32ToBase64 } from '../api/codec'
 import { api, useAppStore } from './app'
@@ -338,6 +338,7 @@ export const useSamplerStore = defineStore('sampler', {
               replicas: R,
               frames: F,
               seed: run.params.seed,
+              ...(picardOf(run.params) ? { parallel: picardOf(run.params) } : {}),
             },
             backend,
             ...(checkpoint ? { resumeFrom: JSON.parse(checkpoint) as unknown } : {}),
