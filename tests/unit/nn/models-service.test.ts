@@ -137,15 +137,20 @@ describe('project model registry', () => {
   })
 })
 
+/** a project with the first `frames` ala2 snapshots imported as a heavy-atom dataset */
+async function smallAla2Project(name: string, frames: number) {
+  const project = path.join(tmp, name)
+  await fs.mkdir(project, { recursive: true })
+  const gz = path.join(root, 'resources/examples/ala2/ala2_snapshots_all.pdb.gz')
+  const pdb = readPdb(new TextDecoder('latin1').decode(gunzipBytes(await fs.readFile(gz), gz)), gz)
+  const small = path.join(tmp, `ala2-${frames}.pdb`)
+  await fs.writeFile(small, writePdb(pdb.topology, pdb.frames.subarray(0, frames * 66), frames))
+  return { project, ds: await importDataset(project, [small], { select: 'heavy' }) }
+}
+
 describe('training on a project dataset', () => {
   it('trains as a job (worker thread) on a dataset and registers the model with dataset id, selection and reference', async () => {
-    const project = path.join(tmp, 'proj2')
-    await fs.mkdir(project, { recursive: true })
-    const gz = path.join(root, 'resources/examples/ala2/ala2_snapshots_all.pdb.gz')
-    const pdb = readPdb(new TextDecoder('latin1').decode(gunzipBytes(await fs.readFile(gz), gz)), gz)
-    const small = path.join(tmp, 'ala2-60.pdb')
-    await fs.writeFile(small, writePdb(pdb.topology, pdb.frames.subarray(0, 60 * 66), 60))
-    const ds = await importDataset(project, [small], { select: 'heavy' })
+    const { project, ds } = await smallAla2Project('proj2', 60)
     const seen: TrainProgress[] = []
     const job = await trainProjectModel(project, { datasetId: ds.id, name: 'ala2 heavy', options: { arch: 'energy-mlp', width: 8, depth: 1, embDim: 4, steps: 20, batch: 8, seed: 2, evalEvery: 10, valSamples: 16, bandSamples: 4 }, temperature: 300 }, { onProgress: (p) => seen.push(p) }, { workerPath })
     const entry = await job.done
@@ -166,13 +171,7 @@ describe('training on a project dataset', () => {
   })
 
   it('trains an ensemble: members side by side in worker threads, kept in members/, averaged into model.onnx', async () => {
-    const project = path.join(tmp, 'proj3')
-    await fs.mkdir(project, { recursive: true })
-    const gz = path.join(root, 'resources/examples/ala2/ala2_snapshots_all.pdb.gz')
-    const pdb = readPdb(new TextDecoder('latin1').decode(gunzipBytes(await fs.readFile(gz), gz)), gz)
-    const small = path.join(tmp, 'ala2-40.pdb')
-    await fs.writeFile(small, writePdb(pdb.topology, pdb.frames.subarray(0, 40 * 66), 40))
-    const ds = await importDataset(project, [small], { select: 'heavy' })
+    const { project, ds } = await smallAla2Project('proj3', 40)
     const options = { arch: 'energy-mlp' as const, width: 8, depth: 1, embDim: 4, steps: 10, batch: 8, seed: 5, evalEvery: 10, valSamples: 16, bandSamples: 4 }
     const job = await trainProjectModel(project, { datasetId: ds.id, name: 'ens', options, members: 2, parallel: 2 }, {}, { workerPath })
     const entry = await job.done
