@@ -28,7 +28,7 @@ if (build.status !== 0) process.exit(build.status ?? 1)
 const train = spawnSync(
   process.execPath,
   [path.join(root, 'bin/diffmd.js'), 'train', '--data', data, '--select', 'all', '--width', '256', '--depth', '3',
-    '--steps', opt('steps', '20000'), '--batch', opt('batch', '512'), '--lr', '1e-3', '--seed', opt('seed', '0'), '--threads', opt('threads', '1'),
+    '--steps', opt('steps', '40000'), '--batch', opt('batch', '512'), '--lr', '1e-3', '--seed', opt('seed', '0'), '--threads', opt('threads', '1'),
     '--temperature', '300', '--out', out, ...extra],
   { stdio: 'inherit' }
 )

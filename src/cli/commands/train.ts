@@ -11,7 +11,7 @@ import { VERSION } from '../../core/version'
 import { ARCH_NAMES, DEFAULT_ARCH, HEAD_SCALES, paramCount, type ArchName, type HeadScale } from '../../core/nn/arch'
 import { DEFAULT_CONSISTENCY, type ConsistencyConfig } from '../../core/nn/consistency'
 import { buildCard, type ModelCard } from '../../core/nn/card'
-import { DEFAULT_RECIPE, DEFAULT_SIGMA, type TrainOptions, type TrainProgress } from '../../core/nn/trainer'
+import { DEFAULT_RECIPE, DEFAULT_SIGMA, DEFAULT_STEPS, type TrainOptions, type TrainProgress } from '../../core/nn/trainer'
 import { choiceFlag, parseArgs, positiveFlag, requireFlag } from '../args'
 import { describeEstimate, estimateTraining } from '../../core/limits'
 import { loadTrainingFrames, displayName } from '../../services/models/training-data'
@@ -38,7 +38,7 @@ const usage = `diffmd train — train a denoising score model on equilibrium sna
                      energy for Metropolis-corrected sampling) or score-mlp (EDM-preconditioned
                      score network, no energy)
   --width --depth --emb   hidden width (256), hidden layers (3), Fourier σ-embedding size (32)
-  --steps N          Adam steps (default 20000); --batch B samples per step (512); --lr peak learning
+  --steps N          Adam steps (default ${DEFAULT_STEPS}); --batch B samples per step (512); --lr peak learning
                      rate (1e-3; linear warm-up over --warmup steps, default 5 % ≤ 1000, then cosine)
   --val-fraction F   frames held out for validation (0.1); validation every --eval-every steps,
                      early stop after --patience validations without improvement (10; 0 = never)
@@ -132,7 +132,7 @@ const cmd: Command = {
     if (!/\.onnx$/i.test(out)) throw new UserError(`train: --out ${out} must end in .onnx`, 'bad-flag')
     const arch = choiceFlag<ArchName>('train', flags, 'arch', ARCH_NAMES, DEFAULT_RECIPE.arch)
     const select = (flags.select as string | undefined) ?? 'all' // any selection expression (docs/selection.md), checked by the import
-    const steps = positiveFlag('train', flags, 'steps', 20000)
+    const steps = positiveFlag('train', flags, 'steps', DEFAULT_STEPS)
     const seed = (flags.seed as number | undefined) ?? 0
     if (!(Number.isSafeInteger(seed) && seed >= 0)) throw new UserError(`train: --seed must be a whole number ≥ 0 (got ${seed})`, 'bad-flag')
     const valFraction = (flags['val-fraction'] as number | undefined) ?? 0.1

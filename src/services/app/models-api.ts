@@ -8,7 +8,7 @@ import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { UserError } from '../../core/errors'
 import type { ModelCard } from '../../core/nn/card'
-import { DEFAULT_RECIPE, type TrainOptions, type TrainProgress } from '../../core/nn/trainer'
+import { DEFAULT_RECIPE, DEFAULT_STEPS, type TrainOptions, type TrainProgress } from '../../core/nn/trainer'
 import { deleteModel, getModel, importModel, listModels, readModelCard, renameModel, trainProjectModel, type ModelEntry } from '../models/registry'
 import type { TrainJobOptions } from '../models/train-job'
 import type { ServiceContext } from '../context'
@@ -23,7 +23,7 @@ export type Preset = 'tiny' | 'small' | 'default'
 export const PRESETS: Record<Preset, { width: number; depth: number; steps: number; batch: number }> = {
   tiny: { width: 64, depth: 2, steps: 300, batch: 256 },
   small: { width: 128, depth: 3, steps: 3000, batch: 512 },
-  default: { width: 256, depth: 3, steps: 20000, batch: 512 },
+  default: { width: 256, depth: 3, steps: DEFAULT_STEPS, batch: 512 },
 }
 
 export const HISTORY_FILE = 'loss-history.json'

@@ -21,7 +21,8 @@ export interface PresetInfo {
 export const PRESETS: Record<TrainPreset, PresetInfo> = {
   tiny: { label: 'Tiny', width: 64, depth: 2, steps: 300, note: 'seconds; a smoke test, not a useful model' },
   small: { label: 'Small', width: 128, depth: 3, steps: 3000, note: 'a minute or two; rough dynamics' },
-  default: { label: 'Default', width: 256, depth: 3, steps: 20000, note: '256×3, the size of the shipped ala2 model (energy-MLP with the consistency term, EMA; docs/training.md)' },
+  // steps: DEFAULT_STEPS of core/nn/trainer.ts (not imported: the trainer stays out of the renderer bundle)
+  default: { label: 'Default', width: 256, depth: 3, steps: 40000, note: '256×3, the size of the shipped ala2 model (energy-MLP with the consistency term, EMA; docs/training.md)' },
 }
 
 export const useTrainingStore = defineStore('training', {
