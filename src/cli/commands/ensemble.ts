@@ -9,8 +9,9 @@ import path from 'node:path'
 import type { Command } from '../main'
 import { UserError } from '../../core/errors'
 import { parseArgs } from '../args'
-import { VERSION } from '../../core/version'
-import { buildEnsembleBytes, ensembleCard, ensembleProblem, type EnsembleMember } from '../../core/nn/ensemble'
+import { ensembleProblem, type EnsembleMember } from '../../core/nn/ensemble'
+import type { ModelCard } from '../../core/nn/card'
+import { assembleEnsemble } from '../../services/models/ensemble'
 import { findCard, loadOrtNode } from '../../services/models/open'
 import { cpuSessionOptions } from '../../core/nn/runtime'
 import { sha256Hex } from '../../services/models/hash'
@@ -61,17 +62,12 @@ const cmd: Command = {
     const why = ensembleProblem(members)
     if (why) throw new UserError(`ensemble: ${why}`, 'bad-model')
     let bytes: Uint8Array
+    let card: ModelCard
     try {
-      bytes = buildEnsembleBytes(members, { producerVersion: VERSION })
+      ;({ bytes, card } = assembleEnsemble(members, flags.name as string | undefined))
     } catch (err) {
       throw new UserError(`ensemble: ${(err as Error).message}`, 'bad-model')
     }
-    const outputs = members[0]!.card.onnx.outputs.includes('energy') ? ['score', 'energy'] : ['score']
-    const card = ensembleCard(
-      members,
-      { sha256: sha256Hex(bytes), bytes: bytes.length, opset: decodeModel(bytes).opsets.find((o) => o.domain === '')?.version, inputs: ['x', 'sigma'], outputs },
-      { name: flags.name as string | undefined, appVersion: VERSION, createdAt: new Date().toISOString() }
-    )
     // the averaged graph must load in onnxruntime before anything is written
     const ort = await loadOrtNode()
     try {

@@ -16,8 +16,8 @@ import { choiceFlag, parseArgs, positiveFlag, requireFlag } from '../args'
 import { describeEstimate, estimateTraining } from '../../core/limits'
 import { loadTrainingFrames, displayName } from '../../services/models/training-data'
 import { startTrainingJob, type TrainJob } from '../../services/models/train-job'
-import { buildEnsembleBytes, ensembleCard, type EnsembleMember } from '../../core/nn/ensemble'
-import { findCard } from '../../services/models/open'
+import type { EnsembleMember } from '../../core/nn/ensemble'
+import { assembleEnsemble, inLanes, readFinishedMember } from '../../services/models/ensemble'
 import { MAX_MEMBERS } from '../../services/models/registry'
 import { availableParallelism } from 'node:os'
 import { sha256Hex } from '../../services/models/hash'
@@ -220,7 +220,7 @@ const cmd: Command = {
       for (const j of jobs) j.cancel()
     }
     /** trains one model (one member of an ensemble) and writes it with its card; undefined when stopped */
-    const trainOne = async (m: { seed: number; out: string; label: string; tty: boolean }): Promise<{ card: ModelCard; onnx: Uint8Array; cardFile: string } | undefined> => {
+    const trainOne = async (m: { seed: number; out: string; label: string; tty: boolean }): Promise<{ card: ModelCard; onnx: Uint8Array } | undefined> => {
       const mBase = m.out.replace(/\.onnx$/i, '')
       const mCkpt = `${mBase}.ckpt`
       const mCard = `${mBase}.card.json`
@@ -283,7 +283,7 @@ const cmd: Command = {
       await writeFileAtomic(m.out, res.onnx)
       await writeJsonAtomic(mCard, card)
       await fs.rm(mCkpt, { force: true })
-      return { card, onnx: res.onnx, cardFile: mCard }
+      return { card, onnx: res.onnx }
     }
 
     process.on('SIGINT', onSigint)
@@ -297,35 +297,26 @@ const cmd: Command = {
         // an ensemble (docs/training.md "Ensembles"): members with seeds S … S+K−1, `parallel` at a time
         const files = Array.from({ length: members }, (_, k) => `${base}.m${k + 1}.onnx`)
         const done: ({ card: ModelCard; onnx: Uint8Array } | undefined)[] = new Array(members)
-        let next = 0
-        let stopped = false
-        const lane = async (): Promise<void> => {
-          while (next < members && !stopped) {
-            const k = next++
-            const label = `[member ${k + 1}/${members}, seed ${seed + k}] `
-            // a member finished by an earlier run with the same flags is kept on --resume
-            if (flags.resume === true) {
-              const prev = await findCard(files[k]!).catch(() => undefined)
-              const bytes = prev ? await fs.readFile(files[k]!).catch(() => undefined) : undefined
-              if (prev && bytes && prev.card.training?.seed === seed + k && prev.card.training.stepsRun === steps && prev.card.onnx.sha256 === sha256Hex(bytes)) {
-                if (!quiet) process.stderr.write(`${label}kept ${files[k]} from the earlier run\n`)
-                done[k] = { card: prev.card, onnx: new Uint8Array(bytes) }
-                continue
-              }
-            }
-            const one = await trainOne({ seed: seed + k, out: files[k]!, label, tty: false })
-            if (!one) stopped = true
-            done[k] = one
+        await inLanes(members, parallel, async (k) => {
+          const label = `[member ${k + 1}/${members}, seed ${seed + k}] `
+          // a member finished by an earlier run with the same flags is kept on --resume
+          const prev = flags.resume === true ? await readFinishedMember(files[k]!) : undefined
+          if (prev && prev.card.training?.seed === seed + k && prev.card.training.stepsRun === steps) {
+            if (!quiet) process.stderr.write(`${label}kept ${files[k]} from the earlier run\n`)
+            done[k] = { card: prev.card, onnx: prev.bytes }
+            return true
           }
-        }
-        await Promise.all(Array.from({ length: Math.min(parallel, members) }, lane))
-        if (stopped || done.some((m) => !m)) {
+          done[k] = await trainOne({ seed: seed + k, out: files[k]!, label, tty: false })
+          return done[k] !== undefined
+        })
+        if (done.some((m) => !m)) {
           process.stderr.write(`diffmd: the ensemble was not written; finished members are kept (${files.filter((_, k) => done[k]).join(', ') || 'none'}). Continue with the same command and --resume.\n`)
           return 130
         }
         const ms: EnsembleMember[] = done.map((m, k) => ({ bytes: m!.onnx, card: m!.card, file: path.basename(files[k]!) }))
-        const bytes = buildEnsembleBytes(ms, { producerVersion: VERSION })
-        card = ensembleCard(ms, { sha256: sha256Hex(bytes), bytes: bytes.length, opset: ms[0]!.card.onnx.opset, inputs: ['x', 'sigma'], outputs: ms[0]!.card.onnx.outputs }, { name: displayName(data), appVersion: VERSION, createdAt: new Date().toISOString() })
+        const ens = assembleEnsemble(ms, displayName(data))
+        const bytes = ens.bytes
+        card = ens.card
         await writeFileAtomic(out, bytes)
         await writeJsonAtomic(cardFile, card)
         if (!quiet) process.stderr.write(`wrote the members ${files.join(', ')}\n`)

@@ -39,6 +39,11 @@ export function ensembleProblem(members: EnsembleMember[]): string | undefined {
 
 /** the ensemble's ONNX bytes: inputs x[B, d], sigma[B] → score[B, d] (and energy[B] when every member has one) */
 export function buildEnsembleBytes(members: EnsembleMember[], opts: { producerVersion?: string } = {}): Uint8Array {
+  return buildEnsemble(members, opts).bytes
+}
+
+/** the ensemble's ONNX bytes with the opset and outputs its card records */
+export function buildEnsemble(members: EnsembleMember[], opts: { producerVersion?: string } = {}): { bytes: Uint8Array; opset: number; outputs: string[] } {
   const why = ensembleProblem(members)
   if (why) throw new Error(`ensemble: ${why}`)
   const d = members[0]!.card.dim
@@ -59,11 +64,12 @@ export function buildEnsembleBytes(members: EnsembleMember[], opts: { producerVe
   const mean = (ts: Tensor[]) => g.mul(ts.slice(1).reduce((acc, t) => g.add(acc, t), ts[0]!), g.scalar(1 / ts.length, 'float32'))
   g.output(mean(scores), 'score')
   if (energies.length === members.length) g.output(mean(energies), 'energy')
-  return g.toBytes({
+  const bytes = g.toBytes({
     opset,
     producerVersion: opts.producerVersion,
     docString: `DiffMD Studio ensemble of ${members.length} models (mean score${energies.length ? ' and energy' : ''}): x[B,d] Å, sigma[B] Å → score[B,d] Å⁻¹${energies.length ? ', energy[B]' : ''}`,
   })
+  return { bytes, opset, outputs: energies.length ? ['score', 'energy'] : ['score'] }
 }
 
 /** the ensemble's card: the first member's, with the architecture, training and onnx fields describing the ensemble */

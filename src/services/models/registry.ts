@@ -19,7 +19,8 @@ import { sha256Hex } from './hash'
 import { openModelFile, readCardFile, findCard } from './open'
 import { startTrainingJob, type TrainJobHooks, type TrainJobOptions } from './train-job'
 import type { TrainJobOutput } from './train-run'
-import { buildEnsembleBytes, ensembleCard, type EnsembleMember } from '../../core/nn/ensemble'
+import type { EnsembleMember } from '../../core/nn/ensemble'
+import { assembleEnsemble, inLanes, readFinishedMember } from './ensemble'
 import { availableParallelism } from 'node:os'
 import { checkId as checkSharedId, isValidId } from '../../api/ids'
 
@@ -265,55 +266,49 @@ export async function trainProjectModel(projectDir: string, req: ProjectTrainReq
   let cancelled = false
   const steps = new Array<number>(members).fill(0)
   const results: ({ bytes: Uint8Array; card: ModelCard } | undefined)[] = new Array(members)
-  let next = 0
-  const lane = async (): Promise<void> => {
-    while (next < members && !cancelled) {
-      const k = next++
-      // a member finished before a cancel is kept: a resume does not train it again
-      const prev = req.resumeId ? await findCard(memberFile(k)).catch(() => undefined) : undefined
-      if (prev) {
-        const bytes = new Uint8Array(await fs.readFile(memberFile(k)))
-        if (prev.card.onnx.sha256 === sha256Hex(bytes)) {
-          results[k] = { bytes, card: prev.card }
-          steps[k] = prev.card.training?.stepsRun ?? 0
-          continue
-        }
-      }
-      const resumeFile = req.resumeId && (await exists(ckptOf(k))) ? ckptOf(k) : undefined
-      const job = startTrainingJob(
-        { data: { frames: ds.coords, nFrames: m.frames, dim: m.dim }, options: { ...req.options, seed: seed + k }, checkpointFile: ckptOf(k), resumeFile },
-        {
-          onProgress: (p) => {
-            steps[k] = p.step
-            if (k !== 0 && p.phase === 'train') return
-            const mean = Math.floor(steps.reduce((a, b) => a + b, 0) / members)
-            hooks.onProgress?.({ ...p, step: k === 0 ? p.step : mean, etaSec: p.etaSec * Math.ceil(members / parallel) })
-          },
-          onLog: (line) => hooks.onLog?.(`[member ${k + 1}/${members}] ${line}`),
-        },
-        jobOpts
-      )
-      jobs.push(job)
-      if (cancelled) job.cancel()
-      const out = await job.done
-      if (out.result.final.cancelled) {
-        cancelled = true
-        continue
-      }
-      const card = cardOf(out)
-      await fs.mkdir(path.join(dir, MEMBERS_DIR), { recursive: true })
-      await writeFileAtomic(memberFile(k), out.onnx)
-      await writeJsonAtomic(memberFile(k).replace(/\.onnx$/, '.card.json'), card)
-      await fs.rm(ckptOf(k), { force: true })
-      results[k] = { bytes: out.onnx, card }
+  const member = async (k: number): Promise<boolean> => {
+    if (cancelled) return false
+    // a member finished before a cancel is kept: a resume does not train it again
+    const prev = req.resumeId ? await readFinishedMember(memberFile(k)) : undefined
+    if (prev) {
+      results[k] = prev
+      steps[k] = prev.card.training?.stepsRun ?? 0
+      return true
     }
+    const resumeFile = req.resumeId && (await exists(ckptOf(k))) ? ckptOf(k) : undefined
+    const job = startTrainingJob(
+      { data: { frames: ds.coords, nFrames: m.frames, dim: m.dim }, options: { ...req.options, seed: seed + k }, checkpointFile: ckptOf(k), resumeFile },
+      {
+        onProgress: (p) => {
+          steps[k] = p.step
+          if (k !== 0 && p.phase === 'train') return
+          const mean = Math.floor(steps.reduce((a, b) => a + b, 0) / members)
+          hooks.onProgress?.({ ...p, step: k === 0 ? p.step : mean, etaSec: p.etaSec * Math.ceil(members / parallel) })
+        },
+        onLog: (line) => hooks.onLog?.(`[member ${k + 1}/${members}] ${line}`),
+      },
+      jobOpts
+    )
+    jobs.push(job)
+    if (cancelled) job.cancel()
+    const out = await job.done
+    if (out.result.final.cancelled) {
+      cancelled = true
+      return false
+    }
+    const card = cardOf(out)
+    await fs.mkdir(path.join(dir, MEMBERS_DIR), { recursive: true })
+    await writeFileAtomic(memberFile(k), out.onnx)
+    await writeJsonAtomic(memberFile(k).replace(/\.onnx$/, '.card.json'), card)
+    await fs.rm(ckptOf(k), { force: true })
+    results[k] = { bytes: out.onnx, card }
+    return true
   }
-  const done = Promise.all(Array.from({ length: parallel }, lane)).then(async () => {
+  const done = inLanes(members, parallel, member).then(async () => {
     if (cancelled || results.some((r) => !r)) return null
     const ms: EnsembleMember[] = results.map((r, k) => ({ bytes: r!.bytes, card: r!.card, file: `${MEMBERS_DIR}/m${k + 1}.onnx` }))
-    const bytes = buildEnsembleBytes(ms, { producerVersion: VERSION })
-    const card = ensembleCard(ms, { sha256: sha256Hex(bytes), bytes: bytes.length, opset: ms[0]!.card.onnx.opset, inputs: ['x', 'sigma'], outputs: ms[0]!.card.onnx.outputs }, { name, appVersion: VERSION, createdAt: new Date().toISOString() })
-    return writeModel(projectDir, id, bytes, card)
+    const ens = assembleEnsemble(ms, name)
+    return writeModel(projectDir, id, ens.bytes, ens.card)
   })
   return {
     id,

@@ -280,6 +280,7 @@ export const useSamplerStore = defineStore('sampler', {
       const R = run.params.replicas
       const d = run.dim
       const F = run.params.frames
+      const parallel = picardOf(run.params)
       const rows = new Float32Array(F * R * d)
       // frames already stored (a resumed run) are shown at once
       let have = 0
@@ -338,7 +339,7 @@ export const useSamplerStore = defineStore('sampler', {
               replicas: R,
               frames: F,
               seed: run.params.seed,
-              ...(picardOf(run.params) ? { parallel: picardOf(run.params) } : {}),
+              ...(parallel ? { parallel } : {}),
             },
             backend,
             ...(checkpoint ? { resumeFrom: JSON.parse(checkpoint) as unknown } : {}),
