@@ -103,6 +103,7 @@ async function main(): Promise<void> {
     console.log(
       table(['kernel', 'now', 'before', 'speed-up'], [
         { cells: ['normals (Philox4x32-10 → Box–Muller), ns/normal', k.nsPerNormal.toFixed(1), k.nsPerNormalBefore.toFixed(1), `×${(k.nsPerNormalBefore / k.nsPerNormal).toFixed(2)}`] },
+        { cells: ['normals (Philox4x32-10 → ziggurat, the sampler\'s default; WebAssembly), ns/normal', k.nsPerNormalZiggurat.toFixed(1), `${k.nsPerNormal.toFixed(1)} (Box–Muller)`, `×${(k.nsPerNormal / k.nsPerNormalZiggurat).toFixed(2)}`] },
         { cells: ['rigid-body projection, µs/frame', k.usPerProject.toFixed(2), k.usPerProjectBefore.toFixed(2), `×${(k.usPerProjectBefore / k.usPerProject).toFixed(1)}`] },
         { cells: ['Kabsch re-alignment (Horn, 4×4 Jacobi), µs/frame', k.usPerAlign.toFixed(2), '—', '—'] },
         { cells: ['trust-region test, ns/frame', k.nsPerTrust.toFixed(0), '—', '—'] },

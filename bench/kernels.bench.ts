@@ -1,15 +1,18 @@
 /**
  * The JavaScript kernels around the network, one at a time (docs/speed.md):
  * Before/after pairs are measured in interleaved rounds (best round of each).
- *   normals     ns per standard normal (fillNormals: Philox4x32-10 → Box–Muller), in the sampler's
- *               chunk size (one adapter step of one replica: P = d·(1 + M) normals);
+ *   normals     ns per standard normal, in the sampler's chunk size (one adapter step of one replica:
+ *               P = d·(1 + M) normals): Box–Muller (fillNormals), the ziggurat (the sampler's noise
+ *               since noise kinds; WebAssembly kernel) and the ziggurat's JavaScript reference
+ *               (docs/random-numbers.md), interleaved rounds;
  *   align       µs per frame of Aligner.align (Horn/Kabsch, N = 22 atoms: alanine dipeptide);
  *   project     µs per frame of RigidBodyProjector.project (N = 22);
  *   trust       ns per frame of TrustGuard.inside (d = 66).
  *
  *   npm run bench:kernels -- [--seconds S]      (node scripts/run-ts.mjs bench/kernels.bench.ts)
  */
-import { fillNormals } from '../src/core/rng/normals'
+import { fillNormals, fillNormalsOf } from '../src/core/rng/normals'
+import { fillZigguratBlocks } from '../src/core/rng/ziggurat'
 import { Aligner } from '../src/core/geometry/kabsch'
 import { RigidBodyProjector } from '../src/core/geometry/rigid-body'
 import { TrustGuard } from '../src/core/sampler/trust-region'
@@ -36,6 +39,10 @@ export interface KernelTimes {
   nsPerNormal: number
   /** the same normals by the kernel as it was before issue 12 (bench/reference-kernels.ts), same run */
   nsPerNormalBefore: number
+  /** ziggurat normals (the sampler's default noise) through the WebAssembly kernel */
+  nsPerNormalZiggurat: number
+  /** the same ziggurat normals by the JavaScript reference (no WebAssembly) */
+  nsPerNormalZigguratJs: number
   usPerAlign: number
   usPerProject: number
   usPerProjectBefore: number
@@ -58,11 +65,24 @@ export function measureKernels(): KernelTimes {
     for (let r = 0; r < 64; r++) fillNormals(noise, 7, r, pos, r * P, P)
     pos += P
   }
+  const fillZig = (): void => {
+    for (let r = 0; r < 64; r++) fillNormalsOf('ziggurat', noise, 7, r, pos, r * P, P)
+    pos += P
+  }
+  // whole blocks only (P is a multiple of 4 here), the reference instead of the kernel
+  const fillZigJs = (): void => {
+    for (let r = 0; r < 64; r++) fillZigguratBlocks(noise, r * P, pos / 4, P / 4, 7, 0, r, false)
+    pos += P
+  }
   let nsPerNormalBefore = Infinity
   let nsPerNormal = Infinity
+  let nsPerNormalZiggurat = Infinity
+  let nsPerNormalZigguratJs = Infinity
   for (let round = 0; round < 5; round++) {
     nsPerNormalBefore = Math.min(nsPerNormalBefore, (1e9 * perCall(fillBefore, seconds / 5)) / noise.length)
     nsPerNormal = Math.min(nsPerNormal, (1e9 * perCall(fillNow, seconds / 5)) / noise.length)
+    nsPerNormalZiggurat = Math.min(nsPerNormalZiggurat, (1e9 * perCall(fillZig, seconds / 5)) / noise.length)
+    nsPerNormalZigguratJs = Math.min(nsPerNormalZigguratJs, (1e9 * perCall(fillZigJs, seconds / 5)) / noise.length)
   }
 
   const ref = new Float32Array(d)
@@ -99,12 +119,13 @@ export function measureKernels(): KernelTimes {
     for (let b = 0; b < 64; b++) if (guard.inside(frames, b * d)) inside++
   })) / 64
   if (inside === 0) throw new Error('unexpected: no frame inside')
-  return { nsPerNormal, nsPerNormalBefore, usPerAlign, usPerProject, usPerProjectBefore, nsPerTrust }
+  return { nsPerNormal, nsPerNormalBefore, nsPerNormalZiggurat, nsPerNormalZigguratJs, usPerAlign, usPerProject, usPerProjectBefore, nsPerTrust }
 }
 
 if (process.argv[1] && /kernels\.bench\.m?[jt]s$/.test(process.argv[1])) {
   const k = measureKernels()
-  console.log(`normals: ${k.nsPerNormal.toFixed(1)} ns/normal (before: ${k.nsPerNormalBefore.toFixed(1)}, ×${(k.nsPerNormalBefore / k.nsPerNormal).toFixed(2)} faster)`)
+  console.log(`normals, Box–Muller: ${k.nsPerNormal.toFixed(1)} ns/normal (before issue 12: ${k.nsPerNormalBefore.toFixed(1)}, ×${(k.nsPerNormalBefore / k.nsPerNormal).toFixed(2)} faster)`)
+  console.log(`normals, ziggurat (the sampler's default): ${k.nsPerNormalZiggurat.toFixed(1)} ns/normal, ×${(k.nsPerNormal / k.nsPerNormalZiggurat).toFixed(2)} faster than Box–Muller; its JavaScript reference ${k.nsPerNormalZigguratJs.toFixed(1)} ns/normal`)
   console.log(`align (Kabsch/Horn, N = 22): ${k.usPerAlign.toFixed(2)} µs/frame`)
   console.log(`project (rigid-body, N = 22): ${k.usPerProject.toFixed(2)} µs/frame (before: ${k.usPerProjectBefore.toFixed(2)}, ×${(k.usPerProjectBefore / k.usPerProject).toFixed(1)} faster)`)
   console.log(`trust region (d = 66): ${k.nsPerTrust.toFixed(1)} ns/frame`)

@@ -6,7 +6,9 @@
  * JavaScript share is everything but the network.
  *
  *   npm run bench:phases -- [--mode bridge|clean|tied] [--scheme em|tweedie] [--M 10] [--R 1,64,1024]
- *                           [--seconds S] [--threads T] [--json FILE]
+ *                           [--seconds S] [--threads T] [--noise ziggurat,box-muller] [--rounds N] [--json FILE]
+ * --noise: the noise kinds to measure (docs/random-numbers.md; default the sampler's, ziggurat), each
+ * in turn within every one of --rounds interleaved rounds, so their ratio is measured in one run.
  */
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
@@ -14,6 +16,7 @@ import { findRoot } from './root'
 import { openModelForCli } from '../src/cli/model-source'
 import { runTrajectory } from '../src/core/sampler/runner'
 import type { SamplerMode, ReverseScheme, SamplerParams } from '../src/core/sampler/params'
+import type { NoiseKind } from '../src/core/rng/normals'
 import { PHASES, phaseShares, type PhaseTimes } from '../src/core/sampler/timing'
 
 const argv = process.argv.slice(2)
@@ -30,7 +33,7 @@ export interface PhaseRow {
 }
 
 /** runs the shipped model with these sampler settings at each R for ≈ `seconds` and returns the phases */
-export async function measurePhases(opts: { mode: SamplerMode; scheme?: ReverseScheme; M: number; Rs: number[]; seconds: number; threads: number }): Promise<PhaseRow[]> {
+export async function measurePhases(opts: { mode: SamplerMode; scheme?: ReverseScheme; M: number; Rs: number[]; seconds: number; threads: number; noise?: NoiseKind }): Promise<PhaseRow[]> {
   const root = findRoot()
   const cli = await openModelForCli({ model: path.join(root, 'resources/models/ala2-default.onnx'), align: true, threads: opts.threads })
   try {
@@ -44,7 +47,7 @@ export async function measurePhases(opts: { mode: SamplerMode; scheme?: ReverseS
       const init = new Float32Array(R * d)
       const pool = cli.initPool.length / d
       for (let r = 0; r < R; r++) init.set(cli.initPool.subarray((r % pool) * d, (r % pool + 1) * d), r * d)
-      const base: SamplerParams = { mode: opts.mode, scheme: opts.scheme, eta, denoiseSteps: opts.M, sigmaMin, replicas: R, frames: 2, innerSteps: 1, seed: 11, trustRegion: cli.trustRegion }
+      const base: SamplerParams = { mode: opts.mode, scheme: opts.scheme, eta, denoiseSteps: opts.M, sigmaMin, replicas: R, frames: 2, innerSteps: 1, seed: 11, trustRegion: cli.trustRegion, ...(opts.noise ? { noise: opts.noise } : {}) }
       // one short run to warm up and size the real one to ≈ `seconds`
       const warm = await runTrajectory(cli.model, { ...base, innerSteps: 2 }, init)
       const perStep = warm.timing!.totalMs / 2
@@ -82,9 +85,17 @@ if (process.argv[1] && /phases\.bench\.m?[jt]s$/.test(process.argv[1])) {
     seconds: Number(arg('seconds', '3')),
     threads: Number(arg('threads', '1')),
   }
-  const rows = await measurePhases(opts)
-  console.log(`## Phases: shipped ala2 model, ${mode}${mode === 'bridge' ? ` ${opts.scheme ?? 'tweedie'} M = ${opts.M}` : ''}, ${opts.threads} onnxruntime thread(s)\n`)
-  console.log(phaseTable(rows))
+  const noises = arg('noise', 'ziggurat').split(',') as NoiseKind[]
+  const rounds = Number(arg('rounds', '1'))
+  const all: { round: number; noise: NoiseKind; rows: PhaseRow[] }[] = []
+  for (let round = 1; round <= rounds; round++) {
+    for (const noise of noises) {
+      const rows = await measurePhases({ ...opts, noise })
+      all.push({ round, noise, rows })
+      console.log(`## Phases: shipped ala2 model, ${mode}${mode === 'bridge' ? ` ${opts.scheme ?? 'tweedie'} M = ${opts.M}` : ''}, ${opts.threads} onnxruntime thread(s), ${noise} normals${rounds > 1 ? `, round ${round}` : ''}\n`)
+      console.log(phaseTable(rows) + '\n')
+    }
+  }
   const json = arg('json', '')
-  if (json) writeFileSync(json, JSON.stringify({ opts, rows }, null, 2))
+  if (json) writeFileSync(json, JSON.stringify({ opts, runs: all }, null, 2))
 }

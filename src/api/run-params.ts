@@ -44,6 +44,8 @@ export const RunParamsSchema = z
     picardWindow: z.number().optional(),
     /** Picard convergence tolerance (Å); absent = 0, the sequential frames exactly */
     picardTol: z.number().optional(),
+    /** how the seeded Philox words become normals (docs/random-numbers.md); new runs record 'ziggurat', absent in runs made before */
+    noise: z.enum(['box-muller', 'ziggurat']).optional(),
   })
   .strict()
 export type RunParams = z.infer<typeof RunParamsSchema>

@@ -15,9 +15,10 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { createHash } from 'node:crypto'
 import { UserError } from '../core/errors'
+import { NOISE_KINDS, type NoiseKind } from '../core/rng/normals'
 import { VERSION } from '../core/version'
 import type { RunHooks } from '../core/sampler/runner'
-import type { SamplerParams } from '../core/sampler/params'
+import { noiseOf, type SamplerParams } from '../core/sampler/params'
 import { CHECKPOINT_VERSION, checkpointFromJson, checkpointParamsOf, checkpointToJson, type Checkpoint } from '../core/sampler/checkpoint'
 import { writeFileAtomic, writeJsonAtomic } from '../services/fs/atomic'
 import { appendFrames, readFrames, storedFrames } from '../services/runs/frames'
@@ -71,7 +72,7 @@ function settingsOf(p: SamplerParams, dim: number, model: string, init: Float32A
     version: 1,
     model,
     dim,
-    sampler: { mode: p.mode, eta: p.eta, innerSteps: p.innerSteps, denoiseSteps: p.denoiseSteps, sigmaMin: p.sigmaMin, replicas: p.replicas, seed: p.seed, parallel: p.parallel ?? null, trustRegion: p.trustRegion !== undefined },
+    sampler: { mode: p.mode, eta: p.eta, innerSteps: p.innerSteps, denoiseSteps: p.denoiseSteps, sigmaMin: p.sigmaMin, replicas: p.replicas, seed: p.seed, parallel: p.parallel ?? null, trustRegion: p.trustRegion !== undefined, noise: noiseOf(p) },
     initSha256: createHash('sha256').update(le(init)).digest('hex'),
   }
 }
@@ -87,13 +88,17 @@ function firstDifference(a: Settings, b: Settings): string | null {
   return null
 }
 
+/**
+ * Opens (or starts) the folder. A run already in it keeps the noise kind it was made with: when
+ * `params.noise` is unset it is set here to the folder's (box-muller for folders made before noise
+ * kinds), so the caller's runTrajectory continues the same noise streams.
+ */
 export async function openCheckpointDir(dir: string, params: SamplerParams, dim: number, modelName: string, init: Float32Array, every: number): Promise<CheckpointDir> {
   const R = params.replicas
   const F = params.frames
   const rowValues = R * dim
   const rowBytes = rowValues * 4
   const label = `--checkpoint ${dir}`
-  const want = settingsOf(params, dim, modelName, init)
   try {
     await fs.mkdir(dir, { recursive: true })
   } catch (err) {
@@ -105,6 +110,11 @@ export async function openCheckpointDir(dir: string, params: SamplerParams, dim:
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new UserError(`${label}: ${SETTINGS} is unreadable; delete the folder to start afresh`, 'bad-checkpoint')
   }
+  if (have && typeof have.sampler === 'object' && have.sampler !== null) {
+    have.sampler.noise ??= 'box-muller'
+    if (params.noise === undefined && NOISE_KINDS.includes(have.sampler.noise as NoiseKind)) params.noise = have.sampler.noise as NoiseKind
+  }
+  const want = settingsOf(params, dim, modelName, init)
   const framesFile = path.join(dir, FRAMES)
   let stored = 0
   let resumeFrom: Checkpoint | undefined

@@ -19,7 +19,7 @@ import { betaOf } from '../../core/units/constants'
 import { etaOf, kOfEta } from '../../core/units/conversions'
 import { runTrajectory, samplerMeta, type RunResult } from '../../core/sampler/runner'
 import { SAMPLER_MODES, REVERSE_SCHEMES, DEFAULT_DENOISE_STEPS, isBridgeMode, schemeOf } from '../../core/sampler/params'
-import { NormalStream } from '../../core/rng/normals'
+import { NormalStream, NOISE_KINDS, type NoiseKind } from '../../core/rng/normals'
 import { trajectoryFromJson, trajectoryToJson } from '../../core/trajectory'
 import { HarmonicModel } from '../../core/score/analytic/harmonic'
 import { DoubleWellModel } from '../../core/score/analytic/double-well'
@@ -68,6 +68,9 @@ const usage = `diffmd simulate — generate a trajectory (frame 0 = the initial 
   --denoise-steps M reverse-diffusion steps per adapter step (bridge modes; default 10 — docs/sampler-integrators.md)
   --sigma-min S     σ_min (Å) (default 0.05·σ_data for harmonic and gmm, from the card for models, 0 otherwise)
   --replicas R --frames F --seed S   replicas, frames per replica (incl. frame 0), random seed
+  --noise KIND      how the seeded Philox words become normals: ziggurat (default) or box-muller (runs
+                    made before ziggurat normals; give it to remake such a run bit for bit). A
+                    --checkpoint folder keeps the kind it was started with (docs/random-numbers.md)
   --parallel picard time-parallel windows: --window W adapter steps (default 16), --tol TOL Å (default 1e-5)
   --init FILE       start from a JSON trajectory (last frame of each replica) or a JSON array of
                     d or R·d numbers; default: equilibrium draws (harmonic, gmm), ±1 (double-well),
@@ -105,6 +108,7 @@ const spec = {
   replicas: 'int',
   frames: 'int',
   seed: 'int',
+  noise: 'string',
   parallel: 'string',
   window: 'int',
   tol: 'number',
@@ -468,7 +472,8 @@ function samplerParams(flags: Flags, sys: OpenedSystem, ts: TimeStep, sizes: Siz
   const sigmaMin = flags['sigma-min'] !== undefined ? (flags['sigma-min'] as number) : sys.sigmaMinDefault
   if (!Number.isFinite(sigmaMin)) fail('--sigma-min is required: the model card gives neither sigmaMin nor sigmaData')
   const { replicas, frames, seed, innerSteps, denoiseSteps, parallel } = sizes
-  return { mode, scheme, eta: ts.eta, innerSteps, denoiseSteps, sigmaMin, replicas, frames, seed, trustRegion: sys.trustRegion, parallel }
+  const noise = flags.noise !== undefined ? choiceFlag<NoiseKind>('simulate', flags, 'noise', NOISE_KINDS) : undefined
+  return { mode, scheme, eta: ts.eta, innerSteps, denoiseSteps, sigmaMin, replicas, frames, seed, trustRegion: sys.trustRegion, parallel, ...(noise ? { noise } : {}) }
 }
 
 /** which replicas this process runs and on how many threads (docs/cluster.md) */

@@ -3,6 +3,7 @@
  * written as a self-contained job folder with a Slurm job-array script; `--run-shard` runs one
  * shard (one array task), `--local` runs them all on this machine (docs/cluster.md).
  */
+import { DEFAULT_NOISE } from '../../core/sampler/params'
 import { existsSync, promises as fs } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import path from 'node:path'
@@ -165,6 +166,8 @@ async function create(flags: Record<string, string | number | boolean | undefine
     if (c.model) argv.push('--model', c.model)
     if (c.dt) argv.push('--dt', c.dt)
     if (c.seed) argv.push('--seed', c.seed)
+    // the job names its noise kind, so a later diffmd with another default runs its shards the same way
+    if (valueOf(argv, 'noise') === undefined) argv.push('--noise', DEFAULT_NOISE)
     const prep = await prepareRun([...argv, '--out', 'check.json'])
     const id = `r${i}`
     await fs.mkdir(path.join(dir, 'runs', id), { recursive: true })

@@ -11,6 +11,15 @@
  */
 import { UserError } from '../errors'
 import { philox4x32 } from './philox'
+import { fillZigguratBlocks, zigguratBlock } from './ziggurat'
+
+/**
+ * How a stream's Philox words become normals: 'box-muller' (above; training, initial states, and
+ * sampler runs made before noise kinds existed) or 'ziggurat' (ziggurat.ts; the sampler's noise
+ * since then: the same distribution, several times cheaper). docs/random-numbers.md.
+ */
+export type NoiseKind = 'box-muller' | 'ziggurat'
+export const NOISE_KINDS: readonly NoiseKind[] = ['box-muller', 'ziggurat']
 
 const TWO32 = 4294967296
 const INV_TWO32 = 1 / TWO32
@@ -117,6 +126,19 @@ export function fillNormals(
   outOffset = 0,
   count: number = out.length - outOffset
 ): void {
+  fillNormalsOf('box-muller', out, seed, stream, start, outOffset, count)
+}
+
+/** fillNormals with the given noise kind ('box-muller' is fillNormals itself) */
+export function fillNormalsOf(
+  kind: NoiseKind,
+  out: Float32Array,
+  seed: number,
+  stream: number,
+  start: number,
+  outOffset = 0,
+  count: number = out.length - outOffset
+): void {
   checkSeed(seed)
   checkStream(stream)
   checkPosition(start, 'start')
@@ -124,6 +146,8 @@ export function fillNormals(
     throw new RangeError(`fillNormals: range [${outOffset}, ${outOffset}+${count}) outside an array of ${out.length}`)
   }
   checkPosition(start + count, 'start + count')
+  const zig = kind === 'ziggurat'
+  if (!zig && kind !== 'box-muller') throw new RangeError(`noise kind must be one of ${NOISE_KINDS.join(', ')}, got ${String(kind)}`)
   const k0 = seed >>> 0
   const k1 = Math.floor(seed / TWO32) >>> 0
   let n = start
@@ -133,23 +157,24 @@ export function fillNormals(
   if (n % 4 !== 0 && o < end) {
     const b = Math.floor(n / 4)
     const lane = n - 4 * b
-    normalBlock(b, k0, k1, stream)
+    const vals = zig ? zigguratBlock(b, k0, k1, stream) : (normalBlock(b, k0, k1, stream), block)
     const take = Math.min(4 - lane, end - o)
-    for (let i = 0; i < take; i++) out[o + i] = block[lane + i]!
+    for (let i = 0; i < take; i++) out[o + i] = vals[lane + i]!
     o += take
     n += take
   }
   const whole = Math.floor((end - o) / 4)
   if (whole > 0) {
-    fillBlocks(out, o, n / 4, whole, k0, k1, stream)
+    if (zig) fillZigguratBlocks(out, o, n / 4, whole, k0, k1, stream)
+    else fillBlocks(out, o, n / 4, whole, k0, k1, stream)
     o += 4 * whole
     n += 4 * whole
   }
   // tail: the first lanes of one more block
   if (o < end) {
-    normalBlock(n / 4, k0, k1, stream)
+    const vals = zig ? zigguratBlock(n / 4, k0, k1, stream) : (normalBlock(n / 4, k0, k1, stream), block)
     const take = end - o
-    for (let i = 0; i < take; i++) out[o + i] = block[i]!
+    for (let i = 0; i < take; i++) out[o + i] = vals[i]!
   }
 }
 

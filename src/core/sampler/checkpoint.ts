@@ -5,7 +5,8 @@
  * JSON form: positions as base64 of little-endian float32.
  */
 import type { ReverseScheme, SamplerMode, SamplerParams } from './params'
-import { schemeOf } from './params'
+import { noiseOf, schemeOf } from './params'
+import type { NoiseKind } from '../rng/normals'
 import { UserError } from '../errors'
 import { jsonSyntaxProblem } from '../json-error'
 
@@ -26,6 +27,21 @@ export interface CheckpointParams {
   model: string
   /** whether a trust region was in force (its arrays live with the model, not here) */
   trustRegion: boolean
+  /** the normals' kind; absent in checkpoints written before noise kinds existed (they used box-muller) */
+  noise?: NoiseKind
+}
+
+/** the noise kind a checkpoint's run used */
+export function checkpointNoise(cp: Checkpoint): NoiseKind {
+  return cp.params.noise ?? 'box-muller'
+}
+
+/**
+ * The params a resumed run continues with: the checkpoint's noise kind when the caller did not
+ * name one, so a run made before ziggurat normals continues bit for bit as it would have.
+ */
+export function resumeNoise(p: SamplerParams, cp: Checkpoint | undefined): SamplerParams {
+  return cp && p.noise === undefined ? { ...p, noise: checkpointNoise(cp) } : p
 }
 
 export interface Checkpoint {
@@ -58,16 +74,19 @@ export function checkpointParamsOf(p: SamplerParams, dim: number, modelName: str
     dim,
     model: modelName,
     trustRegion: p.trustRegion !== undefined,
+    noise: noiseOf(p),
   }
 }
 
 /** throws a UserError naming the first parameter in which the checkpoint and this run differ */
-export function assertCompatible(cp: Checkpoint, p: SamplerParams, dim: number, modelName: string): void {
+export function assertCompatible(cp: Checkpoint, asked: SamplerParams, dim: number, modelName: string): void {
+  // an unset noise kind follows the checkpoint's (resumeNoise); a named one must match it
+  const p = resumeNoise(asked, cp)
   if (cp.version !== CHECKPOINT_VERSION) throw new UserError(`checkpoint version ${cp.version} is not supported (expected ${CHECKPOINT_VERSION})`, 'bad-checkpoint')
   const want = checkpointParamsOf(p, dim, modelName)
   // a checkpoint from before reverse schemes existed (no `scheme` key) continues with this run's scheme:
   // its frames so far are kept, the continuation is no longer bit-identical to an old uninterrupted run
-  const have: CheckpointParams = { ...cp.params, scheme: 'scheme' in cp.params ? cp.params.scheme : want.scheme }
+  const have: CheckpointParams = { ...cp.params, scheme: 'scheme' in cp.params ? cp.params.scheme : want.scheme, noise: checkpointNoise(cp) }
   for (const key of Object.keys(want) as (keyof CheckpointParams)[]) {
     if (have[key] !== want[key]) {
       throw new UserError(`checkpoint was written with ${key} = ${String(have[key])}, this run has ${String(want[key])}: resume with the same settings`, 'bad-checkpoint')

@@ -1,6 +1,7 @@
 /**
  * Sampler parameters (docs/science.md "Sampler modes: bridge, tied, clean") and their validation. Lengths in Å, η in Å².
  */
+import { NOISE_KINDS, type NoiseKind } from '../rng/normals'
 import type { ScoreModel } from '../score/types'
 import type { TrustRegion } from './trust-region'
 import { UserError } from '../errors'
@@ -74,6 +75,18 @@ export interface SamplerParams {
   trustRegion?: TrustRegion
   /** time-parallel (Picard) generation; same frames as sequential within `tol` */
   parallel?: PicardOptions
+  /**
+   * how the Philox words become normals (core/rng/normals.ts); absent = DEFAULT_NOISE for a fresh
+   * run, the checkpoint's kind for a resumed one (resumeNoise). docs/random-numbers.md
+   */
+  noise?: NoiseKind
+}
+
+/** the sampler's noise for new runs: ziggurat normals, 6–8× cheaper than Box–Muller (docs/random-numbers.md) */
+export const DEFAULT_NOISE: NoiseKind = 'ziggurat'
+
+export function noiseOf(p: Pick<SamplerParams, 'noise'>): NoiseKind {
+  return p.noise ?? DEFAULT_NOISE
 }
 
 function bad(message: string): never {
@@ -93,6 +106,7 @@ export function validateParams(model: ScoreModel, p: SamplerParams): void {
   positiveInt(p.replicas, 'replicas (--replicas)')
   positiveInt(p.frames, 'frames (--frames)')
   if (!Number.isSafeInteger(p.seed) || p.seed < 0) bad(`seed (--seed) must be a whole number from 0 to 2^53−1 (got ${p.seed})`)
+  if (p.noise !== undefined && !NOISE_KINDS.includes(p.noise)) bad(`noise (--noise) must be one of ${NOISE_KINDS.join(', ')} (got '${String(p.noise)}')`)
   if (!(p.sigmaMin >= 0) || !Number.isFinite(p.sigmaMin)) bad(`sigmaMin (--sigma-min) must be ≥ 0 Å (got ${p.sigmaMin})`)
   if (p.replicas > 0xffffffff) bad(`replicas (--replicas) must be below 2^32`)
   if (p.scheme !== undefined && !REVERSE_SCHEMES.includes(p.scheme)) bad(`scheme (--scheme) must be one of ${REVERSE_SCHEMES.join(', ')} (got '${String(p.scheme)}')`)

@@ -8,8 +8,8 @@ import type { SamplerParams } from './params'
 import type { Checkpoint } from './checkpoint'
 import { CHECKPOINT_VERSION, checkpointParamsOf } from './checkpoint'
 import { TrustGuard } from './trust-region'
-import { fillNormals } from '../rng/normals'
-import { fmt } from './params'
+import { fillNormalsOf } from '../rng/normals'
+import { fmt, noiseOf } from './params'
 import { UserError } from '../errors'
 import { PhaseTimer } from './timing'
 
@@ -137,7 +137,7 @@ export class RunState {
 
   /** normals of replica r for `steps` consecutive adapter steps from `step`, into buf[offset …] */
   fillNoise(buf: Float32Array, replica: number, step: number, steps: number, offset: number): void {
-    fillNormals(buf, this.params.seed, (this.hooks.replicaBase ?? 0) + replica, step * this.P, offset, steps * this.P)
+    fillNormalsOf(noiseOf(this.params), buf, this.params.seed, (this.hooks.replicaBase ?? 0) + replica, step * this.P, offset, steps * this.P)
   }
 
   /** verdict on a row after a step: inside the trust region / finite and not exploded */

@@ -10,9 +10,9 @@ import type { ScoreModel } from '../score/types'
 import type { Trajectory } from '../trajectory'
 import type { SamplerParams } from './params'
 import type { RunHooks, StopInfo } from './run-state'
-import { validateParams, schemeOf, isBridgeMode } from './params'
+import { validateParams, schemeOf, isBridgeMode, noiseOf } from './params'
 import { AdapterStep, evaluationsPerStep } from './adapter-step'
-import { assertCompatible } from './checkpoint'
+import { assertCompatible, resumeNoise } from './checkpoint'
 import { RunState } from './run-state'
 import { runSequential } from './sequential'
 import { runPicard } from './picard'
@@ -61,17 +61,19 @@ export function samplerMeta(model: ScoreModel, p: SamplerParams): Record<string,
     sigma_min: p.sigmaMin,
     replicas: p.replicas,
     seed: p.seed,
+    noise: noiseOf(p),
     parallel: p.parallel ? { ...p.parallel } : undefined,
     trustRegion: p.trustRegion ? { radius: p.trustRegion.radius } : undefined,
     frame0: 'initial state',
   }
 }
 
-export async function runTrajectory(model: ScoreModel, params: SamplerParams, init: Float32Array, hooks: RunHooks = {}): Promise<RunResult> {
+export async function runTrajectory(model: ScoreModel, asked: SamplerParams, init: Float32Array, hooks: RunHooks = {}): Promise<RunResult> {
+  const cp = hooks.resumeFrom
+  const params = resumeNoise(asked, cp)
   validateParams(model, params)
   const d = model.dim
   const R = params.replicas
-  const cp = hooks.resumeFrom
   if (cp) assertCompatible(cp, params, d, model.name)
   const start = cp ? cp.positions : init
   if (!cp) {

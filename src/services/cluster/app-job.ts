@@ -4,6 +4,7 @@
  * its Slurm script; and a finished job folder opened as a run of the project (merged, then stored
  * through the runs service like a run the app made itself).
  */
+import { DEFAULT_NOISE } from '../../core/sampler/params'
 import { existsSync, promises as fs } from 'node:fs'
 import path from 'node:path'
 import { UserError } from '../../core/errors'
@@ -58,6 +59,7 @@ export function simulateFlags(p: RunParams, model: string): string[] {
     '--replicas', n(p.replicas),
     '--frames', n(p.frames),
     '--seed', n(p.seed),
+    '--noise', p.noise ?? DEFAULT_NOISE,
   ]
 }
 
@@ -95,7 +97,9 @@ export async function writeAppJob(ctx: ServiceContext, req: AppJobRequest): Prom
   await writeFileAtomic(path.join(folder, 'runs', 'r0', 'init.f32'), new Uint8Array(init.buffer))
   await writeFileAtomic(path.join(folder, 'runs', 'r0', 'topology.pdb'), dataset.topologyPdb)
   const shards = splitReplicas(0, R, req.replicaBlocks ?? 1, MODEL_REPLICA_QUANTUM).map(([a, n], task) => ({ task, run: 'r0', replicaStart: a, replicaCount: n }))
-  const app: AppJobInfo = { projectId: req.projectId, modelId: req.modelId, datasetId: req.datasetId, params: req.params, topology: path.join('runs', 'r0', 'topology.pdb') }
+  // the job names its noise kind (the tasks' --noise, and the run the opened job becomes)
+  const params: RunParams = { ...req.params, noise: req.params.noise ?? DEFAULT_NOISE }
+  const app: AppJobInfo = { projectId: req.projectId, modelId: req.modelId, datasetId: req.datasetId, params, topology: path.join('runs', 'r0', 'topology.pdb') }
   const manifest: SweepManifest & { app: AppJobInfo } = {
     format: 'diffmd-sweep',
     version: 1,
@@ -103,7 +107,7 @@ export async function writeAppJob(ctx: ServiceContext, req: AppJobRequest): Prom
     createdAt: new Date().toISOString(),
     threadsPerTask: 1,
     throttle: req.throttle ?? 8,
-    runs: [{ id: 'r0', label: `${model.name} · ${req.params.mode} · ${req.params.dtPerFrame} ps/frame · seed ${req.params.seed}`, args: simulateFlags(req.params, path.join('models', 'm0.onnx')), replicas: R, frames: req.params.frames, dim: d, init: path.join('runs', 'r0', 'init.f32') }],
+    runs: [{ id: 'r0', label: `${model.name} · ${req.params.mode} · ${req.params.dtPerFrame} ps/frame · seed ${req.params.seed}`, args: simulateFlags(params, path.join('models', 'm0.onnx')), replicas: R, frames: req.params.frames, dim: d, init: path.join('runs', 'r0', 'init.f32') }],
     shards,
     app,
   }

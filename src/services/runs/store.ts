@@ -8,6 +8,7 @@
  *   exports/         trajectories written by run.export
  * The sampler itself runs in the renderer (Web Worker, WebGPU/WASM); this service stores what it makes.
  */
+import { DEFAULT_NOISE } from '../../core/sampler/params'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -141,7 +142,8 @@ async function summarise(dir: string, meta: RunFile): Promise<RunSummary> {
 }
 
 export async function createRun(home: string, req: CreateRunRequest, sources: RunSources): Promise<RunSummary> {
-  const { params } = req
+  // the run records its noise kind, so resuming or remaking it later uses the same normals
+  const params = { ...req.params, noise: req.params.noise ?? DEFAULT_NOISE }
   const { model, dataset } = sources
   const check = checkRunParams(params, { ...model.limits, dim: model.dim })
   const err = firstError(check)

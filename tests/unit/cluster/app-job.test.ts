@@ -60,7 +60,7 @@ describe.skipIf(!hasModel)('cluster.writeJob → array tasks → cluster.openJob
     for (const k of [1, 0]) expect(await quiet(() => runShardTask(job.folder, k))).toBe(0)
     const run = (await dispatch(ctx, 'cluster.openJob', { projectId: EXAMPLES_ID, folder: job.folder })) as { id: string; status: string; framesStored: number; params: typeof params; datasetId: string }
     expect(run).toMatchObject({ status: 'finished', framesStored: 4, datasetId: ds.id })
-    expect(run.params).toEqual(params)
+    expect(run.params).toEqual({ ...params, noise: 'ziggurat' })
 
     const got = (await dispatch(ctx, 'run.get', { projectId: EXAMPLES_ID, runId: run.id })) as { framesBase64: string; count: number }
     expect(got.count).toBe(4)

@@ -4,11 +4,16 @@
  *  - score error: ε = √(Σ_σ σ²·E|s_θ − s|² / Σ_σ σ²·E|s|²) over σ ∈ {0.01 … 2} (the EDM weighting:
  *    at small σ the score is ∝ 1/σ and its error is weighted down accordingly);
  *  - dynamics: the bridge sampler (runTrajectory) driven by the learned model and by the exact score
- *    with the same noise: 2-D density JSD and τ_int of x within 15 %.
- * Thresholds: the run is deterministic (fixed seeds, one onnxruntime thread); they sit about 1.5×
- * above the measured values (score-mlp, 8000 Adam steps: ε = 0.072, JSD 0.0031 vs the exact-score
- * sampler, τ ratio 0.95; energy-mlp, 4000 steps: ε = 0.088) so a regression in any part of the chain
- * trips them. Longer training lowers ε further (score-mlp, 15000 steps: 0.061).
+ *    with the same noise: 2-D density JSD and τ_int of x (bounds below).
+ * Thresholds: the run is deterministic (fixed seeds, one onnxruntime thread). The score error's
+ * bound sits about 1.5× above the measured value (score-mlp, 8000 Adam steps: ε = 0.072; energy-mlp,
+ * 4000 steps: ε = 0.088; longer training lowers ε further, score-mlp 15000 steps: 0.061). The
+ * dynamics' bounds come from their spread over sampler seeds 5, 6, 7 with both noise kinds
+ * (docs/random-numbers.md), six runs of the same trained model: JSD(learned, exact sampler)
+ * 0.0029–0.0057, JSD(learned, i.i.d.) 0.0042–0.0112 (the exact sampler's own JSD to i.i.d. is
+ * 0.0028–0.0070: finite-sample noise of 32 × 2000 correlated frames), τ ratio 0.77–1.01 (mean
+ * 0.89, sd 0.09). Bounds: JSD 0.01 and 0.015, |τ ratio − 1| < 0.3 (above the mean's offset plus
+ * 3 sd); a run one seed happens to land near the edge of is not a regression, a broken chain is.
  */
 import { describe, expect, it } from 'vitest'
 import { trainModel, type TrainOptions } from '../../../src/core/nn/trainer'
@@ -86,7 +91,7 @@ async function dynamics(model: ScoreModel): Promise<{ hist: Float64Array; tau: n
 }
 
 describe('learned score on a 2-D Gaussian mixture (exact score known at every σ)', () => {
-  it('score-mlp: σ-weighted relative score error < 0.1; bridge dynamics match the exact-score sampler (JSD < 0.01, τ_int within 15 %)', async () => {
+  it('score-mlp: σ-weighted relative score error < 0.1; bridge dynamics match the exact-score sampler (JSD < 0.01 / 0.015, τ_int within 30 %)', async () => {
     const m = await learned({ arch: 'score-mlp', steps: 8000 })
     const eps = await scoreError(m)
     expect(eps).toBeLessThan(0.1)
@@ -101,8 +106,8 @@ describe('learned score on a 2-D Gaussian mixture (exact score known at every σ
     )
     const j = jsd(le.hist, ex.hist)
     expect(j).toBeLessThan(0.01)
-    expect(jsd(le.hist, iid)).toBeLessThan(0.01)
-    expect(Math.abs(le.tau / ex.tau - 1)).toBeLessThan(0.15)
+    expect(jsd(le.hist, iid)).toBeLessThan(0.015)
+    expect(Math.abs(le.tau / ex.tau - 1)).toBeLessThan(0.3)
     await m.dispose()
   }, 300_000) // trains a model: minutes when the machine is shared (a time limit, not a speed test)
 

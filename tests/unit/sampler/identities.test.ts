@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { runTrajectory } from '../../../src/core/sampler/runner'
 import { AdapterStep, bridgeGrid } from '../../../src/core/sampler/adapter-step'
 import { HarmonicModel } from '../../../src/core/score/analytic/harmonic'
-import { fillNormals } from '../../../src/core/rng/normals'
+import { fillNormals, fillNormalsOf, NOISE_KINDS } from '../../../src/core/rng/normals'
 import type { ScoreModel } from '../../../src/core/score/types'
 import { gaussianInit } from './stats'
 
@@ -15,7 +15,8 @@ const bits = (a: Float32Array): Uint32Array => new Uint32Array(a.buffer, a.byteO
 
 describe('single-σ Langevin forms', () => {
   for (const mode of ['tied', 'clean'] as const) {
-    it(`${mode} equals an inline Euler–Maruyama step bit-for-bit`, async () => {
+    it(`${mode} equals an inline Euler–Maruyama step bit-for-bit (both noise kinds; unset = ziggurat)`, async () => {
+      for (const noise of [undefined, ...NOISE_KINDS]) {
       const model = new HarmonicModel({ kappa: 2, beta: 0.7, dim: 3 })
       const R = 4
       const d = 3
@@ -25,7 +26,7 @@ describe('single-σ Langevin forms', () => {
       const sigmaMin = 0.03
       const seed = 1234
       const init = gaussianInit(R, d, 1, 77)
-      const { trajectory } = await runTrajectory(model, { mode, eta, innerSteps: inner, denoiseSteps: 7, sigmaMin, replicas: R, frames: F, seed }, init)
+      const { trajectory } = await runTrajectory(model, { mode, eta, innerSteps: inner, denoiseSteps: 7, sigmaMin, replicas: R, frames: F, seed, ...(noise ? { noise } : {}) }, init)
       // independent EM: x ← x + η·s(x, σ) + √(2η)·ξ, ξ = normals [t·d, (t+1)·d) of stream r
       const expected = new Float32Array(R * F * d)
       const sigma = new Float32Array([mode === 'tied' ? Math.sqrt(2 * eta) : sigmaMin])
@@ -36,7 +37,7 @@ describe('single-σ Langevin forms', () => {
         x.set(init.subarray(r * d, (r + 1) * d))
         expected.set(x, r * F * d)
         for (let t = 0; t < (F - 1) * inner; t++) {
-          fillNormals(xi, seed, r, t * d)
+          fillNormalsOf(noise ?? 'ziggurat', xi, seed, r, t * d)
           model.score(x, sigma, 1, s)
           for (let i = 0; i < d; i++) x[i] = x[i]! + eta * s[i]! + Math.sqrt(2 * eta) * xi[i]!
           if ((t + 1) % inner === 0) expected.set(x, (r * F + (t + 1) / inner) * d)
@@ -44,6 +45,7 @@ describe('single-σ Langevin forms', () => {
       }
       expect(trajectory.frames).toBe(F)
       expect(bits(trajectory.data)).toEqual(bits(expected))
+      }
     })
   }
 })
@@ -78,7 +80,7 @@ describe('bridge adapter step', () => {
     for (let r = 0; r < R; r++) {
       const y = init.slice(r * d, (r + 1) * d)
       for (let t = 0; t < F - 1; t++) {
-        fillNormals(noise, seed, r, t * P)
+        fillNormalsOf('ziggurat', noise, seed, r, t * P)
         for (let i = 0; i < d; i++) x[i] = y[i]! + Math.sqrt(eta) * noise[i]!
         for (let m = 0; m < M; m++) {
           const h = tau(m) ** 2 - tau(m + 1) ** 2

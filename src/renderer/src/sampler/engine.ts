@@ -3,7 +3,7 @@
  * worker; onnxruntime-node in unit tests), so the same code is tested in Node and used in the browser.
  *
  * Two ways to make frames, equal within float32 rounding (the core sampler's noise layout: replica
- * r, adapter step t uses normals [t·P, (t+1)·P) of fillNormals(seed, r); the same trust-region and
+ * r, adapter step t uses normals [t·P, (t+1)·P) of fillNormalsOf(noise kind, seed, r); the same trust-region and
  * instability rules; the same checkpoints):
  *  - fused: one session run per K adapter steps (src/core/nn/fused-sampler.ts). Rigid-body models
  *    get K = 1 so every step's result is Kabsch re-aligned before the next, as in the core sampler
@@ -17,15 +17,15 @@ import type { InferenceSession } from 'onnxruntime-common'
 import type { OrtRuntime } from '../../../core/nn/runtime'
 import { OnnxScoreModel } from '../../../core/score/onnx-score'
 import { runTrajectory } from '../../../core/sampler/runner'
-import { validateParams, fmt, schemeOf, type SamplerParams } from '../../../core/sampler/params'
+import { validateParams, fmt, schemeOf, noiseOf, type SamplerParams } from '../../../core/sampler/params'
 import { TrustGuard, type TrustRegion } from '../../../core/sampler/trust-region'
 import { bridgeGrid, evaluationsPerStep, noisePerStep } from '../../../core/sampler/adapter-step'
 import { sigmaKOf } from '../../../core/units/conversions'
 import { EXPLOSION_LIMIT } from '../../../core/sampler/run-state'
-import { assertCompatible, checkpointFromJson, checkpointParamsOf, checkpointToJson, CHECKPOINT_VERSION, type Checkpoint } from '../../../core/sampler/checkpoint'
+import { assertCompatible, checkpointFromJson, checkpointParamsOf, checkpointToJson, resumeNoise, CHECKPOINT_VERSION, type Checkpoint } from '../../../core/sampler/checkpoint'
 import { FusedSampler, fusedRefusal, onnxEmitter, type FusedMode } from '../../../core/nn/fused-sampler'
 import { Aligner } from '../../../core/geometry/kabsch'
-import { fillNormals } from '../../../core/rng/normals'
+import { fillNormalsOf } from '../../../core/rng/normals'
 import { UserError } from '../../../core/errors'
 import type { ClientSamplerParams, SamplingResult } from './protocol'
 
@@ -88,7 +88,7 @@ export function samplerParams(p: ClientSamplerParams, card: CardInfo): SamplerPa
     trustRegion = { mean: numArray(p.trustRegion.mean, d, 'trustRegion.mean'), scale: numArray(p.trustRegion.scale, d, 'trustRegion.scale'), radius: p.trustRegion.radius }
   }
   const parallel = p.parallel ? { kind: 'picard' as const, window: p.parallel.window, tol: p.parallel.tol } : undefined
-  return { mode: p.mode, scheme: p.scheme, eta: p.eta, innerSteps: p.innerSteps, denoiseSteps: p.denoiseSteps, sigmaMin: p.sigmaMin, replicas: p.replicas, frames: p.frames, seed: p.seed, trustRegion, ...(parallel ? { parallel } : {}) }
+  return { mode: p.mode, scheme: p.scheme, eta: p.eta, innerSteps: p.innerSteps, denoiseSteps: p.denoiseSteps, sigmaMin: p.sigmaMin, replicas: p.replicas, frames: p.frames, seed: p.seed, trustRegion, ...(parallel ? { parallel } : {}), ...(p.noise ? { noise: p.noise } : {}) }
 }
 
 export function parseCheckpoint(v: unknown): Checkpoint | undefined {
@@ -285,7 +285,9 @@ function yieldToEvents(): Promise<void> {
  * runTrajectory, and the same checkpoints. When a step of some replica is rejected at position j
  * of a call, steps after j are recomputed from there (rare: rejections are ~0.1%).
  */
-async function runFused(fused: FusedSampler, info: CardInfo, params: SamplerParams, input: EngineInput, resume: Checkpoint | undefined, io: EngineIO): Promise<EngineResult> {
+async function runFused(fused: FusedSampler, info: CardInfo, asked: SamplerParams, input: EngineInput, resume: Checkpoint | undefined, io: EngineIO): Promise<EngineResult> {
+  const params = resumeNoise(asked, resume)
+  const noise = noiseOf(params)
   const model = { dim: info.dim, sigmaRange: info.sigmaRange, smoothed: true, rigidBody: !!info.reference, reference: info.reference, name: info.name, score: () => undefined }
   validateParams(model, params)
   if (resume) assertCompatible(resume, params, info.dim, info.name)
@@ -303,7 +305,7 @@ async function runFused(fused: FusedSampler, info: CardInfo, params: SamplerPara
       : [params.eta, params.mode === 'tied' ? Math.sqrt(2 * params.eta) : params.sigmaMin]
   const callsPerStep = params.mode === 'bridge' ? params.denoiseSteps : 1 // model calls the core sampler counts for one step
   const cur = Float32Array.from(resume ? resume.positions : input.init)
-  const noise = new Float32Array(R * K * P)
+  const normals = new Float32Array(R * K * P)
   const rejections = resume ? resume.rejections.slice() : new Array<number>(R).fill(0)
   let modelCalls = resume ? resume.modelCalls : 0
   let t = resume ? resume.step : 0
@@ -321,8 +323,8 @@ async function runFused(fused: FusedSampler, info: CardInfo, params: SamplerPara
       stopped = true
       break
     }
-    for (let r = 0; r < R; r++) fillNormals(noise, params.seed, r, t * P, r * K * P, K * P)
-    const frames = await fused.run(cur, R, noise, grid)
+    for (let r = 0; r < R; r++) fillNormalsOf(noise, normals, params.seed, r, t * P, r * K * P, K * P)
+    const frames = await fused.run(cur, R, normals, grid)
     const k = Math.min(K, total - t)
     for (let j = 0; j < k; j++) {
       // verdicts for step t of every replica; a rejection ends this call's usable steps after j

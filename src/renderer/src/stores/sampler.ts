@@ -340,6 +340,7 @@ export const useSamplerStore = defineStore('sampler', {
               frames: F,
               seed: run.params.seed,
               ...(parallel ? { parallel } : {}),
+              ...(run.params.noise ? { noise: run.params.noise } : {}),
             },
             backend,
             ...(checkpoint ? { resumeFrom: JSON.parse(checkpoint) as unknown } : {}),
