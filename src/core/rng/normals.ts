@@ -46,66 +46,35 @@ function checkPosition(position: number, what: string): void {
   }
 }
 
-/** writes the four normals of block b into `block` */
-function normalBlock(b: number, k0: number, k1: number, stream: number): void {
-  philox4x32(b >>> 0, Math.floor(b / TWO32) >>> 0, stream, 0, k0, k1, words, 0)
+/** Box–Muller on the four Philox words in `words`: normals into dst[o … o+3] */
+function boxMuller(dst: Float32Array | Float64Array, o: number): void {
   const r0 = Math.sqrt(-2 * Math.log((words[0]! + 0.5) * INV_TWO32))
   const t0 = TWO_PI * (words[1]! + 0.5) * INV_TWO32
   const r1 = Math.sqrt(-2 * Math.log((words[2]! + 0.5) * INV_TWO32))
   const t1 = TWO_PI * (words[3]! + 0.5) * INV_TWO32
-  block[0] = r0 * Math.cos(t0)
-  block[1] = r0 * Math.sin(t0)
-  block[2] = r1 * Math.cos(t1)
-  block[3] = r1 * Math.sin(t1)
+  dst[o] = r0 * Math.cos(t0)
+  dst[o + 1] = r0 * Math.sin(t0)
+  dst[o + 2] = r1 * Math.cos(t1)
+  dst[o + 3] = r1 * Math.sin(t1)
 }
 
-/** Philox constants (philox.ts) */
-const M0 = 0xd2511f53
-const M1 = 0xcd9e8d57
-const W0 = 0x9e3779b9
-const W1 = 0xbb67ae85
+/** writes the four normals of block b into `block` (float64; a Float32Array store rounds them as fillBlocks does) */
+function normalBlock(b: number, k0: number, k1: number, stream: number): void {
+  philox4x32(b >>> 0, Math.floor(b / TWO32) >>> 0, stream, 0, k0, k1, words, 0)
+  boxMuller(block, 0)
+}
 
 /**
- * Normals 4b … 4b+3 for whole blocks b = b0 … b0+nBlocks−1 straight into out[o …]: Philox4x32-10
- * inlined (the high word of M·x from one float64 product and the exact low word, instead of four
- * 16-bit limb products) and Box–Muller with the same float64 operations in the same order as
- * normalBlock, so every value is bit-identical to it (tests/unit/core/rng-fast.test.ts).
+ * Normals 4b … 4b+3 for whole blocks b = b0 … b0+nBlocks−1 straight into out[o …], the same
+ * values as normalBlock (tests/unit/core/rng-fast.test.ts checks them against a BigInt Philox).
  * Requires b0 + nBlocks ≤ 2^53/4; the counter's high word is carried exactly.
  */
 function fillBlocks(out: Float32Array, o: number, b0: number, nBlocks: number, k0: number, k1: number, stream: number): void {
   let c1 = Math.floor(b0 / TWO32) >>> 0
   let c0 = (b0 - c1 * TWO32) >>> 0
-  for (let nb = 0; nb < nBlocks; nb++) {
-    let x0 = c0
-    let x1 = c1
-    let x2 = stream
-    let x3 = 0
-    let key0 = k0
-    let key1 = k1
-    for (let r = 0; r < 10; r++) {
-      // the low word of M·x exactly by Math.imul; the high word from the float64 product, whose
-      // rounding error (≤ 2^11) is far below the 2^31 that would move it: M·x − lo is a multiple
-      // of 2^32 to within that error, so rounding (M·x − lo)/2^32 gives the exact high word
-      const lo0 = Math.imul(M0, x0) >>> 0
-      const lo1 = Math.imul(M1, x2) >>> 0
-      const hi0 = Math.round((M0 * x0 - lo0) * INV_TWO32)
-      const hi1 = Math.round((M1 * x2 - lo1) * INV_TWO32)
-      x0 = (hi1 ^ x1 ^ key0) >>> 0
-      x1 = lo1
-      x2 = (hi0 ^ x3 ^ key1) >>> 0
-      x3 = lo0
-      key0 = (key0 + W0) >>> 0
-      key1 = (key1 + W1) >>> 0
-    }
-    const r0 = Math.sqrt(-2 * Math.log((x0 + 0.5) * INV_TWO32))
-    const t0 = TWO_PI * (x1 + 0.5) * INV_TWO32
-    const r1 = Math.sqrt(-2 * Math.log((x2 + 0.5) * INV_TWO32))
-    const t1 = TWO_PI * (x3 + 0.5) * INV_TWO32
-    out[o] = r0 * Math.cos(t0)
-    out[o + 1] = r0 * Math.sin(t0)
-    out[o + 2] = r1 * Math.cos(t1)
-    out[o + 3] = r1 * Math.sin(t1)
-    o += 4
+  for (let nb = 0; nb < nBlocks; nb++, o += 4) {
+    philox4x32(c0, c1, stream, 0, k0, k1, words, 0)
+    boxMuller(out, o)
     c0 = (c0 + 1) >>> 0
     if (c0 === 0) c1 = (c1 + 1) >>> 0
   }
@@ -118,14 +87,7 @@ function fillBlocks(out: Float32Array, o: number, b0: number, nBlocks: number, k
  * count defaults to out.length − outOffset. Allocation-free. Whole blocks go through the batched
  * kernel fillBlocks; a partial block at either end through normalBlock (the same values).
  */
-export function fillNormals(
-  out: Float32Array,
-  seed: number,
-  stream: number,
-  start: number,
-  outOffset = 0,
-  count: number = out.length - outOffset
-): void {
+export function fillNormals(out: Float32Array, seed: number, stream: number, start: number, outOffset?: number, count?: number): void {
   fillNormalsOf('box-muller', out, seed, stream, start, outOffset, count)
 }
 

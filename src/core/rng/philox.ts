@@ -9,19 +9,7 @@ const M0 = 0xd2511f53
 const M1 = 0xcd9e8d57
 const W0 = 0x9e3779b9
 const W1 = 0xbb67ae85
-
-/** high 32 bits of the 64-bit product of two uint32 (exact, via 16-bit limbs) */
-function mulhi32(a: number, b: number): number {
-  const a0 = a & 0xffff
-  const a1 = a >>> 16
-  const b0 = b & 0xffff
-  const b1 = b >>> 16
-  const lo = a0 * b0
-  const m1 = a1 * b0
-  const m2 = a0 * b1
-  const carry = ((lo >>> 16) + (m1 & 0xffff) + (m2 & 0xffff)) >>> 16
-  return (a1 * b1 + (m1 >>> 16) + (m2 >>> 16) + carry) >>> 0
-}
+const INV_TWO32 = 1 / 4294967296
 
 /**
  * Philox4x32 with `rounds` rounds (10 is the standard): out[outOffset..+3] = bijection of the
@@ -49,10 +37,13 @@ export function philox4x32(
       key0 = (key0 + W0) >>> 0
       key1 = (key1 + W1) >>> 0
     }
-    const hi0 = mulhi32(M0, x0)
+    // the low word of M·x exactly by Math.imul; the high word from the float64 product, whose
+    // rounding error (≤ 2¹¹) is far below the 2³¹ that would move it: M·x − lo is a multiple of
+    // 2³² to within that error, so rounding (M·x − lo)/2³² gives the exact high word
     const lo0 = Math.imul(M0, x0) >>> 0
-    const hi1 = mulhi32(M1, x2)
     const lo1 = Math.imul(M1, x2) >>> 0
+    const hi0 = Math.round((M0 * x0 - lo0) * INV_TWO32)
+    const hi1 = Math.round((M1 * x2 - lo1) * INV_TWO32)
     x0 = (hi1 ^ x1 ^ key0) >>> 0
     x1 = lo1
     x2 = (hi0 ^ x3 ^ key1) >>> 0
@@ -64,34 +55,3 @@ export function philox4x32(
   out[outOffset + 3] = x3
 }
 
-const INV_TWO32 = 1 / 4294967296
-
-/**
- * philox4x32 (10 rounds) with the high word of M·x from one float64 product (exact: its rounding
- * error, ≤ 2¹¹, is far below the 2³¹ that would move the rounded quotient) instead of 16-bit limbs;
- * the same words, about twice as fast (tests/unit/core/ziggurat.test.ts compares the two).
- */
-export function philox4x32Fast(c0: number, c1: number, c2: number, c3: number, k0: number, k1: number, out: Uint32Array): void {
-  let x0 = c0 >>> 0
-  let x1 = c1 >>> 0
-  let x2 = c2 >>> 0
-  let x3 = c3 >>> 0
-  let key0 = k0 >>> 0
-  let key1 = k1 >>> 0
-  for (let r = 0; r < 10; r++) {
-    const lo0 = Math.imul(M0, x0) >>> 0
-    const lo1 = Math.imul(M1, x2) >>> 0
-    const hi0 = Math.round((M0 * x0 - lo0) * INV_TWO32)
-    const hi1 = Math.round((M1 * x2 - lo1) * INV_TWO32)
-    x0 = (hi1 ^ x1 ^ key0) >>> 0
-    x1 = lo1
-    x2 = (hi0 ^ x3 ^ key1) >>> 0
-    x3 = lo0
-    key0 = (key0 + W0) >>> 0
-    key1 = (key1 + W1) >>> 0
-  }
-  out[0] = x0
-  out[1] = x1
-  out[2] = x2
-  out[3] = x3
-}

@@ -19,7 +19,7 @@
  * the rare slow words back to `slowNormal` below, so the kernel and the JavaScript reference
  * (fillBlocksReference) give the same float32 bit for bit (tests/unit/core/ziggurat.test.ts).
  */
-import { philox4x32, philox4x32Fast } from './philox'
+import { philox4x32 } from './philox'
 import { ZIGGURAT_WASM_BASE64 } from './ziggurat-wasm'
 
 /** the base layer's edge r and each layer's area v for 256 layers (Marsaglia & Tsang 2000) */
@@ -83,7 +83,7 @@ class ExtraWords {
 
   next(): number {
     if (this.used === 4) {
-      philox4x32Fast(this.c0, this.c1, this.stream, (1 + this.lane + 4 * this.j) >>> 0, this.k0, this.k1, this.buf)
+      philox4x32(this.c0, this.c1, this.stream, (1 + this.lane + 4 * this.j) >>> 0, this.k0, this.k1, this.buf)
       this.j++
       this.used = 0
     }

@@ -6,27 +6,9 @@
  * Picard and merged shards depend on it), so the comparison is bit for bit, not to a tolerance.
  */
 import { describe, expect, it } from 'vitest'
+import { MASK, philoxRef } from './philox-ref'
 import { fillNormals } from '../../../src/core/rng/normals'
 
-const MASK = 0xffffffffn
-
-/** Philox4x32-10 on BigInt words (Salmon et al., SC'11), returning the four output words */
-function philoxRef(c: [bigint, bigint, bigint, bigint], k: [bigint, bigint]): number[] {
-  let [x0, x1, x2, x3] = c
-  let [k0, k1] = k
-  for (let r = 0; r < 10; r++) {
-    const p0 = 0xd2511f53n * x0
-    const p1 = 0xcd9e8d57n * x2
-    const n0 = ((p1 >> 32n) ^ x1 ^ k0) & MASK
-    const n1 = p1 & MASK
-    const n2 = ((p0 >> 32n) ^ x3 ^ k1) & MASK
-    const n3 = p0 & MASK
-    x0 = n0; x1 = n1; x2 = n2; x3 = n3
-    k0 = (k0 + 0x9e3779b9n) & MASK
-    k1 = (k1 + 0xbb67ae85n) & MASK
-  }
-  return [x0, x1, x2, x3].map(Number)
-}
 
 /** normal n of (seed, stream) by the documented mapping (normals.ts header), as float32 */
 function normalRef(seed: number, stream: number, n: number): number {
