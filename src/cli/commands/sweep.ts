@@ -3,7 +3,6 @@
  * written as a self-contained job folder with a Slurm job-array script; `--run-shard` runs one
  * shard (one array task), `--local` runs them all on this machine (docs/cluster.md).
  */
-import { DEFAULT_NOISE } from '../../core/sampler/params'
 import { existsSync, promises as fs } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import path from 'node:path'
@@ -11,6 +10,7 @@ import { spawnSync } from 'node:child_process'
 import type { Command } from '../main'
 import { UserError } from '../../core/errors'
 import { VERSION } from '../../core/version'
+import { DEFAULT_NOISE } from '../../core/sampler/params'
 import { parseArgs, positiveFlag } from '../args'
 import { writeFileAtomic, writeJsonAtomic } from '../../services/fs/atomic'
 import { findCard } from '../../services/models/open'

@@ -58,10 +58,11 @@ function boxMuller(dst: Float32Array | Float64Array, o: number): void {
   dst[o + 3] = r1 * Math.sin(t1)
 }
 
-/** writes the four normals of block b into `block` (float64; a Float32Array store rounds them as fillBlocks does) */
-function normalBlock(b: number, k0: number, k1: number, stream: number): void {
+/** the four normals of block b, in `block` (float64; a Float32Array store rounds them as fillBlocks does) */
+function normalBlock(b: number, k0: number, k1: number, stream: number): Float64Array {
   philox4x32(b >>> 0, Math.floor(b / TWO32) >>> 0, stream, 0, k0, k1, words, 0)
   boxMuller(block, 0)
+  return block
 }
 
 /**
@@ -108,8 +109,10 @@ export function fillNormalsOf(
     throw new RangeError(`fillNormals: range [${outOffset}, ${outOffset}+${count}) outside an array of ${out.length}`)
   }
   checkPosition(start + count, 'start + count')
-  const zig = kind === 'ziggurat'
-  if (!zig && kind !== 'box-muller') throw new RangeError(`noise kind must be one of ${NOISE_KINDS.join(', ')}, got ${String(kind)}`)
+  if (!NOISE_KINDS.includes(kind)) throw new RangeError(`noise kind must be one of ${NOISE_KINDS.join(', ')}, got ${String(kind)}`)
+  // one block (partial ends) and whole blocks (the batched kernel) of this kind
+  const blockOf = kind === 'ziggurat' ? zigguratBlock : normalBlock
+  const fillWhole = kind === 'ziggurat' ? fillZigguratBlocks : fillBlocks
   const k0 = seed >>> 0
   const k1 = Math.floor(seed / TWO32) >>> 0
   let n = start
@@ -119,7 +122,7 @@ export function fillNormalsOf(
   if (n % 4 !== 0 && o < end) {
     const b = Math.floor(n / 4)
     const lane = n - 4 * b
-    const vals = zig ? zigguratBlock(b, k0, k1, stream) : (normalBlock(b, k0, k1, stream), block)
+    const vals = blockOf(b, k0, k1, stream)
     const take = Math.min(4 - lane, end - o)
     for (let i = 0; i < take; i++) out[o + i] = vals[lane + i]!
     o += take
@@ -127,14 +130,13 @@ export function fillNormalsOf(
   }
   const whole = Math.floor((end - o) / 4)
   if (whole > 0) {
-    if (zig) fillZigguratBlocks(out, o, n / 4, whole, k0, k1, stream)
-    else fillBlocks(out, o, n / 4, whole, k0, k1, stream)
+    fillWhole(out, o, n / 4, whole, k0, k1, stream)
     o += 4 * whole
     n += 4 * whole
   }
   // tail: the first lanes of one more block
   if (o < end) {
-    const vals = zig ? zigguratBlock(n / 4, k0, k1, stream) : (normalBlock(n / 4, k0, k1, stream), block)
+    const vals = blockOf(n / 4, k0, k1, stream)
     const take = end - o
     for (let i = 0; i < take; i++) out[o + i] = vals[i]!
   }

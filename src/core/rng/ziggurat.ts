@@ -9,7 +9,7 @@
  *  - The word w picks layer i = w & 255 of a 256-layer ziggurat (Marsaglia & Tsang 2000,
  *    r = 3.6541528853610088, layer area v = 4.92867323399·10⁻³), the sign from bit 8 and
  *    u = (⌊w/2⁹⌋ + ½)/2²³ ∈ (0, 1) from the top 23 bits; z = ±u·x[i] when u < x[i+1]/x[i]
- *    (inside the layer's inner rectangle: 98.3 % of words).
+ *    (inside the layer's inner rectangle: 98.5 % of words).
  *  - Otherwise (wedge, base-layer tail, or the top cap) the exact rejection steps draw further
  *    words from the extra blocks (counter (⌊n/4⌋ …, stream, 1 + lane + 4k), k = 0, 1, …), read in
  *    order: a wedge test uses one word as a uniform, a new attempt one word as above, the tail
@@ -21,6 +21,7 @@
  */
 import { philox4x32 } from './philox'
 import { ZIGGURAT_WASM_BASE64 } from './ziggurat-wasm'
+import { decodeBase64 } from '../base64'
 
 /** the base layer's edge r and each layer's area v for 256 layers (Marsaglia & Tsang 2000) */
 export const ZIG_R = 3.6541528853610088
@@ -144,7 +145,7 @@ function referenceBlock(out: Float32Array | Float64Array, o: number, c0: number,
 }
 
 /** the JavaScript reference: n whole blocks from block b0 into out[o …] */
-export function fillBlocksReference(out: Float32Array, o: number, b0: number, nBlocks: number, k0: number, k1: number, stream: number): void {
+export function fillBlocksReference(out: Float32Array | Float64Array, o: number, b0: number, nBlocks: number, k0: number, k1: number, stream: number): void {
   let c1 = Math.floor(b0 / 4294967296) >>> 0
   let c0 = (b0 - c1 * 4294967296) >>> 0
   for (let nb = 0; nb < nBlocks; nb++, o += 4) {
@@ -163,20 +164,15 @@ interface Kernel {
 const OUT_BYTE = 4096
 const CHUNK_BLOCKS = 4096
 
-function decodeBase64(s: string): Uint8Array {
-  const bin = atob(s)
-  const bytes = new Uint8Array(bin.length)
-  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i)
-  return bytes
-}
-
 let kernel: Kernel | null | undefined
 
 /** the WebAssembly kernel, compiled on first use (null where WebAssembly is unavailable) */
 export function zigguratKernel(): Kernel | null {
   if (kernel !== undefined) return kernel
   try {
-    const module = new WebAssembly.Module(decodeBase64(ZIGGURAT_WASM_BASE64) as BufferSource)
+    const bytes = decodeBase64(ZIGGURAT_WASM_BASE64)
+    if (!bytes) throw new Error('ziggurat-wasm.ts: not base64')
+    const module = new WebAssembly.Module(bytes as BufferSource)
     const instance = new WebAssembly.Instance(module, { zig: { slow: slowNormal } })
     const memory = instance.exports.memory as WebAssembly.Memory
     new Float64Array(memory.buffer, 0, ZIG_LAYERS).set(K)
@@ -216,8 +212,6 @@ const partial = new Float64Array(4)
 
 /** the four normals of block b (for partial blocks at either end of a range) */
 export function zigguratBlock(b: number, k0: number, k1: number, stream: number): Float64Array {
-  const c1 = Math.floor(b / 4294967296) >>> 0
-  const c0 = (b - c1 * 4294967296) >>> 0
-  referenceBlock(partial, 0, c0, c1, stream, k0, k1)
+  fillBlocksReference(partial, 0, b, 1, k0, k1, stream)
   return partial
 }

@@ -9,6 +9,7 @@ import { noiseOf, schemeOf } from './params'
 import type { NoiseKind } from '../rng/normals'
 import { UserError } from '../errors'
 import { jsonSyntaxProblem } from '../json-error'
+import { bytesToBase64, decodeBase64 } from '../base64'
 
 export const CHECKPOINT_VERSION = 1
 
@@ -100,43 +101,12 @@ export function assertCompatible(cp: Checkpoint, asked: SamplerParams, dim: numb
   if (cp.framesDone > p.frames) throw new UserError(`checkpoint is at frame ${cp.framesDone - 1}, beyond the ${p.frames} frames asked for`, 'bad-checkpoint')
 }
 
-const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
-
-export function bytesToBase64(bytes: Uint8Array): string {
-  let s = ''
-  let i = 0
-  for (; i + 2 < bytes.length; i += 3) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!
-    s += B64[n >>> 18]! + B64[(n >>> 12) & 63]! + B64[(n >>> 6) & 63]! + B64[n & 63]!
-  }
-  const rest = bytes.length - i
-  if (rest === 1) {
-    const n = bytes[i]! << 16
-    s += B64[n >>> 18]! + B64[(n >>> 12) & 63]! + '=='
-  } else if (rest === 2) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8)
-    s += B64[n >>> 18]! + B64[(n >>> 12) & 63]! + B64[(n >>> 6) & 63]! + '='
-  }
-  return s
-}
+export { bytesToBase64 } from '../base64'
 
 export function base64ToBytes(s: string): Uint8Array {
-  const clean = s.replace(/=+$/, '')
-  if (/[^A-Za-z0-9+/]/.test(clean) || clean.length % 4 === 1) throw new UserError('checkpoint: positions are not valid base64', 'bad-checkpoint')
-  const out = new Uint8Array(Math.floor((clean.length * 3) / 4))
-  let o = 0
-  let acc = 0
-  let bits = 0
-  for (let i = 0; i < clean.length; i++) {
-    acc = (acc << 6) | B64.indexOf(clean[i]!)
-    bits += 6
-    if (bits >= 8) {
-      bits -= 8
-      out[o++] = (acc >>> bits) & 255
-    }
-    acc &= (1 << bits) - 1
-  }
-  return out
+  const bytes = decodeBase64(s)
+  if (!bytes) throw new UserError('checkpoint: positions are not valid base64', 'bad-checkpoint')
+  return bytes
 }
 
 function float32ToBase64(a: Float32Array): string {

@@ -4,11 +4,11 @@
  * its Slurm script; and a finished job folder opened as a run of the project (merged, then stored
  * through the runs service like a run the app made itself).
  */
-import { DEFAULT_NOISE } from '../../core/sampler/params'
 import { existsSync, promises as fs } from 'node:fs'
 import path from 'node:path'
 import { UserError } from '../../core/errors'
 import { VERSION } from '../../core/version'
+import { DEFAULT_NOISE } from '../../core/sampler/params'
 import { checkRunParams, firstError, type RunParams } from '../../api/run-params'
 import type { ServiceContext } from '../context'
 import { writeFileAtomic, writeJsonAtomic } from '../fs/atomic'

@@ -8,12 +8,12 @@
  *   exports/         trajectories written by run.export
  * The sampler itself runs in the renderer (Web Worker, WebGPU/WASM); this service stores what it makes.
  */
-import { DEFAULT_NOISE } from '../../core/sampler/params'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { UserError } from '../../core/errors'
 import { jsonSyntaxProblem } from '../../core/json-error'
+import { DEFAULT_NOISE } from '../../core/sampler/params'
 import { checkpointFromJson, checkpointToJson } from '../../core/sampler/checkpoint'
 import { checkRunParams, deriveParams, firstError, type DerivedParams, type ModelLimits, type RunParams } from '../../api/run-params'
 import { writeFileAtomic, writeJsonAtomic } from '../fs/atomic'
