@@ -18,9 +18,11 @@ export const SelfCheckSummary = z
     denoiseSteps: z.number(),
     sigmaMin: z.number(),
     replicas: z.number(),
+    /** replicas per run when the check ended (its rounds may have added some) */
+    replicasUsed: z.number().optional(),
     nsPerReplica: z.number(),
     perDt: z.array(
-      z.object({ dtPs: z.number(), equilibriumOk: z.boolean(), equilibriumUnresolved: z.boolean().optional(), kineticsOk: z.boolean(), jsd: z.number().nullable(), acceptance: z.number().nullable().optional() }).passthrough()
+      z.object({ dtPs: z.number(), equilibriumOk: z.boolean(), equilibriumUnresolved: z.boolean().optional(), kineticsOk: z.boolean(), jsd: z.number().nullable(), acceptance: z.number().nullable().optional(), timescaleError: z.number().nullable().optional(), timescaleSe: z.number().nullable().optional() }).passthrough()
     ),
     recommendedDtPs: z.number().optional(),
     verdict: z.string(),
@@ -35,6 +37,8 @@ export const SelfCheckSettings = z
     /** ns per replica of every run */
     nsPerReplica: z.number().positive().max(10_000).optional(),
     replicas: z.number().int().min(4).max(1024).optional(),
+    /** the most replicas the check's rounds may reach (≥ replicas; docs/self-check.md "Rounds") */
+    maxReplicas: z.number().int().min(4).max(1024).optional(),
     /** D (Å²/ps) */
     diffusion: z.number().positive().max(1000).optional(),
     mode: z.enum(SELF_CHECK_MODES).optional(),

@@ -48,15 +48,22 @@ test('a tiny self-check from the Check tab gives a verdict and tables; the Sampl
   await expect(page.getByTestId('selfcheck-none')).toBeVisible()
   // the default settings (diffmd check's) take a while: the estimate says how long
   await expect(page.getByTestId('check-estimate')).toContainText(/Takes about \d+ min/)
+  // a second round of replicas may follow: the estimate gives the most it can take too
+  await expect(page.getByTestId('check-estimate')).toContainText(/up to \d+ min if it must add replicas/)
   await shot('selfcheck-defaults')
   await page.getByTestId('check-dt').fill('2.5')
   await page.getByTestId('check-nsPerReplica').fill('0.3')
   await page.getByTestId('check-replicas').fill('4')
+  // fewer than the replicas is refused beside the field; equal means one round
+  await page.getByTestId('check-maxReplicas').fill('2')
+  await expect(page.getByTestId('check-start')).toBeDisabled()
+  await page.getByTestId('check-maxReplicas').fill('4')
   await page.getByText('More: i.i.d. draw').click()
   await page.getByTestId('check-iidSamples').fill('200')
   await page.getByTestId('check-iidSteps').fill('40')
   await page.getByTestId('check-seed').fill('1')
   await expect(page.getByTestId('check-estimate')).toContainText(/Takes about \d+ s/)
+  await expect(page.getByTestId('check-estimate')).not.toContainText('up to')
   // a bad Δt list is refused beside the field
   await page.getByTestId('check-dt').fill('2.5, x')
   await expect(page.getByTestId('check-error-dtText')).toContainText("'x' is not a positive time step")

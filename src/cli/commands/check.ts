@@ -17,13 +17,17 @@ const D = SELF_CHECK_DEFAULTS
 const ALA2_DIFFUSION = 0.0498868
 const usage = `diffmd check — is this model's dynamics self-consistent, and at which time step?
 usage: diffmd check --model FILE.onnx [--data SNAPSHOTS] [--dt ${D.dtPs.join(',')}] [--diffusion D]
-                    [--ns ${D.nsPerReplica}] [--replicas ${D.replicas}] [--mode bridge] [--denoise-steps ${D.denoiseSteps}] [--sigma-min Å]
+                    [--ns ${D.nsPerReplica}] [--replicas ${D.replicas}] [--max-replicas ${D.maxReplicas}] [--mode bridge] [--denoise-steps ${D.denoiseSteps}] [--sigma-min Å]
                     [--frame-ps PS] [--counting-ps ${D.countingPs}] [--iid ${D.iidSamples}] [--seed 1] [--no-save] [--report FILE.json] [--json]
   For every Δt (ps) it runs R replicas × NS ns at Δt and at Δt/2 and draws i.i.d. samples of the
   model's full reverse diffusion, then compares (a) the equilibrium at Δt with the i.i.d. samples
   (Ramachandran JSD against its sampling noise, basin populations with error bars) and with the
   training snapshots, and (b) the kinetics at Δt with Δt/2 (ACF at 50/200/500 ps, τ_int, C5⇄C7eq
-  rates counted every --counting-ps, error bars from the replicas).
+  rates counted every --counting-ps, error bars from the replicas), and fits the runs' kinetic time
+  scale against Δt to estimate each Δt's kinetic error. While a Δt at or above the recommended one
+  is undecided it doubles the replicas of every run, up to --max-replicas (= --replicas: one round).
+  --replicas R      replicas of the first round (default ${D.replicas})
+  --max-replicas N  the most replicas per run (default the larger of ${D.maxReplicas} and --replicas)
   --diffusion D     Å²/ps (default 0.0498868: the ala2 example's BD friction at 300 K)
   --frame-ps PS     saved-frame spacing (default: the least common multiple of every Δt and Δt/2)
   --data FILE       the training snapshots (default: the files the model card names)
@@ -38,6 +42,7 @@ const spec = {
   diffusion: 'number',
   ns: 'number',
   replicas: 'int',
+  'max-replicas': 'int',
   mode: 'string',
   'denoise-steps': 'int',
   'sigma-min': 'number',
@@ -67,13 +72,14 @@ const pct = (x: number): string => `${(100 * x).toFixed(2)} %`
 export function formatReport(r: SelfCheckReport): string {
   const lines: string[] = []
   const o = r.options
-  lines.push(`self-check: ${o.replicas} replicas × ${o.nsPerReplica} ns per Δt, ${o.mode} M = ${o.denoiseSteps}, σ_min ${o.sigmaMin.toFixed(4)} Å, D ${o.diffusion} Å²/ps; ${o.iidSamples} i.i.d. samples; kinetics counted every ${o.countingPs} ps`)
+  lines.push(`self-check: ${r.replicasUsed} replicas × ${o.nsPerReplica} ns per Δt${r.rounds > 1 ? ` (${r.rounds} rounds from ${o.replicas})` : ''}, ${o.mode} M = ${o.denoiseSteps}, σ_min ${o.sigmaMin.toFixed(4)} Å, D ${o.diffusion} Å²/ps; ${o.iidSamples} i.i.d. samples; kinetics counted every ${o.countingPs} ps`)
   for (const c of r.iidVersusSnapshots) lines.push(`  model (i.i.d.) vs snapshots, ${c.residue}: JSD ${c.jsd.toFixed(4)}${c.differs ? ` — differs: ${c.reasons.join('; ')}` : ''}`)
   lines.push('')
-  lines.push('  Δt (ps)  equilibrium vs i.i.d.                          kinetics vs Δt/2')
+  lines.push('  Δt (ps)  equilibrium vs i.i.d.                          kinetics (time scale vs Δt → 0; figures vs Δt/2)')
   for (const p of r.perDt) {
     const eq = p.equilibrium.map((e) => `${r.residues.length > 1 ? e.residue + ' ' : ''}JSD ${e.jsd.toFixed(4)} (noise ${e.jsdNoise.toFixed(4)})${e.differs ? ' DIFFERS' : e.conclusive === false ? ' NOT RESOLVED' : ''}`).join('; ')
-    const kin = p.kinetics ? (p.kinetics.differs ? `CHANGES: ${p.kinetics.reasons.slice(0, 3).join('; ')}` : p.kinetics.conclusive ? 'agree' : 'agree within wide error bars') : '—'
+    const ts = p.timescale ? `${p.timescale.error >= 0 ? '+' : '−'}${(100 * Math.abs(Math.expm1(p.timescale.error))).toFixed(0)} ± ${(100 * p.timescale.se).toFixed(0)} %${p.timescale.ok ? ' CONVERGED' : p.timescale.changes ? ' NOT CONVERGED' : ''}; ` : ''
+    const kin = p.kinetics ? ts + (p.kinetics.differs ? `CHANGES: ${p.kinetics.reasons.slice(0, 3).join('; ')}` : p.kinetics.conclusive ? 'agree' : 'agree within wide error bars') : '—'
     lines.push(`  ${String(p.dtPs).padEnd(8)} ${eq.padEnd(46)} ${kin}${p.acceptance !== undefined ? `  (acceptance ${pct(p.acceptance)})` : ''}`)
     for (const e of p.equilibrium) {
       const pops = e.populations.filter((q) => q.other.value >= 0.002 || q.sim.value >= 0.002).map((q) => `${q.basin} ${pct(q.sim.value)}±${pct(q.sim.stderr)} vs ${pct(q.other.value)}`)
@@ -109,6 +115,7 @@ const command: Command = {
         countingPs: flags['counting-ps'] as number | undefined,
         nsPerReplica: flags.ns as number | undefined,
         replicas: flags.replicas as number | undefined,
+        maxReplicas: flags['max-replicas'] as number | undefined,
         mode: mode as SamplerMode,
         denoiseSteps: flags['denoise-steps'] as number | undefined,
         sigmaMin: flags['sigma-min'] as number | undefined,

@@ -178,3 +178,35 @@ export function referenceKinetics(
   if (segs.length === 0) throw new RangeError(`referenceKinetics: no reference replica can be cut into ${opts.segmentFrames}-frame segments at ${opts.spacingPs} ps`)
   return { ...kineticFigures(segs, opts.spacingPs, opts.lagsPs), segments: segs.length }
 }
+
+/**
+ * The run's kinetic time scale on a log scale: the mean of ln τ_int φ, ln τ_int ψ (ps) and
+ * −ln k(C5→C7eq), −ln k(C7eq→C5) (ns). Its change between two runs is the mean log-ratio of their
+ * relaxation times, so one number carries what the four figures share (docs/self-check.md
+ * "Kinetic time scale"); NaN when a figure is missing (no transitions, no τ_int).
+ */
+export function logTimescale(f: KineticFigures): number {
+  const parts = [Math.log(f.tauPhi.value), Math.log(f.tauPsi.value), -Math.log(f.rateForward.value), -Math.log(f.rateBackward.value)]
+  return parts.every((v) => Number.isFinite(v)) ? parts.reduce((a, b) => a + b, 0) / parts.length : NaN
+}
+
+/**
+ * The delete-one-group jackknife of a statistic of replica sets: the replicas are cut into
+ * `groups` contiguous groups (as even as possible), θ₍g₎ is the statistic without group g, and
+ * se² = (G − 1)/G·Σ(θ₍g₎ − θ̄)². Returns the full-set value with that error (NaN error below 2 groups
+ * or when any θ₍g₎ is not finite).
+ */
+export function jackknifeOverReplicas<T>(replicas: readonly T[], statistic: (subset: readonly T[]) => number, groups = 8): ValueWithError {
+  const value = statistic(replicas)
+  const G = Math.min(groups, replicas.length)
+  if (G < 2) return { value, stderr: NaN }
+  const loo: number[] = []
+  for (let g = 0; g < G; g++) {
+    const a = Math.floor((g * replicas.length) / G)
+    const b = Math.floor(((g + 1) * replicas.length) / G)
+    loo.push(statistic([...replicas.slice(0, a), ...replicas.slice(b)]))
+  }
+  if (!loo.every((v) => Number.isFinite(v))) return { value, stderr: NaN }
+  const m = loo.reduce((x, y) => x + y, 0) / G
+  return { value, stderr: Math.sqrt(((G - 1) / G) * loo.reduce((x, y) => x + (y - m) ** 2, 0)) }
+}

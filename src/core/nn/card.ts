@@ -121,10 +121,13 @@ export interface SelfCheckSummary {
   denoiseSteps: number
   sigmaMin: number
   replicas: number
+  /** replicas per run when the check ended (its rounds may have added some) */
+  replicasUsed?: number
   nsPerReplica: number
   /** Δt (ps) → summary; recommendedDtPs is the Sample panel's default Δt */
   /** equilibriumUnresolved: the equilibrium did not differ but its error bars could not have seen a change */
-  perDt: { dtPs: number; equilibriumOk: boolean; equilibriumUnresolved?: boolean; kineticsOk: boolean; jsd: number; acceptance?: number }[]
+  /** timescaleError ± timescaleSe: the fitted error of the ln kinetic time scale at this Δt (negative = too fast) */
+  perDt: { dtPs: number; equilibriumOk: boolean; equilibriumUnresolved?: boolean; kineticsOk: boolean; jsd: number; acceptance?: number; timescaleError?: number; timescaleSe?: number }[]
   recommendedDtPs?: number
   verdict: string
 }

@@ -88,8 +88,14 @@ export const SELF_CHECK_TOLERANCE = {
   kineticsRelative: 0.2,
   /** kinetics: absolute difference of an ACF value that counts as not converged */
   acfAbsolute: 0.05,
-  /** kinetics significance (standard errors) */
+  /** kinetics significance (standard errors): the width of the bands the time-scale error must clear */
   kineticsZ: 2,
+  /**
+   * one figure's Δt-vs-Δt/2 difference counts as a change only beyond this many standard errors:
+   * about ten figures are compared per Δt, so 3 σ keeps the chance of a false alarm per Δt near
+   * 10·0.003 (docs/self-check.md "Kinetic time scale")
+   */
+  kineticsItemZ: 3,
 } as const
 
 function meanSe(values: number[]): ValueWithError {
@@ -218,7 +224,7 @@ export function compareKinetics(at: KineticFigures, half: KineticFigures, tol = 
     const se = relative ? Math.hypot(a.stderr / a.value, b.stderr / b.value) : Math.hypot(a.stderr, b.stderr)
     const z = se > 0 ? diff / se : NaN
     const limit = relative ? tol.kineticsRelative : tol.acfAbsolute
-    const differs = Number.isFinite(diff) && Math.abs(diff) > limit && Number.isFinite(z) && Math.abs(z) > tol.kineticsZ
+    const differs = Number.isFinite(diff) && Math.abs(diff) > limit && Number.isFinite(z) && Math.abs(z) > tol.kineticsItemZ
     items.push({ name, at: a, half: b, difference: diff, relative, se, z, differs })
   }
   add('k C5→C7eq', at.rateForward, half.rateForward, true)
@@ -244,9 +250,83 @@ export interface DtResult {
   /** against the training snapshots (context: how well the model learned the data) */
   versusSnapshots: EquilibriumComparison[]
   kinetics?: KineticsComparison
+  /** the kinetic time scale's estimated error at this Δt, from the fit over every run (timescaleError) */
+  timescale?: TimescaleError
   /** run-length check: replica length / τ_int (below 20 the kinetic figures are unreliable) */
   lengthOverTau: number
   acceptance?: number
+}
+
+export interface TimescalePoint {
+  dtPs: number
+  /** logTimescale of the run (src/core/analysis/kinetics.ts) with its jackknife error */
+  value: number
+  stderr: number
+}
+
+export interface TimescaleFit {
+  /** ln time scale extrapolated to Δt → 0, and its slope per ps, with standard errors */
+  intercept: number
+  slope: number
+  interceptSe: number
+  slopeSe: number
+  /** χ² of the points about the line, its degrees of freedom, and the factor √max(1, χ²/dof) the errors were scaled by */
+  chi2: number
+  dof: number
+  scale: number
+  points: TimescalePoint[]
+}
+
+/**
+ * Weighted least squares of y = a + b·Δt through the runs' log time scales (weights 1/se²). A step's
+ * own kinetic error vanishes as Δt → 0 (docs/sampler-integrators.md "The step's own kinetics") and
+ * grows about linearly with Δt over the range a self-check tests, so b·Δt estimates how far the run at
+ * Δt is from the converged kinetics — using every run, not only the pair Δt, Δt/2 (Richardson's idea
+ * by regression). When the points scatter more than their errors (χ²/dof > 1) the errors are scaled
+ * by √(χ²/dof) (Birge). Undefined with fewer than two usable points or a single Δt.
+ */
+export function fitTimescales(points: readonly TimescalePoint[]): TimescaleFit | undefined {
+  const p = points.filter((q) => Number.isFinite(q.value) && Number.isFinite(q.stderr) && q.stderr > 0)
+  if (p.length < 2 || new Set(p.map((q) => q.dtPs)).size < 2) return undefined
+  let S = 0
+  let Sx = 0
+  let Sy = 0
+  let Sxx = 0
+  let Sxy = 0
+  for (const q of p) {
+    const w = 1 / (q.stderr * q.stderr)
+    S += w
+    Sx += w * q.dtPs
+    Sy += w * q.value
+    Sxx += w * q.dtPs * q.dtPs
+    Sxy += w * q.dtPs * q.value
+  }
+  const D = S * Sxx - Sx * Sx
+  const b = (S * Sxy - Sx * Sy) / D
+  const a = (Sy - b * Sx) / S
+  let chi2 = 0
+  for (const q of p) chi2 += ((q.value - a - b * q.dtPs) / q.stderr) ** 2
+  const dof = p.length - 2
+  const scale = dof > 0 ? Math.sqrt(Math.max(1, chi2 / dof)) : 1
+  return { intercept: a, slope: b, interceptSe: scale * Math.sqrt(Sxx / D), slopeSe: scale * Math.sqrt(S / D), chi2, dof, scale, points: p }
+}
+
+export interface TimescaleError {
+  /** estimated error of the ln time scale at this Δt (slope·Δt: negative = dynamics too fast) and its standard error */
+  error: number
+  se: number
+  /** the band error ± kineticsZ·se lies inside ±ln(1 + kineticsRelative): kinetics converged here */
+  ok: boolean
+  /** the band lies wholly outside it: kinetics not converged here */
+  changes: boolean
+}
+
+/** the fit's estimate of the kinetic error at Δt and its verdict against the kinetics tolerance */
+export function timescaleErrorAt(fit: TimescaleFit, dtPs: number, tol = SELF_CHECK_TOLERANCE): TimescaleError {
+  const error = fit.slope * dtPs
+  const se = fit.slopeSe * dtPs
+  const L = Math.log(1 + tol.kineticsRelative)
+  return { error, se, ok: Math.abs(error) + tol.kineticsZ * se <= L, changes: Math.abs(error) - tol.kineticsZ * se > L }
 }
 
 export interface Verdict {
@@ -275,10 +355,14 @@ export function verdictOf(results: DtResult[], halfEquilibriumOk: (dt: number) =
   const notDiffering = sorted.filter((r) => !r.equilibrium.some((e) => e.differs))
   const eqOk = notDiffering.filter((r) => r.equilibrium.every((e) => e.conclusive !== false)).map((r) => r.dtPs)
   const eqUnresolved = notDiffering.filter((r) => !eqOk.includes(r.dtPs)).map((r) => r.dtPs)
-  const kinOk = sorted.filter((r) => r.kinetics && !r.kinetics.differs && r.kinetics.conclusive && halfEquilibriumOk(r.dtPs)).map((r) => r.dtPs)
+  // with a time-scale fit (timescale set), kinetics are judged by it and by any figure that changes
+  // beyond kineticsItemZ; without one, by the figures' Δt-vs-Δt/2 comparison alone
+  const kinChanges = (r: DtResult): boolean => Boolean(r.kinetics?.differs || r.timescale?.changes)
+  const kinVerified = (r: DtResult): boolean => (r.timescale ? r.timescale.ok : Boolean(r.kinetics?.conclusive))
+  const kinOk = sorted.filter((r) => r.kinetics && !kinChanges(r) && kinVerified(r) && halfEquilibriumOk(r.dtPs)).map((r) => r.dtPs)
   const consistent = eqOk.filter((dt) => kinOk.includes(dt))
   const drift = sorted.filter((r) => !eqOk.includes(r.dtPs) && !eqUnresolved.includes(r.dtPs)).map((r) => r.dtPs)
-  const changes = sorted.filter((r) => (eqOk.includes(r.dtPs) || eqUnresolved.includes(r.dtPs)) && r.kinetics?.differs).map((r) => r.dtPs)
+  const changes = sorted.filter((r) => (eqOk.includes(r.dtPs) || eqUnresolved.includes(r.dtPs)) && kinChanges(r)).map((r) => r.dtPs)
   /** the largest Δt of a set, preferring those whose kinetics did not change when halved */
   const pick = (v: number[]): number => {
     const steady = v.filter((dt) => !changes.includes(dt))
@@ -305,10 +389,23 @@ export function verdictOf(results: DtResult[], halfEquilibriumOk: (dt: number) =
   if (eqUnresolved.length > 0) {
     parts.push(`At Δt = ${list(eqUnresolved)} the equilibrium is not resolved — the runs are too short to see a change of the tolerated size (${unresolvedWhy.slice(0, 2).join('; ')}): run longer (--ns) or more replicas before trusting it.`)
   }
-  if (changes.length > 0) parts.push(`Kinetics change when Δt is halved at Δt = ${list(changes)}.`)
-  if (unverified.length > 0) parts.push(`At Δt = ${list(unverified)} the kinetics could not be compared with Δt/2 (error bars wider than the tolerance, or Δt/2 drifts): run longer (--ns) or more replicas.`)
+  const fitted = sorted.filter((r) => r.timescale)
+  const pct = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(0)}`
+  if (fitted.length > 0) {
+    parts.push(
+      `Kinetic time scale against Δt → 0: ${fitted.map((r) => `${pct(Math.expm1(r.timescale!.error))} ± ${(100 * r.timescale!.se).toFixed(0)} % at ${r.dtPs} ps`).join(', ')} (tolerance ±${(100 * SELF_CHECK_TOLERANCE.kineticsRelative).toFixed(0)} %; negative = too fast).`
+    )
+  }
+  if (changes.length > 0) parts.push(`Kinetics ${fitted.length > 0 ? 'are not converged' : 'change when Δt is halved'} at Δt = ${list(changes)}.`)
+  if (unverified.length > 0) {
+    parts.push(
+      fitted.length > 0
+        ? `At Δt = ${list(unverified)} the kinetics are not shown to be within the tolerance (their error band reaches it, or Δt/2 drifts): more replicas (--replicas, --max-replicas) or longer runs (--ns) may decide.`
+        : `At Δt = ${list(unverified)} the kinetics could not be compared with Δt/2 (error bars wider than the tolerance, or Δt/2 drifts): run longer (--ns) or more replicas.`
+    )
+  }
   if (rec !== undefined) {
-    const kinetics = kinOk.includes(rec) ? 'kinetics agree with Δt/2' : changes.includes(rec) ? 'kinetics change with Δt' : 'kinetics unverified'
+    const kinetics = kinOk.includes(rec) ? (fitted.length > 0 ? 'kinetics converged' : 'kinetics agree with Δt/2') : changes.includes(rec) ? 'kinetics change with Δt' : 'kinetics unverified'
     parts.push(`Recommended Δt: ${rec} ps${consistent.includes(rec) ? '' : eqOk.includes(rec) ? ` (equilibrium only; ${kinetics})` : ` (equilibrium not resolved; ${kinetics})`}.`)
   }
   return { equilibriumOk: eqOk, equilibriumUnresolved: eqUnresolved, kineticsOk: kinOk, recommendedDtPs: rec, text: parts.join(' ') }

@@ -16,6 +16,8 @@ export const IID_CHUNK = 250
 export interface PlanStage {
   /** 'iid' or the Δt (ps) of a run */
   key: 'iid' | number
+  /** 1 for the i.i.d. draw and the first round of runs; 2, 3 … for the rounds that add replicas */
+  round: number
   /** batched model calls */
   calls: number
   /** rows evaluated over all those calls (a call of B rows counts B) */
@@ -26,6 +28,8 @@ export interface PlanInput {
   dtPs: number[]
   nsPerReplica: number
   replicas: number
+  /** the most replicas the rounds may reach (default: replicas) */
+  maxReplicas?: number
   mode: SamplerMode
   denoiseSteps: number
   iidSamples: number
@@ -43,16 +47,35 @@ export function callsPerStep(mode: SamplerMode, denoiseSteps: number): number {
   return 1
 }
 
-function stage(key: PlanStage['key'], steps: number, rows: number, mode: SamplerMode, M: number): PlanStage {
-  return { key, calls: steps * callsPerStep(mode, M), evaluations: steps * rows * evaluationsPerStep(mode, M, schemeOf({ mode })) }
+function stage(key: PlanStage['key'], round: number, steps: number, rows: number, mode: SamplerMode, M: number): PlanStage {
+  return { key, round, calls: steps * callsPerStep(mode, M), evaluations: steps * rows * evaluationsPerStep(mode, M, schemeOf({ mode })) }
 }
 
-/** the stages in run order: i.i.d. first, then every Δt and Δt/2, largest first */
+/**
+ * Replicas added by each round of a self-check: the first round's, then doublings of the total
+ * while it stays within maxReplicas (16, max 64 → 16, 16, 32).
+ */
+export function roundSizes(replicas: number, maxReplicas: number): number[] {
+  const sizes = [replicas]
+  let total = replicas
+  while (2 * total <= maxReplicas) {
+    sizes.push(total)
+    total *= 2
+  }
+  return sizes
+}
+
+/**
+ * The stages in run order, for every round the check may make: i.i.d. first, then every Δt and
+ * Δt/2, largest first, round after round. A check that decides early skips the later rounds.
+ */
 export function selfCheckPlan(p: PlanInput): PlanStage[] {
   const stages: PlanStage[] = []
-  for (let s0 = 0; s0 < p.iidSamples; s0 += IID_CHUNK) stages.push(stage('iid', 1, Math.min(IID_CHUNK, p.iidSamples - s0), 'bridge', p.iidSteps))
+  for (let s0 = 0; s0 < p.iidSamples; s0 += IID_CHUNK) stages.push(stage('iid', 1, 1, Math.min(IID_CHUNK, p.iidSamples - s0), 'bridge', p.iidSteps))
   const dts = [...new Set(p.dtPs.flatMap((t) => [t, t / 2]))].sort((a, b) => b - a)
-  for (const dt of dts) stages.push(stage(dt, Math.round((p.nsPerReplica * 1000) / dt), p.replicas, p.mode, p.denoiseSteps))
+  roundSizes(p.replicas, p.maxReplicas ?? p.replicas).forEach((n, i) => {
+    for (const dt of dts) stages.push(stage(dt, i + 1, Math.round((p.nsPerReplica * 1000) / dt), n, p.mode, p.denoiseSteps))
+  })
   return stages
 }
 
@@ -69,14 +92,18 @@ export function stageSeconds(s: PlanStage, cost = CALL_COST): number {
   return s.calls * cost.a + s.evaluations * cost.b
 }
 
-/** estimated wall seconds of the whole check */
-export function estimateSeconds(p: PlanInput, cost = CALL_COST): number {
-  return selfCheckPlan(p).reduce((t, s) => t + stageSeconds(s, cost), 0)
+/**
+ * estimated wall seconds of the check when it makes `rounds` rounds (default every round it may:
+ * the most it can take; 1: when the first round decides, the least)
+ */
+export function estimateSeconds(p: PlanInput, cost = CALL_COST, rounds = Infinity): number {
+  return selfCheckPlan(p).reduce((t, s) => t + (s.round <= rounds ? stageSeconds(s, cost) : 0), 0)
 }
 
 /**
  * Tracks the overall fraction done from runSelfCheck's progress calls (stage label, done, total):
- * i.i.d. progress counts samples; a run's label names its Δt ("run at Δt = 2 ps …") and counts frames.
+ * i.i.d. progress counts samples; a run's label names its Δt ("run at Δt = 2 ps …") and, after the
+ * first, its round ("… round 2)"), and counts frames. The fraction is of the most the check can take.
  */
 export class PlanProgress {
   private readonly stages: PlanStage[]
@@ -101,9 +128,10 @@ export class PlanProgress {
     const m = /Δt = ([0-9.eE+-]+) ps/.exec(stage)
     if (!m) return undefined
     const dt = Number(m[1])
+    const round = Number(/round (\d+)/.exec(stage)?.[1] ?? 1)
     for (let i = 0; i < this.stages.length; i++) {
       const s = this.stages[i]!
-      if (s.key === dt) return this.total > 0 ? (before + this.weights[i]! * f) / this.total : 0
+      if (s.key === dt && s.round === round) return this.total > 0 ? (before + this.weights[i]! * f) / this.total : 0
       before += this.weights[i]!
     }
     return undefined

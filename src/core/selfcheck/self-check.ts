@@ -13,11 +13,12 @@ import { DEFAULT_DENOISE_STEPS, type SamplerMode } from '../sampler/params'
 import type { TrustRegion } from '../sampler/trust-region'
 import { runTrajectory } from '../sampler/runner'
 import { backboneDihedrals, seriesOf } from '../analysis/observables'
-import { kineticFigures, subsample, type KineticFigures } from '../analysis/kinetics'
+import { jackknifeOverReplicas, kineticFigures, logTimescale, subsample, type KineticFigures } from '../analysis/kinetics'
+import type { DihedralTrajectory } from '../analysis/basins'
 import { fillUniforms } from '../nn/random'
 import { UserError } from '../errors'
-import { compareEquilibrium, compareKinetics, verdictOf, type DtResult, type ResidueSamples, type Verdict } from './compare'
-import { IID_CHUNK } from './plan'
+import { compareEquilibrium, compareKinetics, fitTimescales, timescaleErrorAt, verdictOf, type DtResult, type ResidueSamples, type TimescaleFit, type TimescalePoint, type Verdict } from './compare'
+import { IID_CHUNK, roundSizes } from './plan'
 
 export interface SelfCheckOptions {
   /** candidate Δt per adapter step (ps); each is also run at Δt/2 */
@@ -29,7 +30,14 @@ export interface SelfCheckOptions {
   /** kinetic figures are counted at this spacing (ps; a multiple of framePs) */
   countingPs: number
   nsPerReplica: number
+  /** replicas of the first round */
   replicas: number
+  /**
+   * the check doubles the replicas of every run (new replicas, new noise streams; the earlier ones
+   * are kept) while a Δt at or above the recommended one is undecided, up to this many (default:
+   * replicas, one round). A check that stops at R replicas equals a one-round check with R.
+   */
+  maxReplicas?: number
   /** sampler mode and M of the runs */
   mode: SamplerMode
   denoiseSteps: number
@@ -49,6 +57,8 @@ export const SELF_CHECK_DEFAULTS = {
   countingPs: 10,
   nsPerReplica: 5,
   replicas: 16,
+  /** one doubling: the shipped ala2 model's 5-ps kinetics are undecided at 16 (docs/self-check.md "Rounds") */
+  maxReplicas: 32,
   denoiseSteps: DEFAULT_DENOISE_STEPS,
   // enough that the i.i.d. side can resolve a 2× change of a 0.3 % basin (±0.04 % binomial against the
   // ±0.1 % needed; docs/self-check.md "Power"): 2,000 could not, so ala2's α_R was never judged
@@ -73,6 +83,11 @@ export interface SelfCheckReport {
   perDt: DtResult[]
   /** kinetic figures of every run, keyed by Δt (ps) */
   kinetics: Record<string, KineticFigures[]>
+  /** every run's log time scale and the straight line through them (undefined below two usable runs) */
+  timescaleFit?: TimescaleFit
+  /** replicas per run at the end, and the rounds it took */
+  replicasUsed: number
+  rounds: number
   verdict: Verdict
   /** wall seconds and adapter steps made */
   wallSeconds: number
@@ -118,6 +133,7 @@ function checkOptions(o: SelfCheckOptions): void {
   if (Math.abs(c - Math.round(c)) > 1e-9 || c < 1) bad(`--counting-ps ${o.countingPs} must be a whole multiple of --frame-ps ${o.framePs}`)
   if (!(o.nsPerReplica > 0)) bad('--ns must be a positive number of ns per replica')
   if (!(Number.isInteger(o.replicas) && o.replicas >= 4)) bad('--replicas must be a whole number ≥ 4 (error bars come from the spread between replicas)')
+  if (o.maxReplicas !== undefined && !(Number.isInteger(o.maxReplicas) && o.maxReplicas >= o.replicas)) bad(`--max-replicas must be a whole number ≥ --replicas (${o.replicas})`)
   if (!(Number.isInteger(o.iidSamples) && o.iidSamples >= 100)) bad('--iid must be a whole number ≥ 100')
 }
 
@@ -174,7 +190,7 @@ export async function runSelfCheck(input: SelfCheckInput, opts: SelfCheckOptions
   // (1) i.i.d. samples: one adapter step from the mean structure with σ_K = σ_max and many reverse steps
   const iid = new Float32Array(opts.iidSamples * d)
   const chunk = IID_CHUNK
-  const totalStages = 1 + 2 * opts.dtPs.length
+  const totalStages = 1 + roundSizes(opts.replicas, opts.maxReplicas ?? opts.replicas).length * new Set(opts.dtPs.flatMap((t) => [t, t / 2])).size
   let stage = 0
   for (let s0 = 0; s0 < opts.iidSamples; s0 += chunk) {
     const n = Math.min(chunk, opts.iidSamples - s0)
@@ -195,77 +211,135 @@ export async function runSelfCheck(input: SelfCheckInput, opts: SelfCheckOptions
   const snapAngles = residues.map((r) => angles(input.snapshots, nSnap, r))
   const iidVersusSnapshots = residues.map((r, i) => compareEquilibrium({ residue: r.name, groups: [iidAngles[i]!] }, snapAngles[i]!))
 
-  // (2) runs at every Δt and Δt/2, from random snapshots
-  const R = opts.replicas
-  const pick = new Float64Array(R)
-  fillUniforms(pick, opts.seed, INIT_STREAM, 0)
-  const init = new Float32Array(R * d)
-  for (let r = 0; r < R; r++) {
-    const f = Math.floor(pick[r]! * nSnap)
-    init.set(input.snapshots.subarray(f * d, (f + 1) * d), r * d)
-  }
+  // (2) runs at every Δt and Δt/2, from random snapshots, in rounds of new replicas (replica r of
+  // any round draws noise stream r and starts from snapshot pick r, so rounds add up to one run)
   const dts = [...new Set(opts.dtPs.flatMap((t) => [t, t / 2]))].sort((a, b) => b - a)
-  const runs = new Map<number, { samples: ResidueSamples[]; kinetics: KineticFigures[]; acceptance?: number }>()
-  for (const dt of dts) {
-    // frames as dense as the counting allows (≤ 5 ps): the equilibrium figures need many frames
-    const framePs = runFramePs(dt, opts)
-    const inner = Math.round(framePs / dt)
-    const frames = Math.round((opts.nsPerReplica * 1000) / framePs) + 1
-    const stride = Math.round(opts.countingPs / framePs)
-    const res = await runTrajectory(
-      model,
-      { mode: opts.mode, eta: opts.diffusion * dt, innerSteps: inner, denoiseSteps: opts.denoiseSteps, sigmaMin: opts.sigmaMin, replicas: R, frames, seed: opts.seed, trustRegion: opts.trustRegion },
-      init,
-      {
-        signal: hooks.signal,
-        onProgress: (done, total) => hooks.onProgress?.(`run at Δt = ${dt} ps (${R} × ${opts.nsPerReplica} ns)`, done, total),
-      }
-    )
-    if (res.stopped) throw new UserError(`self-check: the run at Δt = ${dt} ps stopped early (${res.stopped.message}); the model is not usable at this Δt`, 'unstable')
-    const F = res.trajectory.frames
-    const samples: ResidueSamples[] = residues.map((r) => ({ residue: r.name, groups: [] }))
-    const perResidue: { phi: Float64Array; psi: Float64Array }[][] = residues.map(() => [])
-    for (let rep = 0; rep < R; rep++) {
-      const fr = res.trajectory.data.subarray(rep * F * d, (rep + 1) * F * d)
-      residues.forEach((r, i) => {
-        const a = angles(fr, F, r)
-        // frame 0 is the (shared) starting snapshot: leave it out of the equilibrium sample
-        samples[i]!.groups.push({ phi: a.phi.subarray(1), psi: a.psi.subarray(1) })
-        perResidue[i]!.push({ phi: subsample(a.phi, stride), psi: subsample(a.psi, stride) })
-      })
+  interface RunData {
+    samples: ResidueSamples[]
+    reps: DihedralTrajectory[][]
+    acceptSum: number
+    acceptCount: number
+  }
+  const runs = new Map<number, RunData>()
+  for (const dt of dts) runs.set(dt, { samples: residues.map((r) => ({ residue: r.name, groups: [] })), reps: residues.map(() => []), acceptSum: 0, acceptCount: 0 })
+  const sizes = roundSizes(opts.replicas, opts.maxReplicas ?? opts.replicas)
+  let done = 0
+  let rounds = 0
+  let analysis: ReturnType<typeof analyse> | undefined
+  for (const n of sizes) {
+    rounds++
+    const pick = new Float64Array(n)
+    fillUniforms(pick, opts.seed, INIT_STREAM, done)
+    const init = new Float32Array(n * d)
+    for (let r = 0; r < n; r++) {
+      const f = Math.floor(pick[r]! * nSnap)
+      init.set(input.snapshots.subarray(f * d, (f + 1) * d), r * d)
     }
-    const kinetics = perResidue.map((reps) => kineticFigures(reps, opts.countingPs))
-    const acc = (res as { acceptance?: number[] }).acceptance
-    runs.set(dt, { samples, kinetics, acceptance: acc ? acc.reduce((a, b) => a + b, 0) / acc.length : undefined })
-    stage++
-    hooks.onProgress?.('runs', stage, totalStages)
+    for (const dt of dts) {
+      // frames as dense as the counting allows (≤ 5 ps): the equilibrium figures need many frames
+      const framePs = runFramePs(dt, opts)
+      const inner = Math.round(framePs / dt)
+      const frames = Math.round((opts.nsPerReplica * 1000) / framePs) + 1
+      const stride = Math.round(opts.countingPs / framePs)
+      const label = rounds === 1 ? `run at Δt = ${dt} ps (${n} × ${opts.nsPerReplica} ns)` : `run at Δt = ${dt} ps (+${n} replicas × ${opts.nsPerReplica} ns, round ${rounds})`
+      const res = await runTrajectory(
+        model,
+        { mode: opts.mode, eta: opts.diffusion * dt, innerSteps: inner, denoiseSteps: opts.denoiseSteps, sigmaMin: opts.sigmaMin, replicas: n, frames, seed: opts.seed, trustRegion: opts.trustRegion },
+        init,
+        {
+          signal: hooks.signal,
+          replicaBase: done,
+          onProgress: (k, total) => hooks.onProgress?.(label, k, total),
+        }
+      )
+      if (res.stopped) throw new UserError(`self-check: the run at Δt = ${dt} ps stopped early (${res.stopped.message}); the model is not usable at this Δt`, 'unstable')
+      const F = res.trajectory.frames
+      const run = runs.get(dt)!
+      for (let rep = 0; rep < n; rep++) {
+        const fr = res.trajectory.data.subarray(rep * F * d, (rep + 1) * F * d)
+        residues.forEach((r, i) => {
+          const a = angles(fr, F, r)
+          // frame 0 is the (shared) starting snapshot: leave it out of the equilibrium sample
+          run.samples[i]!.groups.push({ phi: a.phi.subarray(1), psi: a.psi.subarray(1) })
+          run.reps[i]!.push({ phi: subsample(a.phi, stride), psi: subsample(a.psi, stride) })
+        })
+      }
+      const acc = (res as { acceptance?: number[] }).acceptance
+      if (acc) {
+        run.acceptSum += acc.reduce((a, b) => a + b, 0)
+        run.acceptCount += acc.length
+      }
+      stage++
+      hooks.onProgress?.('runs', stage, totalStages)
+    }
+    done += n
+    analysis = analyse()
+    if (!undecided(analysis.perDt, analysis.verdict)) break
   }
 
-  const eqOf = (dt: number) => runs.get(dt)!.samples.map((s, i) => compareEquilibrium(s, iidAngles[i]!))
-  const perDt: DtResult[] = opts.dtPs.map((dt) => {
-    const run = runs.get(dt)!
-    const half = runs.get(dt / 2)!
-    const kin = run.kinetics.map((k, i) => compareKinetics(k, half.kinetics[i]!))
-    // one comparison per Δt: the residues' kinetics together
-    const kinetics = {
-      items: kin.flatMap((k, i) => k.items.map((it) => ({ ...it, name: residues.length > 1 ? `${residues[i]!.name} ${it.name}` : it.name }))),
-      differs: kin.some((k) => k.differs),
-      conclusive: kin.every((k) => k.conclusive),
-      reasons: kin.flatMap((k, i) => k.reasons.map((r) => (residues.length > 1 ? `${residues[i]!.name} ${r}` : r))),
+  function analyse(): { perDt: DtResult[]; verdict: Verdict; fit?: TimescaleFit; kinetics: Record<string, KineticFigures[]> } {
+    const eq = new Map<number, ReturnType<typeof compareEquilibrium>[]>()
+    for (const dt of dts) eq.set(dt, runs.get(dt)!.samples.map((s, i) => compareEquilibrium(s, iidAngles[i]!)))
+    const figs = new Map<number, KineticFigures[]>()
+    for (const dt of dts) figs.set(dt, runs.get(dt)!.reps.map((reps) => kineticFigures(reps, opts.countingPs)))
+    // the log time scale of every run whose equilibrium does not drift, jackknifed over replicas
+    const points: TimescalePoint[] = []
+    for (const dt of dts) {
+      if (eq.get(dt)!.some((e) => e.differs)) continue
+      const reps = runs.get(dt)!.reps
+      const idx = Array.from({ length: reps[0]!.length }, (_, i) => i)
+      const stat = (sub: readonly number[]): number => {
+        const v = reps.map((rr) => logTimescale(kineticFigures(sub.map((i) => rr[i]!), opts.countingPs)))
+        return v.reduce((a, b) => a + b, 0) / v.length
+      }
+      const j = jackknifeOverReplicas(idx, stat)
+      points.push({ dtPs: dt, value: j.value, stderr: j.stderr })
     }
-    return {
-      dtPs: dt,
-      equilibrium: eqOf(dt),
-      versusSnapshots: run.samples.map((s, i) => compareEquilibrium(s, snapAngles[i]!)),
-      kinetics,
-      lengthOverTau: Math.min(...run.kinetics.map((k) => k.lengthOverTau)),
-      acceptance: run.acceptance,
-    }
-  })
-  const halfOk = (dt: number): boolean => !eqOf(dt / 2).some((e) => e.differs)
-  const verdict = verdictOf(perDt, halfOk)
-  const kinetics: Record<string, KineticFigures[]> = {}
-  for (const [dt, r] of runs) kinetics[String(dt)] = r.kinetics
+    const fit = fitTimescales(points)
+    const perDt: DtResult[] = opts.dtPs.map((dt) => {
+      const run = runs.get(dt)!
+      const at = figs.get(dt)!
+      const half = figs.get(dt / 2)!
+      const kin = at.map((k, i) => compareKinetics(k, half[i]!))
+      // one comparison per Δt: the residues' kinetics together
+      const kinetics = {
+        items: kin.flatMap((k, i) => k.items.map((it) => ({ ...it, name: residues.length > 1 ? `${residues[i]!.name} ${it.name}` : it.name }))),
+        differs: kin.some((k) => k.differs),
+        conclusive: kin.every((k) => k.conclusive),
+        reasons: kin.flatMap((k, i) => k.reasons.map((r) => (residues.length > 1 ? `${residues[i]!.name} ${r}` : r))),
+      }
+      return {
+        dtPs: dt,
+        equilibrium: eq.get(dt)!,
+        versusSnapshots: run.samples.map((s, i) => compareEquilibrium(s, snapAngles[i]!)),
+        kinetics,
+        ...(fit ? { timescale: timescaleErrorAt(fit, dt) } : {}),
+        lengthOverTau: Math.min(...at.map((k) => k.lengthOverTau)),
+        acceptance: run.acceptCount > 0 ? run.acceptSum / run.acceptCount : undefined,
+      }
+    })
+    const halfOk = (dt: number): boolean => !eq.get(dt / 2)!.some((e) => e.differs)
+    const kinetics: Record<string, KineticFigures[]> = {}
+    for (const [dt, f] of figs) kinetics[String(dt)] = f
+    return { perDt, verdict: verdictOf(perDt, halfOk), fit, kinetics }
+  }
+
+  const a = analysis!
   const { trustRegion: _tr, ...rest } = opts
-  return { options: rest, residues: residues.map((r) => r.name), iidVersusSnapshots, perDt, kinetics, verdict, wallSeconds: (now() - t0) / 1000 }
+  return { options: rest, residues: residues.map((r) => r.name), iidVersusSnapshots, perDt: a.perDt, kinetics: a.kinetics, timescaleFit: a.fit, replicasUsed: done, rounds, verdict: a.verdict, wallSeconds: (now() - t0) / 1000 }
+}
+
+/**
+ * Whether another round of replicas could change the verdict: a Δt at or above the recommended one
+ * (any Δt when none is recommended) whose equilibrium does not drift is undecided — its equilibrium
+ * unresolved, or its kinetics neither shown converged nor shown not to be.
+ */
+export function undecided(perDt: readonly DtResult[], verdict: Verdict): boolean {
+  return perDt.some((r) => {
+    if (r.equilibrium.some((e) => e.differs)) return false
+    if (verdict.recommendedDtPs !== undefined && r.dtPs < verdict.recommendedDtPs) return false
+    const eqOpen = r.equilibrium.some((e) => e.conclusive === false)
+    const kinOpen = r.timescale ? !r.timescale.ok && !r.timescale.changes && !r.kinetics?.differs : !r.kinetics?.conclusive && !r.kinetics?.differs
+    return eqOpen || kinOpen
+  })
 }

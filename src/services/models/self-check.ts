@@ -30,6 +30,8 @@ export interface SelfCheckRequest {
   countingPs?: number
   nsPerReplica?: number
   replicas?: number
+  /** default: the larger of replicas and SELF_CHECK_DEFAULTS.maxReplicas */
+  maxReplicas?: number
   mode?: SamplerMode
   denoiseSteps?: number
   sigmaMin?: number
@@ -50,6 +52,7 @@ export function summaryOf(report: SelfCheckReport, createdAt: string): SelfCheck
     denoiseSteps: o.denoiseSteps,
     sigmaMin: o.sigmaMin,
     replicas: o.replicas,
+    replicasUsed: report.replicasUsed,
     nsPerReplica: o.nsPerReplica,
     perDt: report.perDt.map((r) => ({
       dtPs: r.dtPs,
@@ -58,6 +61,7 @@ export function summaryOf(report: SelfCheckReport, createdAt: string): SelfCheck
       kineticsOk: report.verdict.kineticsOk.includes(r.dtPs),
       jsd: Math.max(...r.equilibrium.map((e) => e.jsd)),
       ...(r.acceptance !== undefined ? { acceptance: r.acceptance } : {}),
+      ...(r.timescale ? { timescaleError: r.timescale.error, timescaleSe: r.timescale.se } : {}),
     })),
     ...(report.verdict.recommendedDtPs !== undefined ? { recommendedDtPs: report.verdict.recommendedDtPs } : {}),
     verdict: report.verdict.text,
@@ -107,6 +111,7 @@ export async function selfCheckModelFile(req: SelfCheckRequest, hooks: SelfCheck
       countingPs: req.countingPs ?? Math.ceil(d.countingPs / framePs) * framePs,
       nsPerReplica: req.nsPerReplica ?? d.nsPerReplica,
       replicas: req.replicas ?? d.replicas,
+      maxReplicas: req.maxReplicas ?? Math.max(req.replicas ?? d.replicas, d.maxReplicas),
       mode: req.mode ?? 'bridge',
       denoiseSteps: req.denoiseSteps ?? d.denoiseSteps,
       sigmaMin: req.sigmaMin ?? 0.05 * card.sigmaData,

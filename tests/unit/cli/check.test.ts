@@ -77,6 +77,7 @@ describe('diffmd check', () => {
     await expect(run(['--dt', '1'])).rejects.toThrow(/--model FILE.onnx is required/)
     await expect(run(['--model', model, '--dt', '1,x'])).rejects.toThrow(/--dt '1,x'/)
     await expect(run(['--model', model, '--dt', '5', '--replicas', '2'])).rejects.toThrow(/--replicas must be a whole number ≥ 4/)
+    await expect(run(['--model', model, '--dt', '5', '--replicas', '8', '--max-replicas', '6'])).rejects.toThrow(/--max-replicas must be a whole number ≥ --replicas \(8\)/)
     const lone = path.join(dir, 'lone.onnx')
     await copyFile(model, lone)
     await expect(run(['--model', lone])).rejects.toThrow(UserError)

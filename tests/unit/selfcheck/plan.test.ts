@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { HarmonicModel } from '../../../src/core/score/analytic/harmonic'
 import { runSelfCheck, commonFramePs, SELF_CHECK_DEFAULTS } from '../../../src/core/selfcheck/self-check'
-import { estimateSeconds, IID_CHUNK, PlanProgress, selfCheckPlan, stageSeconds, type PlanInput } from '../../../src/core/selfcheck/plan'
+import { estimateSeconds, IID_CHUNK, PlanProgress, roundSizes, selfCheckPlan, stageSeconds, type PlanInput } from '../../../src/core/selfcheck/plan'
 import { framingForStep, recommendedDtOf } from '../../../src/api/selfcheck'
 import type { SamplerMode } from '../../../src/core/sampler/params'
 import type { Topology } from '../../../src/core/topology'
@@ -63,9 +63,9 @@ describe('self-check plan', () => {
     const plan = selfCheckPlan(p)
     // bridge (tweedie) makes M calls of 2R rows per adapter step: 60 steps at 5 ps, 120 at 2.5 ps; i.i.d.: one step of M = 40 on 200 rows (×2)
     expect(plan).toEqual([
-      { key: 'iid', calls: 40, evaluations: 40 * 400 },
-      { key: 5, calls: 60 * 20, evaluations: 60 * 20 * 8 },
-      { key: 2.5, calls: 120 * 20, evaluations: 120 * 20 * 8 },
+      { key: 'iid', round: 1, calls: 40, evaluations: 40 * 400 },
+      { key: 5, round: 1, calls: 60 * 20, evaluations: 60 * 20 * 8 },
+      { key: 2.5, round: 1, calls: 120 * 20, evaluations: 120 * 20 * 8 },
     ])
     const cost = { a: 1, b: 0.5 }
     expect(estimateSeconds(p, cost)).toBe(40 + 8000 + 1200 + 4800 + 2400 + 9600)
@@ -77,10 +77,43 @@ describe('self-check plan', () => {
     expect(prog.fraction('runs', 1, 3)).toBeUndefined()
   })
 
+  it('plans every round the check may make: doublings of the replicas up to maxReplicas', () => {
+    expect(roundSizes(16, 16)).toEqual([16])
+    expect(roundSizes(16, 32)).toEqual([16, 16])
+    expect(roundSizes(16, 63)).toEqual([16, 16])
+    expect(roundSizes(16, 64)).toEqual([16, 16, 32])
+    const p: PlanInput = { dtPs: [5], nsPerReplica: 0.3, replicas: 4, maxReplicas: 8, mode: 'bridge', denoiseSteps: 20, iidSamples: 200, iidSteps: 40 }
+    const plan = selfCheckPlan(p)
+    expect(plan.map((s) => [s.key, s.round])).toEqual([['iid', 1], [5, 1], [2.5, 1], [5, 2], [2.5, 2]])
+    const cost = { a: 1, b: 0.5 }
+    const first = 40 + 8000 + 1200 + 4800 + 2400 + 9600
+    expect(estimateSeconds(p, cost, 1)).toBe(first)
+    expect(estimateSeconds(p, cost)).toBe(first + 1200 + 4800 + 2400 + 9600)
+    const prog = new PlanProgress(p, cost)
+    const total = estimateSeconds(p, cost)
+    expect(prog.fraction('run at Δt = 2.5 ps (4 × 0.3 ns)', 61, 61)).toBeCloseTo(first / total, 12)
+    expect(prog.fraction('run at Δt = 5 ps (+4 replicas × 0.3 ns, round 2)', 61, 61)).toBeCloseTo((first + 6000) / total, 12)
+    expect(prog.fraction('run at Δt = 2.5 ps (+4 replicas × 0.3 ns, round 2)', 61, 61)).toBe(1)
+  })
+
+  it('counts exactly the calls of a check that makes its second round', async () => {
+    // the harmonic score's φ/ψ never cross a barrier: no rates, no time scale, so the kinetics stay
+    // undecided and the check adds the second round
+    const p: PlanInput = { dtPs: [2], nsPerReplica: 0.02, replicas: 4, maxReplicas: 8, mode: 'bridge', denoiseSteps: 3, iidSamples: 100, iidSteps: 5 }
+    const got = await counted(p)
+    const plan = selfCheckPlan(p)
+    expect(plan.filter((s) => s.round === 2)).toHaveLength(2)
+    expect(plan.reduce((a, s) => a + s.calls, 0)).toBe(got.calls)
+    expect(plan.reduce((a, s) => a + s.evaluations, 0)).toBe(got.rows)
+  })
+
   it('the CLI defaults plan six runs (0.5/1/2/5 ps and their halves, 0.25 and 2.5 ps)', () => {
     const d = SELF_CHECK_DEFAULTS
     const plan = selfCheckPlan({ dtPs: [...d.dtPs], nsPerReplica: d.nsPerReplica, replicas: d.replicas, mode: 'bridge', denoiseSteps: d.denoiseSteps, iidSamples: d.iidSamples, iidSteps: d.iidSteps })
     expect(plan.filter((s) => s.key !== 'iid').map((s) => s.key)).toEqual([5, 2.5, 2, 1, 0.5, 0.25])
+    // with the default maxReplicas: a second round of the same six runs
+    const most = selfCheckPlan({ dtPs: [...d.dtPs], nsPerReplica: d.nsPerReplica, replicas: d.replicas, maxReplicas: d.maxReplicas, mode: 'bridge', denoiseSteps: d.denoiseSteps, iidSamples: d.iidSamples, iidSteps: d.iidSteps })
+    expect(most.filter((s) => s.round === 2).map((s) => s.key)).toEqual([5, 2.5, 2, 1, 0.5, 0.25])
     // the i.i.d. draw in chunks of IID_CHUNK samples: 20,000 / 250 = 80
     expect(plan.filter((s) => s.key === 'iid')).toHaveLength(Math.ceil(d.iidSamples / IID_CHUNK))
     expect(d.iidSamples / IID_CHUNK).toBe(80)

@@ -29,6 +29,8 @@ export interface SelfCheckForm {
   dtText: string
   nsPerReplica: number
   replicas: number
+  /** the most replicas the check's rounds may reach */
+  maxReplicas: number
   /** Å²/ps */
   diffusion: number
   iidSamples: number
@@ -43,6 +45,7 @@ export const DEFAULT_FORM: SelfCheckForm = {
   dtText: '0.5, 1, 2, 5',
   nsPerReplica: 5,
   replicas: 16,
+  maxReplicas: SELF_CHECK_DEFAULTS.maxReplicas,
   diffusion: 0.0498868,
   iidSamples: SELF_CHECK_DEFAULTS.iidSamples,
   iidSteps: 200,
@@ -54,7 +57,11 @@ export const DEFAULT_FORM: SelfCheckForm = {
 function loadForm(): SelfCheckForm {
   try {
     const saved = JSON.parse(localStorage.getItem(SETTINGS_KEY) ?? 'null') as Partial<SelfCheckForm> | null
-    if (saved && typeof saved === 'object') return { ...DEFAULT_FORM, ...saved }
+    if (saved && typeof saved === 'object') {
+      // settings saved before rounds existed: allow as many as the default, never fewer than the replicas
+      const maxReplicas = saved.maxReplicas ?? Math.max(DEFAULT_FORM.maxReplicas, typeof saved.replicas === 'number' ? saved.replicas : 0)
+      return { ...DEFAULT_FORM, ...saved, maxReplicas }
+    }
   } catch {
     // a damaged entry: defaults
   }
@@ -109,7 +116,7 @@ export const useSelfCheckStore = defineStore('selfcheck', {
       const p = this.dtParse
       if ('error' in p) return null
       const f = this.form
-      return { dtPs: p.dts, nsPerReplica: f.nsPerReplica, replicas: f.replicas, diffusion: f.diffusion, iidSamples: f.iidSamples, iidSteps: f.iidSteps, denoiseSteps: f.denoiseSteps, mode: f.mode, seed: f.seed }
+      return { dtPs: p.dts, nsPerReplica: f.nsPerReplica, replicas: f.replicas, maxReplicas: f.maxReplicas, diffusion: f.diffusion, iidSamples: f.iidSamples, iidSteps: f.iidSteps, denoiseSteps: f.denoiseSteps, mode: f.mode, seed: f.seed }
     },
     /** one line per field that blocks a run */
     fieldErrors(): Partial<Record<keyof SelfCheckForm, string>> {
@@ -119,6 +126,7 @@ export const useSelfCheckStore = defineStore('selfcheck', {
       if ('error' in p) e.dtText = p.error
       if (!(f.nsPerReplica > 0)) e.nsPerReplica = 'a positive number of ns'
       if (!(Number.isInteger(f.replicas) && f.replicas >= 4)) e.replicas = 'a whole number ≥ 4 (error bars come from the replicas)'
+      if (!(Number.isInteger(f.maxReplicas) && f.maxReplicas >= f.replicas)) e.maxReplicas = 'a whole number ≥ the replicas'
       if (!(f.diffusion > 0)) e.diffusion = 'a positive D in Å²/ps'
       if (!(Number.isInteger(f.iidSamples) && f.iidSamples >= 100)) e.iidSamples = 'a whole number ≥ 100'
       if (!(Number.isInteger(f.iidSteps) && f.iidSteps >= 2)) e.iidSteps = 'a whole number ≥ 2'
@@ -126,12 +134,19 @@ export const useSelfCheckStore = defineStore('selfcheck', {
       if (!(Number.isInteger(f.seed) && f.seed >= 0)) e.seed = 'a whole number ≥ 0'
       return e
     },
-    /** estimated wall seconds (the cost model, scaled by how the last check on this machine went) */
-    estimate(): { seconds: number; calls: number } | null {
+    /**
+     * estimated wall seconds (the cost model, scaled by how the last check on this machine went):
+     * when the first round decides, and at most (every round); calls of the first round
+     */
+    estimate(): { seconds: number; upTo: number; calls: number } | null {
       const s = this.settings
       if (!s || Object.keys(this.fieldErrors).length) return null
-      const plan = { dtPs: s.dtPs!, nsPerReplica: s.nsPerReplica!, replicas: s.replicas!, mode: s.mode!, denoiseSteps: s.denoiseSteps!, iidSamples: s.iidSamples!, iidSteps: s.iidSteps! }
-      return { seconds: FIXED_S + estimateSeconds(plan) * this.speed, calls: selfCheckPlan(plan).reduce((a, st) => a + st.calls, 0) }
+      const plan = { dtPs: s.dtPs!, nsPerReplica: s.nsPerReplica!, replicas: s.replicas!, maxReplicas: s.maxReplicas!, mode: s.mode!, denoiseSteps: s.denoiseSteps!, iidSamples: s.iidSamples!, iidSteps: s.iidSteps! }
+      return {
+        seconds: FIXED_S + estimateSeconds(plan, undefined, 1) * this.speed,
+        upTo: FIXED_S + estimateSeconds(plan) * this.speed,
+        calls: selfCheckPlan(plan).reduce((a, st) => a + (st.round === 1 ? st.calls : 0), 0),
+      }
     },
     /** why Run is disabled, one line, or null */
     blocker(): string | null {
@@ -192,7 +207,12 @@ export const useSelfCheckStore = defineStore('selfcheck', {
       if (j.state === 'done' && j.settings.dtPs) {
         // how long it took against the estimate: the next estimate on this machine follows it
         const s = j.settings
-        const est = estimateSeconds({ dtPs: s.dtPs!, nsPerReplica: s.nsPerReplica!, replicas: s.replicas!, mode: s.mode!, denoiseSteps: s.denoiseSteps!, iidSamples: s.iidSamples!, iidSteps: s.iidSteps! })
+        const rounds = (j.report as { rounds?: unknown } | null)?.rounds
+        const est = estimateSeconds(
+          { dtPs: s.dtPs!, nsPerReplica: s.nsPerReplica!, replicas: s.replicas!, maxReplicas: s.maxReplicas, mode: s.mode!, denoiseSteps: s.denoiseSteps!, iidSamples: s.iidSamples!, iidSteps: s.iidSteps! },
+          undefined,
+          typeof rounds === 'number' ? rounds : 1
+        )
         // the sampling time (the report's, without opening the model and reading the snapshots);
         // a check of a few seconds is mostly fixed costs and says little about the speed
         const wall = (j.report as { wallSeconds?: unknown } | null)?.wallSeconds
