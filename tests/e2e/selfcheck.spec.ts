@@ -49,7 +49,7 @@ test('a tiny self-check from the Check tab gives a verdict and tables; the Sampl
   // the default settings (diffmd check's) take a while: the estimate says how long
   await expect(page.getByTestId('check-estimate')).toContainText(/Takes about \d+ min/)
   // a second round of replicas may follow: the estimate gives the most it can take too
-  await expect(page.getByTestId('check-estimate')).toContainText(/up to \d+ min if it must add replicas/)
+  await expect(page.getByTestId('check-estimate')).toContainText(/up to \d+ min( \d+ s)? if it must add replicas/)
   await shot('selfcheck-defaults')
   await page.getByTestId('check-dt').fill('2.5')
   await page.getByTestId('check-nsPerReplica').fill('0.3')
