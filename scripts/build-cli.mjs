@@ -14,6 +14,7 @@ export const workerEntries = {
   'cli/train-worker': 'src/services/models/train-worker.ts',
   'cli/self-check-worker': 'src/services/models/self-check-worker.ts',
   'cli/simulate-worker': 'src/cli/simulate-worker.ts',
+  'cli/run-worker': 'src/services/models/run-worker.ts',
 }
 
 const started = Date.now()

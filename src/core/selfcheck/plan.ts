@@ -103,37 +103,52 @@ export function estimateSeconds(p: PlanInput, cost = CALL_COST, rounds = Infinit
 /**
  * Tracks the overall fraction done from runSelfCheck's progress calls (stage label, done, total):
  * i.i.d. progress counts samples; a run's label names its Δt ("run at Δt = 2 ps …") and, after the
- * first, its round ("… round 2)"), and counts frames. The fraction is of the most the check can take.
+ * first, its round ("… round 2)"), and counts frames. The fraction is the cost-weighted sum of every
+ * stage's share done (runs may go side by side), of the most the check can take.
  */
 export class PlanProgress {
   private readonly stages: PlanStage[]
   private readonly weights: number[]
   private readonly total: number
+  /** the fraction done of every stage so far (runs may go side by side, in any order) */
+  private readonly doneOf: Float64Array
 
   constructor(p: PlanInput, cost = CALL_COST) {
     this.stages = selfCheckPlan(p)
     this.weights = this.stages.map((s) => stageSeconds(s, cost))
     this.total = this.weights.reduce((a, b) => a + b, 0)
+    this.doneOf = new Float64Array(this.stages.length)
   }
 
   /** fraction in [0, 1] after a progress call, or undefined for a label it does not know */
   fraction(stage: string, done: number, total: number): number | undefined {
     const f = total > 0 ? Math.min(1, Math.max(0, done / total)) : 0
-    let before = 0
     if (stage.startsWith('i.i.d.')) {
-      // done counts samples over all chunks
-      const w = this.stages.reduce((a, s, i) => a + (s.key === 'iid' ? this.weights[i]! : 0), 0)
-      return this.total > 0 ? (w * f) / this.total : 0
+      // done counts samples over all chunks: the i.i.d. stages fill in order
+      const iid = this.stages.map((s, i) => (s.key === 'iid' ? i : -1)).filter((i) => i >= 0)
+      const w = iid.reduce((a, i) => a + this.weights[i]!, 0)
+      let left = f * w
+      for (const i of iid) {
+        const take = Math.min(left, this.weights[i]!)
+        this.doneOf[i] = this.weights[i]! > 0 ? Math.max(this.doneOf[i]!, take / this.weights[i]!) : 1
+        left -= take
+      }
+      return this.sum()
     }
     const m = /Δt = ([0-9.eE+-]+) ps/.exec(stage)
     if (!m) return undefined
     const dt = Number(m[1])
     const round = Number(/round (\d+)/.exec(stage)?.[1] ?? 1)
-    for (let i = 0; i < this.stages.length; i++) {
-      const s = this.stages[i]!
-      if (s.key === dt && s.round === round) return this.total > 0 ? (before + this.weights[i]! * f) / this.total : 0
-      before += this.weights[i]!
-    }
-    return undefined
+    const i = this.stages.findIndex((s) => s.key === dt && s.round === round)
+    if (i < 0) return undefined
+    this.doneOf[i] = Math.max(this.doneOf[i]!, f)
+    return this.sum()
+  }
+
+  private sum(): number {
+    if (!(this.total > 0)) return 0
+    let t = 0
+    for (let i = 0; i < this.stages.length; i++) t += this.weights[i]! * this.doneOf[i]!
+    return Math.min(1, t / this.total)
   }
 }

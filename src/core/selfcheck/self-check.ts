@@ -9,9 +9,9 @@
  */
 import type { ScoreModel } from '../score/types'
 import type { Topology } from '../topology'
-import { DEFAULT_DENOISE_STEPS, type SamplerMode } from '../sampler/params'
+import { DEFAULT_DENOISE_STEPS, type SamplerMode, type SamplerParams } from '../sampler/params'
 import type { TrustRegion } from '../sampler/trust-region'
-import { runTrajectory } from '../sampler/runner'
+import { runTrajectory, type RunResult } from '../sampler/runner'
 import { backboneDihedrals, seriesOf } from '../analysis/observables'
 import { jackknifeOverReplicas, kineticFigures, logTimescale, subsample, type KineticFigures } from '../analysis/kinetics'
 import type { DihedralTrajectory } from '../analysis/basins'
@@ -88,15 +88,29 @@ export interface SelfCheckReport {
   /** replicas per run at the end, and the rounds it took */
   replicasUsed: number
   rounds: number
+  /** runs made side by side (the runner's concurrency) */
+  concurrency: number
   verdict: Verdict
   /** wall seconds and adapter steps made */
   wallSeconds: number
+}
+
+/**
+ * Makes the check's sampler runs (docs/self-check.md "Cores"). The default makes them one after
+ * another on this thread with runTrajectory; a pool of worker threads (src/services/models/run-pool.ts)
+ * makes `concurrency` at once. Either way a run's frames are runTrajectory's for the same params.
+ */
+export interface RunExecutor {
+  concurrency: number
+  run(params: SamplerParams, init: Float32Array, replicaBase: number, hooks: { signal?: AbortSignal; onProgress?(done: number, total: number): void }): Promise<Pick<RunResult, 'trajectory' | 'stopped' | 'acceptance'>>
 }
 
 export interface SelfCheckHooks {
   onProgress?(stage: string, done: number, total: number): void
   signal?: AbortSignal
   now?: () => number
+  /** who makes the runs at every Δt (default: in-process, one at a time) */
+  runner?: RunExecutor
 }
 
 interface ResidueDef {
@@ -223,6 +237,7 @@ export async function runSelfCheck(input: SelfCheckInput, opts: SelfCheckOptions
   const runs = new Map<number, RunData>()
   for (const dt of dts) runs.set(dt, { samples: residues.map((r) => ({ residue: r.name, groups: [] })), reps: residues.map(() => []), acceptSum: 0, acceptCount: 0 })
   const sizes = roundSizes(opts.replicas, opts.maxReplicas ?? opts.replicas)
+  const runner: RunExecutor = hooks.runner ?? { concurrency: 1, run: (p, x, base, h) => runTrajectory(model, p, x, { signal: h.signal, onProgress: h.onProgress, replicaBase: base }) }
   let done = 0
   let rounds = 0
   let analysis: ReturnType<typeof analyse> | undefined
@@ -235,24 +250,31 @@ export async function runSelfCheck(input: SelfCheckInput, opts: SelfCheckOptions
       const f = Math.floor(pick[r]! * nSnap)
       init.set(input.snapshots.subarray(f * d, (f + 1) * d), r * d)
     }
+    const made = new Map<number, Awaited<ReturnType<RunExecutor['run']>>>()
+    // side by side, the longest runs (smallest Δt) first; the results are taken in the order of dts
+    const order = runner.concurrency > 1 ? [...dts].sort((a, b) => a - b) : dts
+    let next = 0
+    const lane = async (): Promise<void> => {
+      while (next < order.length) {
+        const dt = order[next++]!
+        const framePs = runFramePs(dt, opts)
+        const frames = Math.round((opts.nsPerReplica * 1000) / framePs) + 1
+        const label = rounds === 1 ? `run at Δt = ${dt} ps (${n} × ${opts.nsPerReplica} ns)` : `run at Δt = ${dt} ps (+${n} replicas × ${opts.nsPerReplica} ns, round ${rounds})`
+        const res = await runner.run(
+          { mode: opts.mode, eta: opts.diffusion * dt, innerSteps: Math.round(framePs / dt), denoiseSteps: opts.denoiseSteps, sigmaMin: opts.sigmaMin, replicas: n, frames, seed: opts.seed, trustRegion: opts.trustRegion },
+          init,
+          done,
+          { signal: hooks.signal, onProgress: (k, total) => hooks.onProgress?.(label, k, total) }
+        )
+        if (res.stopped) throw new UserError(`self-check: the run at Δt = ${dt} ps stopped early (${res.stopped.message}); the model is not usable at this Δt`, 'unstable')
+        hooks.onProgress?.(label, frames, frames)
+        made.set(dt, res)
+      }
+    }
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(runner.concurrency, order.length)) }, lane))
     for (const dt of dts) {
-      // frames as dense as the counting allows (≤ 5 ps): the equilibrium figures need many frames
-      const framePs = runFramePs(dt, opts)
-      const inner = Math.round(framePs / dt)
-      const frames = Math.round((opts.nsPerReplica * 1000) / framePs) + 1
-      const stride = Math.round(opts.countingPs / framePs)
-      const label = rounds === 1 ? `run at Δt = ${dt} ps (${n} × ${opts.nsPerReplica} ns)` : `run at Δt = ${dt} ps (+${n} replicas × ${opts.nsPerReplica} ns, round ${rounds})`
-      const res = await runTrajectory(
-        model,
-        { mode: opts.mode, eta: opts.diffusion * dt, innerSteps: inner, denoiseSteps: opts.denoiseSteps, sigmaMin: opts.sigmaMin, replicas: n, frames, seed: opts.seed, trustRegion: opts.trustRegion },
-        init,
-        {
-          signal: hooks.signal,
-          replicaBase: done,
-          onProgress: (k, total) => hooks.onProgress?.(label, k, total),
-        }
-      )
-      if (res.stopped) throw new UserError(`self-check: the run at Δt = ${dt} ps stopped early (${res.stopped.message}); the model is not usable at this Δt`, 'unstable')
+      const res = made.get(dt)!
+      const stride = Math.round(opts.countingPs / runFramePs(dt, opts))
       const F = res.trajectory.frames
       const run = runs.get(dt)!
       for (let rep = 0; rep < n; rep++) {
@@ -264,7 +286,7 @@ export async function runSelfCheck(input: SelfCheckInput, opts: SelfCheckOptions
           run.reps[i]!.push({ phi: subsample(a.phi, stride), psi: subsample(a.psi, stride) })
         })
       }
-      const acc = (res as { acceptance?: number[] }).acceptance
+      const acc = res.acceptance
       if (acc) {
         run.acceptSum += acc.reduce((a, b) => a + b, 0)
         run.acceptCount += acc.length
@@ -326,7 +348,7 @@ export async function runSelfCheck(input: SelfCheckInput, opts: SelfCheckOptions
 
   const a = analysis!
   const { trustRegion: _tr, ...rest } = opts
-  return { options: rest, residues: residues.map((r) => r.name), iidVersusSnapshots, perDt: a.perDt, kinetics: a.kinetics, timescaleFit: a.fit, replicasUsed: done, rounds, verdict: a.verdict, wallSeconds: (now() - t0) / 1000 }
+  return { options: rest, residues: residues.map((r) => r.name), iidVersusSnapshots, perDt: a.perDt, kinetics: a.kinetics, timescaleFit: a.fit, replicasUsed: done, rounds, concurrency: runner.concurrency, verdict: a.verdict, wallSeconds: (now() - t0) / 1000 }
 }
 
 /**

@@ -6,11 +6,13 @@
  */
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
+import { availableParallelism } from 'node:os'
 import { UserError } from '../../core/errors'
 import type { ModelCard, SelfCheckSummary } from '../../core/nn/card'
 import type { SamplerMode } from '../../core/sampler/params'
 import { commonFramePs, runSelfCheck, SELF_CHECK_DEFAULTS, type SelfCheckHooks, type SelfCheckOptions, type SelfCheckReport } from '../../core/selfcheck/self-check'
 import { findCard, openModelFile, trustRegionOf } from './open'
+import { RunPool, findRunWorker } from './run-pool'
 import { alignFrames, loadTrainingFrames } from './training-data'
 import { writeJsonAtomic } from '../fs/atomic'
 
@@ -40,6 +42,10 @@ export interface SelfCheckRequest {
   iidSteps?: number
   /** write the summary into the model's card (default true) */
   save?: boolean
+  /**
+   * cores to use (default: every core): runs go side by side in that many worker threads, each with
+   * its own session (run-pool.ts); 1 runs everything on this thread. The report is the same either way.
+   */
   threads?: number
 }
 
@@ -97,7 +103,9 @@ export async function selfCheckModelFile(req: SelfCheckRequest, hooks: SelfCheck
   const card = found.card
   if (!card.atoms?.records || card.atoms.records.length * 3 !== card.dim) throw new UserError(`${req.modelFile}: the card has no atom records for its ${card.dim / 3} atoms; the self-check needs names to find φ/ψ`, 'bad-model')
   if (!card.mean || !card.sigmaData) throw new UserError(`${req.modelFile}: the card has no mean structure/σ_data (an imported model); the self-check needs them`, 'bad-model')
-  const opened = await openModelFile(req.modelFile, { card, threads: req.threads })
+  if (req.threads !== undefined && !(Number.isInteger(req.threads) && req.threads >= 1)) throw new UserError(`--threads must be a whole number ≥ 1 (got ${req.threads})`, 'bad-param')
+  const threads = req.threads ?? availableParallelism()
+  const opened = await openModelFile(req.modelFile, { card, threads })
   try {
     const model = opened.model
     const snaps = await snapshotsFor(req, card, model.rigidBody ? model.reference : undefined)
@@ -121,7 +129,16 @@ export async function selfCheckModelFile(req: SelfCheckRequest, hooks: SelfCheck
       sigmaMax: card.sigmaRange ? Math.min(card.sigmaRange[1], 20 * card.sigmaData) : 20 * card.sigmaData,
       trustRegion: trustRegionOf(card),
     }
-    const report = await runSelfCheck({ model, topology: { atoms: card.atoms.records }, snapshots: snaps.frames, mean: Float32Array.from(card.mean) }, opts, hooks)
+    const runs = new Set(dtPs.flatMap((t) => [t, t / 2])).size
+    const lanes = Math.min(threads, runs)
+    const workerFile = lanes > 1 ? findRunWorker() : undefined
+    const pool = workerFile ? new RunPool(workerFile, req.modelFile, card, lanes) : undefined
+    let report: SelfCheckReport
+    try {
+      report = await runSelfCheck({ model, topology: { atoms: card.atoms.records }, snapshots: snaps.frames, mean: Float32Array.from(card.mean) }, opts, { ...hooks, ...(pool ? { runner: pool } : {}) })
+    } finally {
+      await pool?.close()
+    }
     const summary = summaryOf(report, new Date().toISOString())
     if (req.save !== false) {
       // re-read: the card may have changed (renamed) while the check ran

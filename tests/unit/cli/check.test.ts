@@ -64,12 +64,15 @@ describe('diffmd check', () => {
     expect(saved.selfCheck?.verdict).toBe(out.summary.verdict)
     expect(saved.selfCheck?.recommendedDtPs).toBe(out.summary.recommendedDtPs)
   })
-  it('--no-save leaves the card unchanged; the same seed gives the same report', async () => {
+  it('--no-save leaves the card unchanged; the same seed gives the same report on one thread and with runs side by side in two', async () => {
     const before = await readFile(card)
-    const a = await run(['--model', model, ...tiny, '--json', '--no-save'])
-    const b = await run(['--model', model, ...tiny, '--json', '--no-save'])
+    const a = await run(['--model', model, ...tiny, '--json', '--no-save', '--threads', '1'])
+    const b = await run(['--model', model, ...tiny, '--json', '--no-save', '--threads', '2'])
     expect(Buffer.compare(before, await readFile(card))).toBe(0)
-    const strip = (s: string) => JSON.stringify({ ...JSON.parse(s).report, wallSeconds: 0 }) + JSON.stringify({ ...JSON.parse(s).summary, createdAt: '' })
+    expect(JSON.parse(a.stdout).report.concurrency).toBe(1)
+    // Δt 5 and 2.5 ps in two worker threads (run-pool.ts), each with its own onnxruntime session
+    expect(JSON.parse(b.stdout).report.concurrency).toBe(2)
+    const strip = (s: string) => JSON.stringify({ ...JSON.parse(s).report, wallSeconds: 0, concurrency: 0 }) + JSON.stringify({ ...JSON.parse(s).summary, createdAt: '' })
     expect(strip(a.stdout)).toBe(strip(b.stdout))
   })
   it('refuses bad input with one line naming the flag or file, leaving the card as it was', async () => {
