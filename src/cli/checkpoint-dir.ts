@@ -89,6 +89,38 @@ function firstDifference(a: Settings, b: Settings): string | null {
 }
 
 /**
+ * The noise kind of the run a --checkpoint folder already holds: its own settings, or (a folder
+ * made with --threads) those of its first replica block `replicas-A-B/`; box-muller for a run made
+ * before noise kinds; undefined for an empty or new folder. `simulate --threads` reads it before
+ * starting its workers, so the run's own metadata names the kind the blocks continue with.
+ */
+export async function checkpointFolderNoise(dir: string): Promise<NoiseKind | undefined> {
+  const read = async (file: string): Promise<NoiseKind | undefined> => {
+    try {
+      const s = JSON.parse(await fs.readFile(file, 'utf8')) as Partial<Settings>
+      if (!s.sampler || typeof s.sampler !== 'object') return undefined
+      const k = (s.sampler as Record<string, unknown>).noise ?? 'box-muller'
+      return NOISE_KINDS.includes(k as NoiseKind) ? (k as NoiseKind) : undefined
+    } catch {
+      return undefined
+    }
+  }
+  const own = await read(path.join(dir, SETTINGS))
+  if (own) return own
+  let entries: string[] = []
+  try {
+    entries = (await fs.readdir(dir)).filter((e) => /^replicas-\d+-\d+$/.test(e)).sort()
+  } catch {
+    return undefined
+  }
+  for (const e of entries) {
+    const k = await read(path.join(dir, e, SETTINGS))
+    if (k) return k
+  }
+  return undefined
+}
+
+/**
  * Opens (or starts) the folder. A run already in it keeps the noise kind it was made with: when
  * `params.noise` is unset it is set here to the folder's (box-muller for folders made before noise
  * kinds), so the caller's runTrajectory continues the same noise streams.

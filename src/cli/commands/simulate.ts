@@ -28,7 +28,7 @@ import { GaussianMixtureModel, normalCdf, threeWellMixture } from '../../core/sc
 import { writeFileAtomic } from '../../services/fs/atomic'
 import { writeTrajectory } from '../../services/exports/write-trajectory'
 import { openModelForCli } from '../model-source'
-import { openCheckpointDir } from '../checkpoint-dir'
+import { checkpointFolderNoise, openCheckpointDir } from '../checkpoint-dir'
 import { availableParallelism } from 'node:os'
 import { openModelFile, trustRegionOf } from '../../services/models/open'
 import { cardSummary } from '../model-source'
@@ -528,6 +528,12 @@ async function runWithProgress(flags: Flags, sys: OpenedSystem, params: SamplerP
   try {
     if (threaded) {
       const dir = flags.checkpoint as string | undefined
+      // the blocks' folders keep the noise kind they were made with: adopt it here too, so this
+      // run's metadata names it (and the workers get it explicitly)
+      if (dir !== undefined && params.noise === undefined) {
+        const kind = await checkpointFolderNoise(dir)
+        if (kind) params.noise = kind
+      }
       const t = await runThreaded(findSimulateWorker()!, block.worker, params, sys.init, block.base, block.threads, {
         signal: ac.signal,
         onProgress: (done, total) => bar.update(done, total),

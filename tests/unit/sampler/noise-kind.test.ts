@@ -5,14 +5,14 @@
  * or a --checkpoint folder is refused in one line; bad kinds are refused by name.
  */
 import { describe, expect, it } from 'vitest'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { runTrajectory } from '../../../src/core/sampler/runner'
 import { validateParams, type SamplerParams } from '../../../src/core/sampler/params'
 import { checkpointFromJson, checkpointToJson, type Checkpoint } from '../../../src/core/sampler/checkpoint'
 import { HarmonicModel } from '../../../src/core/score/analytic/harmonic'
-import { openCheckpointDir } from '../../../src/cli/checkpoint-dir'
+import { checkpointFolderNoise, openCheckpointDir } from '../../../src/cli/checkpoint-dir'
 import { gaussianInit } from './stats'
 
 const model = new HarmonicModel({ kappa: 1.5, beta: 1, dim: 3 })
@@ -76,6 +76,27 @@ describe('noise kinds', () => {
       await openCheckpointDir(dir, p, 3, 'harmonic', init, 4)
       expect(p.noise).toBe('box-muller')
       await expect(openCheckpointDir(dir, { ...base, noise: 'ziggurat' }, 3, 'harmonic', init, 4)).rejects.toThrow(/holds a run with another noise \("box-muller" vs "ziggurat"\)/)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+  it('a threaded --checkpoint folder names its kind from its replica blocks, Box–Muller when they predate kinds', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'diffmd-noise-'))
+    try {
+      expect(await checkpointFolderNoise(dir)).toBeUndefined()
+      expect(await checkpointFolderNoise(path.join(dir, 'absent'))).toBeUndefined()
+      // a block folder as simulate --threads makes it (replicas-A-B/settings.json)
+      const block = path.join(dir, 'replicas-0-2')
+      await mkdir(block)
+      await openCheckpointDir(block, { ...base, noise: 'ziggurat' }, 3, 'harmonic', init, 4)
+      expect(await checkpointFolderNoise(dir)).toBe('ziggurat')
+      const file = path.join(block, 'settings.json')
+      const settings = JSON.parse(await readFile(file, 'utf8')) as { sampler: Record<string, unknown> }
+      delete settings.sampler.noise
+      await writeFile(file, JSON.stringify(settings))
+      expect(await checkpointFolderNoise(dir)).toBe('box-muller')
+      // a one-thread folder answers from its own settings
+      expect(await checkpointFolderNoise(block)).toBe('box-muller')
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
