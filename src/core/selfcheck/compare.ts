@@ -363,8 +363,13 @@ export function verdictOf(results: DtResult[], halfEquilibriumOk: (dt: number) =
   const consistent = eqOk.filter((dt) => kinOk.includes(dt))
   const drift = sorted.filter((r) => !eqOk.includes(r.dtPs) && !eqUnresolved.includes(r.dtPs)).map((r) => r.dtPs)
   const changes = sorted.filter((r) => (eqOk.includes(r.dtPs) || eqUnresolved.includes(r.dtPs)) && kinChanges(r)).map((r) => r.dtPs)
-  /** the largest Δt of a set, preferring those whose kinetics did not change when halved */
+  /**
+   * the largest Δt of a set, preferring those whose kinetics were shown converged, then those whose
+   * kinetics were not shown to change
+   */
   const pick = (v: number[]): number => {
+    const verified = v.filter((dt) => kinOk.includes(dt))
+    if (verified.length > 0) return Math.max(...verified)
     const steady = v.filter((dt) => !changes.includes(dt))
     return Math.max(...(steady.length > 0 ? steady : v))
   }
