@@ -22,6 +22,8 @@ interface Slot {
   worker: Worker
   ready: Promise<void>
   busy: boolean
+  /** resolves when the worker has released its session (after a close message) */
+  closed: Promise<void>
 }
 
 export class RunPool implements RunExecutor {
@@ -37,12 +39,17 @@ export class RunPool implements RunExecutor {
       const worker = new Worker(workerFile)
       let readyResolve!: () => void
       let readyReject!: (e: Error) => void
+      let closedResolve!: () => void
+      const closed = new Promise<void>((res) => {
+        closedResolve = res
+      })
       const ready = new Promise<void>((res, rej) => {
         readyResolve = res
         readyReject = rej
       })
       worker.on('message', (m: { type: string; id?: number; done?: number; total?: number; result?: RunOut; message?: string; user?: boolean; code?: string; stack?: string }) => {
         if (m.type === 'ready') readyResolve()
+        else if (m.type === 'closed') closedResolve()
         else if (m.type === 'progress') this.pending.get(m.id!)?.onProgress?.(m.done!, m.total!)
         else if (m.type === 'done') {
           const p = this.pending.get(m.id!)
@@ -58,7 +65,9 @@ export class RunPool implements RunExecutor {
           }
         }
       })
+      worker.on('exit', () => closedResolve())
       worker.on('error', (err) => {
+        closedResolve()
         readyReject(err)
         for (const [id, p] of this.pending) {
           this.pending.delete(id)
@@ -66,7 +75,9 @@ export class RunPool implements RunExecutor {
         }
       })
       worker.postMessage({ type: 'open', file: modelFile, card })
-      return { worker, ready, busy: false }
+      // an unhandled rejection of `ready` must not surface when nobody waits for it
+      ready.catch(() => undefined)
+      return { worker, ready, busy: false, closed }
     })
   }
 
@@ -107,7 +118,16 @@ export class RunPool implements RunExecutor {
     }
   }
 
+  /** releases every worker's session (aborting runs still going), then ends the threads */
   async close(): Promise<void> {
-    await Promise.all(this.slots.map((s) => s.worker.terminate()))
+    for (const [id] of this.pending) for (const s of this.slots) s.worker.postMessage({ type: 'abort', id })
+    await Promise.all(
+      this.slots.map(async (s) => {
+        s.worker.postMessage({ type: 'close' })
+        // a worker busy in a long call answers when it returns; do not wait forever
+        await Promise.race([s.closed, new Promise<void>((res) => setTimeout(res, 5000).unref())])
+        await s.worker.terminate()
+      })
+    )
   }
 }

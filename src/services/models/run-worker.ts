@@ -2,8 +2,9 @@
  * Worker-thread entry of the run pool (bundled to out/cli/run-worker.mjs; src/services/models/run-pool.ts):
  * opens one model file with its own onnxruntime session (one intra-op thread) and makes the sampler
  * runs it is sent, one at a time, each exactly as runTrajectory makes it in any thread.
- * Messages: in {type:'open', file, card} | {type:'run', id, params, init, replicaBase} | {type:'abort', id};
- * out {type:'ready'} | {type:'progress', id, done, total} | {type:'done', id, result} | {type:'error', id?, …}.
+ * Messages: in {type:'open', file, card} | {type:'run', id, params, init, replicaBase} | {type:'abort', id}
+ * | {type:'close'}; out {type:'ready'} | {type:'progress', id, done, total} | {type:'done', id, result}
+ * | {type:'error', id?, …} | {type:'closed'} (the session released, so the thread can end cleanly).
  */
 import { parentPort } from 'node:worker_threads'
 import { UserError } from '../../core/errors'
@@ -17,11 +18,14 @@ export type RunWorkerIn =
   | { type: 'open'; file: string; card?: ModelCard }
   | { type: 'run'; id: number; params: SamplerParams; init: Float32Array; replicaBase: number }
   | { type: 'abort'; id: number }
+  | { type: 'close' }
 
 const port = parentPort
 if (!port) throw new Error('run-worker: must run as a worker thread')
 let model: OnnxScoreModel | undefined
 const aborts = new Map<number, AbortController>()
+/** runs in progress: a close waits for them (they were aborted) before releasing the session */
+const active = new Set<Promise<unknown>>()
 
 function fail(err: unknown, id?: number): void {
   const e = err as Error
@@ -37,13 +41,22 @@ port.on('message', (msg: RunWorkerIn) => {
       },
       (err: unknown) => fail(err)
     )
-  } else if (msg.type === 'abort') aborts.get(msg.id)?.abort()
-  else if (msg.type === 'run') {
+  } else if (msg.type === 'abort') {
+    aborts.get(msg.id)?.abort()
+  } else if (msg.type === 'close') {
+    for (const ac of aborts.values()) ac.abort()
+    const m = model
+    model = undefined
+    const closed = (): void => port.postMessage({ type: 'closed' })
+    Promise.allSettled([...active])
+      .then(() => m?.dispose())
+      .then(closed, closed)
+  } else if (msg.type === 'run') {
     if (!model) return fail(new Error('run-worker: run before open'), msg.id)
     const ac = new AbortController()
     aborts.set(msg.id, ac)
     let last = 0
-    runTrajectory(model, msg.params, msg.init, {
+    const running = runTrajectory(model, msg.params, msg.init, {
       signal: ac.signal,
       replicaBase: msg.replicaBase,
       onProgress: (done, total) => {
@@ -63,5 +76,7 @@ port.on('message', (msg: RunWorkerIn) => {
         fail(err, msg.id)
       }
     )
+    active.add(running)
+    void running.finally(() => active.delete(running))
   }
 })
