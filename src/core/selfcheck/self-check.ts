@@ -206,20 +206,32 @@ export async function runSelfCheck(input: SelfCheckInput, opts: SelfCheckOptions
   const chunk = IID_CHUNK
   const totalStages = 1 + roundSizes(opts.replicas, opts.maxReplicas ?? opts.replicas).length * new Set(opts.dtPs.flatMap((t) => [t, t / 2])).size
   let stage = 0
-  for (let s0 = 0; s0 < opts.iidSamples; s0 += chunk) {
-    const n = Math.min(chunk, opts.iidSamples - s0)
-    const init = new Float32Array(n * d)
-    for (let r = 0; r < n; r++) init.set(input.mean, r * d)
-    const res = await runTrajectory(
-      model,
-      { mode: 'bridge', eta: opts.sigmaMax * opts.sigmaMax - opts.sigmaMin * opts.sigmaMin, innerSteps: 1, denoiseSteps: opts.iidSteps, sigmaMin: opts.sigmaMin, replicas: n, frames: 2, seed: opts.seed + IID_SEED_OFFSET + s0 },
-      init,
-      { signal: hooks.signal }
-    )
-    const F = res.trajectory.frames
-    for (let r = 0; r < n; r++) iid.set(res.trajectory.data.subarray((r * F + F - 1) * d, (r * F + F) * d), (s0 + r) * d)
-    hooks.onProgress?.('i.i.d. samples of the reverse diffusion', s0 + n, opts.iidSamples)
+  const runner: RunExecutor = hooks.runner ?? { concurrency: 1, run: (p, x, base, h) => runTrajectory(model, p, x, { signal: h.signal, onProgress: h.onProgress, replicaBase: base }) }
+  // chunks side by side when the runner allows: each is its own seeded run, so where it is made does not matter
+  const starts: number[] = []
+  for (let s0 = 0; s0 < opts.iidSamples; s0 += chunk) starts.push(s0)
+  let nextChunk = 0
+  let iidDone = 0
+  const iidLane = async (): Promise<void> => {
+    while (nextChunk < starts.length) {
+      const s0 = starts[nextChunk++]!
+      const n = Math.min(chunk, opts.iidSamples - s0)
+      const init = new Float32Array(n * d)
+      for (let r = 0; r < n; r++) init.set(input.mean, r * d)
+      const res = await runner.run(
+        { mode: 'bridge', eta: opts.sigmaMax * opts.sigmaMax - opts.sigmaMin * opts.sigmaMin, innerSteps: 1, denoiseSteps: opts.iidSteps, sigmaMin: opts.sigmaMin, replicas: n, frames: 2, seed: opts.seed + IID_SEED_OFFSET + s0 },
+        init,
+        0,
+        { signal: hooks.signal }
+      )
+      if (res.stopped) throw new UserError(`self-check: the i.i.d. draw stopped early (${res.stopped.message})`, res.stopped.reason === 'aborted' ? 'aborted' : 'unstable')
+      const F = res.trajectory.frames
+      for (let r = 0; r < n; r++) iid.set(res.trajectory.data.subarray((r * F + F - 1) * d, (r * F + F) * d), (s0 + r) * d)
+      iidDone += n
+      hooks.onProgress?.('i.i.d. samples of the reverse diffusion', iidDone, opts.iidSamples)
+    }
   }
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(runner.concurrency, starts.length)) }, iidLane))
   stage++
   const iidAngles = residues.map((r) => angles(iid, opts.iidSamples, r))
   const snapAngles = residues.map((r) => angles(input.snapshots, nSnap, r))
@@ -237,7 +249,6 @@ export async function runSelfCheck(input: SelfCheckInput, opts: SelfCheckOptions
   const runs = new Map<number, RunData>()
   for (const dt of dts) runs.set(dt, { samples: residues.map((r) => ({ residue: r.name, groups: [] })), reps: residues.map(() => []), acceptSum: 0, acceptCount: 0 })
   const sizes = roundSizes(opts.replicas, opts.maxReplicas ?? opts.replicas)
-  const runner: RunExecutor = hooks.runner ?? { concurrency: 1, run: (p, x, base, h) => runTrajectory(model, p, x, { signal: h.signal, onProgress: h.onProgress, replicaBase: base }) }
   let done = 0
   let rounds = 0
   let analysis: ReturnType<typeof analyse> | undefined
