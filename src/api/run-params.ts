@@ -129,6 +129,12 @@ export function picardOf(p: Pick<RunParams, 'picardWindow' | 'picardTol'>): { ki
   return (p.picardWindow ?? 1) > 1 ? { kind: 'picard', window: p.picardWindow!, tol: p.picardTol ?? 0 } : undefined
 }
 
+/**
+ * Below this M the Metropolis-corrected step rejects nearly everything on a learned molecular model:
+ * its log acceptance falls as 1/M with the em down kernel's error (bench/RESULTS.md, `npm run bench:mh`).
+ */
+export const MH_MIN_STEPS = 80
+
 /** Validates settings field by field; every message is one line naming the setting and what to do. */
 export function checkRunParams(p: RunParams, limits: ModelLimits = {}): ParamCheck {
   const errors: ParamCheck['errors'] = {}
@@ -141,6 +147,9 @@ export function checkRunParams(p: RunParams, limits: ModelLimits = {}): ParamChe
   if (!(p.dtPerFrame > 0 && Number.isFinite(p.dtPerFrame))) errors.dtPerFrame = 'Δt per frame must be a positive number of ps'
   if (!isWhole(p.innerSteps, 1, 100_000)) errors.innerSteps = 'Adapter steps per frame must be a whole number from 1 to 100000'
   if (!isWhole(p.denoiseSteps, 1, 10_000)) errors.denoiseSteps = 'Denoising steps M must be a whole number from 1 to 10000'
+  else if (p.mode === 'bridge-mh' && p.denoiseSteps < MH_MIN_STEPS) {
+    warnings.denoiseSteps = `bridge + Metropolis accepts almost no step with M = ${p.denoiseSteps}: its acceptance grows with M (on the ala2 model ~0 at 10, 21–36 % at 0.5 ps with 80–160); use M = 80–160`
+  }
   if (!(p.sigmaMin >= 0 && Number.isFinite(p.sigmaMin))) errors.sigmaMin = 'σ_min must be ≥ 0 Å'
   if (!isWhole(p.replicas, 1, MAX_REPLICAS)) errors.replicas = `Replicas must be a whole number from 1 to ${MAX_REPLICAS}`
   if (!isWhole(p.frames, 2, MAX_FRAMES)) errors.frames = `Frames must be a whole number from 2 to ${MAX_FRAMES}`

@@ -3,7 +3,7 @@
  * core options they become, and a run stored with them round-trips through the runs service schema.
  */
 import { describe, expect, it } from 'vitest'
-import { checkRunParams, picardOf, RunParamsSchema, DEFAULT_RUN_PARAMS } from '../../../src/api/run-params'
+import { checkRunParams, picardOf, RunParamsSchema, DEFAULT_RUN_PARAMS, MH_MIN_STEPS } from '../../../src/api/run-params'
 
 const p = (extra: Partial<typeof DEFAULT_RUN_PARAMS>) => ({ ...DEFAULT_RUN_PARAMS, ...extra })
 
@@ -30,5 +30,15 @@ describe('Picard run parameters', () => {
     expect(RunParamsSchema.safeParse(DEFAULT_RUN_PARAMS).success).toBe(true)
     expect(RunParamsSchema.safeParse(p({ picardWindow: 4, picardTol: 0 })).success).toBe(true)
     expect(RunParamsSchema.safeParse({ ...DEFAULT_RUN_PARAMS, picard: 4 }).success).toBe(false)
+  })
+})
+
+describe('bridge + Metropolis and its M', () => {
+  it('warns below MH_MIN_STEPS reverse steps (its acceptance falls as 1/M), never for plain bridge', () => {
+    expect(checkRunParams(p({ mode: 'bridge-mh', denoiseSteps: 10 }), { energy: true }).warnings.denoiseSteps).toMatch(/^bridge \+ Metropolis accepts almost no step with M = 10: .* use M = 80–160$/)
+    expect(checkRunParams(p({ mode: 'bridge-mh', denoiseSteps: MH_MIN_STEPS }), { energy: true }).warnings.denoiseSteps).toBeUndefined()
+    expect(checkRunParams(p({ mode: 'bridge', denoiseSteps: 10 })).warnings.denoiseSteps).toBeUndefined()
+    // a bad M is an error, not a warning
+    expect(checkRunParams(p({ mode: 'bridge-mh', denoiseSteps: 0 }), { energy: true }).warnings.denoiseSteps).toBeUndefined()
   })
 })
