@@ -24,7 +24,7 @@
 import type { ScoreModel } from '../score/types'
 import type { ReverseScheme, SamplerMode } from './params'
 import { isBridgeMode, DEFAULT_BRIDGE_SCHEME } from './params'
-import { MetropolisBridge } from './metropolis'
+import { MetropolisBridge, type MhPreconditioner } from './metropolis'
 import { Aligner } from '../geometry/kabsch'
 import { RigidBodyProjector } from '../geometry/rigid-body'
 import { UserError } from '../errors'
@@ -41,6 +41,11 @@ export interface StepConfig {
   sigmaMin: number
   /** bridge: the reverse step (default DEFAULT_BRIDGE_SCHEME, tweedie); bridge-mh uses em */
   scheme?: ReverseScheme
+  /**
+   * bridge-mh: per-mode variances of the down kernel from the data covariance (metropolis.ts); absent
+   * = em's. Not a SamplerParams field yet: the CLI and the app run em (bench:mh measures both).
+   */
+  mhPreconditioner?: MhPreconditioner
 }
 
 /** normals consumed by one adapter step of one frame: d·(1 + M) for bridge, 2dM + 1 for bridge-mh, d otherwise */
@@ -157,7 +162,7 @@ export class AdapterStep {
       }
       this.langevinSigma = NaN
       this.c = NaN
-      this.mh = cfg.mode === 'bridge-mh' ? new MetropolisBridge(model, this.tau, this.c0, maxBatch, this.accepted, this.logAlpha) : undefined
+      this.mh = cfg.mode === 'bridge-mh' ? new MetropolisBridge(model, this.tau, this.c0, maxBatch, this.accepted, this.logAlpha, cfg.mhPreconditioner) : undefined
     } else {
       this.mh = undefined
       this.tau = new Float64Array(0)

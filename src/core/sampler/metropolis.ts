@@ -20,12 +20,63 @@
  * rows. The energies E(y), E(x') take one call of 2·batch rows. All differences and sums in float64
  * from the float32 points actually stored. A rejected step (or a non-finite proposal) keeps y.
  * The uniform is Φ(u) of the step's last normal, so (seed, replica, step) address the decision too.
+ *
+ * Preconditioned down kernel (optional, `MhPreconditioner`): with the eigen-decomposition V = QΛQᵀ of
+ * the data covariance, the down step keeps the mean bᵢ + hᵢ·s(bᵢ, τᵢ) but draws its noise with the
+ * covariance Cᵢ = Q diag(hᵢ(λₖ + τᵢ₊₁²)/(λₖ + τᵢ²)) Qᵀ — the exact reverse transition when the data
+ * are Gaussian with covariance V, em's hᵢ for modes much wider than τ, the ancestral hᵢτᵢ₊₁²/τᵢ² for
+ * much narrower ones. The terms |r|²/(2hᵢ) of the down kernel become rᵀCᵢ⁻¹r/2; the up kernels and
+ * the normalisations (each Cᵢ once in Q(ω|y) and once in Q(ω̃|x')) are unchanged, so the move stays
+ * exact for any V (docs/sampler-integrators.md §2 "Preconditioned down kernel").
  */
 import type { ScoreModel } from '../score/types'
 import { normalCdf } from '../score/analytic/gmm'
 import { UserError } from '../errors'
+import { jacobiEigen } from '../geometry/jacobi'
+
+/** the data covariance's eigenvalues λₖ (Å², length d) and eigenvectors (column k of the row-major d×d) */
+export interface MhPreconditioner {
+  values: Float64Array
+  vectors: Float64Array
+}
+
+/**
+ * The preconditioner of n frames [n, d] (Å): their sample covariance (float64, divisor n − 1) and its
+ * eigen-decomposition by cyclic Jacobi (src/core/geometry/jacobi.ts).
+ */
+export function covariancePreconditioner(frames: Float32Array, n: number, d: number): MhPreconditioner {
+  if (!(n >= 2) || frames.length < n * d) throw new UserError(`bridge-mh preconditioner: needs at least 2 frames of ${d} coordinates`, 'bad-param')
+  const mu = new Float64Array(d)
+  for (let f = 0; f < n; f++) for (let k = 0; k < d; k++) mu[k] = mu[k]! + frames[f * d + k]!
+  for (let k = 0; k < d; k++) mu[k] = mu[k]! / n
+  const C = new Float64Array(d * d)
+  const x = new Float64Array(d)
+  for (let f = 0; f < n; f++) {
+    for (let k = 0; k < d; k++) x[k] = frames[f * d + k]! - mu[k]!
+    for (let j = 0; j < d; j++) {
+      const a = x[j]!
+      for (let k = j; k < d; k++) C[j * d + k] = C[j * d + k]! + a * x[k]!
+    }
+  }
+  for (let j = 0; j < d; j++) {
+    for (let k = j; k < d; k++) {
+      const v = C[j * d + k]! / (n - 1)
+      C[j * d + k] = v
+      C[k * d + j] = v
+    }
+  }
+  const values = new Float64Array(d)
+  const vectors = new Float64Array(d * d)
+  jacobiEigen(C, d, values, vectors)
+  return { values, vectors }
+}
 
 export class MetropolisBridge {
+  /** preconditioned: per step i and mode k the down variance cᵢₖ (row-major M×d), else undefined */
+  private readonly cm?: Float64Array
+  private readonly Q?: Float64Array
+  private readonly rv: Float64Array
+  private readonly zv: Float64Array
   private readonly d: number
   private readonly M: number
   private readonly h: Float64Array
@@ -53,7 +104,8 @@ export class MetropolisBridge {
     private readonly c0: number,
     readonly maxBatch: number,
     private readonly accepted: Uint8Array,
-    private readonly logAlpha: Float64Array
+    private readonly logAlpha: Float64Array,
+    preconditioner?: MhPreconditioner
   ) {
     if (!model.energy || model.hasEnergy === false) {
       throw new UserError(`mode bridge-mh needs an energy model (score = −∇E); ${model.name} gives only a score: use --mode bridge`, 'bad-param')
@@ -88,6 +140,37 @@ export class MetropolisBridge {
     this.eSigma = new Float32Array(2 * maxBatch)
     this.eOut = new Float32Array(2 * maxBatch)
     this.logr = new Float64Array(maxBatch)
+    this.rv = new Float64Array(d)
+    this.zv = new Float64Array(d)
+    if (preconditioner) {
+      const { values, vectors } = preconditioner
+      if (values.length !== d || vectors.length !== d * d) throw new UserError(`bridge-mh preconditioner: needs ${d} eigenvalues and a ${d}×${d} eigenvector matrix (got ${values.length} and ${vectors.length})`, 'bad-param')
+      this.Q = Float64Array.from(vectors)
+      this.cm = new Float64Array(M * d)
+      for (let i = 0; i < M; i++) {
+        const a = tau[i]! * tau[i]!
+        const b = tau[i + 1]! * tau[i + 1]!
+        for (let k = 0; k < d; k++) {
+          const l = Math.max(0, values[k]!)
+          this.cm[i * d + k] = (this.h[i]! * (l + b)) / (l + a)
+        }
+      }
+    }
+  }
+
+  /** rᵀCᵢ⁻¹r for the residual in rv (preconditioned kernel) */
+  private quad(i: number): number {
+    const d = this.d
+    const Q = this.Q!
+    const cm = this.cm!
+    const r = this.rv
+    let acc = 0
+    for (let k = 0; k < d; k++) {
+      let p = 0
+      for (let j = 0; j < d; j++) p += Q[j * d + k]! * r[j]!
+      acc += (p * p) / cm[i * d + k]!
+    }
+    return acc
   }
 
   /** out[b] = the accepted proposal or y[b]; sets accepted[b] and logAlpha[b] */
@@ -167,6 +250,16 @@ export class MetropolisBridge {
         const lower = i === M - 1 ? this.y0 : up
         const lo = i === M - 1 ? b * d : (i + 1) * stride + b * d
         let acc = 0
+        if (this.cm) {
+          const rv = this.rv
+          for (let k = 0; k < d; k++) {
+            const diff = up[hi + k]! - lower[lo + k]!
+            rv[k] = -diff - h * sc[hi + k]!
+            acc += diff * diff
+          }
+          this.logr[b] = this.logr[b]! + acc * inv - 0.5 * this.quad(i)
+          continue
+        }
         for (let k = 0; k < d; k++) {
           const a = up[hi + k]!
           const diff = a - lower[lo + k]!
@@ -186,6 +279,10 @@ export class MetropolisBridge {
     const inv = 1 / (2 * h)
     const s = this.s
     const zoff = (1 + i) * d
+    if (this.cm) {
+      this.downPreconditioned(i, noise, P, batch, out)
+      return
+    }
     for (let b = 0; b < batch; b++) {
       const o = b * d
       const nb = b * P + zoff
@@ -200,6 +297,37 @@ export class MetropolisBridge {
         acc += res * res - step * step
       }
       this.logr[b] = this.logr[b]! + acc * inv
+    }
+  }
+
+  /** the down step with noise Q diag(√cᵢₖ) z, adding −|b' − b|²/(2h) + rᵀCᵢ⁻¹r/2 */
+  private downPreconditioned(i: number, noise: Float32Array, P: number, batch: number, out: Float32Array): void {
+    const d = this.d
+    const h = this.h[i]!
+    const inv = 1 / (2 * h)
+    const s = this.s
+    const Q = this.Q!
+    const cm = this.cm!
+    const zv = this.zv
+    const rv = this.rv
+    const zoff = (1 + i) * d
+    for (let b = 0; b < batch; b++) {
+      const o = b * d
+      const nb = b * P + zoff
+      for (let k = 0; k < d; k++) zv[k] = Math.sqrt(cm[i * d + k]!) * noise[nb + k]!
+      let acc = 0
+      for (let j = 0; j < d; j++) {
+        let v = 0
+        for (let k = 0; k < d; k++) v += Q[j * d + k]! * zv[k]!
+        const old = out[o + j]!
+        const m = old + h * s[o + j]!
+        const nw = Math.fround(m + v)
+        out[o + j] = nw
+        const step = nw - old
+        rv[j] = nw - m
+        acc += step * step
+      }
+      this.logr[b] = this.logr[b]! - acc * inv + 0.5 * this.quad(i)
     }
   }
 }
