@@ -72,7 +72,7 @@ function settingsOf(p: SamplerParams, dim: number, model: string, init: Float32A
     version: 1,
     model,
     dim,
-    sampler: { mode: p.mode, eta: p.eta, innerSteps: p.innerSteps, denoiseSteps: p.denoiseSteps, sigmaMin: p.sigmaMin, replicas: p.replicas, seed: p.seed, parallel: p.parallel ?? null, trustRegion: p.trustRegion !== undefined, noise: noiseOf(p) },
+    sampler: { mode: p.mode, eta: p.eta, innerSteps: p.innerSteps, denoiseSteps: p.denoiseSteps, sigmaMin: p.sigmaMin, replicas: p.replicas, seed: p.seed, parallel: p.parallel ?? null, trustRegion: p.trustRegion !== undefined, noise: noiseOf(p), ...(p.mode === 'bridge-mh' ? { mhKernel: p.mhKernel ?? 'em' } : {}) },
     initSha256: createHash('sha256').update(le(init)).digest('hex'),
   }
 }
@@ -144,6 +144,8 @@ export async function openCheckpointDir(dir: string, params: SamplerParams, dim:
   }
   if (have && typeof have.sampler === 'object' && have.sampler !== null) {
     have.sampler.noise ??= 'box-muller'
+    // bridge-mh folders made before down kernels existed used em
+    if (have.sampler.mode === 'bridge-mh') have.sampler.mhKernel ??= 'em'
     if (params.noise === undefined && NOISE_KINDS.includes(have.sampler.noise as NoiseKind)) params.noise = have.sampler.noise as NoiseKind
   }
   const want = settingsOf(params, dim, modelName, init)

@@ -5,6 +5,7 @@
  * else the card's reference/mean structure); the topology (--topology, else the card's atoms, else
  * the --init PDB) and the trust region of the card.
  */
+import { covariancePreconditioner, type MhPreconditioner } from '../core/sampler/metropolis'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import type { ScoreModel } from '../core/score/types'
@@ -23,6 +24,8 @@ export interface CliModelOptions {
   align: boolean
   /** onnxruntime intra-op threads of the session (default 1) */
   threads?: number
+  /** also build the bridge-mh preconditioner from the training data the card names (--mh-kernel covariance) */
+  mhCovariance?: boolean
 }
 
 export interface CliModel {
@@ -32,6 +35,8 @@ export interface CliModel {
   topology?: Topology
   card: Record<string, unknown>
   trustRegion?: { mean: Float32Array; scale: Float32Array; radius: number }
+  /** with mhCovariance: the covariance of the training frames (aligned as the model sees them), eigen-decomposed */
+  mhPreconditioner?: MhPreconditioner
   dispose(): Promise<void>
 }
 
@@ -88,9 +93,7 @@ export async function openModelForCli(opts: CliModelOptions): Promise<CliModel> 
       return lf.frames.subarray(0, lf.nFrames * d)
     }
 
-    let initPool: Float32Array | undefined
-    if (opts.init) initPool = await loadPool(opts.init, '--init')
-    else {
+    const trainingPool = async (): Promise<Float32Array | undefined> => {
       for (const src of card?.data.sources ?? []) {
         const file = path.isAbsolute(src) ? src : path.resolve(path.dirname(opts.model), src)
         try {
@@ -98,18 +101,32 @@ export async function openModelForCli(opts: CliModelOptions): Promise<CliModel> 
         } catch {
           continue
         }
-        initPool = await loadPool(file, 'the training data')
-        break
+        return loadPool(file, 'the training data')
       }
+      return undefined
+    }
+    let initPool: Float32Array | undefined
+    let training: Float32Array | undefined
+    if (opts.init) initPool = await loadPool(opts.init, '--init')
+    else {
+      initPool = training = await trainingPool()
       if (!initPool) {
         const one = card?.reference ?? card?.mean
         if (!one) throw new UserError(`${opts.model}: no --init frames given and the model card names no training data or structure; pass --init FILE`, 'bad-flag')
         initPool = Float32Array.from(one)
       }
     }
+    let mhPreconditioner: MhPreconditioner | undefined
+    if (opts.mhCovariance) {
+      training ??= await trainingPool()
+      const n = training ? training.length / d : 0
+      if (!training || n < 2) throw new UserError(`--mh-kernel covariance: ${opts.model}'s training data (${(card?.data.sources ?? []).join(', ') || 'the card names none'}) was not found; it needs those frames for their covariance (or use --mh-kernel em)`, 'bad-flag')
+      mhPreconditioner = covariancePreconditioner(training, n, d)
+    }
     return {
       model,
       initPool,
+      ...(mhPreconditioner ? { mhPreconditioner } : {}),
       topology,
       card: cardSummary(card),
       trustRegion: card ? trustRegionOf(card) : undefined,

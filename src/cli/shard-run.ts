@@ -10,6 +10,7 @@ import type { SamplerParams } from '../core/sampler/params'
 import type { StopInfo } from '../core/sampler/runner'
 import type { PhaseTimes } from '../core/sampler/timing'
 import { runTrajectory } from '../core/sampler/runner'
+import type { MhPreconditioner } from '../core/sampler/metropolis'
 import { openModelFile } from '../services/models/open'
 import { openCheckpointDir } from './checkpoint-dir'
 
@@ -29,6 +30,8 @@ export interface ShardInput {
   replicaBase: number
   /** the block's own checkpoint folder (kill-safe; resumed when it holds frames) */
   checkpoint?: { dir: string; every: number }
+  /** bridge-mh with --mh-kernel covariance: the training data's covariance, eigen-decomposed */
+  mhPreconditioner?: MhPreconditioner
 }
 
 export interface ShardOutput {
@@ -73,6 +76,7 @@ export async function runShard(input: ShardInput, hooks: ShardHooks = {}): Promi
       signal: hooks.signal,
       onProgress: hooks.onProgress,
       replicaBase,
+      ...(input.mhPreconditioner ? { mhPreconditioner: input.mhPreconditioner } : {}),
       ...(ckpt ? { ...ckpt.hooks, resumeFrom: ckpt.resumeFrom } : {}),
     })
     const t = ckpt ? await ckpt.trajectory() : { frames: res.trajectory.frames, data: res.trajectory.data }

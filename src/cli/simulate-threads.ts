@@ -6,6 +6,7 @@
 import { Worker } from 'node:worker_threads'
 import path from 'node:path'
 import type { SamplerParams } from '../core/sampler/params'
+import type { MhPreconditioner } from '../core/sampler/metropolis'
 import type { RunResult, StopInfo } from '../core/sampler/runner'
 import { combinePhaseTimes } from '../core/sampler/timing'
 import type { ParsedArgs } from './args'
@@ -21,6 +22,7 @@ export interface WorkerShardInput {
   init: Float32Array
   replicaBase: number
   checkpoint?: { dir: string; every: number }
+  mhPreconditioner?: MhPreconditioner
 }
 
 export { MODEL_REPLICA_QUANTUM, MODEL_MIN_TAIL, splitReplicas, blocksOfSize } from '../services/cluster/blocks'
@@ -77,7 +79,7 @@ export async function runThreaded(
   init: Float32Array,
   base: number,
   threads: number,
-  opts: { signal: AbortSignal; onProgress(done: number, total: number): void; checkpoint?: { dir: string; every: number } }
+  opts: { signal: AbortSignal; onProgress(done: number, total: number): void; checkpoint?: { dir: string; every: number }; mhPreconditioner?: MhPreconditioner }
 ): Promise<ThreadedRun> {
   const d = init.length / params.replicas
   const blocks = splitReplicas(base, params.replicas, threads, system.kind === 'model' ? MODEL_REPLICA_QUANTUM : 1)
@@ -88,7 +90,7 @@ export async function runThreaded(
     const slice = init.slice((a - base) * d, (a - base + n) * d)
     const ck = opts.checkpoint ? { dir: path.join(opts.checkpoint.dir, shardCheckpointName(a, n)), every: opts.checkpoint.every } : undefined
     if (ck) checkpointDirs.push({ dir: ck.dir, params: p, init: slice })
-    return { system, params: p, init: slice, replicaBase: a, checkpoint: ck }
+    return { system, params: p, init: slice, replicaBase: a, checkpoint: ck, ...(opts.mhPreconditioner ? { mhPreconditioner: opts.mhPreconditioner } : {}) }
   })
   const outs = await Promise.all(
     inputs.map((input, i) =>

@@ -43,7 +43,8 @@ export interface StepConfig {
   scheme?: ReverseScheme
   /**
    * bridge-mh: per-mode variances of the down kernel from the data covariance (metropolis.ts); absent
-   * = em's. Not a SamplerParams field yet: the CLI and the app run em (bench:mh measures both).
+   * = em's. runTrajectory sets it from RunHooks.mhPreconditioner when SamplerParams.mhKernel is
+   * 'covariance' (diffmd simulate --mh-kernel covariance).
    */
   mhPreconditioner?: MhPreconditioner
 }

@@ -30,6 +30,8 @@ export interface CheckpointParams {
   trustRegion: boolean
   /** the normals' kind; absent in checkpoints written before noise kinds existed (they used box-muller) */
   noise?: NoiseKind
+  /** bridge-mh's down kernel; absent before kernels existed and for other modes (em) */
+  mhKernel?: string
 }
 
 /** the noise kind a checkpoint's run used */
@@ -76,6 +78,7 @@ export function checkpointParamsOf(p: SamplerParams, dim: number, modelName: str
     model: modelName,
     trustRegion: p.trustRegion !== undefined,
     noise: noiseOf(p),
+    ...(p.mode === 'bridge-mh' ? { mhKernel: p.mhKernel ?? 'em' } : {}),
   }
 }
 
@@ -87,7 +90,12 @@ export function assertCompatible(cp: Checkpoint, asked: SamplerParams, dim: numb
   const want = checkpointParamsOf(p, dim, modelName)
   // a checkpoint from before reverse schemes existed (no `scheme` key) continues with this run's scheme:
   // its frames so far are kept, the continuation is no longer bit-identical to an old uninterrupted run
-  const have: CheckpointParams = { ...cp.params, scheme: 'scheme' in cp.params ? cp.params.scheme : want.scheme, noise: checkpointNoise(cp) }
+  const have: CheckpointParams = {
+    ...cp.params,
+    scheme: 'scheme' in cp.params ? cp.params.scheme : want.scheme,
+    noise: checkpointNoise(cp),
+    ...(cp.params.mode === 'bridge-mh' ? { mhKernel: cp.params.mhKernel ?? 'em' } : {}),
+  }
   for (const key of Object.keys(want) as (keyof CheckpointParams)[]) {
     if (have[key] !== want[key]) {
       throw new UserError(`checkpoint was written with ${key} = ${String(have[key])}, this run has ${String(want[key])}: resume with the same settings`, 'bad-checkpoint')

@@ -80,7 +80,15 @@ export interface SamplerParams {
    * run, the checkpoint's kind for a resumed one (resumeNoise). docs/random-numbers.md
    */
   noise?: NoiseKind
+  /**
+   * bridge-mh's down kernel: em (absent) or covariance, the per-mode variances from the training
+   * data's covariance (metropolis.ts; the run's hooks carry that covariance). docs/sampler-integrators.md
+   */
+  mhKernel?: MhKernel
 }
+
+export const MH_KERNELS = ['em', 'covariance'] as const
+export type MhKernel = (typeof MH_KERNELS)[number]
 
 /** the sampler's noise for new runs: ziggurat normals, 6–8× cheaper than Box–Muller (docs/random-numbers.md) */
 export const DEFAULT_NOISE: NoiseKind = 'ziggurat'
@@ -106,6 +114,8 @@ export function validateParams(model: ScoreModel, p: SamplerParams): void {
   positiveInt(p.replicas, 'replicas (--replicas)')
   positiveInt(p.frames, 'frames (--frames)')
   if (!Number.isSafeInteger(p.seed) || p.seed < 0) bad(`seed (--seed) must be a whole number from 0 to 2^53−1 (got ${p.seed})`)
+  if (p.mhKernel !== undefined && !MH_KERNELS.includes(p.mhKernel)) bad(`mhKernel (--mh-kernel) must be one of ${MH_KERNELS.join(', ')} (got '${String(p.mhKernel)}')`)
+  if (p.mhKernel === 'covariance' && p.mode !== 'bridge-mh') bad(`--mh-kernel covariance is the Metropolis-corrected step's down kernel: use it with --mode bridge-mh`)
   if (p.noise !== undefined && !NOISE_KINDS.includes(p.noise)) bad(`noise (--noise) must be one of ${NOISE_KINDS.join(', ')} (got '${String(p.noise)}')`)
   if (!(p.sigmaMin >= 0) || !Number.isFinite(p.sigmaMin)) bad(`sigmaMin (--sigma-min) must be ≥ 0 Å (got ${p.sigmaMin})`)
   if (p.replicas > 0xffffffff) bad(`replicas (--replicas) must be below 2^32`)

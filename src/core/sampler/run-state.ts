@@ -3,6 +3,7 @@
  * guard (trust region, or explosion detection without one), frame recording, hooks, checkpoints,
  * abort and instability stops. Positions in Å, flat row-major [R, d].
  */
+import type { MhPreconditioner } from './metropolis'
 import type { ScoreModel } from '../score/types'
 import type { SamplerParams } from './params'
 import type { Checkpoint } from './checkpoint'
@@ -14,6 +15,8 @@ import { UserError } from '../errors'
 import { PhaseTimer } from './timing'
 
 export interface RunHooks {
+  /** bridge-mh with mhKernel 'covariance': the training data's covariance, eigen-decomposed (metropolis.ts) */
+  mhPreconditioner?: MhPreconditioner
   /**
    * A frame was saved: `positions` [R·d] is the live state (valid during the call only; copy to keep).
    * Called for frame 0 (the initial state) of a fresh run, not for the checkpoint frame of a resumed one.

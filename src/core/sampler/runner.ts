@@ -58,6 +58,7 @@ export function samplerMeta(model: ScoreModel, p: SamplerParams): Record<string,
     scheme: schemeOf(p),
     evaluationsPerStep: evaluationsPerStep(p.mode, p.denoiseSteps, schemeOf(p)),
     metropolis: p.mode === 'bridge-mh' ? 'path-probability test; target exp(−E(·, σ_min)); no re-alignment' : undefined,
+    mhKernel: p.mode === 'bridge-mh' ? (p.mhKernel ?? 'em') : undefined,
     sigma_min: p.sigmaMin,
     replicas: p.replicas,
     seed: p.seed,
@@ -87,7 +88,8 @@ export async function runTrajectory(model: ScoreModel, asked: SamplerParams, ini
   }
   const W = params.parallel ? params.parallel.window : 1
   const timer = new PhaseTimer()
-  const stepper = new AdapterStep(timedModel(model, timer), params, R * W, timer)
+  if (params.mhKernel === 'covariance' && !hooks.mhPreconditioner) throw new UserError('--mh-kernel covariance needs the training data\'s covariance (the caller passes it with the run)', 'bad-param')
+  const stepper = new AdapterStep(timedModel(model, timer), params.mhKernel === 'covariance' ? { ...params, mhPreconditioner: hooks.mhPreconditioner } : params, R * W, timer)
   const st = new RunState(model, params, hooks, stepper.noiseSize, start, timer)
   const a = st.announceStart(start)
   if (a) await a

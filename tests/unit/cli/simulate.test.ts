@@ -183,6 +183,28 @@ describe('diffmd simulate --mode bridge-mh', () => {
     expect(t.meta.acceptance).toEqual(acc)
   })
 
+  it('--mh-kernel covariance on the shipped ala2 model: steps accepted where em accepts none (M = 10, 0.5 ps)', async () => {
+    // bench:mh (one step from 256 snapshots): covariance 0.25, em 0.000; here 16 replicas × 10 steps of a
+    // chain: a binomial standard error of ≈ 0.035 at 0.25, so > 0.08 is a 5σ-safe floor; em's median
+    // ln α is −23, so its acceptance stays below 0.02
+    const model = path.resolve(__dirname, '../../../resources/models/ala2-default.onnx')
+    const args = (k: string, out: string) => ['--model', model, '--mode', 'bridge-mh', '--mh-kernel', k, '--dt', '0.5', '--diffusion', '0.0498868', '--replicas', '16', '--frames', '11', '--seed', '7', '--threads', '1', '--out', out, '--json']
+    const cov = JSON.parse((await run(args('covariance', path.join(dir, 'mh-cov.json')))).stdout) as Record<string, unknown>
+    const em = JSON.parse((await run(args('em', path.join(dir, 'mh-em.json')))).stdout) as Record<string, unknown>
+    expect(cov.mhKernel).toBe('covariance')
+    expect(em.mhKernel).toBe('em')
+    expect(cov.acceptanceMean as number).toBeGreaterThan(0.08)
+    expect(em.acceptanceMean as number).toBeLessThan(0.02)
+  })
+
+  it('--mh-kernel covariance is refused without bridge-mh or without a model\'s training data, and unknown kernels by name', async () => {
+    const o = path.join(dir, 'x.json')
+    await expect(run(['--system', 'gmm', '--eta', '0.5', '--mode', 'bridge-mh', '--mh-kernel', 'covariance', '--replicas', '1', '--frames', '2', '--seed', '1', '--out', o])).rejects.toThrow(/--mh-kernel covariance needs --model with the training data/)
+    const model = path.resolve(__dirname, '../../../resources/models/ala2-default.onnx')
+    await expect(run(['--model', model, '--mode', 'bridge', '--mh-kernel', 'covariance', '--dt', '1', '--diffusion', '0.05', '--replicas', '1', '--frames', '2', '--seed', '1', '--out', o])).rejects.toThrow(/use it with --mode bridge-mh/)
+    await expect(run(['--system', 'gmm', '--eta', '0.5', '--mode', 'bridge-mh', '--mh-kernel', 'exact', '--replicas', '1', '--frames', '2', '--seed', '1', '--out', o])).rejects.toThrow(/--mh-kernel must be one of em, covariance/)
+  })
+
   it('the summary line prints the acceptance; bridge prints its scheme', async () => {
     const { stdout } = await run(['--system', 'harmonic', '--dim', '2', '--eta', '0.3', '--mode', 'bridge-mh', '--denoise-steps', '4', '--replicas', '2', '--frames', '5', '--seed', '1', '--out', path.join(dir, 'mh2.json')])
     expect(stdout).toMatch(/bridge-mh em, .*Metropolis acceptance \d+\.\d% \(per replica [\d.]+ [\d.]+\)/)

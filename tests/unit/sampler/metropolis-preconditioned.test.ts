@@ -13,6 +13,10 @@ import { GaussianMixtureModel, normalCdf, threeWellMixture } from '../../../src/
 import { fillNormals, NormalStream } from '../../../src/core/rng/normals'
 import type { ScoreModel } from '../../../src/core/score/types'
 import { chiSquare } from './stats'
+import { runTrajectory } from '../../../src/core/sampler/runner'
+import { checkpointFromJson, checkpointToJson, type Checkpoint } from '../../../src/core/sampler/checkpoint'
+import { HarmonicModel } from '../../../src/core/score/analytic/harmonic'
+import type { SamplerParams } from '../../../src/core/sampler/params'
 
 /** a diagonal Gaussian seen through the orthogonal matrix R (row-major): x = R u */
 function rotated(base: GaussianMixtureModel, R: Float64Array): ScoreModel {
@@ -168,5 +172,26 @@ describe('bridge-mh, preconditioned down kernel', () => {
       expect(Math.abs(r - c)).toBeLessThan(1e-9 * (1 + Math.abs(c)))
       expect(Math.abs(o - (j === k ? 1 : 0))).toBeLessThan(1e-12)
     }
+  })
+
+  it('through runTrajectory (mhKernel covariance): recorded in the metadata; a checkpoint resumes bit for bit, and not with em', async () => {
+    const model = new HarmonicModel({ kappa: 4, beta: 1, dim: 3 })
+    const R = 3
+    const init = new Float32Array(R * 3).map((_, i) => 0.3 * Math.cos(i))
+    const pre: MhPreconditioner = { values: Float64Array.of(0.3, 0.2, 0.01), vectors: orthogonal(3, 5) }
+    const p: SamplerParams = { mode: 'bridge-mh', mhKernel: 'covariance', eta: 0.4, innerSteps: 2, denoiseSteps: 4, sigmaMin: 0.05, replicas: R, frames: 13, seed: 77 }
+    const full = await runTrajectory(model, p, init, { mhPreconditioner: pre })
+    expect(full.trajectory.meta.mhKernel).toBe('covariance')
+    const plain = await runTrajectory(model, { ...p, mhKernel: undefined }, init)
+    expect(plain.trajectory.meta.mhKernel).toBe('em')
+    expect(Array.from(plain.trajectory.data)).not.toEqual(Array.from(full.trajectory.data))
+    await expect(runTrajectory(model, p, init)).rejects.toThrow(/--mh-kernel covariance needs the training data's covariance/)
+    const cps: Checkpoint[] = []
+    await runTrajectory(model, { ...p, frames: 6 }, init, { mhPreconditioner: pre, checkpointEvery: 5, onCheckpoint: (c) => void cps.push(c) })
+    const cp = checkpointFromJson(checkpointToJson(cps[0]!), 'test')
+    const rest = await runTrajectory(model, p, init, { mhPreconditioner: pre, resumeFrom: cp })
+    expect(Array.from(rest.trajectory.data)).toEqual(Array.from(full.trajectory.data.filter((_, i) => Math.floor(i / 3) % 13 >= 5)))
+    expect(rest.accepted).toEqual(full.accepted)
+    await expect(runTrajectory(model, { ...p, mhKernel: 'em' }, init, { resumeFrom: cp })).rejects.toThrow(/checkpoint was written with mhKernel = covariance, this run has em/)
   })
 })
