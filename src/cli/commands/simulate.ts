@@ -60,9 +60,10 @@ const usage = `diffmd simulate — generate a trajectory (frame 0 = the initial 
   --temperature T   K; sets β = 1/(k_B T) (kJ/mol units) for analytic systems, recorded in the metadata
   --mode            bridge (adapter step; default for smoothed models), bridge-mh (the adapter step
                     with a Metropolis test: exact for exp(−E(·, σ_min)) at any Δt; energy models only,
-                    no re-alignment; prints the acceptance per replica; its acceptance grows with M,
-                    so give it --denoise-steps 80–160: ~0 at 10 on the shipped ala2 model, 21–36 %
-                    at 0.5 ps with 80–160 — docs/sampler-integrators.md), tied, clean (default for
+                    no re-alignment; prints the acceptance per replica; with --mh-kernel em its
+                    acceptance grows with M: ~0 at 10 on the shipped ala2 model, 21–36 % at 0.5 ps
+                    with 80–160; --mh-kernel covariance reaches that at M = 10–20 —
+                    docs/sampler-integrators.md), tied, clean (default for
                     double-well and mueller-brown, whose score is known at σ = 0 only)
   --scheme          bridge's reverse step: tweedie (default; 2 network evaluations per level in one
                     batched call, stiff modes accurate) or em (plain Euler–Maruyama, the pre-0.x
