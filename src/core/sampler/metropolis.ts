@@ -41,10 +41,17 @@ export interface MhPreconditioner {
 }
 
 /**
+ * The largest d the dense preconditioner takes: cyclic Jacobi costs O(d³) per sweep (seconds at 600,
+ * hours at ADK's 4968) and each down step 2d² per replica.
+ */
+export const MH_COVARIANCE_MAX_DIM = 600
+
+/**
  * The preconditioner of n frames [n, d] (Å): their sample covariance (float64, divisor n − 1) and its
  * eigen-decomposition by cyclic Jacobi (src/core/geometry/jacobi.ts).
  */
 export function covariancePreconditioner(frames: Float32Array, n: number, d: number): MhPreconditioner {
+  if (d > MH_COVARIANCE_MAX_DIM) throw new UserError(`--mh-kernel covariance: the model has ${d} coordinates, more than the ${MH_COVARIANCE_MAX_DIM} its dense covariance handles (${MH_COVARIANCE_MAX_DIM / 3} atoms); use --mh-kernel em`, 'bad-param')
   if (!(n >= 2) || frames.length < n * d) throw new UserError(`bridge-mh preconditioner: needs at least 2 frames of ${d} coordinates`, 'bad-param')
   const mu = new Float64Array(d)
   for (let f = 0; f < n; f++) for (let k = 0; k < d; k++) mu[k] = mu[k]! + frames[f * d + k]!

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { AdapterStep } from '../../../src/core/sampler/adapter-step'
-import { covariancePreconditioner, type MhPreconditioner } from '../../../src/core/sampler/metropolis'
+import { covariancePreconditioner, MH_COVARIANCE_MAX_DIM, type MhPreconditioner } from '../../../src/core/sampler/metropolis'
 import { GaussianMixtureModel, normalCdf, threeWellMixture } from '../../../src/core/score/analytic/gmm'
 import { fillNormals, NormalStream } from '../../../src/core/rng/normals'
 import type { ScoreModel } from '../../../src/core/score/types'
@@ -148,6 +148,11 @@ describe('bridge-mh, preconditioned down kernel', () => {
     const acc = accepted / (R * S)
     expect(acc).toBeGreaterThan(0.05)
     expect(acc).toBeLessThan(0.95)
+  })
+
+  it('covariancePreconditioner refuses a model too large for a dense covariance, in one line naming the flag', () => {
+    const d = MH_COVARIANCE_MAX_DIM + 3
+    expect(() => covariancePreconditioner(new Float32Array(2 * d), 2, d)).toThrow(/^--mh-kernel covariance: the model has 603 coordinates, more than the 600 .*; use --mh-kernel em$/)
   })
 
   it('covariancePreconditioner: Q Λ Qᵀ reconstructs the sample covariance, Q is orthonormal', () => {
