@@ -210,28 +210,23 @@ export async function runSelfCheck(input: SelfCheckInput, opts: SelfCheckOptions
   // chunks side by side when the runner allows: each is its own seeded run, so where it is made does not matter
   const starts: number[] = []
   for (let s0 = 0; s0 < opts.iidSamples; s0 += chunk) starts.push(s0)
-  let nextChunk = 0
   let iidDone = 0
-  const iidLane = async (): Promise<void> => {
-    while (nextChunk < starts.length) {
-      const s0 = starts[nextChunk++]!
-      const n = Math.min(chunk, opts.iidSamples - s0)
-      const init = new Float32Array(n * d)
-      for (let r = 0; r < n; r++) init.set(input.mean, r * d)
-      const res = await runner.run(
-        { mode: 'bridge', eta: opts.sigmaMax * opts.sigmaMax - opts.sigmaMin * opts.sigmaMin, innerSteps: 1, denoiseSteps: opts.iidSteps, sigmaMin: opts.sigmaMin, replicas: n, frames: 2, seed: opts.seed + IID_SEED_OFFSET + s0 },
-        init,
-        0,
-        { signal: hooks.signal }
-      )
-      if (res.stopped) throw new UserError(`self-check: the i.i.d. draw stopped early (${res.stopped.message})`, res.stopped.reason === 'aborted' ? 'aborted' : 'unstable')
-      const F = res.trajectory.frames
-      for (let r = 0; r < n; r++) iid.set(res.trajectory.data.subarray((r * F + F - 1) * d, (r * F + F) * d), (s0 + r) * d)
-      iidDone += n
-      hooks.onProgress?.('i.i.d. samples of the reverse diffusion', iidDone, opts.iidSamples)
-    }
-  }
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(runner.concurrency, starts.length)) }, iidLane))
+  await inLanes(starts, runner.concurrency, async (s0) => {
+    const n = Math.min(chunk, opts.iidSamples - s0)
+    const init = new Float32Array(n * d)
+    for (let r = 0; r < n; r++) init.set(input.mean, r * d)
+    const res = await runner.run(
+      { mode: 'bridge', eta: opts.sigmaMax * opts.sigmaMax - opts.sigmaMin * opts.sigmaMin, innerSteps: 1, denoiseSteps: opts.iidSteps, sigmaMin: opts.sigmaMin, replicas: n, frames: 2, seed: opts.seed + IID_SEED_OFFSET + s0 },
+      init,
+      0,
+      { signal: hooks.signal }
+    )
+    if (res.stopped) throw new UserError(`self-check: the i.i.d. draw stopped early (${res.stopped.message})`, res.stopped.reason === 'aborted' ? 'aborted' : 'unstable')
+    const F = res.trajectory.frames
+    for (let r = 0; r < n; r++) iid.set(res.trajectory.data.subarray((r * F + F - 1) * d, (r * F + F) * d), (s0 + r) * d)
+    iidDone += n
+    hooks.onProgress?.('i.i.d. samples of the reverse diffusion', iidDone, opts.iidSamples)
+  })
   stage++
   const iidAngles = residues.map((r) => angles(iid, opts.iidSamples, r))
   const snapAngles = residues.map((r) => angles(input.snapshots, nSnap, r))
@@ -264,25 +259,20 @@ export async function runSelfCheck(input: SelfCheckInput, opts: SelfCheckOptions
     const made = new Map<number, Awaited<ReturnType<RunExecutor['run']>>>()
     // side by side, the longest runs (smallest Δt) first; the results are taken in the order of dts
     const order = runner.concurrency > 1 ? [...dts].sort((a, b) => a - b) : dts
-    let next = 0
-    const lane = async (): Promise<void> => {
-      while (next < order.length) {
-        const dt = order[next++]!
-        const framePs = runFramePs(dt, opts)
-        const frames = Math.round((opts.nsPerReplica * 1000) / framePs) + 1
-        const label = rounds === 1 ? `run at Δt = ${dt} ps (${n} × ${opts.nsPerReplica} ns)` : `run at Δt = ${dt} ps (+${n} replicas × ${opts.nsPerReplica} ns, round ${rounds})`
-        const res = await runner.run(
-          { mode: opts.mode, eta: opts.diffusion * dt, innerSteps: Math.round(framePs / dt), denoiseSteps: opts.denoiseSteps, sigmaMin: opts.sigmaMin, replicas: n, frames, seed: opts.seed, trustRegion: opts.trustRegion },
-          init,
-          done,
-          { signal: hooks.signal, onProgress: (k, total) => hooks.onProgress?.(label, k, total) }
-        )
-        if (res.stopped) throw new UserError(`self-check: the run at Δt = ${dt} ps stopped early (${res.stopped.message}); the model is not usable at this Δt`, 'unstable')
-        hooks.onProgress?.(label, frames, frames)
-        made.set(dt, res)
-      }
-    }
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(runner.concurrency, order.length)) }, lane))
+    await inLanes(order, runner.concurrency, async (dt) => {
+      const framePs = runFramePs(dt, opts)
+      const frames = Math.round((opts.nsPerReplica * 1000) / framePs) + 1
+      const label = rounds === 1 ? `run at Δt = ${dt} ps (${n} × ${opts.nsPerReplica} ns)` : `run at Δt = ${dt} ps (+${n} replicas × ${opts.nsPerReplica} ns, round ${rounds})`
+      const res = await runner.run(
+        { mode: opts.mode, eta: opts.diffusion * dt, innerSteps: Math.round(framePs / dt), denoiseSteps: opts.denoiseSteps, sigmaMin: opts.sigmaMin, replicas: n, frames, seed: opts.seed, trustRegion: opts.trustRegion },
+        init,
+        done,
+        { signal: hooks.signal, onProgress: (k, total) => hooks.onProgress?.(label, k, total) }
+      )
+      if (res.stopped) throw new UserError(`self-check: the run at Δt = ${dt} ps stopped early (${res.stopped.message}); the model is not usable at this Δt`, 'unstable')
+      hooks.onProgress?.(label, frames, frames)
+      made.set(dt, res)
+    })
     for (const dt of dts) {
       const res = made.get(dt)!
       const stride = Math.round(opts.countingPs / runFramePs(dt, opts))
@@ -360,6 +350,15 @@ export async function runSelfCheck(input: SelfCheckInput, opts: SelfCheckOptions
   const a = analysis!
   const { trustRegion: _tr, ...rest } = opts
   return { options: rest, residues: residues.map((r) => r.name), iidVersusSnapshots, perDt: a.perDt, kinetics: a.kinetics, timescaleFit: a.fit, replicasUsed: done, rounds, concurrency: runner.concurrency, verdict: a.verdict, wallSeconds: (now() - t0) / 1000 }
+}
+
+/** work(item) for every item, at most `lanes` at a time, the items started in their order */
+async function inLanes<T>(items: readonly T[], lanes: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  const lane = async (): Promise<void> => {
+    while (next < items.length) await work(items[next++]!)
+  }
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(lanes, items.length)) }, lane))
 }
 
 /**
