@@ -12,7 +12,8 @@
  */
 import { z } from 'zod'
 import { betaOf, etaOf, kOfEta, reducedDt, sigmaKOf } from '../core/units'
-import { DEFAULT_DENOISE_STEPS } from '../core/sampler/params'
+import { DEFAULT_DENOISE_STEPS, MH_KERNELS, type MhKernel } from '../core/sampler/params'
+import { MH_COVARIANCE_MAX_DIM } from '../core/sampler/metropolis'
 
 /** bridge-mh: the adapter step with a Metropolis test, exact for exp(−E(·, σ_min)) (energy models; docs/sampler-integrators.md) */
 export const SamplerModeSchema = z.enum(['bridge', 'bridge-mh', 'tied', 'clean'])
@@ -46,6 +47,12 @@ export const RunParamsSchema = z
     picardTol: z.number().optional(),
     /** how the seeded Philox words become normals (docs/random-numbers.md); new runs record 'ziggurat', absent in runs made before */
     noise: z.enum(['box-muller', 'ziggurat']).optional(),
+    /**
+     * bridge-mh's down kernel (docs/sampler-integrators.md "Preconditioned down kernel"): covariance
+     * (per-mode variances from the dataset frames' covariance; new bridge-mh runs default to it up
+     * to MH_COVARIANCE_MAX_DIM coordinates) or em; absent in runs made before kernels = em
+     */
+    mhKernel: z.enum(MH_KERNELS).optional(),
   })
   .strict()
 export type RunParams = z.infer<typeof RunParamsSchema>
@@ -135,6 +142,18 @@ export function picardOf(p: Pick<RunParams, 'picardWindow' | 'picardTol'>): { ki
  */
 export const MH_MIN_STEPS = 80
 
+/**
+ * The down kernel a new run with these settings uses: the one asked for, else covariance for
+ * bridge-mh on models it can handle (it accepts at M = 10–20 where em accepts ~0), else em.
+ * Other modes have none (a kernel asked for is dropped). Stored runs record theirs; a bridge-mh
+ * run without one (made before kernels existed) is em.
+ */
+export function mhKernelFor(p: Pick<RunParams, 'mode' | 'mhKernel'>, dim?: number): MhKernel | undefined {
+  // the kernel belongs to bridge-mh; a choice the panel remembers does not follow other modes
+  if (p.mode !== 'bridge-mh') return undefined
+  return p.mhKernel ?? (dim === undefined || dim <= MH_COVARIANCE_MAX_DIM ? 'covariance' : 'em')
+}
+
 /** Validates settings field by field; every message is one line naming the setting and what to do. */
 export function checkRunParams(p: RunParams, limits: ModelLimits = {}): ParamCheck {
   const errors: ParamCheck['errors'] = {}
@@ -147,8 +166,8 @@ export function checkRunParams(p: RunParams, limits: ModelLimits = {}): ParamChe
   if (!(p.dtPerFrame > 0 && Number.isFinite(p.dtPerFrame))) errors.dtPerFrame = 'Δt per frame must be a positive number of ps'
   if (!isWhole(p.innerSteps, 1, 100_000)) errors.innerSteps = 'Adapter steps per frame must be a whole number from 1 to 100000'
   if (!isWhole(p.denoiseSteps, 1, 10_000)) errors.denoiseSteps = 'Denoising steps M must be a whole number from 1 to 10000'
-  else if (p.mode === 'bridge-mh' && p.denoiseSteps < MH_MIN_STEPS) {
-    warnings.denoiseSteps = `bridge + Metropolis accepts almost no step with M = ${p.denoiseSteps}: its acceptance grows with M (on the ala2 model ~0 at 10, 21–36 % at 0.5 ps with 80–160); use M = 80–160`
+  else if (p.mode === 'bridge-mh' && mhKernelFor(p, limits.dim) === 'em' && p.denoiseSteps < MH_MIN_STEPS) {
+    warnings.denoiseSteps = `bridge + Metropolis with the em kernel accepts almost no step with M = ${p.denoiseSteps}: its acceptance grows with M (on the ala2 model ~0 at 10, 21–36 % at 0.5 ps with 80–160); use M = 80–160 or the covariance kernel`
   }
   if (!(p.sigmaMin >= 0 && Number.isFinite(p.sigmaMin))) errors.sigmaMin = 'σ_min must be ≥ 0 Å'
   if (!isWhole(p.replicas, 1, MAX_REPLICAS)) errors.replicas = `Replicas must be a whole number from 1 to ${MAX_REPLICAS}`
@@ -162,6 +181,9 @@ export function checkRunParams(p: RunParams, limits: ModelLimits = {}): ParamChe
   }
   if (errors.D || errors.dtPerFrame || errors.innerSteps || errors.temperature) return { errors, warnings }
 
+  if (p.mode === 'bridge-mh' && p.mhKernel === 'covariance' && limits.dim !== undefined && limits.dim > MH_COVARIANCE_MAX_DIM) {
+    errors.mhKernel = `the covariance down kernel handles up to ${MH_COVARIANCE_MAX_DIM / 3} atoms (its eigen-decomposition is dense); this model has ${limits.dim / 3}: use the em kernel`
+  }
   if (p.mode === 'bridge-mh' && limits.energy === false) {
     errors.mode = 'Metropolis-corrected bridge needs an energy model (score = −∇E, e.g. architecture energy-mlp); this model gives only a score: use bridge'
   }

@@ -61,8 +61,11 @@ export const runContract = {
         params: RunParamsSchema,
       })
       .strict(),
-    /** init: the initial states [R·d] float32 (frame 0); topologyPdb: the atoms */
-    output: z.object({ run: RunSummary, initBase64: base64, topologyPdb: z.string() }),
+    /**
+     * init: the initial states [R·d] float32 (frame 0); topologyPdb: the atoms; mhFrames: bridge-mh
+     * with the covariance down kernel only, the frames [n, d] float32 whose covariance it uses
+     */
+    output: z.object({ run: RunSummary, initBase64: base64, topologyPdb: z.string(), mhFramesBase64: base64.optional() }),
   },
   'run.appendFrames': {
     input: z
@@ -115,7 +118,7 @@ export const runContract = {
   'run.resume': {
     input: z.object(runRef).strict(),
     /** checkpoint: where to continue (null: start again from the initial states) */
-    output: z.object({ run: RunSummary, checkpoint: z.string().nullable(), initBase64: base64, topologyPdb: z.string() }),
+    output: z.object({ run: RunSummary, checkpoint: z.string().nullable(), initBase64: base64, topologyPdb: z.string(), mhFramesBase64: base64.optional() }),
   },
   'run.rename': { input: z.object({ ...runRef, name: z.string().trim().min(1).max(200) }).strict(), output: RunSummary },
   'run.delete': { input: z.object(runRef).strict(), output: z.object({ deleted: z.string() }) },

@@ -16,6 +16,32 @@ import { readPdb } from '../core/formats/pdb'
 import { maybeGunzip } from '../core/formats/gzip'
 import { openModelFile, trustRegionOf } from '../services/models/open'
 import { loadTrainingFrames } from '../services/models/training-data'
+import { Aligner } from '../core/geometry/kabsch'
+
+/**
+ * --mh-frames-f32 FILE: the covariance down kernel's preconditioner from raw little-endian float32
+ * frames [n, d] (the app's cluster jobs write the run's dataset frames so), aligned to the model's
+ * reference first when the model is rigid-body and `align` holds, as its training frames would be.
+ */
+export async function mhPreconditionerFromF32(file: string, model: Pick<ScoreModel, 'dim' | 'rigidBody' | 'reference'>, align: boolean): Promise<MhPreconditioner> {
+  let b: Buffer
+  try {
+    b = await fs.readFile(file)
+  } catch (err) {
+    throw new UserError(`--mh-frames-f32 ${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 'bad-flag')
+  }
+  const d = model.dim
+  const n = Math.floor(b.length / (4 * d))
+  if (b.length !== n * d * 4 || n < 2) throw new UserError(`--mh-frames-f32 ${file}: holds ${b.length} bytes, not 2 or more frames of d = ${d} float32 (${d * 4} bytes each)`, 'bad-flag')
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength)
+  const x = new Float32Array(n * d)
+  for (let i = 0; i < x.length; i++) x[i] = dv.getFloat32(4 * i, true)
+  if (align && model.rigidBody && model.reference) {
+    const aligner = new Aligner(model.reference, d / 3)
+    for (let f = 0; f < n; f++) aligner.align(x, f * d)
+  }
+  return covariancePreconditioner(x, n, d)
+}
 
 export interface CliModelOptions {
   model: string

@@ -326,6 +326,37 @@ test('Examples: the shipped dataset and default model run with one click; stop k
   await shot('12-examples-resumed')
 })
 
+test('bridge + Metropolis in the app: the covariance down kernel by default, steps accepted at M = 10 (WASM, the shipped model)', async () => {
+  await page.getByTestId('projects').getByText('Examples').click()
+  await page.getByTestId('tab-sample').click()
+  await page.getByTestId('params-reset').click()
+  await page.getByTestId('param-mode').selectOption('bridge-mh')
+  // the kernel is offered with bridge + Metropolis only, covariance first; no M < 80 warning with it
+  await expect(page.getByTestId('param-mhKernel')).toHaveValue('covariance')
+  await page.getByTestId('param-dtPerFrame').fill('0.5')
+  await page.getByTestId('param-denoiseSteps').fill('10')
+  await expect(page.getByTestId('param-warning-denoiseSteps')).toHaveCount(0)
+  await page.getByTestId('param-replicas').fill('8')
+  await page.getByTestId('param-frames').fill('11')
+  await page.getByTestId('param-backend').selectOption('wasm')
+  await page.getByTestId('run-start').click()
+  await expect(page.getByTestId('run-progress')).toHaveAttribute('data-state', 'finished', { timeout: 120_000 })
+  // 80 Metropolis tests; the covariance kernel accepts ~25 % at 0.5 ps (em: ~0; bench/RESULTS.md),
+  // so ≥ 5 % fails only with probability ~10⁻⁴ if it works
+  const text = (await page.getByTestId('run-acceptance').textContent()) ?? ''
+  const pct = Number(/Metropolis acceptance ([\d.]+)%/.exec(text)?.[1])
+  expect(pct).toBeGreaterThan(5)
+  await shot('13-examples-metropolis')
+  const runs = await api<(RunMeta & { params: { mode: string; mhKernel?: string }; acceptance?: number[] })[]>('run.list', { projectId: 'examples' })
+  const mh = runs.find((r) => r.params.mode === 'bridge-mh')!
+  expect(mh.params.mhKernel).toBe('covariance')
+  expect(mh.acceptance!.length).toBe(8)
+  // em is still there for runs that need it, with its warning below M = 80
+  await page.getByTestId('param-mhKernel').selectOption('em')
+  await expect(page.getByTestId('param-warning-denoiseSteps')).toContainText('em kernel accepts almost no step')
+  await page.getByTestId('params-reset').click()
+})
+
 test('after a reload the dataset, model and run are still there', async () => {
   await page.getByTestId('projects').getByText('E2E flow').click()
   await page.reload()

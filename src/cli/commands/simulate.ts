@@ -28,7 +28,7 @@ import { MUELLER_BROWN_MINIMA, MuellerBrownModel } from '../../core/score/analyt
 import { GaussianMixtureModel, normalCdf, threeWellMixture } from '../../core/score/analytic/gmm'
 import { writeFileAtomic } from '../../services/fs/atomic'
 import { writeTrajectory } from '../../services/exports/write-trajectory'
-import { openModelForCli } from '../model-source'
+import { mhPreconditionerFromF32, openModelForCli } from '../model-source'
 import { checkpointFolderNoise, openCheckpointDir } from '../checkpoint-dir'
 import { availableParallelism } from 'node:os'
 import { openModelFile, trustRegionOf } from '../../services/models/open'
@@ -76,6 +76,9 @@ const usage = `diffmd simulate — generate a trajectory (frame 0 = the initial 
                     covariance of the model's training data (needs --model and those frames); on the
                     shipped ala2 model it accepts 25 % of steps at M = 10, 0.5 ps, where em accepts
                     none (docs/sampler-integrators.md "Preconditioned down kernel")
+  --mh-frames-f32 FILE  with --mh-kernel covariance: take the covariance from these frames instead
+                    of the training data (raw little-endian float32 [n, d], n ≥ 2; the app's
+                    cluster jobs write the run's dataset frames so); aligned like the model's frames
   --noise KIND      how the seeded Philox words become normals: ziggurat (default) or box-muller (runs
                     made before ziggurat normals; give it to remake such a run bit for bit). A
                     --checkpoint folder keeps the kind it was started with (docs/random-numbers.md)
@@ -133,6 +136,7 @@ const spec = {
   'intra-op-threads': 'int',
   'replica-range': 'string',
   'init-f32': 'string',
+  'mh-frames-f32': 'string',
 } as const
 
 type Flags = ParsedArgs['flags']
@@ -453,9 +457,15 @@ async function openSystem(flags: Flags, target: { modelFile?: string; system?: S
       T: cardNum(['temperature', 'T']),
       dispose: () => o.model.dispose(),
       meta: { system: 'model', modelFile: path.basename(modelFile), card: cardSummary(card), init: `from ${path.basename(flags['init-f32'] as string)}` },
+      ...(flags['mh-frames-f32'] !== undefined && flags['mh-kernel'] === 'covariance' ? { mhPreconditioner: await mhPreconditionerFromF32(flags['mh-frames-f32'] as string, o.model, flags.align !== false) } : {}),
     }
   }
-  const opened = await openModelForCli({ threads: intraOp, model: modelFile, topology: flags.topology as string | undefined, init: flags.init as string | undefined, align: flags.align !== false, mhCovariance: flags['mh-kernel'] === 'covariance' })
+  const fromF32 = flags['mh-frames-f32'] !== undefined && flags['mh-kernel'] === 'covariance'
+  const opened = await openModelForCli({ threads: intraOp, model: modelFile, topology: flags.topology as string | undefined, init: flags.init as string | undefined, align: flags.align !== false, mhCovariance: flags['mh-kernel'] === 'covariance' && !fromF32 })
+  const mhPreconditioner = fromF32 ? await mhPreconditionerFromF32(flags['mh-frames-f32'] as string, opened.model, flags.align !== false).catch(async (err: unknown) => {
+    await opened.dispose()
+    throw err
+  }) : opened.mhPreconditioner
   const card = opened.card
   const sm = cardNumber(card, ['sigmaMin', 'sigma_min'])
   const sd = cardNumber(card, ['sigmaData', 'sigma_data'])
@@ -468,7 +478,7 @@ async function openSystem(flags: Flags, target: { modelFile?: string; system?: S
     T: cardNumber(card, ['temperature', 'T']),
     dispose: () => opened.dispose(),
     meta: { system: 'model', modelFile: path.basename(modelFile), card, init: 'random frames of the model pool' },
-    ...(opened.mhPreconditioner ? { mhPreconditioner: opened.mhPreconditioner } : {}),
+    ...(mhPreconditioner ? { mhPreconditioner } : {}),
   }
 }
 
@@ -487,7 +497,8 @@ function samplerParams(flags: Flags, sys: OpenedSystem, ts: TimeStep, sizes: Siz
   const noise = flags.noise !== undefined ? choiceFlag<NoiseKind>('simulate', flags, 'noise', NOISE_KINDS) : undefined
   const mhKernel = flags['mh-kernel'] !== undefined ? choiceFlag<MhKernel>('simulate', flags, 'mh-kernel', MH_KERNELS) : undefined
   if (mhKernel === 'covariance' && mode !== 'bridge-mh') fail('--mh-kernel covariance is the Metropolis-corrected step\'s down kernel: use it with --mode bridge-mh')
-  if (mhKernel === 'covariance' && !sys.mhPreconditioner) fail('--mh-kernel covariance needs --model with the training data its card names (their covariance); analytic systems and --init-f32 runs use --mh-kernel em')
+  if (flags['mh-frames-f32'] !== undefined && mhKernel !== 'covariance') fail('--mh-frames-f32 gives the covariance down kernel its frames: use it with --mh-kernel covariance')
+  if (mhKernel === 'covariance' && !sys.mhPreconditioner) fail('--mh-kernel covariance needs --model with the training data its card names, or --mh-frames-f32 FILE (their covariance); analytic systems use --mh-kernel em')
   return { mode, scheme, eta: ts.eta, innerSteps, denoiseSteps, sigmaMin, replicas, frames, seed, trustRegion: sys.trustRegion, parallel, ...(noise ? { noise } : {}), ...(mhKernel ? { mhKernel } : {}) }
 }
 

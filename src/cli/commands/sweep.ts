@@ -223,6 +223,9 @@ export async function runShardTask(dir: string, task: number, threads?: number):
   const args = run.args.slice()
   const mi = args.indexOf('--model')
   if (mi >= 0) args[mi + 1] = path.resolve(dir, args[mi + 1]!)
+  // the covariance down kernel's frames travel in the job folder too
+  const fi = args.indexOf('--mh-frames-f32')
+  if (fi >= 0) args[fi + 1] = path.resolve(dir, args[fi + 1]!)
   return simulate.run([
     ...args,
     '--init-f32', path.resolve(dir, run.init),

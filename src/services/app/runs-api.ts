@@ -16,6 +16,7 @@ import {
   listRuns,
   readRunFrames,
   readRunInit,
+  readRunMhFrames,
   readRunTopology,
   renameRun,
   resumeState,
@@ -37,8 +38,8 @@ export function encodeBase64(bytes: Uint8Array): string {
 
 export async function createRunApi(ctx: ServiceContext, req: CreateRunRequest, sources: RunSources) {
   const run = await createRun(ctx.home, req, sources)
-  const [init, topologyPdb] = await Promise.all([readRunInit(ctx.home, req.projectId, run.id), readRunTopology(ctx.home, req.projectId, run.id)])
-  return { run, initBase64: encodeBase64(init), topologyPdb }
+  const [init, topologyPdb, mhFrames] = await Promise.all([readRunInit(ctx.home, req.projectId, run.id), readRunTopology(ctx.home, req.projectId, run.id), readRunMhFrames(ctx.home, req.projectId, run.id, run)])
+  return { run, initBase64: encodeBase64(init), topologyPdb, ...(mhFrames ? { mhFramesBase64: encodeBase64(mhFrames) } : {}) }
 }
 
 export async function appendFramesApi(ctx: ServiceContext, i: { projectId: string; runId: string; start: number; framesBase64: string; checkpoint?: string }) {
@@ -72,8 +73,8 @@ export async function getApi(ctx: ServiceContext, i: { projectId: string; runId:
 
 export async function resumeApi(ctx: ServiceContext, i: { projectId: string; runId: string }) {
   const { meta, checkpointJson } = await resumeState(ctx.home, i.projectId, i.runId)
-  const [init, topologyPdb] = await Promise.all([readRunInit(ctx.home, i.projectId, i.runId), readRunTopology(ctx.home, i.projectId, i.runId)])
-  return { run: meta, checkpoint: checkpointJson, initBase64: encodeBase64(init), topologyPdb }
+  const [init, topologyPdb, mhFrames] = await Promise.all([readRunInit(ctx.home, i.projectId, i.runId), readRunTopology(ctx.home, i.projectId, i.runId), readRunMhFrames(ctx.home, i.projectId, i.runId, meta)])
+  return { run: meta, checkpoint: checkpointJson, initBase64: encodeBase64(init), topologyPdb, ...(mhFrames ? { mhFramesBase64: encodeBase64(mhFrames) } : {}) }
 }
 
 export function renameApi(ctx: ServiceContext, i: { projectId: string; runId: string; name: string }) {

@@ -9,13 +9,13 @@ import path from 'node:path'
 import { UserError } from '../../core/errors'
 import { VERSION } from '../../core/version'
 import { DEFAULT_NOISE } from '../../core/sampler/params'
-import { checkRunParams, firstError, type RunParams } from '../../api/run-params'
+import { checkRunParams, firstError, mhKernelFor, type RunParams } from '../../api/run-params'
 import type { ServiceContext } from '../context'
 import { writeFileAtomic, writeJsonAtomic } from '../fs/atomic'
 import { projectDir } from '../project/store'
 import { MODEL_FILE } from '../models/registry'
 import { datasetSource, modelSource } from '../runs/sources'
-import { appendRunFrames, createRun, finishRun, initFrameIndices, type RunSummary } from '../runs/store'
+import { appendRunFrames, createRun, finishRun, initFrameIndices, MH_FRAMES, spreadFrames, type RunSummary } from '../runs/store'
 import { findBundledWorker } from '../models/worker-path'
 import { MODEL_REPLICA_QUANTUM, splitReplicas } from './blocks'
 import { MANIFEST, SBATCH, readManifest, sbatchScript, type SweepManifest } from './job'
@@ -44,6 +44,16 @@ export interface AppJobInfo {
   topology: string
 }
 
+/** where a job keeps the frames of bridge-mh's covariance down kernel (relative to the job folder) */
+const MH_FRAMES_PATH = path.join('runs', 'r0', 'mh-frames.f32')
+
+async function readF32(file: string): Promise<Float32Array> {
+  const b = await fs.readFile(file).catch(() => {
+    throw new UserError(`${file}: missing; the job's covariance down kernel needs it (write the job again)`, 'not-found')
+  })
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength))
+}
+
 /** the run settings as diffmd simulate flags (Δt of one adapter step = Δt per frame / inner steps) */
 export function simulateFlags(p: RunParams, model: string): string[] {
   const n = (v: number): string => String(v)
@@ -60,6 +70,9 @@ export function simulateFlags(p: RunParams, model: string): string[] {
     '--frames', n(p.frames),
     '--seed', n(p.seed),
     '--noise', p.noise ?? DEFAULT_NOISE,
+    // bridge-mh names its down kernel (a job written before kernels existed ran em)
+    ...(p.mode === 'bridge-mh' ? ['--mh-kernel', p.mhKernel ?? 'em'] : []),
+    ...(p.mode === 'bridge-mh' && p.mhKernel === 'covariance' ? ['--mh-frames-f32', MH_FRAMES_PATH] : []),
   ]
 }
 
@@ -79,6 +92,7 @@ export async function writeAppJob(ctx: ServiceContext, req: AppJobRequest): Prom
   if (err) throw new UserError(`run settings: ${err}`, 'bad-param')
   const R = req.params.replicas
   const d = model.dim
+  const mhKernel = mhKernelFor(req.params, d)
   if (dataset.coords.length !== dataset.nFrames * d) {
     throw new UserError(`dataset ${dataset.name} has ${dataset.coords.length / Math.max(1, dataset.nFrames) / 3} atoms but model ${model.name} expects ${d / 3}: pick the dataset the model was trained on`, 'mismatch')
   }
@@ -96,9 +110,16 @@ export async function writeAppJob(ctx: ServiceContext, req: AppJobRequest): Prom
   await fs.copyFile(path.join(modelDir, 'card.json'), path.join(folder, 'models', 'm0.card.json'))
   await writeFileAtomic(path.join(folder, 'runs', 'r0', 'init.f32'), new Uint8Array(init.buffer))
   await writeFileAtomic(path.join(folder, 'runs', 'r0', 'topology.pdb'), dataset.topologyPdb)
+  // the covariance down kernel's frames: the ones a run made in the app would keep
+  if (mhKernel === 'covariance') {
+    const f = spreadFrames(dataset.coords, dataset.nFrames, d, MH_FRAMES)
+    await writeFileAtomic(path.join(folder, MH_FRAMES_PATH), new Uint8Array(f.buffer))
+  }
   const shards = splitReplicas(0, R, req.replicaBlocks ?? 1, MODEL_REPLICA_QUANTUM).map(([a, n], task) => ({ task, run: 'r0', replicaStart: a, replicaCount: n }))
-  // the job names its noise kind (the tasks' --noise, and the run the opened job becomes)
-  const params: RunParams = { ...req.params, noise: req.params.noise ?? DEFAULT_NOISE }
+  // the job names its noise kind (the tasks' --noise, and the run the opened job becomes) and, for
+  // bridge-mh, its down kernel
+  const { mhKernel: _asked, ...rest } = req.params
+  const params: RunParams = { ...rest, noise: req.params.noise ?? DEFAULT_NOISE, ...(mhKernel ? { mhKernel } : {}) }
   const app: AppJobInfo = { projectId: req.projectId, modelId: req.modelId, datasetId: req.datasetId, params, topology: path.join('runs', 'r0', 'topology.pdb') }
   const manifest: SweepManifest & { app: AppJobInfo } = {
     format: 'diffmd-sweep',
@@ -138,7 +159,8 @@ export async function openAppJob(ctx: ServiceContext, req: { projectId: string; 
   const topologyPdb = await fs.readFile(path.join(folder, m.app.topology), 'latin1')
   // the dataset stays linked when it is still in the project (analysis compares with it)
   const dataset = await datasetSource(ctx.home, req.projectId, m.app.datasetId).catch(() => null)
-  const run = await createRun(ctx.home, { projectId: req.projectId, name: `cluster · ${m.runs[0]!.label}`, params: m.app.params, init, topologyPdb }, { model, dataset })
+  const mhFrames = m.app.params.mode === 'bridge-mh' && m.app.params.mhKernel === 'covariance' ? await readF32(path.join(folder, MH_FRAMES_PATH)) : undefined
+  const run = await createRun(ctx.home, { projectId: req.projectId, name: `cluster · ${m.runs[0]!.label}`, params: m.app.params, init, topologyPdb, ...(mhFrames ? { mhFrames } : {}) }, { model, dataset })
   await appendRunFrames(ctx.home, req.projectId, run.id, 0, new Uint8Array(rows.buffer))
   const rejections = Array.isArray(t.meta.rejections) ? (t.meta.rejections as number[]) : undefined
   const acceptance = Array.isArray(t.meta.acceptance) ? (t.meta.acceptance as number[]) : undefined

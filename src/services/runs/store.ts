@@ -5,6 +5,9 @@
  *   topology.pdb     the atoms (one model), so the run stays readable if its dataset is deleted
  *   frames.f32       frames as they arrive, [F, R·d] float32, appended with fsync (frames.ts)
  *   checkpoint.json  the sampler state at a stored frame (core/sampler/checkpoint format)
+ *   mh-frames.f32    bridge-mh with the covariance down kernel: the dataset frames whose covariance
+ *                    preconditions the kernel ([n, d] float32, ≤ MH_FRAMES frames spread over the
+ *                    dataset), kept so a resume uses the same kernel even if the dataset goes
  *   exports/         trajectories written by run.export
  * The sampler itself runs in the renderer (Web Worker, WebGPU/WASM); this service stores what it makes.
  */
@@ -15,7 +18,7 @@ import { UserError } from '../../core/errors'
 import { jsonSyntaxProblem } from '../../core/json-error'
 import { DEFAULT_NOISE } from '../../core/sampler/params'
 import { checkpointFromJson, checkpointToJson } from '../../core/sampler/checkpoint'
-import { checkRunParams, deriveParams, firstError, type DerivedParams, type ModelLimits, type RunParams } from '../../api/run-params'
+import { checkRunParams, deriveParams, firstError, mhKernelFor, type DerivedParams, type ModelLimits, type RunParams } from '../../api/run-params'
 import { writeFileAtomic, writeJsonAtomic } from '../fs/atomic'
 import { projectDir } from '../project/store'
 import { appendFrames, readFrames, storedFrames, truncateFrames } from './frames'
@@ -74,6 +77,8 @@ export interface CreateRunRequest {
   init?: Float32Array
   /** topology when there is no dataset */
   topologyPdb?: string
+  /** bridge-mh with the covariance kernel: the frames [n, d] of its covariance (default: the dataset's, spread) */
+  mhFrames?: Float32Array
 }
 
 const FRAMES = 'frames.f32'
@@ -81,6 +86,24 @@ const META = 'run.json'
 const TOPOLOGY = 'topology.pdb'
 const CHECKPOINT = 'checkpoint.json'
 const INIT = 'init.f32'
+const MH_FRAMES_FILE = 'mh-frames.f32'
+/**
+ * Most dataset frames kept for the covariance down kernel: its covariance's sampling error at n
+ * frames is ~√(2/n) per mode (3 % here), far below what changes the acceptance; the file stays
+ * ≤ 10 MB at the kernel's 600 coordinates.
+ */
+export const MH_FRAMES = 4096
+
+/** n of the frames [nFrames, d] evenly spread over them (all when there are no more than n), in order */
+export function spreadFrames(coords: Float32Array, nFrames: number, d: number, n: number): Float32Array {
+  const k = Math.min(n, nFrames)
+  const out = new Float32Array(k * d)
+  for (let i = 0; i < k; i++) {
+    const f = Math.floor((i * nFrames) / k)
+    out.set(coords.subarray(f * d, (f + 1) * d), i * d)
+  }
+  return out
+}
 
 function validId(id: string, what: string): void {
   checkId(id, what)
@@ -143,8 +166,10 @@ async function summarise(dir: string, meta: RunFile): Promise<RunSummary> {
 
 export async function createRun(home: string, req: CreateRunRequest, sources: RunSources): Promise<RunSummary> {
   // the run records its noise kind, so resuming or remaking it later uses the same normals
-  const params = { ...req.params, noise: req.params.noise ?? DEFAULT_NOISE }
   const { model, dataset } = sources
+  const mhKernel = mhKernelFor(req.params, model.dim)
+  const { mhKernel: _asked, ...rest } = req.params
+  const params: RunParams = { ...rest, noise: req.params.noise ?? DEFAULT_NOISE, ...(mhKernel ? { mhKernel } : {}) }
   const check = checkRunParams(params, { ...model.limits, dim: model.dim })
   const err = firstError(check)
   if (err) throw new UserError(`run settings: ${err}`, 'bad-param')
@@ -168,6 +193,14 @@ export async function createRun(home: string, req: CreateRunRequest, sources: Ru
   }
   const topologyPdb = dataset?.topologyPdb ?? req.topologyPdb
   if (!topologyPdb) throw new UserError('run.create: no topology: give a dataset or topologyPdb', 'bad-request')
+  let mhFrames: Float32Array | undefined
+  if (params.mhKernel === 'covariance' && req.mhFrames) {
+    if (req.mhFrames.length % d !== 0 || req.mhFrames.length < 2 * d) throw new UserError(`run.create: the covariance kernel's frames hold ${req.mhFrames.length} numbers, not 2 or more frames of d = ${d}`, 'bad-request')
+    mhFrames = req.mhFrames
+  } else if (params.mhKernel === 'covariance') {
+    if (!dataset || dataset.nFrames < 2) throw new UserError('run settings: the covariance down kernel needs a dataset of at least 2 frames (their covariance): pick one, or the em kernel', 'bad-param')
+    mhFrames = spreadFrames(dataset.coords, dataset.nFrames, d, MH_FRAMES)
+  }
 
   const root = runsDir(home, req.projectId)
   await fs.mkdir(root, { recursive: true })
@@ -204,6 +237,7 @@ export async function createRun(home: string, req: CreateRunRequest, sources: Ru
   await writeFileAtomic(path.join(tmp, TOPOLOGY), topologyPdb)
   await writeFileAtomic(path.join(tmp, INIT), new Uint8Array(init.buffer, init.byteOffset, init.byteLength))
   await writeFileAtomic(path.join(tmp, FRAMES), new Uint8Array(0))
+  if (mhFrames) await writeFileAtomic(path.join(tmp, MH_FRAMES_FILE), new Uint8Array(mhFrames.buffer, mhFrames.byteOffset, mhFrames.byteLength))
   await writeJsonAtomic(path.join(tmp, META), meta)
   const dir = path.join(root, id)
   await fs.rename(tmp, dir)
@@ -238,6 +272,20 @@ export async function getRunSummary(home: string, projectId: string, runId: stri
 
 export async function readRunTopology(home: string, projectId: string, runId: string): Promise<string> {
   return fs.readFile(path.join(runDir(home, projectId, runId), TOPOLOGY), 'utf8')
+}
+
+/**
+ * The frames of a bridge-mh run's covariance down kernel (mh-frames.f32), or undefined when the run
+ * does not use it. A covariance run whose file is gone cannot resume with the same kernel: that is
+ * a one-line error, not a silent change of kernel.
+ */
+export async function readRunMhFrames(home: string, projectId: string, runId: string, meta: Pick<RunFile, 'name' | 'params'>): Promise<Uint8Array | undefined> {
+  if (meta.params.mode !== 'bridge-mh' || meta.params.mhKernel !== 'covariance') return undefined
+  try {
+    return new Uint8Array(await fs.readFile(path.join(runDir(home, projectId, runId), MH_FRAMES_FILE)))
+  } catch {
+    throw new UserError(`run ${meta.name}: ${MH_FRAMES_FILE} (the frames of its covariance down kernel) is missing from the run folder; it cannot resume with the same kernel: start a new run`, 'bad-checkpoint')
+  }
 }
 
 export async function readRunInit(home: string, projectId: string, runId: string): Promise<Uint8Array> {

@@ -34,9 +34,10 @@ describe('Picard run parameters', () => {
 })
 
 describe('bridge + Metropolis and its M', () => {
-  it('warns below MH_MIN_STEPS reverse steps (its acceptance falls as 1/M), never for plain bridge', () => {
-    expect(checkRunParams(p({ mode: 'bridge-mh', denoiseSteps: 10 }), { energy: true }).warnings.denoiseSteps).toMatch(/^bridge \+ Metropolis accepts almost no step with M = 10: .* use M = 80–160$/)
-    expect(checkRunParams(p({ mode: 'bridge-mh', denoiseSteps: MH_MIN_STEPS }), { energy: true }).warnings.denoiseSteps).toBeUndefined()
+  it('warns below MH_MIN_STEPS reverse steps with the em kernel (its acceptance falls as 1/M), never for plain bridge or the covariance kernel', () => {
+    expect(checkRunParams(p({ mode: 'bridge-mh', mhKernel: 'em', denoiseSteps: 10 }), { energy: true }).warnings.denoiseSteps).toMatch(/^bridge \+ Metropolis with the em kernel accepts almost no step with M = 10: .* use M = 80–160 or the covariance kernel$/)
+    expect(checkRunParams(p({ mode: 'bridge-mh', mhKernel: 'em', denoiseSteps: MH_MIN_STEPS }), { energy: true }).warnings.denoiseSteps).toBeUndefined()
+    expect(checkRunParams(p({ mode: 'bridge-mh', denoiseSteps: 10 }), { energy: true }).warnings.denoiseSteps).toBeUndefined()
     expect(checkRunParams(p({ mode: 'bridge', denoiseSteps: 10 })).warnings.denoiseSteps).toBeUndefined()
     // a bad M is an error, not a warning
     expect(checkRunParams(p({ mode: 'bridge-mh', denoiseSteps: 0 }), { energy: true }).warnings.denoiseSteps).toBeUndefined()

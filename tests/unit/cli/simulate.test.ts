@@ -7,6 +7,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import simulate from '../../../src/cli/commands/simulate'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { trajectoryFromJson } from '../../../src/core/trajectory'
 import { UserError } from '../../../src/core/errors'
 import { betaOf } from '../../../src/core/units/constants'
 
@@ -203,6 +205,40 @@ describe('diffmd simulate --mode bridge-mh', () => {
     const model = path.resolve(__dirname, '../../../resources/models/ala2-default.onnx')
     await expect(run(['--model', model, '--mode', 'bridge', '--mh-kernel', 'covariance', '--dt', '1', '--diffusion', '0.05', '--replicas', '1', '--frames', '2', '--seed', '1', '--out', o])).rejects.toThrow(/use it with --mode bridge-mh/)
     await expect(run(['--system', 'gmm', '--eta', '0.5', '--mode', 'bridge-mh', '--mh-kernel', 'exact', '--replicas', '1', '--frames', '2', '--seed', '1', '--out', o])).rejects.toThrow(/--mh-kernel must be one of em, covariance/)
+  })
+
+  it('--mh-frames-f32 gives the covariance its frames: aligned like the model\'s, the training data\'s covariance when they are those frames; bad files and a missing kernel are refused', async () => {
+    const model = path.resolve(__dirname, '../../../resources/models/ala2-default.onnx')
+    const o = path.join(dir, 'f.json')
+    const common = ['--model', model, '--mode', 'bridge-mh', '--mh-kernel', 'covariance', '--dt', '0.5', '--diffusion', '0.0498868', '--replicas', '16', '--frames', '3', '--seed', '3', '--threads', '1', '--json']
+    // the training data the card names, written as raw float32 frames (unaligned: the CLI aligns them)
+    const { loadTrainingFrames } = await import('../../../src/services/models/training-data')
+    const lf = await loadTrainingFrames(path.resolve(__dirname, '../../../resources/examples/ala2/ala2_snapshots_all.pdb.gz'))
+    const f32 = path.join(dir, 'mh.f32')
+    writeFileSync(f32, Buffer.from(lf.frames.buffer, lf.frames.byteOffset, lf.nFrames * lf.dim * 4))
+    // the same frames give the same covariance: its spectrum equals the card's training data's
+    // (rounding apart; the 6 rigid-body modes are ~0 either way, and the basis inside that null
+    // space is arbitrary, so the chains themselves need not match)
+    const { mhPreconditionerFromF32, openModelForCli } = await import('../../../src/cli/model-source')
+    const opened = await openModelForCli({ model, align: true, mhCovariance: true })
+    const fromCard = opened.mhPreconditioner!
+    const fromF32 = await mhPreconditionerFromF32(f32, opened.model, true)
+    await opened.dispose()
+    const big = Array.from(fromCard.values).filter((v) => v > 1e-9)
+    expect(big.length).toBe(66 - 6)
+    expect(Array.from(fromF32.values).filter((v) => v > 1e-9).length).toBe(66 - 6)
+    fromCard.values.forEach((v, k) => {
+      if (v > 1e-9) expect(Math.abs(fromF32.values[k]! - v) / v).toBeLessThan(1e-5)
+    })
+    // and the run accepts steps with it (0.5 ps, M = 10)
+    await run([...common, '--mh-frames-f32', f32, '--out', path.join(dir, 'f32.json')])
+    const b = trajectoryFromJson(readFileSync(path.join(dir, 'f32.json'), 'utf8'), 'f32.json')
+    expect((b.meta.acceptance as number[]).some((x) => x > 0)).toBe(true)
+    await expect(run([...common, '--mh-kernel', 'em', '--mh-frames-f32', f32, '--out', o])).rejects.toThrow(/--mh-frames-f32 gives the covariance down kernel its frames: use it with --mh-kernel covariance/)
+    writeFileSync(path.join(dir, 'short.f32'), Buffer.alloc(66 * 4 + 4))
+    await expect(run([...common, '--mh-frames-f32', path.join(dir, 'short.f32'), '--out', o])).rejects.toThrow(/short\.f32: holds 268 bytes, not 2 or more frames of d = 66 float32/)
+    await expect(run([...common, '--mh-frames-f32', path.join(dir, 'none.f32'), '--out', o])).rejects.toThrow(/--mh-frames-f32 .*none\.f32: cannot read \(ENOENT\)/)
+    expect(existsSync(o)).toBe(false)
   })
 
   it('the summary line prints the acceptance; bridge prints its scheme', async () => {

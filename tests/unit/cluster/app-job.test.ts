@@ -13,7 +13,7 @@ import { ensureExamplesProject, EXAMPLES_ID } from '../../../src/services/projec
 import { dispatch } from '../../../src/services/dispatch'
 import { EventHub, type ServiceContext } from '../../../src/services/context'
 import { DEFAULT_RUN_PARAMS } from '../../../src/api/run-params'
-import { initFrameIndices } from '../../../src/services/runs/store'
+import { initFrameIndices, MH_FRAMES } from '../../../src/services/runs/store'
 import { runShardTask } from '../../../src/cli/commands/sweep'
 import simulate from '../../../src/cli/commands/simulate'
 import { trajectoryFromJson } from '../../../src/core/trajectory'
@@ -82,6 +82,38 @@ describe.skipIf(!hasModel)('cluster.writeJob → array tasks → cluster.openJob
     // and the run moved (not frame 0 repeated)
     expect(stored[3 * 32 * 66]).not.toBe(stored[0])
   }, 120_000)
+
+  it('bridge + Metropolis with the covariance kernel: the job carries the kernel\'s frames; the merged run equals one diffmd simulate with them and keeps them', async () => {
+    const ds = ((await dispatch(ctx, 'dataset.list', { projectId: EXAMPLES_ID })) as { id: string; dim: number; frames: number }[]).find((d) => d.dim === 66)!
+    const model = ((await dispatch(ctx, 'model.list', { projectId: EXAMPLES_ID })) as { id: string }[])[0]!
+    const params = { ...DEFAULT_RUN_PARAMS, mode: 'bridge-mh' as const, replicas: 32, frames: 3, seed: 4, dtPerFrame: 0.5, D: 0.0498868 }
+    const job = (await dispatch(ctx, 'cluster.writeJob', { projectId: EXAMPLES_ID, modelId: model.id, datasetId: ds.id, params, folder: 'cluster/job-mh', replicaBlocks: 2 })) as { folder: string }
+    const m = JSON.parse(readFileSync(path.join(job.folder, 'manifest.json'), 'utf8')) as SweepManifest & { app: { params: Record<string, unknown> } }
+    // new bridge-mh settings get the covariance kernel, named in the tasks' flags with its frames
+    expect(m.app.params.mhKernel).toBe('covariance')
+    expect(m.runs[0]!.args.join(' ')).toContain(`--mh-kernel covariance --mh-frames-f32 ${path.join('runs', 'r0', 'mh-frames.f32')}`)
+    const kept = readFileSync(path.join(job.folder, 'runs', 'r0', 'mh-frames.f32'))
+    expect(kept.length).toBe(Math.min(ds.frames, MH_FRAMES) * 66 * 4)
+    for (const k of [0, 1]) expect(await quiet(() => runShardTask(job.folder, k))).toBe(0)
+    const run = (await dispatch(ctx, 'cluster.openJob', { projectId: EXAMPLES_ID, folder: job.folder })) as { id: string; path: string; params: Record<string, unknown>; acceptance: number[] }
+    expect(run.params.mhKernel).toBe('covariance')
+    // the run keeps the same frames, so resuming it in the app would use the same kernel
+    expect(readFileSync(path.join(run.path, 'mh-frames.f32')).equals(kept)).toBe(true)
+    // one process, the same flags: the same frames bit for bit
+    const ref = path.join(home, 'ref-mh.json')
+    const args = m.runs[0]!.args.map((a) => (a === 'models/m0.onnx' || a.endsWith('mh-frames.f32') ? path.join(job.folder, a) : a))
+    expect(await quiet(() => simulate.run([...args, '--init-f32', path.join(job.folder, 'runs/r0/init.f32'), '--threads', '1', '--out', ref]))).toBe(0)
+    const t = trajectoryFromJson(readFileSync(ref, 'utf8'), ref)
+    const got = (await dispatch(ctx, 'run.get', { projectId: EXAMPLES_ID, runId: run.id })) as { framesBase64: string }
+    const stored = new Float32Array(new Uint8Array(Buffer.from(got.framesBase64, 'base64')).buffer)
+    const refRows = new Float32Array(3 * 32 * 66)
+    for (let f = 0; f < 3; f++) for (let r = 0; r < 32; r++) refRows.set(t.data.subarray((r * 3 + f) * 66, (r * 3 + f + 1) * 66), (f * 32 + r) * 66)
+    expect(Buffer.from(stored.buffer).equals(Buffer.from(refRows.buffer))).toBe(true)
+    // 64 Metropolis tests at 0.5 ps, M = 10: the covariance kernel accepts ~25 % (em: ~0, bench/RESULTS.md)
+    const mean = run.acceptance.reduce((a, b) => a + b, 0) / run.acceptance.length
+    expect(mean).toBeGreaterThan(0.05)
+    expect(t.meta.acceptance).toEqual(run.acceptance)
+  }, 180_000)
 
   it('refuses a folder in use and a folder diffmd sweep made (no app settings)', async () => {
     const ds = ((await dispatch(ctx, 'dataset.list', { projectId: EXAMPLES_ID })) as { id: string; dim: number }[]).find((d) => d.dim === 66)!

@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import * as ort from 'onnxruntime-node'
-import { openEngine, type EngineInput } from '../../../src/renderer/src/sampler/engine'
+import { mhPreconditionerOf, openEngine, type EngineInput } from '../../../src/renderer/src/sampler/engine'
+import { covariancePreconditioner } from '../../../src/core/sampler/metropolis'
 import { exportModelBytes } from '../../../src/core/nn/export'
 import { initParams, paramDefs, type ArchConfig } from '../../../src/core/nn/arch'
 import { fillNormals } from '../../../src/core/rng/normals'
@@ -82,6 +83,69 @@ describe('sampler worker engine, mode bridge-mh', () => {
     expect(resumed.result.acceptance).toEqual(res.acceptance)
     // asking for the fused engine explicitly is a clear error
     await expect(engineRun(bytes, { engine: 'fused' })).rejects.toThrow(/bridge-mh/)
+  })
+
+  it('runs the covariance down kernel from the frames it is handed: the core sampler\'s frames and acceptance, resumes exactly, refuses without frames', async () => {
+    const bytes = tinyEnergy()
+    // frames with a stiff and a soft direction, as the dataset's would be
+    const n = 64
+    const mhFrames = new Float32Array(n * d)
+    const z = new Float32Array(n * d)
+    fillNormals(z, 11, 0, 0)
+    for (let f = 0; f < n; f++) for (let k = 0; k < d; k++) mhFrames[f * d + k] = (k % 2 === 0 ? 0.05 : 0.5) * z[f * d + k]! + 0.1 * z[f * d + ((k + 1) % d)]!
+    const cov: ClientSamplerParams = { ...params, mhKernel: 'covariance' }
+    const session = await ort.InferenceSession.create(bytes)
+    const model = OnnxScoreModel.wrap(rt, session, { name: 'tiny-energy', dim: d })
+    const core: Float32Array[] = []
+    const ref = await runTrajectory(model, cov as SamplerParams, init, { mhPreconditioner: covariancePreconditioner(mhFrames, n, d), onFrame: (_f, x) => void core.push(Float32Array.from(x)) })
+    let emLast = new Float32Array(0)
+    await runTrajectory(model, params as SamplerParams, init, { onFrame: (_f, x) => void (emLast = Float32Array.from(x)) })
+    await session.release()
+    const run = await engineRun(bytes, { params: cov, mhFrames, checkpointEvery: 4 })
+    expect(run.engine).toBe('stepwise')
+    expect(run.frames.length).toBe(core.length)
+    for (let f = 0; f < core.length; f++) expect(Array.from(run.frames[f]!)).toEqual(Array.from(core[f]!))
+    expect(run.result.acceptance).toEqual(ref.acceptance)
+    // another kernel, another chain: the frames differ from em's
+    expect(Array.from(run.frames[core.length - 1]!)).not.toEqual(Array.from(emLast))
+    // the checkpoints record the kernel: resuming with it is exact, resuming with em is refused
+    expect(JSON.parse(run.checkpoints[0]!).params.mhKernel).toBe('covariance')
+    const resumed = await engineRun(bytes, { params: cov, mhFrames, resumeFrom: run.checkpoints[0] })
+    expect(Array.from(resumed.frames[resumed.frames.length - 1]!)).toEqual(Array.from(core[core.length - 1]!))
+    expect(resumed.result.acceptance).toEqual(ref.acceptance)
+    await expect(engineRun(bytes, { resumeFrom: run.checkpoints[0] })).rejects.toThrow(/kernel|mhKernel/)
+    // no frames for the covariance: one line saying what is missing
+    await expect(engineRun(bytes, { params: cov })).rejects.toThrow(/covariance down kernel needs at least 2 frames/)
+  })
+
+  it('aligns the kernel\'s frames to the model\'s reference first (a rotated copy of the data gives the same V)', () => {
+    const nAtoms = 4
+    const D = 3 * nAtoms
+    const reference = Float32Array.from([0, 0, 0, 1.5, 0, 0, 0, 1.2, 0, 0.3, 0.2, 1.1])
+    const n = 40
+    const frames = new Float32Array(n * D)
+    const z = new Float32Array(n * D)
+    fillNormals(z, 5, 0, 0)
+    for (let f = 0; f < n; f++) for (let k = 0; k < D; k++) frames[f * D + k] = reference[k]! + 0.05 * z[f * D + k]!
+    // the same frames, each turned by its own rotation about z and shifted
+    const turned = new Float32Array(n * D)
+    for (let f = 0; f < n; f++) {
+      const a = 0.3 + 0.17 * f
+      const [c, s] = [Math.cos(a), Math.sin(a)]
+      for (let i = 0; i < nAtoms; i++) {
+        const o = f * D + 3 * i
+        turned[o] = c * frames[o]! - s * frames[o + 1]! + 2
+        turned[o + 1] = s * frames[o]! + c * frames[o + 1]! - 1
+        turned[o + 2] = frames[o + 2]! + 0.5
+      }
+    }
+    const info = { name: 'm', dim: D, sigmaRange: [0, Infinity] as [number, number], reference }
+    const a = mhPreconditionerOf(frames, info)
+    const b = mhPreconditionerOf(turned, info)
+    for (let k = 0; k < D; k++) expect(b.values[k]!).toBeCloseTo(a.values[k]!, 7)
+    // without a reference the rotations would count as motion: far larger variances
+    const raw = mhPreconditionerOf(turned, { ...info, reference: undefined })
+    expect(Math.max(...raw.values)).toBeGreaterThan(100 * Math.max(...a.values))
   })
 
   it('refuses a score-only model with a one-line message', async () => {

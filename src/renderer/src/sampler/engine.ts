@@ -27,6 +27,7 @@ import { FusedSampler, fusedRefusal, onnxEmitter, type FusedMode } from '../../.
 import { Aligner } from '../../../core/geometry/kabsch'
 import { fillNormalsOf } from '../../../core/rng/normals'
 import { UserError } from '../../../core/errors'
+import { covariancePreconditioner, type MhPreconditioner } from '../../../core/sampler/metropolis'
 import type { ClientSamplerParams, SamplingResult } from './protocol'
 
 export interface EngineInput {
@@ -39,6 +40,8 @@ export interface EngineInput {
   engine?: 'auto' | 'fused' | 'stepwise'
   /** stepwise: float32 values of frames held per chunk (tests make it small) */
   chunkValues?: number
+  /** params.mhKernel 'covariance': frames [n, d] whose covariance preconditions bridge-mh's down kernel */
+  mhFrames?: Float32Array
 }
 
 export interface EngineIO {
@@ -88,7 +91,27 @@ export function samplerParams(p: ClientSamplerParams, card: CardInfo): SamplerPa
     trustRegion = { mean: numArray(p.trustRegion.mean, d, 'trustRegion.mean'), scale: numArray(p.trustRegion.scale, d, 'trustRegion.scale'), radius: p.trustRegion.radius }
   }
   const parallel = p.parallel ? { kind: 'picard' as const, window: p.parallel.window, tol: p.parallel.tol } : undefined
-  return { mode: p.mode, scheme: p.scheme, eta: p.eta, innerSteps: p.innerSteps, denoiseSteps: p.denoiseSteps, sigmaMin: p.sigmaMin, replicas: p.replicas, frames: p.frames, seed: p.seed, trustRegion, ...(parallel ? { parallel } : {}), ...(p.noise ? { noise: p.noise } : {}) }
+  return { mode: p.mode, scheme: p.scheme, eta: p.eta, innerSteps: p.innerSteps, denoiseSteps: p.denoiseSteps, sigmaMin: p.sigmaMin, replicas: p.replicas, frames: p.frames, seed: p.seed, trustRegion, ...(parallel ? { parallel } : {}), ...(p.noise ? { noise: p.noise } : {}), ...(p.mhKernel ? { mhKernel: p.mhKernel } : {}) }
+}
+
+/**
+ * The covariance down kernel's preconditioner (core/sampler/metropolis.ts) from frames [n, d]:
+ * aligned to the model's reference first, as the sampler's own frames are, so V is the covariance
+ * the model sees (the CLI's --mh-kernel covariance does the same with the card's training data).
+ */
+export function mhPreconditionerOf(frames: Float32Array | undefined, info: CardInfo): MhPreconditioner {
+  const d = info.dim
+  const n = frames ? Math.floor(frames.length / d) : 0
+  if (!frames || n < 2 || frames.length !== n * d) {
+    throw new UserError(`the covariance down kernel needs at least 2 frames of ${d} coordinates (the run's dataset frames); got ${frames ? frames.length : 0} numbers`, 'bad-param')
+  }
+  let x = frames
+  if (info.reference) {
+    x = Float32Array.from(frames)
+    const aligner = new Aligner(info.reference, d / 3)
+    for (let f = 0; f < n; f++) aligner.align(x, f * d)
+  }
+  return covariancePreconditioner(x, n, d)
 }
 
 export function parseCheckpoint(v: unknown): Checkpoint | undefined {
@@ -206,7 +229,7 @@ export async function openEngine(ort: OrtRuntime, input: EngineInput, sessionOpt
   return {
     engine: 'stepwise',
     fallbackReason: reason,
-    run: (io) => runStepwise(model, params, input, resume, io, input.chunkValues),
+    run: (io) => runStepwise(model, params, input, resume, io, input.chunkValues, params.mode === 'bridge-mh' && params.mhKernel === 'covariance' ? mhPreconditionerOf(input.mhFrames, info) : undefined),
     release: () => session.release().catch(() => undefined),
   }
 }
@@ -219,7 +242,7 @@ export const STEPWISE_CHUNK_VALUES = 1 << 22
  * exact), so the worker holds at most one chunk of frames however long the run; the chunk length
  * is a multiple of the caller's checkpoint interval so its checkpoints fall on chunk ends or inside.
  */
-async function runStepwise(model: OnnxScoreModel, params: SamplerParams, input: EngineInput, resume: Checkpoint | undefined, io: EngineIO, chunkValues = STEPWISE_CHUNK_VALUES): Promise<EngineResult> {
+async function runStepwise(model: OnnxScoreModel, params: SamplerParams, input: EngineInput, resume: Checkpoint | undefined, io: EngineIO, chunkValues = STEPWISE_CHUNK_VALUES, mhPreconditioner?: MhPreconditioner): Promise<EngineResult> {
   const R = params.replicas
   const d = model.dim
   const batcher = new FrameBatcher(R * d, io.emitFrames, io.flushMs ?? 100)
@@ -243,6 +266,7 @@ async function runStepwise(model: OnnxScoreModel, params: SamplerParams, input: 
     const res = await runTrajectory(model, { ...params, frames: end + 1 }, input.init, {
       signal: io.signal,
       resumeFrom: cp,
+      ...(mhPreconditioner ? { mhPreconditioner } : {}),
       checkpointEvery: every ?? chunk,
       onCheckpoint: (c) => {
         next = c

@@ -28,6 +28,11 @@ export interface SamplingRequest {
   backend: BackendChoice
   /** a checkpoint (object or checkpointToJson text) to continue from; frames then start after it */
   resumeFrom?: unknown
+  /**
+   * params.mhKernel 'covariance' (bridge-mh): the frames [n, d] (Å) whose covariance preconditions
+   * the down kernel; the worker aligns them as the model sees them and eigen-decomposes it
+   */
+  mhFrames?: Float32Array
 }
 
 export interface SamplingResult {
@@ -57,6 +62,7 @@ export interface WorkerStart {
   params: ClientSamplerParams
   backend: BackendChoice
   resumeFrom?: unknown
+  mhFrames?: Float32Array
   /** send a checkpoint every this many frames (0 = never) */
   checkpointEvery: number
   /** 'auto' (default): fused K-step graph on WebGPU when it applies, step by step on WASM */

@@ -174,6 +174,7 @@ function runWorker(req: SamplingRequest, onFrames: (start: number, frames: Float
     signal.addEventListener('abort', onAbort, { once: true })
     const model = typeof req.modelUrl === 'string' ? new URL(req.modelUrl, self.location.href).href : req.modelUrl.slice(0)
     const init = Float32Array.from(req.init)
+    const mhFrames = req.mhFrames ? Float32Array.from(req.mhFrames) : undefined
     const start: ToWorker = {
       type: 'start',
       model,
@@ -185,8 +186,10 @@ function runWorker(req: SamplingRequest, onFrames: (start: number, frames: Float
       resumeFrom: resumeText(req.resumeFrom),
       checkpointEvery: extras.onCheckpoint ? Math.max(0, Math.floor(extras.checkpointEvery ?? 100)) : 0,
       engine: extras.engine ?? 'auto',
+      ...(mhFrames ? { mhFrames } : {}),
     }
     const transfer: Transferable[] = [init.buffer]
+    if (mhFrames) transfer.push(mhFrames.buffer)
     if (typeof model !== 'string') transfer.push(model)
     worker.postMessage(start, transfer)
   })

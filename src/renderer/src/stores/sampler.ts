@@ -240,7 +240,7 @@ export const useSamplerStore = defineStore('sampler', {
         this.liveRunId = runId
         project.selectedRunId = runId
         void project.refresh()
-        await this.sample(projectId, created.run, created.topologyPdb, base64ToFloat32(created.initBase64), null)
+        await this.sample(projectId, created.run, created.topologyPdb, base64ToFloat32(created.initBase64), null, created.run.params.backend, created.mhFramesBase64 ? base64ToFloat32(created.mhFramesBase64) : undefined)
       } catch (err) {
         await this.fail(projectId, runId, err)
       }
@@ -270,13 +270,14 @@ export const useSamplerStore = defineStore('sampler', {
         useProjectStore().selectedRunId = runId
         // the sidebar shows the run as running again at once
         void useProjectStore().refresh()
-        await this.sample(projectId, res.run, res.topologyPdb, base64ToFloat32(res.initBase64), res.checkpoint, this.params.backend)
+        await this.sample(projectId, res.run, res.topologyPdb, base64ToFloat32(res.initBase64), res.checkpoint, this.params.backend, res.mhFramesBase64 ? base64ToFloat32(res.mhFramesBase64) : undefined)
       } catch (err) {
         await this.fail(projectId, runId, err)
       }
     },
 
-    async sample(projectId: string, run: RunSummary, topologyPdb: string, init: Float32Array, checkpoint: string | null, backend: RunSummary['params']['backend'] = run.params.backend) {
+    /** mhFrames: the frames of a bridge-mh run's covariance down kernel (run.create / run.resume give them) */
+    async sample(projectId: string, run: RunSummary, topologyPdb: string, init: Float32Array, checkpoint: string | null, backend: RunSummary['params']['backend'] = run.params.backend, mhFrames?: Float32Array) {
       const R = run.params.replicas
       const d = run.dim
       const F = run.params.frames
@@ -341,8 +342,10 @@ export const useSamplerStore = defineStore('sampler', {
               seed: run.params.seed,
               ...(parallel ? { parallel } : {}),
               ...(run.params.noise ? { noise: run.params.noise } : {}),
+              ...(run.params.mhKernel ? { mhKernel: run.params.mhKernel } : {}),
             },
             backend,
+            ...(mhFrames ? { mhFrames } : {}),
             ...(checkpoint ? { resumeFrom: JSON.parse(checkpoint) as unknown } : {}),
           },
           onFrames,
