@@ -10,7 +10,9 @@
  *
  *   npm run bench:fidelity -- [--model FILE.onnx ...] [--dts 0.5,1,2,5] [--modes bridge,bridge-mh]
  *        [--replicas 16] [--ns 10] [--denoise-steps 10] [--seed 7] [--threads T] [--json FILE]
- *        [--sigma-min-frac 0.05] [--scheme em|tweedie]
+ *        [--sigma-min-frac 0.05] [--scheme em|tweedie] [--mh-kernel em|covariance]
+ * --mh-kernel: bridge-mh's down kernel (default em); covariance takes V from the training snapshots
+ * (aligned as the model sees them), as `diffmd simulate --mh-kernel covariance` does.
  * Without --model: resources/models/ala2-default.onnx. Several --model flags compare models.
  */
 import { findRoot } from './root'
@@ -20,7 +22,8 @@ import path from 'node:path'
 import { openModelFile, trustRegionOf } from '../src/services/models/open'
 import { loadTrainingFrames } from '../src/services/models/training-data'
 import { runTrajectory } from '../src/core/sampler/runner'
-import { DEFAULT_DENOISE_STEPS, type SamplerMode } from '../src/core/sampler/params'
+import { DEFAULT_DENOISE_STEPS, MH_KERNELS, type MhKernel, type SamplerMode } from '../src/core/sampler/params'
+import { covariancePreconditioner } from '../src/core/sampler/metropolis'
 import { fillUniforms } from '../src/core/nn/random'
 import { seriesOf } from '../src/core/analysis/observables'
 import { ramachandran } from '../src/core/analysis/histogram'
@@ -58,6 +61,8 @@ const threads = arg('threads') ? Number(arg('threads')) : undefined
 const sigmaMinFrac = Number(arg('sigma-min-frac', '0.05'))
 /** reverse scheme of mode bridge (default: the app's, tweedie) */
 const scheme = arg('scheme') as 'em' | 'tweedie' | undefined
+const mhKernel = (arg('mh-kernel', 'em') ?? 'em') as MhKernel
+if (!MH_KERNELS.includes(mhKernel)) throw new Error(`--mh-kernel must be one of ${MH_KERNELS.join(', ')}`)
 // kinetics are counted every COUNT_PS = 10 ps on every row; frames are saved every framePs(Δt): the
 // largest multiple of Δt that divides 10 ps and is at most 5 ps (5, 5, 2, 5 ps for Δt = 0.5, 1, 2, 5),
 // so the equilibrium figures use at least as many frames as 5-ps spacing gives
@@ -132,10 +137,12 @@ async function runOne(modelFile: string, mode: SamplerMode, dt: number): Promise
     const inner = Math.round(FRAME_PS / dt)
     const framesPerReplica = Math.round((ns * 1000) / FRAME_PS) // frame 0 (the starting snapshot) is dropped
     const t0 = Date.now()
+    const cov = mode === 'bridge-mh' && mhKernel === 'covariance'
     const run = await runTrajectory(
       model,
-      { mode, eta: D * dt, innerSteps: inner, denoiseSteps: M, sigmaMin: sigmaMinFrac * card.sigmaData, ...(scheme && mode === 'bridge' ? { scheme } : {}), replicas: R, frames: framesPerReplica + 1, seed, trustRegion: trustRegionOf(card) },
-      init
+      { mode, eta: D * dt, innerSteps: inner, denoiseSteps: M, sigmaMin: sigmaMinFrac * card.sigmaData, ...(scheme && mode === 'bridge' ? { scheme } : {}), ...(cov ? { mhKernel } : {}), replicas: R, frames: framesPerReplica + 1, seed, trustRegion: trustRegionOf(card) },
+      init,
+      cov ? { mhPreconditioner: covariancePreconditioner(pool.frames, pool.nFrames, d) } : {}
     )
     const wall = (Date.now() - t0) / 1000
     const traj = run.trajectory
@@ -159,7 +166,7 @@ async function runOne(modelFile: string, mode: SamplerMode, dt: number): Promise
     const acc = run.acceptance
     return {
       model: path.basename(modelFile),
-      mode,
+      mode: mode === 'bridge-mh' ? `bridge-mh ${mhKernel}` : mode,
       dtPs: dt,
       jsd: jsd(ramachandran(allPhi, allPsi), refRama),
       alphaR: pops.alpha_R ?? 0,

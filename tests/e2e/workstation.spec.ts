@@ -346,6 +346,8 @@ test('bridge + Metropolis in the app: the covariance down kernel by default, ste
   const text = (await page.getByTestId('run-acceptance').textContent()) ?? ''
   const pct = Number(/Metropolis acceptance ([\d.]+)%/.exec(text)?.[1])
   expect(pct).toBeGreaterThan(5)
+  // the run's header names its kernel
+  await expect(page.getByTestId('run-summary')).toContainText('bridge-mh (covariance kernel')
   await shot('13-examples-metropolis')
   const runs = await api<(RunMeta & { params: { mode: string; mhKernel?: string }; acceptance?: number[] })[]>('run.list', { projectId: 'examples' })
   const mh = runs.find((r) => r.params.mode === 'bridge-mh')!

@@ -4,6 +4,7 @@
  * reverse diffusion and the training snapshots; kinetics at Δt against Δt/2; a plain verdict and a
  * recommended Δt, stored in the model card (the Sample panel's default Δt).
  */
+import { timescaleErrorText } from '../../core/selfcheck/compare'
 import { promises as fs } from 'node:fs'
 import type { Command } from '../main'
 import { parseArgs } from '../args'
@@ -78,7 +79,7 @@ export function formatReport(r: SelfCheckReport): string {
   lines.push('  Δt (ps)  equilibrium vs i.i.d.                          kinetics (time scale vs Δt → 0; figures vs Δt/2)')
   for (const p of r.perDt) {
     const eq = p.equilibrium.map((e) => `${r.residues.length > 1 ? e.residue + ' ' : ''}JSD ${e.jsd.toFixed(4)} (noise ${e.jsdNoise.toFixed(4)})${e.differs ? ' DIFFERS' : e.conclusive === false ? ' NOT RESOLVED' : ''}`).join('; ')
-    const ts = p.timescale ? `${p.timescale.error >= 0 ? '+' : '−'}${(100 * Math.abs(Math.expm1(p.timescale.error))).toFixed(0)} ± ${(100 * p.timescale.se).toFixed(0)} %${p.timescale.ok ? ' CONVERGED' : p.timescale.changes ? ' NOT CONVERGED' : ''}; ` : ''
+    const ts = p.timescale ? `${timescaleErrorText(p.timescale.error, p.timescale.se)}${p.timescale.ok ? ' CONVERGED' : p.timescale.changes ? ' NOT CONVERGED' : ''}; ` : ''
     const kin = p.kinetics ? ts + (p.kinetics.differs ? `CHANGES: ${p.kinetics.reasons.slice(0, 3).join('; ')}` : p.kinetics.conclusive ? 'agree' : 'agree within wide error bars') : '—'
     lines.push(`  ${String(p.dtPs).padEnd(8)} ${eq.padEnd(46)} ${kin}${p.acceptance !== undefined ? `  (acceptance ${pct(p.acceptance)})` : ''}`)
     for (const e of p.equilibrium) {

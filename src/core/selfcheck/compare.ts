@@ -395,10 +395,9 @@ export function verdictOf(results: DtResult[], halfEquilibriumOk: (dt: number) =
     parts.push(`At Δt = ${list(eqUnresolved)} the equilibrium is not resolved — the runs are too short to see a change of the tolerated size (${unresolvedWhy.slice(0, 2).join('; ')}): run longer (--ns) or more replicas before trusting it.`)
   }
   const fitted = sorted.filter((r) => r.timescale)
-  const pct = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(0)}`
   if (fitted.length > 0) {
     parts.push(
-      `Kinetic time scale against Δt → 0: ${fitted.map((r) => `${pct(Math.expm1(r.timescale!.error))} ± ${(100 * r.timescale!.se).toFixed(0)} % at ${r.dtPs} ps`).join(', ')} (tolerance ±${(100 * SELF_CHECK_TOLERANCE.kineticsRelative).toFixed(0)} %; negative = too fast).`
+      `Kinetic time scale against Δt → 0: ${fitted.map((r) => `${timescaleErrorText(r.timescale!.error, r.timescale!.se)} at ${r.dtPs} ps`).join(', ')} (tolerance ±${(100 * SELF_CHECK_TOLERANCE.kineticsRelative).toFixed(0)} %; negative = too fast).`
     )
   }
   if (changes.length > 0) parts.push(`Kinetics ${fitted.length > 0 ? 'are not converged' : 'change when Δt is halved'} at Δt = ${list(changes)}.`)
@@ -414,4 +413,14 @@ export function verdictOf(results: DtResult[], halfEquilibriumOk: (dt: number) =
     parts.push(`Recommended Δt: ${rec} ps${consistent.includes(rec) ? '' : eqOk.includes(rec) ? ` (equilibrium only; ${kinetics})` : ` (equilibrium not resolved; ${kinetics})`}.`)
   }
   return { equilibriumOk: eqOk, equilibriumUnresolved: eqUnresolved, kineticsOk: kinOk, recommendedDtPs: rec, text: parts.join(' ') }
+}
+
+/**
+ * A kinetic time-scale error for people: ln-scale error e and its standard error se as
+ * "+12 ± 5 %" (the relative change e^e − 1, signed with a true minus; se as a percentage of ln).
+ * The verdict, `diffmd check` and the Check panel all print it so.
+ */
+export function timescaleErrorText(error: number, se: number): string {
+  const v = 100 * Math.expm1(error)
+  return `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(0)} ± ${(100 * se).toFixed(0)} %`
 }

@@ -11,6 +11,7 @@ import { UserError } from '../../core/errors'
 import type { ModelCard, SelfCheckSummary } from '../../core/nn/card'
 import type { SamplerMode } from '../../core/sampler/params'
 import { commonFramePs, runSelfCheck, SELF_CHECK_DEFAULTS, type SelfCheckHooks, type SelfCheckOptions, type SelfCheckReport } from '../../core/selfcheck/self-check'
+import { IID_CHUNK } from '../../core/selfcheck/plan'
 import { findCard, openModelFile, trustRegionOf } from './open'
 import { RunPool, findRunWorker } from './run-pool'
 import { alignFrames, loadTrainingFrames } from './training-data'
@@ -129,8 +130,10 @@ export async function selfCheckModelFile(req: SelfCheckRequest, hooks: SelfCheck
       sigmaMax: card.sigmaRange ? Math.min(card.sigmaRange[1], 20 * card.sigmaData) : 20 * card.sigmaData,
       trustRegion: trustRegionOf(card),
     }
+    // as many workers as the cores allow and the work can use: the runs of a round, or the i.i.d.
+    // draw's chunks when there are more of them (80 by default: a 16-core machine uses 16, not 6)
     const runs = new Set(dtPs.flatMap((t) => [t, t / 2])).size
-    const lanes = Math.min(threads, runs)
+    const lanes = Math.min(threads, Math.max(runs, Math.ceil(opts.iidSamples / IID_CHUNK)))
     const workerFile = lanes > 1 ? findRunWorker() : undefined
     const pool = workerFile ? new RunPool(workerFile, req.modelFile, card, lanes) : undefined
     let report: SelfCheckReport

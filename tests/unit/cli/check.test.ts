@@ -64,14 +64,17 @@ describe('diffmd check', () => {
     expect(saved.selfCheck?.verdict).toBe(out.summary.verdict)
     expect(saved.selfCheck?.recommendedDtPs).toBe(out.summary.recommendedDtPs)
   })
-  it('--no-save leaves the card unchanged; the same seed gives the same report on one thread and with runs side by side in two', async () => {
+  it('--no-save leaves the card unchanged; the same seed gives the same report on one thread and with work side by side in three', async () => {
     const before = await readFile(card)
-    const a = await run(['--model', model, ...tiny, '--json', '--no-save', '--threads', '1'])
-    const b = await run(['--model', model, ...tiny, '--json', '--no-save', '--threads', '2'])
+    // 600 i.i.d. samples are 3 chunks: more than the 2 runs (Δt 5 and 2.5 ps)
+    const tiny600 = tiny.map((v, i) => (tiny[i - 1] === '--iid' ? '600' : v))
+    const a = await run(['--model', model, ...tiny600, '--json', '--no-save', '--threads', '1'])
+    const b = await run(['--model', model, ...tiny600, '--json', '--no-save', '--threads', '3'])
     expect(Buffer.compare(before, await readFile(card))).toBe(0)
     expect(JSON.parse(a.stdout).report.concurrency).toBe(1)
-    // Δt 5 and 2.5 ps in two worker threads (run-pool.ts), each with its own onnxruntime session
-    expect(JSON.parse(b.stdout).report.concurrency).toBe(2)
+    // three worker threads (run-pool.ts), each with its own onnxruntime session: the i.i.d. chunks
+    // use all three, the two runs two of them
+    expect(JSON.parse(b.stdout).report.concurrency).toBe(3)
     const strip = (s: string) => JSON.stringify({ ...JSON.parse(s).report, wallSeconds: 0, concurrency: 0 }) + JSON.stringify({ ...JSON.parse(s).summary, createdAt: '' })
     expect(strip(a.stdout)).toBe(strip(b.stdout))
   })

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { jackknifeOverReplicas, logTimescale, type KineticFigures } from '../../../src/core/analysis/kinetics'
-import { fitTimescales, SELF_CHECK_TOLERANCE, timescaleErrorAt, verdictOf, type DtResult, type EquilibriumComparison, type TimescalePoint } from '../../../src/core/selfcheck/compare'
+import { fitTimescales, SELF_CHECK_TOLERANCE, timescaleErrorAt, timescaleErrorText, verdictOf, type DtResult, type EquilibriumComparison, type TimescalePoint } from '../../../src/core/selfcheck/compare'
 import { commonFramePs, runSelfCheck, undecided } from '../../../src/core/selfcheck/self-check'
 import { HarmonicModel } from '../../../src/core/score/analytic/harmonic'
 import { NormalStream } from '../../../src/core/rng/normals'
@@ -215,5 +215,15 @@ describe('rounds of replicas', () => {
     // and one round more would have changed the figures (the test can fail)
     const c = await check(4, 4)
     expect(strip(c)).not.toBe(strip(b))
+  })
+})
+
+describe('timescaleErrorText', () => {
+  it('prints the relative change e^error − 1 with its sign (a true minus) and the standard error in %', () => {
+    expect(timescaleErrorText(Math.log(1.12), 0.05)).toBe('+12 ± 5 %')
+    // ln 0.82: 18 % too fast, not the 20 % the ln value alone would print
+    expect(timescaleErrorText(Math.log(0.82), 0.0949)).toBe('−18 ± 9 %')
+    expect(timescaleErrorText(0, 0)).toBe('+0 ± 0 %')
+    expect(timescaleErrorText(-0.2, 0.1)).toBe(`−${(100 * -Math.expm1(-0.2)).toFixed(0)} ± 10 %`)
   })
 })
