@@ -159,8 +159,10 @@ export async function openAppJob(ctx: ServiceContext, req: { projectId: string; 
   const topologyPdb = await fs.readFile(path.join(folder, m.app.topology), 'latin1')
   // the dataset stays linked when it is still in the project (analysis compares with it)
   const dataset = await datasetSource(ctx.home, req.projectId, m.app.datasetId).catch(() => null)
-  const mhFrames = m.app.params.mode === 'bridge-mh' && m.app.params.mhKernel === 'covariance' ? await readF32(path.join(folder, MH_FRAMES_PATH)) : undefined
-  const run = await createRun(ctx.home, { projectId: req.projectId, name: `cluster · ${m.runs[0]!.label}`, params: m.app.params, init, topologyPdb, ...(mhFrames ? { mhFrames } : {}) }, { model, dataset })
+  // a bridge-mh job written before down kernels existed ran em: say so, or the run would get today's default
+  const params: RunParams = m.app.params.mode === 'bridge-mh' && !m.app.params.mhKernel ? { ...m.app.params, mhKernel: 'em' } : m.app.params
+  const mhFrames = params.mode === 'bridge-mh' && params.mhKernel === 'covariance' ? await readF32(path.join(folder, MH_FRAMES_PATH)) : undefined
+  const run = await createRun(ctx.home, { projectId: req.projectId, name: `cluster · ${m.runs[0]!.label}`, params, init, topologyPdb, ...(mhFrames ? { mhFrames } : {}) }, { model, dataset })
   await appendRunFrames(ctx.home, req.projectId, run.id, 0, new Uint8Array(rows.buffer))
   const rejections = Array.isArray(t.meta.rejections) ? (t.meta.rejections as number[]) : undefined
   const acceptance = Array.isArray(t.meta.acceptance) ? (t.meta.acceptance as number[]) : undefined

@@ -6,7 +6,7 @@
  * and initial states bit for bit, with frame 0 the dataset frames a run made in the app starts from.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { ensureExamplesProject, EXAMPLES_ID } from '../../../src/services/project/examples'
@@ -114,6 +114,24 @@ describe.skipIf(!hasModel)('cluster.writeJob → array tasks → cluster.openJob
     expect(mean).toBeGreaterThan(0.05)
     expect(t.meta.acceptance).toEqual(run.acceptance)
   }, 180_000)
+
+  it('a bridge-mh job with the em kernel, and one written before kernels existed, open as em runs', async () => {
+    const ds = ((await dispatch(ctx, 'dataset.list', { projectId: EXAMPLES_ID })) as { id: string; dim: number }[]).find((d) => d.dim === 66)!
+    const model = ((await dispatch(ctx, 'model.list', { projectId: EXAMPLES_ID })) as { id: string }[])[0]!
+    const params = { ...DEFAULT_RUN_PARAMS, mode: 'bridge-mh' as const, mhKernel: 'em' as const, replicas: 16, frames: 2, seed: 5, dtPerFrame: 0.5 }
+    const job = (await dispatch(ctx, 'cluster.writeJob', { projectId: EXAMPLES_ID, modelId: model.id, datasetId: ds.id, params, folder: 'cluster/job-em' })) as { folder: string }
+    const file = path.join(job.folder, 'manifest.json')
+    const m = JSON.parse(readFileSync(file, 'utf8')) as SweepManifest & { app: { params: Record<string, unknown> } }
+    expect(m.runs[0]!.args.join(' ')).toMatch(/--mh-kernel em$/)
+    expect(existsSync(path.join(job.folder, 'runs', 'r0', 'mh-frames.f32'))).toBe(false)
+    expect(await quiet(() => runShardTask(job.folder, 0))).toBe(0)
+    // as an older app wrote it: no kernel in the settings
+    delete m.app.params.mhKernel
+    writeFileSync(file, JSON.stringify(m))
+    const run = (await dispatch(ctx, 'cluster.openJob', { projectId: EXAMPLES_ID, folder: job.folder })) as { path: string; params: Record<string, unknown> }
+    expect(run.params.mhKernel).toBe('em')
+    expect(existsSync(path.join(run.path, 'mh-frames.f32'))).toBe(false)
+  }, 120_000)
 
   it('refuses a folder in use and a folder diffmd sweep made (no app settings)', async () => {
     const ds = ((await dispatch(ctx, 'dataset.list', { projectId: EXAMPLES_ID })) as { id: string; dim: number }[]).find((d) => d.dim === 66)!
