@@ -15,6 +15,8 @@ export interface HarnessSamplerRequest {
   stopAfterFrames?: number
   /** abort this long after the first frames arrived (benchmarks: start-up is not timed) */
   stopAfterMs?: number
+  /** params.mhKernel 'covariance': the frames [n, d] float32 of its covariance, base64 */
+  mhFramesBase64?: string
 }
 
 export interface HarnessSamplerResult {
@@ -53,7 +55,7 @@ export async function runHarnessSampler(req: HarnessSamplerRequest): Promise<Har
   let atFirst = 0
   const t0 = performance.now()
   const result = await startSampling(
-    { modelUrl: fromBase64(req.modelBase64), card: req.card, init: Float32Array.from(req.init), params: req.params, backend: req.backend },
+    { modelUrl: fromBase64(req.modelBase64), card: req.card, init: Float32Array.from(req.init), params: req.params, backend: req.backend, ...(req.mhFramesBase64 ? { mhFrames: new Float32Array(fromBase64(req.mhFramesBase64)) } : {}) },
     (start, frames) => {
       starts.push(start)
       const n = frames.length / rowLen

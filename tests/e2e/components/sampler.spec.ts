@@ -14,6 +14,9 @@ import { centred, pdbCoordinates } from './coords'
 import { OnnxScoreModel } from '../../../src/core/score/onnx-score'
 import { runTrajectory } from '../../../src/core/sampler/runner'
 import type { SamplerParams } from '../../../src/core/sampler/params'
+import { covariancePreconditioner } from '../../../src/core/sampler/metropolis'
+import { Aligner } from '../../../src/core/geometry/kabsch'
+import { loadTrainingFrames } from '../../../src/services/models/training-data'
 import type { HarnessSamplerRequest, HarnessSamplerResult } from '../../../src/renderer/harness/sampler-harness'
 
 let server: TestServer
@@ -80,6 +83,7 @@ test('sampler worker: WebGPU/WASM × fused/step-by-step equal the core sampler; 
   const haveDefault = existsSync(DEFAULT_ONNX)
   await test.step('fused and step by step, WASM (and WebGPU without the default model), give the frames of runTrajectory on onnxruntime-node', () => sameFrames(page, bytes, modelBase64, card, init, !haveDefault))
   if (haveDefault) await test.step('the default ala2 model: WebGPU and WASM agree with onnxruntime-node', () => defaultModel(page))
+  if (haveDefault) await test.step('the default ala2 model in bridge + Metropolis with the covariance kernel: WebGPU and WASM take the accept decisions onnxruntime-node takes', () => defaultModelMetropolis(page))
   await test.step('fused K-step path with trust-region rejections (model without rigid-body alignment)', () => trustRegionRun(page, bytes, modelBase64, card, init, refCoords))
   await test.step('Picard windows (WebGPU and WASM) give the sequential frames at tol = 0', () => picardRun(page, bytes, modelBase64, card, init))
   await test.step('stop and errors', () => stopAndErrors(page, modelBase64, card, init))
@@ -220,4 +224,49 @@ async function defaultModel(page: Page): Promise<void> {
   expect(diffs.webgpu).toBeLessThan(1e-3)
   // the frames moved (Δt = 5 ps is a large step for ala2)
   expect(maxAbsDiff(wasm.frames!.slice(-init.length), init)).toBeGreaterThan(0.1)
+}
+
+/** bridge-mh with the covariance down kernel (V from 512 training snapshots, aligned in the worker) on both backends */
+async function defaultModelMetropolis(page: Page): Promise<void> {
+  const bytes = readFileSync(DEFAULT_ONNX)
+  const card = JSON.parse(readFileSync(DEFAULT_ONNX.replace(/\.onnx$/, '.card.json'), 'utf8')) as Record<string, unknown> & { reference: number[]; trustRegion: { mean: number[]; scale: number[]; radius: number } }
+  const d = card.reference.length
+  const snaps = await loadTrainingFrames(path.join(root, 'resources', 'examples', 'ala2', 'ala2_snapshots_all.pdb.gz'))
+  const n = 512
+  const mhFrames = Float32Array.from(snaps.frames.subarray(0, n * d))
+  const R = 4
+  const init = new Float32Array(R * d)
+  for (let r = 0; r < R; r++) init.set(snaps.frames.subarray((1000 + 997 * r) * d, (1001 + 997 * r) * d), r * d)
+  // 0.5 ps per step, M = 10: the covariance kernel accepts ~25 % from snapshots (bench/RESULTS.md)
+  const p = { mode: 'bridge-mh' as const, mhKernel: 'covariance' as const, eta: 0.0499 * 0.5, innerSteps: 2, denoiseSteps: 10, sigmaMin: 0.026, replicas: R, frames: 4, seed: 3 }
+  const base: HarnessSamplerRequest = { modelBase64: bytes.toString('base64'), card, init: Array.from(init), params: p, backend: 'wasm', collect: true, mhFramesBase64: Buffer.from(mhFrames.buffer).toString('base64') }
+  const wasm = await run(page, base)
+  const gpu = await run(page, { ...base, backend: 'webgpu' })
+  expect([wasm.result.backend, gpu.result.backend]).toEqual(['wasm', 'webgpu'])
+  expect([wasm.result.engine, gpu.result.engine]).toEqual(['stepwise', 'stepwise'])
+  // the same run in Node: the core sampler with the preconditioner the worker builds
+  const session = await ortNode.InferenceSession.create(bytes)
+  const tr = card.trustRegion
+  const reference = Float32Array.from(card.reference)
+  const model = OnnxScoreModel.wrap(ortNode, session, { name: card.name as string, dim: d, reference })
+  // what the worker does with the frames (engine.ts mhPreconditionerOf): align to the reference, then V
+  const aligned = Float32Array.from(mhFrames)
+  const aligner = new Aligner(reference, d / 3)
+  for (let f = 0; f < n; f++) aligner.align(aligned, f * d)
+  const nodeFrames: Float32Array[] = []
+  const node = await runTrajectory(model, { ...p, trustRegion: { mean: Float32Array.from(tr.mean), scale: Float32Array.from(tr.scale), radius: tr.radius } }, init, { mhPreconditioner: covariancePreconditioner(aligned, n, d), onFrame: (_f, x) => void nodeFrames.push(Float32Array.from(x)) })
+  await session.release()
+  const flat = new Float32Array(nodeFrames.length * init.length)
+  nodeFrames.forEach((f, i) => flat.set(f, i * init.length))
+  const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length
+  console.log(`bridge-mh covariance, acceptance node ${mean(node.acceptance!).toFixed(3)}, WASM ${mean(wasm.result.acceptance!).toFixed(3)}, WebGPU ${mean(gpu.result.acceptance!).toFixed(3)}; max |Δ| vs node WASM ${maxAbsDiff(wasm.frames!, flat).toExponential(2)}, WebGPU ${maxAbsDiff(gpu.frames!, flat).toExponential(2)} Å`)
+  for (const r of [wasm, gpu]) {
+    expect(r.received).toBe(p.frames)
+    // the same accept decisions (float32 differences between backends move ln α by ~10⁻⁴; a flip needs u within that of α)
+    expect(r.result.acceptance).toEqual(node.acceptance)
+    expect(maxAbsDiff(r.frames!, flat)).toBeLessThan(1e-3)
+  }
+  // some steps were accepted and some frames moved
+  expect(mean(node.acceptance!)).toBeGreaterThan(0)
+  expect(maxAbsDiff(flat.subarray(flat.length - init.length), init)).toBeGreaterThan(0.01)
 }
