@@ -89,7 +89,7 @@ const INIT = 'init.f32'
 const MH_FRAMES_FILE = 'mh-frames.f32'
 /**
  * Most dataset frames kept for the covariance down kernel: its covariance's sampling error at n
- * frames is ~√(2/n) per mode (3 % here), far below what changes the acceptance; the file stays
+ * frames is ~√(2/n) per mode (2 % here), far below what changes the acceptance; the file stays
  * ≤ 10 MB at the kernel's 600 coordinates.
  */
 export const MH_FRAMES = 4096
