@@ -32,7 +32,7 @@
 import type { ScoreModel } from '../score/types'
 import { normalCdf } from '../score/analytic/gmm'
 import { UserError } from '../errors'
-import { jacobiEigen } from '../geometry/jacobi'
+import { symmetricEigen } from '../geometry/symmetric-eigen'
 
 /** the data covariance's eigenvalues λₖ (Å², length d) and eigenvectors (column k of the row-major d×d) */
 export interface MhPreconditioner {
@@ -41,14 +41,16 @@ export interface MhPreconditioner {
 }
 
 /**
- * The largest d the dense preconditioner takes: cyclic Jacobi costs O(d³) per sweep (seconds at 600,
- * hours at ADK's 4968) and each down step 2d² per replica.
+ * The largest d the dense preconditioner takes (400 atoms). Its eigen-decomposition costs O(d³):
+ * about 1.5 s at 600 and 11 s at 1200 here (Householder + QL, symmetric-eigen.ts; cyclic Jacobi took
+ * 18 s at 600), about 14 min at ADK's 4968. Each down step costs 2d² per replica, the network's order
+ * at this size.
  */
-export const MH_COVARIANCE_MAX_DIM = 600
+export const MH_COVARIANCE_MAX_DIM = 1200
 
 /**
  * The preconditioner of n frames [n, d] (Å): their sample covariance (float64, divisor n − 1) and its
- * eigen-decomposition by cyclic Jacobi (src/core/geometry/jacobi.ts).
+ * eigen-decomposition (Householder tridiagonalisation and implicit QL, src/core/geometry/symmetric-eigen.ts).
  */
 export function covariancePreconditioner(frames: Float32Array, n: number, d: number): MhPreconditioner {
   if (d > MH_COVARIANCE_MAX_DIM) throw new UserError(`--mh-kernel covariance: the model has ${d} coordinates, more than the ${MH_COVARIANCE_MAX_DIM} its dense covariance handles (${MH_COVARIANCE_MAX_DIM / 3} atoms); use --mh-kernel em`, 'bad-param')
@@ -74,7 +76,7 @@ export function covariancePreconditioner(frames: Float32Array, n: number, d: num
   }
   const values = new Float64Array(d)
   const vectors = new Float64Array(d * d)
-  jacobiEigen(C, d, values, vectors)
+  symmetricEigen(C, d, values, vectors)
   return { values, vectors }
 }
 

@@ -90,7 +90,7 @@ const MH_FRAMES_FILE = 'mh-frames.f32'
 /**
  * Most dataset frames kept for the covariance down kernel: its covariance's sampling error at n
  * frames is ~√(2/n) per mode (2 % here), far below what changes the acceptance; the file stays
- * ≤ 10 MB at the kernel's 600 coordinates.
+ * ≤ 20 MB at the kernel's 1200 coordinates.
  */
 export const MH_FRAMES = 4096
 

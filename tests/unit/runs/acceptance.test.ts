@@ -86,7 +86,7 @@ describe('bridge-mh runs', () => {
     expect(mhKernelFor({ mode: 'bridge-mh' }, MH_COVARIANCE_MAX_DIM)).toBe('covariance')
     expect(mhKernelFor({ mode: 'bridge-mh', mhKernel: 'em' }, 66)).toBe('em')
     expect(mhKernelFor({ mode: 'tied', mhKernel: 'covariance' }, 66)).toBeUndefined()
-    expect(checkRunParams(params({ mode: 'bridge-mh', mhKernel: 'covariance' }), { dim: big }).errors.mhKernel).toMatch(/handles up to 200 atoms .* use the em kernel/)
+    expect(checkRunParams(params({ mode: 'bridge-mh', mhKernel: 'covariance' }), { dim: big }).errors.mhKernel).toMatch(/handles up to 400 atoms .* use the em kernel/)
     // the M < 80 warning is about em only
     expect(checkRunParams(params({ mode: 'bridge-mh', denoiseSteps: 10 }), { dim: 66 }).warnings.denoiseSteps).toBeUndefined()
     expect(checkRunParams(params({ mode: 'bridge-mh', mhKernel: 'em', denoiseSteps: 10 }), { dim: 66 }).warnings.denoiseSteps).toMatch(/em kernel accepts almost no step/)

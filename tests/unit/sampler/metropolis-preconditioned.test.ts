@@ -152,7 +152,7 @@ describe('bridge-mh, preconditioned down kernel', () => {
 
   it('covariancePreconditioner refuses a model too large for a dense covariance, in one line naming the flag', () => {
     const d = MH_COVARIANCE_MAX_DIM + 3
-    expect(() => covariancePreconditioner(new Float32Array(2 * d), 2, d)).toThrow(/^--mh-kernel covariance: the model has 603 coordinates, more than the 600 .*; use --mh-kernel em$/)
+    expect(() => covariancePreconditioner(new Float32Array(2 * d), 2, d)).toThrow(/^--mh-kernel covariance: the model has 1203 coordinates, more than the 1200 .*; use --mh-kernel em$/)
   })
 
   it('covariancePreconditioner: Q Λ Qᵀ reconstructs the sample covariance, Q is orthonormal', () => {
