@@ -5,7 +5,7 @@
  * else the card's reference/mean structure); the topology (--topology, else the card's atoms, else
  * the --init PDB) and the trust region of the card.
  */
-import { covariancePreconditioner, type MhPreconditioner } from '../core/sampler/metropolis'
+import { alignedCovariancePreconditioner, covariancePreconditioner, type MhPreconditioner } from '../core/sampler/metropolis'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import type { ScoreModel } from '../core/score/types'
@@ -16,7 +16,7 @@ import { readPdb } from '../core/formats/pdb'
 import { maybeGunzip } from '../core/formats/gzip'
 import { openModelFile, trustRegionOf } from '../services/models/open'
 import { loadTrainingFrames } from '../services/models/training-data'
-import { Aligner } from '../core/geometry/kabsch'
+import { fromLittleEndian } from '../services/datasets/store'
 
 /**
  * --mh-frames-f32 FILE: the covariance down kernel's preconditioner from raw little-endian float32
@@ -33,14 +33,7 @@ export async function mhPreconditionerFromF32(file: string, model: Pick<ScoreMod
   const d = model.dim
   const n = Math.floor(b.length / (4 * d))
   if (b.length !== n * d * 4 || n < 2) throw new UserError(`--mh-frames-f32 ${file}: holds ${b.length} bytes, not 2 or more frames of d = ${d} float32 (${d * 4} bytes each)`, 'bad-flag')
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength)
-  const x = new Float32Array(n * d)
-  for (let i = 0; i < x.length; i++) x[i] = dv.getFloat32(4 * i, true)
-  if (align && model.rigidBody && model.reference) {
-    const aligner = new Aligner(model.reference, d / 3)
-    for (let f = 0; f < n; f++) aligner.align(x, f * d)
-  }
-  return covariancePreconditioner(x, n, d)
+  return alignedCovariancePreconditioner(fromLittleEndian(b), n, d, align && model.rigidBody ? model.reference : undefined)
 }
 
 export interface CliModelOptions {

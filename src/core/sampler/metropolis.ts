@@ -33,6 +33,7 @@ import type { ScoreModel } from '../score/types'
 import { normalCdf } from '../score/analytic/gmm'
 import { UserError } from '../errors'
 import { symmetricEigen } from '../geometry/symmetric-eigen'
+import { Aligner } from '../geometry/kabsch'
 
 /** the data covariance's eigenvalues λₖ (Å², length d) and eigenvectors (column k of the row-major d×d) */
 export interface MhPreconditioner {
@@ -78,6 +79,21 @@ export function covariancePreconditioner(frames: Float32Array, n: number, d: num
   const vectors = new Float64Array(d * d)
   symmetricEigen(C, d, values, vectors)
   return { values, vectors }
+}
+
+/**
+ * The preconditioner of frames as the model sees them: each frame [n, d] is first superposed on the
+ * model's reference (rigid-body models; a copy, the input is left as it is), then
+ * covariancePreconditioner. The CLI's --mh-frames-f32 and the app's sampler worker both take V so.
+ */
+export function alignedCovariancePreconditioner(frames: Float32Array, n: number, d: number, reference?: Float32Array): MhPreconditioner {
+  let x = frames
+  if (reference) {
+    x = Float32Array.from(frames.subarray(0, n * d))
+    const aligner = new Aligner(reference, d / 3)
+    for (let f = 0; f < n; f++) aligner.align(x, f * d)
+  }
+  return covariancePreconditioner(x, n, d)
 }
 
 export class MetropolisBridge {

@@ -146,7 +146,8 @@ function littleEndianBytes(a: Float32Array): Uint8Array {
   return out
 }
 
-function fromLittleEndian(buf: Uint8Array): Float32Array {
+/** little-endian float32 bytes as a Float32Array (a copy; byte-swapped on big-endian machines) */
+export function fromLittleEndian(buf: Uint8Array): Float32Array {
   const out = new Float32Array(buf.length / 4)
   if (os.endianness() === 'LE') {
     new Uint8Array(out.buffer).set(buf)

@@ -14,8 +14,7 @@ import { centred, pdbCoordinates } from './coords'
 import { OnnxScoreModel } from '../../../src/core/score/onnx-score'
 import { runTrajectory } from '../../../src/core/sampler/runner'
 import type { SamplerParams } from '../../../src/core/sampler/params'
-import { covariancePreconditioner } from '../../../src/core/sampler/metropolis'
-import { Aligner } from '../../../src/core/geometry/kabsch'
+import { alignedCovariancePreconditioner } from '../../../src/core/sampler/metropolis'
 import { loadTrainingFrames } from '../../../src/services/models/training-data'
 import type { HarnessSamplerRequest, HarnessSamplerResult } from '../../../src/renderer/harness/sampler-harness'
 
@@ -249,12 +248,8 @@ async function defaultModelMetropolis(page: Page): Promise<void> {
   const tr = card.trustRegion
   const reference = Float32Array.from(card.reference)
   const model = OnnxScoreModel.wrap(ortNode, session, { name: card.name as string, dim: d, reference })
-  // what the worker does with the frames (engine.ts mhPreconditionerOf): align to the reference, then V
-  const aligned = Float32Array.from(mhFrames)
-  const aligner = new Aligner(reference, d / 3)
-  for (let f = 0; f < n; f++) aligner.align(aligned, f * d)
   const nodeFrames: Float32Array[] = []
-  const node = await runTrajectory(model, { ...p, trustRegion: { mean: Float32Array.from(tr.mean), scale: Float32Array.from(tr.scale), radius: tr.radius } }, init, { mhPreconditioner: covariancePreconditioner(aligned, n, d), onFrame: (_f, x) => void nodeFrames.push(Float32Array.from(x)) })
+  const node = await runTrajectory(model, { ...p, trustRegion: { mean: Float32Array.from(tr.mean), scale: Float32Array.from(tr.scale), radius: tr.radius } }, init, { mhPreconditioner: alignedCovariancePreconditioner(mhFrames, n, d, reference), onFrame: (_f, x) => void nodeFrames.push(Float32Array.from(x)) })
   await session.release()
   const flat = new Float32Array(nodeFrames.length * init.length)
   nodeFrames.forEach((f, i) => flat.set(f, i * init.length))

@@ -27,7 +27,7 @@ import { FusedSampler, fusedRefusal, onnxEmitter, type FusedMode } from '../../.
 import { Aligner } from '../../../core/geometry/kabsch'
 import { fillNormalsOf } from '../../../core/rng/normals'
 import { UserError } from '../../../core/errors'
-import { covariancePreconditioner, type MhPreconditioner } from '../../../core/sampler/metropolis'
+import { alignedCovariancePreconditioner, type MhPreconditioner } from '../../../core/sampler/metropolis'
 import type { ClientSamplerParams, SamplingResult } from './protocol'
 
 export interface EngineInput {
@@ -105,13 +105,7 @@ export function mhPreconditionerOf(frames: Float32Array | undefined, info: CardI
   if (!frames || n < 2 || frames.length !== n * d) {
     throw new UserError(`the covariance down kernel needs at least 2 frames of ${d} coordinates (the run's dataset frames); got ${frames ? frames.length : 0} numbers`, 'bad-param')
   }
-  let x = frames
-  if (info.reference) {
-    x = Float32Array.from(frames)
-    const aligner = new Aligner(info.reference, d / 3)
-    for (let f = 0; f < n; f++) aligner.align(x, f * d)
-  }
-  return covariancePreconditioner(x, n, d)
+  return alignedCovariancePreconditioner(frames, n, d, info.reference)
 }
 
 export function parseCheckpoint(v: unknown): Checkpoint | undefined {
