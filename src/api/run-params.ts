@@ -12,7 +12,7 @@
  */
 import { z } from 'zod'
 import { betaOf, etaOf, kOfEta, reducedDt, sigmaKOf } from '../core/units'
-import { DEFAULT_DENOISE_STEPS, MH_KERNELS, type MhKernel } from '../core/sampler/params'
+import { DEFAULT_DENOISE_STEPS, DEFAULT_NOISE, MH_KERNELS, type MhKernel } from '../core/sampler/params'
 import { MH_COVARIANCE_MAX_DIM } from '../core/sampler/metropolis'
 
 /** bridge-mh: the adapter step with a Metropolis test, exact for exp(−E(·, σ_min)) (energy models; docs/sampler-integrators.md) */
@@ -152,6 +152,17 @@ export function mhKernelFor(p: Pick<RunParams, 'mode' | 'mhKernel'>, dim?: numbe
   // the kernel belongs to bridge-mh; a choice the panel remembers does not follow other modes
   if (p.mode !== 'bridge-mh') return undefined
   return p.mhKernel ?? (dim === undefined || dim <= MH_COVARIANCE_MAX_DIM ? 'covariance' : 'em')
+}
+
+/**
+ * The settings a new run (or cluster job) records: its noise kind (the current default when not
+ * given) and, for bridge-mh, its down kernel (mhKernelFor), so resuming or remaking it later uses
+ * the same normals and kernel whatever the defaults are then.
+ */
+export function newRunParams(p: RunParams, dim?: number): RunParams {
+  const mhKernel = mhKernelFor(p, dim)
+  const { mhKernel: _asked, ...rest } = p
+  return { ...rest, noise: p.noise ?? DEFAULT_NOISE, ...(mhKernel ? { mhKernel } : {}) }
 }
 
 /** Validates settings field by field; every message is one line naming the setting and what to do. */

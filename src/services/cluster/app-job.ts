@@ -9,7 +9,7 @@ import path from 'node:path'
 import { UserError } from '../../core/errors'
 import { VERSION } from '../../core/version'
 import { DEFAULT_NOISE } from '../../core/sampler/params'
-import { checkRunParams, firstError, mhKernelFor, type RunParams } from '../../api/run-params'
+import { checkRunParams, firstError, newRunParams, type RunParams } from '../../api/run-params'
 import type { ServiceContext } from '../context'
 import { writeFileAtomic, writeJsonAtomic } from '../fs/atomic'
 import { projectDir } from '../project/store'
@@ -92,7 +92,9 @@ export async function writeAppJob(ctx: ServiceContext, req: AppJobRequest): Prom
   if (err) throw new UserError(`run settings: ${err}`, 'bad-param')
   const R = req.params.replicas
   const d = model.dim
-  const mhKernel = mhKernelFor(req.params, d)
+  // the job names its noise kind (the tasks' --noise, and the run the opened job becomes) and, for
+  // bridge-mh, its down kernel
+  const params = newRunParams(req.params, d)
   if (dataset.coords.length !== dataset.nFrames * d) {
     throw new UserError(`dataset ${dataset.name} has ${dataset.coords.length / Math.max(1, dataset.nFrames) / 3} atoms but model ${model.name} expects ${d / 3}: pick the dataset the model was trained on`, 'mismatch')
   }
@@ -111,15 +113,11 @@ export async function writeAppJob(ctx: ServiceContext, req: AppJobRequest): Prom
   await writeFileAtomic(path.join(folder, 'runs', 'r0', 'init.f32'), new Uint8Array(init.buffer))
   await writeFileAtomic(path.join(folder, 'runs', 'r0', 'topology.pdb'), dataset.topologyPdb)
   // the covariance down kernel's frames: the ones a run made in the app would keep
-  if (mhKernel === 'covariance') {
+  if (params.mode === 'bridge-mh' && params.mhKernel === 'covariance') {
     const f = spreadFrames(dataset.coords, dataset.nFrames, d, MH_FRAMES)
     await writeFileAtomic(path.join(folder, MH_FRAMES_PATH), new Uint8Array(f.buffer))
   }
   const shards = splitReplicas(0, R, req.replicaBlocks ?? 1, MODEL_REPLICA_QUANTUM).map(([a, n], task) => ({ task, run: 'r0', replicaStart: a, replicaCount: n }))
-  // the job names its noise kind (the tasks' --noise, and the run the opened job becomes) and, for
-  // bridge-mh, its down kernel
-  const { mhKernel: _asked, ...rest } = req.params
-  const params: RunParams = { ...rest, noise: req.params.noise ?? DEFAULT_NOISE, ...(mhKernel ? { mhKernel } : {}) }
   const app: AppJobInfo = { projectId: req.projectId, modelId: req.modelId, datasetId: req.datasetId, params, topology: path.join('runs', 'r0', 'topology.pdb') }
   const manifest: SweepManifest & { app: AppJobInfo } = {
     format: 'diffmd-sweep',

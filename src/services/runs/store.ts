@@ -16,9 +16,8 @@ import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { UserError } from '../../core/errors'
 import { jsonSyntaxProblem } from '../../core/json-error'
-import { DEFAULT_NOISE } from '../../core/sampler/params'
 import { checkpointFromJson, checkpointToJson } from '../../core/sampler/checkpoint'
-import { checkRunParams, deriveParams, firstError, mhKernelFor, type DerivedParams, type ModelLimits, type RunParams } from '../../api/run-params'
+import { checkRunParams, deriveParams, firstError, newRunParams, type DerivedParams, type ModelLimits, type RunParams } from '../../api/run-params'
 import { writeFileAtomic, writeJsonAtomic } from '../fs/atomic'
 import { projectDir } from '../project/store'
 import { appendFrames, readFrames, storedFrames, truncateFrames } from './frames'
@@ -165,11 +164,9 @@ async function summarise(dir: string, meta: RunFile): Promise<RunSummary> {
 }
 
 export async function createRun(home: string, req: CreateRunRequest, sources: RunSources): Promise<RunSummary> {
-  // the run records its noise kind, so resuming or remaking it later uses the same normals
+  // the run records its noise kind and down kernel, so resuming or remaking it later uses the same ones
   const { model, dataset } = sources
-  const mhKernel = mhKernelFor(req.params, model.dim)
-  const { mhKernel: _asked, ...rest } = req.params
-  const params: RunParams = { ...rest, noise: req.params.noise ?? DEFAULT_NOISE, ...(mhKernel ? { mhKernel } : {}) }
+  const params = newRunParams(req.params, model.dim)
   const check = checkRunParams(params, { ...model.limits, dim: model.dim })
   const err = firstError(check)
   if (err) throw new UserError(`run settings: ${err}`, 'bad-param')
