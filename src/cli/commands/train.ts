@@ -51,7 +51,8 @@ const usage = `diffmd train — train a denoising score model on equilibrium sna
                      energies at different σ together (default ${DEFAULT_RECIPE.consistency.weight}; 0 = off) — docs/training.md
   --consistency-sigma-min S, --consistency-sigma-max S   σ range (Å) of that penalty (default
                      ${DEFAULT_CONSISTENCY.sigmaMin}–${DEFAULT_CONSISTENCY.sigmaMax}·σ_data); --consistency-groups G: groups of ${DEFAULT_CONSISTENCY.groupSize} samples sharing one σ
-                     per step (${DEFAULT_CONSISTENCY.groups})
+                     per step (${DEFAULT_CONSISTENCY.groups}); --consistency-probes 1|2: Hutchinson probes per sample
+                     (2 removes the single probe's bias at the cost of a second Hessian-vector product)
   --no-antithetic    draw independent noise for every sample (default: pairs x₀ ± σn, which cancels
                      the noise term of the loss gradient to first order in σ)
   --temperature T    temperature of the data (K), recorded in the card
@@ -90,6 +91,7 @@ const spec = {
   'consistency-sigma-min': 'number',
   'consistency-sigma-max': 'number',
   'consistency-groups': 'int',
+  'consistency-probes': 'int',
   'no-antithetic': 'boolean',
   temperature: 'number',
   seed: 'int',
@@ -161,6 +163,11 @@ const cmd: Command = {
       consistency.weight = w
     } else consistency.weight = arch === 'energy-mlp' ? DEFAULT_RECIPE.consistency.weight : 0
     if (flags['consistency-groups'] !== undefined) consistency.groups = positiveFlag('train', flags, 'consistency-groups')
+    if (flags['consistency-probes'] !== undefined) {
+      const n = flags['consistency-probes'] as number
+      if (n !== 1 && n !== 2) throw new UserError(`train: --consistency-probes must be 1 or 2 (got ${n})`, 'bad-flag')
+      consistency.probes = n
+    }
     const inSigmaData = ['sigma-min', 'sigma-max', 'consistency-sigma-min', 'consistency-sigma-max'].some((f) => flags[f] !== undefined)
     if (inSigmaData) {
       const { dataStatistics } = await import('../../core/nn/trainer')

@@ -97,6 +97,8 @@ export interface ModelCard {
       sigmaRange: [number, number]
       groups: number
       groupSize: number
+      /** Hutchinson probes per sample (absent: 1) */
+      probes?: 2
       /** mean unweighted penalty over the last evaluation interval */
       trainPenalty: number | null
     }
@@ -225,6 +227,7 @@ export function buildCard(
               sigmaRange: [o.consistency.sigmaMin * sd, o.consistency.sigmaMax * sd] as [number, number],
               groups: o.consistency.groups,
               groupSize: o.consistency.groupSize,
+              ...(o.consistency.probes === 2 ? { probes: 2 as const } : {}),
               trainPenalty: result.history.length ? (result.history[result.history.length - 1]!.trainConsistency ?? null) : null,
             },
           }

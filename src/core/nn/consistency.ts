@@ -24,6 +24,13 @@ export interface ConsistencyConfig {
   groups: number
   /** samples per group (≥ 2: the centring needs two) */
   groupSize: number
+  /**
+   * Hutchinson probes per sample: 1 squares one estimate (biased up by the estimator's variance,
+   * 2σ⁴Σ_{i≠j}H_ij² per sample); 2 multiplies two independent estimates, whose expectation is the
+   * square of the exact-Laplacian residual (docs/training.md "Two probes"). Optional: cards written
+   * before the option have 1.
+   */
+  probes?: 1 | 2
 }
 
 /**
@@ -41,6 +48,7 @@ export function checkConsistency(c: ConsistencyConfig): void {
   if (!(c.sigmaMin > 0 && c.sigmaMax > c.sigmaMin)) throw new RangeError(`train: consistency σ range must satisfy 0 < min < max (got ${c.sigmaMin}, ${c.sigmaMax})`)
   if (!(Number.isInteger(c.groups) && c.groups >= 1)) throw new RangeError(`train: consistency groups must be a positive integer (got ${c.groups})`)
   if (!(Number.isInteger(c.groupSize) && c.groupSize >= 2)) throw new RangeError(`train: consistency group size must be an integer ≥ 2 (got ${c.groupSize})`)
+  if (c.probes !== undefined && c.probes !== 1 && c.probes !== 2) throw new RangeError(`train: consistency probes must be 1 or 2 (got ${c.probes})`)
 }
 
 export interface HeatResidualParts {
@@ -61,15 +69,26 @@ export interface HeatResidualParts {
  * probes). u and sigma must be independent tensors (graph inputs), so ∂E/∂σ is at fixed u.
  */
 export function heatResidual(g: Graph, energy: (u: Tensor, sigma: Tensor) => Tensor, u: Tensor, sigma: Tensor, probe: Tensor): HeatResidualParts {
+  return heatResiduals(g, energy, u, sigma, [probe])[0]!
+}
+
+/**
+ * heatResidual for several probes of the same points: E, ∂E/∂σ and ∇E are built once and shared,
+ * one Hessian-vector product per probe. Element i of the result uses probes[i].
+ */
+export function heatResiduals(g: Graph, energy: (u: Tensor, sigma: Tensor) => Tensor, u: Tensor, sigma: Tensor, probes: Tensor[]): HeatResidualParts[] {
   const E = energy(u, sigma)
   const [gU, gS] = gradients(g.sumAll(E), [u, sigma]) as [Tensor, Tensor]
-  const [hv] = gradients(g.sumAll(g.mul(gU, probe)), [u]) as [Tensor]
-  const vHv = g.reduceSum(g.mul(hv, probe), [1])
   const gradSq = g.reduceSum(g.mul(gU, gU), [1])
-  // r = −σ ∂_σE + σ²(vᵀHv − |∇E|²)
   const s2 = g.mul(sigma, sigma)
-  const r = g.sub(g.mul(s2, g.sub(vHv, gradSq)), g.mul(sigma, gS))
-  return { r, energy: E, dEdSigma: gS, vHv, gradSq }
+  const sgS = g.mul(sigma, gS)
+  return probes.map((probe) => {
+    const [hv] = gradients(g.sumAll(g.mul(gU, probe)), [u]) as [Tensor]
+    const vHv = g.reduceSum(g.mul(hv, probe), [1])
+    // r = −σ ∂_σE + σ²(vᵀHv − |∇E|²)
+    const r = g.sub(g.mul(s2, g.sub(vHv, gradSq)), sgS)
+    return { r, energy: E, dEdSigma: gS, vHv, gradSq }
+  })
 }
 
 /**
@@ -77,9 +96,28 @@ export function heatResidual(g: Graph, energy: (u: Tensor, sigma: Tensor) => Ten
  * its own mean, mean square over all, divided by d:  (1/(G K d)) Σ_g Σ_k (r_gk − r̄_g)².
  */
 export function centredPenalty(g: Graph, r: Tensor, groupSize: number, dim: number): Tensor {
-  const rg = g.reshape(r, [-1, groupSize])
-  const c = g.sub(rg, g.reduceMean(rg, [1], true))
-  return g.mul(g.reduceMean(g.reduceMean(g.mul(c, c), [1]), [0]), 1 / dim)
+  return centredProductPenalty(g, r, r, groupSize, dim)
+}
+
+/**
+ * The two-probe penalty: (1/(G K d)) Σ_g Σ_k (a_gk − ā_g)(b_gk − b̄_g) for residuals a, b of the same
+ * points with independent probes. Over the probes its expectation is E[a−ā]·E[b−b̄], the square of the
+ * exact-Laplacian centred residual: no estimator-variance term. A single sample can be negative.
+ */
+export function centredProductPenalty(g: Graph, a: Tensor, b: Tensor, groupSize: number, dim: number): Tensor {
+  const ag = g.reshape(a, [-1, groupSize])
+  const ca = g.sub(ag, g.reduceMean(ag, [1], true))
+  let cb = ca
+  if (b !== a) {
+    const bg = g.reshape(b, [-1, groupSize])
+    cb = g.sub(bg, g.reduceMean(bg, [1], true))
+  }
+  return g.mul(g.reduceMean(g.reduceMean(g.mul(ca, cb), [1]), [0]), 1 / dim)
+}
+
+/** how a resolved config's probe count reads (cards and configs written before the option: 1) */
+export function probesOf(c: ConsistencyConfig): 1 | 2 {
+  return c.probes ?? 1
 }
 
 /**

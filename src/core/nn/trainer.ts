@@ -59,6 +59,7 @@ const S_CONS_INDEX = 0x7e000021
 const S_CONS_SIGMA = 0x7e000022
 const S_CONS_NOISE = 0x7e000023
 const S_CONS_PROBE = 0x7e000024
+const S_CONS_PROBE2 = 0x7e000025
 
 export interface TrainOptions {
   arch: ArchName
@@ -539,6 +540,7 @@ class BatchBuilder {
   private readonly uc: Float32Array
   private readonly snc: Float32Array
   private readonly vc: Float32Array
+  private readonly vc2: Float32Array
   private readonly cIdxU: Float64Array
   private readonly cSigU: Float64Array
   private readonly cProbeU: Float64Array
@@ -563,6 +565,7 @@ class BatchBuilder {
     this.uc = new Float32Array(this.Bc * d)
     this.snc = new Float32Array(this.Bc)
     this.vc = new Float32Array(this.Bc * d)
+    this.vc2 = new Float32Array(withCons && cc.probes === 2 ? this.Bc * d : 0)
     this.cIdxU = new Float64Array(this.Bc)
     this.cSigU = new Float64Array(cc.groups)
     this.cProbeU = new Float64Array(this.Bc * d)
@@ -622,6 +625,13 @@ class BatchBuilder {
     feeds.uc = f32(ort, uc, [Bc, d])
     feeds.snc = f32(ort, snc, [Bc])
     feeds.vc = f32(ort, vc, [Bc, d])
+    if (this.vc2.length > 0) {
+      // the second probe from its own stream: the one-probe feeds stay what they were
+      fillUniforms(this.cProbeU, o.seed, S_CONS_PROBE2, step * Bc * d)
+      const vc2 = this.vc2
+      for (let k = 0; k < Bc * d; k++) vc2[k] = this.cProbeU[k]! < 0.5 ? -1 : 1
+      feeds.vc2 = f32(ort, vc2, [Bc, d])
+    }
   }
 }
 

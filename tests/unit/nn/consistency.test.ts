@@ -6,6 +6,9 @@
  *    zero to round-off; adding an arbitrary σ-only offset f(σ) (an unnormalised model) shifts it by
  *    exactly −σ f'(σ), and the group-centred penalty stays zero;
  *  - the Rademacher-Hutchinson estimate averaged over all 2^d sign patterns is the exact Laplacian;
+ *  - the two-probe penalty averaged over all pairs of sign patterns is the exact-Laplacian penalty,
+ *    while the one-probe penalty's average exceeds it by exactly (1/(G K d)) Σ 2σ⁴ Σ_{i≠j} H_ij²
+ *    (group centring: times (K − 1)/K);
  *  - the penalty's gradient wrt the energy network's parameters (a third derivative of the network)
  *    matches central finite differences;
  *  - the EMA of the weights follows its recurrence.
@@ -16,10 +19,16 @@
 import { describe, expect, it } from 'vitest'
 import { Graph, type Tensor } from '../../../src/core/nn/graph'
 import { gradients } from '../../../src/core/nn/autodiff'
-import { centredPenalty, emaDecayAt, emaUpdate, heatResidual } from '../../../src/core/nn/consistency'
+import { centredPenalty, centredProductPenalty, emaDecayAt, emaUpdate, heatResidual, heatResiduals } from '../../../src/core/nn/consistency'
 import { consistencyTerm } from '../../../src/core/nn/train-graph'
 import { initParams, paramDefs, type ArchConfig, type Params } from '../../../src/core/nn/arch'
 import { runGraph, values, type FeedSpec } from './helpers'
+
+function popcount(n: number): number {
+  let c = 0
+  for (let m = n; m; m &= m - 1) c++
+  return c
+}
 
 const comps = [
   { w: 0.5, mu: [-1.5, 0], v: [0.25, 0.25] },
@@ -119,6 +128,51 @@ describe('heat-equation consistency residual', () => {
     for (let i = 0; i < B; i++) expect(out.hutch![i]!).toBeCloseTo(out.lap![i]!, 9)
     // and a single probe is not the Laplacian (the off-diagonal Hessian is not zero here)
     expect(Math.max(...Array.from(out.one!, (v, i) => Math.abs(v - out.lap![i]!)))).toBeGreaterThan(1e-3)
+  })
+
+  it('two probes: averaged over all pairs of sign patterns the product penalty is the exact-Laplacian one; one probe is biased up', async () => {
+    // not the exact GMM energy (its residual is zero): a wrong σ-dependence makes the residual vary with u
+    const wrong = (gr: Graph, uu: Tensor, ss: Tensor): Tensor => gmmEnergy(gr, uu, gr.mul(ss, 1.7))
+    // per-sample probes (1, ε) with ε from columns 1…K of the 8×8 Sylvester Hadamard matrix, one run per
+    // row: over the 8 runs each sample's ε has mean 0 and the K samples of a group are uncorrelated,
+    // which is all the expectations below use (what independent random probes give in training)
+    const runs = 8
+    const eps = (run: number, k: number): number => ((popcount(run & (k + 1)) & 1) === 0 ? 1 : -1)
+    const g = new Graph('two-probe', 'float64')
+    const u = g.input('u', 'float64', [B, 2])
+    const s = g.input('s', 'float64', [B])
+    const energy = (uu: Tensor, ss: Tensor) => wrong(g, uu, ss)
+    const probes = Array.from({ length: runs }, (_, run) => {
+      const v: number[] = []
+      for (let i = 0; i < B; i++) v.push(1, eps(run, i % K))
+      return g.constant(v, [B, 2], 'float64')
+    })
+    const rs = heatResiduals(g, energy, u, s, probes).map((p) => p.r)
+    let pair: Tensor | null = null
+    for (const a of rs) for (const b of rs) pair = pair ? g.add(pair, centredProductPenalty(g, a, b, K, 2)) : centredProductPenalty(g, a, b, K, 2)
+    let single: Tensor | null = null
+    for (const a of rs) single = single ? g.add(single, centredPenalty(g, a, K, 2)) : centredPenalty(g, a, K, 2)
+    g.output(g.mul(pair!, 1 / (runs * runs)), 'pair')
+    g.output(g.mul(single!, 1 / runs), 'single')
+    // exact: residual with the Laplacian from the unit probes; and the off-diagonal Hessian H₁₂ = e₁ᵀHe₂
+    const e1 = heatResidual(g, energy, u, s, g.constant([1, 0], [1, 2], 'float64'))
+    const e2 = heatResidual(g, energy, u, s, g.constant([0, 1], [1, 2], 'float64'))
+    const s2 = g.mul(s, s)
+    const rExact = g.sub(g.mul(s2, g.sub(g.add(e1.vHv, e2.vHv), e1.gradSq)), g.mul(s, e1.dEdSigma))
+    g.output(centredPenalty(g, rExact, K, 2), 'exact')
+    const [hv] = gradients(g.sumAll(g.mul(gradients(g.sumAll(energy(u, s)), [u])[0]!, g.constant([0, 1], [1, 2], 'float64'))), [u]) as [Tensor]
+    g.output(g.reshape(g.slice(hv, [0], [1], [1]), [-1]), 'h12')
+    const { u: uv, s: sv } = points()
+    const out = await runGraph(g, { u: { data: uv, dims: [B, 2] }, s: { data: sv, dims: [B] } })
+    const exact = out.exact![0]!
+    expect(exact).toBeGreaterThan(1e-3)
+    expect(out.pair![0]!).toBeCloseTo(exact, 9)
+    // Rademacher in d = 2: vᵀHv − ΔE = 2 v₁v₂ H₁₂, variance 4 H₁₂²; the residual carries it times σ²
+    let bias = 0
+    for (let i = 0; i < B; i++) bias += (4 * sv[i]! ** 4 * out.h12![i]! ** 2 * (K - 1)) / K
+    bias /= B * 2
+    expect(bias).toBeGreaterThan(1e-5)
+    expect(out.single![0]! - exact).toBeCloseTo(bias, 9)
   })
 
   it("the penalty's gradient wrt the energy network's parameters matches central finite differences", async () => {

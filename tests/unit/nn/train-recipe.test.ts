@@ -66,6 +66,10 @@ describe('diffmd train: the recipe', () => {
     expect(card.training!.antithetic).toBeUndefined()
     expect(card.training!.consistency!.weight).toBe(0.5)
     expect(card.training!.consistency!.sigmaRange[1]).toBeCloseTo(0.3, 6)
+    expect(card.training!.consistency!.probes).toBeUndefined()
+    const two = await run(['--steps', '20', '--consistency-probes', '2'])
+    expect(two.training!.consistency!.probes).toBe(2)
+    expect(two.training!.consistency!.trainPenalty).not.toBeNull()
     const score = await run(['--steps', '20', '--arch', 'score-mlp'])
     expect(score.training!.consistency).toBeUndefined()
   }, 120_000)
@@ -79,6 +83,7 @@ describe('diffmd train: the recipe', () => {
     }
     await bad(['--ema', '1'], /--ema/)
     await bad(['--consistency', '-1'], /--consistency/)
+    await bad(['--consistency-probes', '3'], /--consistency-probes must be 1 or 2/)
     await bad(['--arch', 'score-mlp', '--consistency', '0.1'], /--consistency needs --arch energy-mlp/)
     await bad(['--consistency-sigma-min', '0.5', '--consistency-sigma-max', '0.1'], /--consistency-sigma-max/)
     await bad(['--head', 'wide'], /--head/)
