@@ -25,6 +25,10 @@ export const SelfCheckSummary = z
       z.object({ dtPs: z.number(), equilibriumOk: z.boolean(), equilibriumUnresolved: z.boolean().optional(), kineticsOk: z.boolean(), jsd: z.number().nullable(), acceptance: z.number().nullable().optional(), timescaleError: z.number().nullable().optional(), timescaleSe: z.number().nullable().optional() }).passthrough()
     ),
     recommendedDtPs: z.number().optional(),
+    /** reverse steps per adapter step the integrator-resolution run recommends (the Sample panel's default M) */
+    recommendedDenoiseSteps: z.number().int().positive().optional(),
+    /** the integrator-resolution run: its Δt, M, largest JSD against the i.i.d. samples, and what it found */
+    resolution: z.object({ dtPs: z.number(), denoiseSteps: z.number(), jsd: z.number(), baseJsd: z.number(), drifts: z.boolean(), finding: z.enum(['fixed', 'partly', 'model']) }).optional(),
     verdict: z.string(),
   })
   .passthrough()
@@ -45,6 +49,8 @@ export const SelfCheckSettings = z
     denoiseSteps: z.number().int().min(1).max(1000).optional(),
     iidSamples: z.number().int().min(100).max(100_000).optional(),
     iidSteps: z.number().int().min(2).max(5000).optional(),
+    /** integrator resolution: the largest drifting Δt again with this many times the reverse steps (1 = off; docs/self-check.md) */
+    resolution: z.number().min(1).max(64).optional(),
     seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
   })
   .strict()
@@ -114,6 +120,13 @@ export const selfCheckContract = {
 export function framingForStep(dtPerFrame: number, dtStep: number): { dtPerFrame: number; innerSteps: number } {
   const k = Number.isFinite(dtPerFrame) && dtPerFrame > 0 ? Math.max(1, Math.round(dtPerFrame / dtStep)) : 1
   return { dtPerFrame: Number((k * dtStep).toPrecision(12)), innerSteps: k }
+}
+
+/** the reverse steps per adapter step a model card's self-check recommends, if any */
+export function recommendedDenoiseStepsOf(card: unknown): number | undefined {
+  const sc = card && typeof card === 'object' ? (card as { selfCheck?: unknown }).selfCheck : undefined
+  const parsed = SelfCheckSummary.safeParse(sc)
+  return parsed.success ? parsed.data.recommendedDenoiseSteps : undefined
 }
 
 /** the recommended Δt per adapter step (ps) a model card's self-check summary holds, if any */

@@ -18,7 +18,7 @@ const D = SELF_CHECK_DEFAULTS
 const ALA2_DIFFUSION = 0.0498868
 const usage = `diffmd check — is this model's dynamics self-consistent, and at which time step?
 usage: diffmd check --model FILE.onnx [--data SNAPSHOTS] [--dt ${D.dtPs.join(',')}] [--diffusion D]
-                    [--ns ${D.nsPerReplica}] [--replicas ${D.replicas}] [--max-replicas ${D.maxReplicas}] [--mode bridge] [--denoise-steps ${D.denoiseSteps}] [--sigma-min Å]
+                    [--ns ${D.nsPerReplica}] [--replicas ${D.replicas}] [--max-replicas ${D.maxReplicas}] [--mode bridge] [--denoise-steps ${D.denoiseSteps}] [--resolution ${D.resolution}] [--sigma-min Å]
                     [--frame-ps PS] [--counting-ps ${D.countingPs}] [--iid ${D.iidSamples}] [--seed 1] [--no-save] [--report FILE.json] [--json]
   For every Δt (ps) it runs R replicas × NS ns at Δt and at Δt/2 and draws i.i.d. samples of the
   model's full reverse diffusion, then compares (a) the equilibrium at Δt with the i.i.d. samples
@@ -29,6 +29,9 @@ usage: diffmd check --model FILE.onnx [--data SNAPSHOTS] [--dt ${D.dtPs.join(','
   is undecided it doubles the replicas of every run, up to --max-replicas (= --replicas: one round).
   --replicas R      replicas of the first round (default ${D.replicas})
   --max-replicas N  the most replicas per run (default the larger of ${D.maxReplicas} and --replicas)
+  --resolution K    when a Δt's equilibrium drifts (mode bridge), run the largest such Δt again with K×
+                    the reverse steps: if the drift goes, it was the integrator's and the check
+                    recommends that M instead of retraining (default ${D.resolution}; 1 = off)
   --diffusion D     Å²/ps (default 0.0498868: the ala2 example's BD friction at 300 K)
   --frame-ps PS     saved-frame spacing (default: the least common multiple of every Δt and Δt/2)
   --data FILE       the training snapshots (default: the files the model card names)
@@ -46,6 +49,7 @@ const spec = {
   'max-replicas': 'int',
   mode: 'string',
   'denoise-steps': 'int',
+  resolution: 'number',
   'sigma-min': 'number',
   'frame-ps': 'number',
   'counting-ps': 'number',
@@ -68,6 +72,12 @@ function parseDtList(s: string): number[] {
   return v
 }
 
+function resolutionFlag(k: number | undefined): number | undefined {
+  if (k === undefined) return undefined
+  if (!(Number.isFinite(k) && k >= 1 && k <= 64)) fail(`--resolution must be a factor from 1 (off) to 64 (got ${k}), e.g. 4`)
+  return k
+}
+
 const pct = (x: number): string => `${(100 * x).toFixed(2)} %`
 
 export function formatReport(r: SelfCheckReport): string {
@@ -88,6 +98,15 @@ export function formatReport(r: SelfCheckReport): string {
       if (e.conclusive === false) lines.push(`           not resolved: ${e.unresolved.join('; ')}`)
     }
     if (p.lengthOverTau < 20) lines.push(`           runs are ${p.lengthOverTau.toFixed(0)} τ_int long (< 20): kinetic figures are rough; use --ns to lengthen`)
+  }
+  const res = r.resolution
+  if (res) {
+    const eq = res.equilibrium.map((e) => `${r.residues.length > 1 ? e.residue + ' ' : ''}JSD ${e.jsd.toFixed(4)} (noise ${e.jsdNoise.toFixed(4)})${e.differs ? ' DIFFERS' : e.conclusive === false ? ' NOT RESOLVED' : ''}`).join('; ')
+    lines.push(`  integrator resolution: Δt ${res.dtPs} ps with M = ${res.denoiseSteps} (the runs above: M = ${res.baseDenoiseSteps}), ${res.replicas} replicas: ${eq}`)
+    for (const e of res.equilibrium) {
+      const pops = e.populations.filter((q) => q.other.value >= 0.002 || q.sim.value >= 0.002).map((q) => `${q.basin} ${pct(q.sim.value)}±${pct(q.sim.stderr)} vs ${pct(q.other.value)}`)
+      lines.push(`           ${r.residues.length > 1 ? e.residue + ': ' : ''}${pops.join(', ')}`)
+    }
   }
   lines.push('')
   lines.push(r.verdict.text)
@@ -119,6 +138,7 @@ const command: Command = {
         maxReplicas: flags['max-replicas'] as number | undefined,
         mode: mode as SamplerMode,
         denoiseSteps: flags['denoise-steps'] as number | undefined,
+        resolution: resolutionFlag(flags.resolution as number | undefined),
         sigmaMin: flags['sigma-min'] as number | undefined,
         seed: flags.seed as number | undefined,
         iidSamples: flags.iid as number | undefined,

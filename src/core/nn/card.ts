@@ -131,6 +131,10 @@ export interface SelfCheckSummary {
   /** timescaleError ± timescaleSe: the fitted error of the ln kinetic time scale at this Δt (negative = too fast) */
   perDt: { dtPs: number; equilibriumOk: boolean; equilibriumUnresolved?: boolean; kineticsOk: boolean; jsd: number; acceptance?: number; timescaleError?: number; timescaleSe?: number }[]
   recommendedDtPs?: number
+  /** reverse steps per adapter step recommended by the integrator-resolution run (docs/self-check.md) */
+  recommendedDenoiseSteps?: number
+  /** that run: Δt, M, its largest JSD against the i.i.d. samples and the check's own run's, what it found */
+  resolution?: { dtPs: number; denoiseSteps: number; jsd: number; baseJsd: number; drifts: boolean; finding: 'fixed' | 'partly' | 'model' }
   verdict: string
 }
 

@@ -338,6 +338,13 @@ export interface Verdict {
   kineticsOk: number[]
   /** the recommended Δt (ps): the largest self-consistent one; undefined when none is */
   recommendedDtPs?: number
+  /**
+   * reverse steps per adapter step the integrator-resolution run recommends (withResolution), when
+   * more steps removed the drift or a clear part of it
+   */
+  recommendedDenoiseSteps?: number
+  /** what the integrator-resolution run found: the drift went away, shrank, or stayed */
+  integrator?: 'fixed' | 'partly' | 'model'
   /** one plain sentence (or two) a chemist can act on */
   text: string
 }
@@ -423,4 +430,52 @@ export function verdictOf(results: DtResult[], halfEquilibriumOk: (dt: number) =
 export function timescaleErrorText(error: number, se: number): string {
   const v = 100 * Math.expm1(error)
   return `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(0)} ± ${(100 * se).toFixed(0)} %`
+}
+
+/** the parts of an integrator-resolution run (self-check.ts ResolutionResult) the verdict reads */
+export interface ResolutionFigures {
+  dtPs: number
+  baseDenoiseSteps: number
+  denoiseSteps: number
+  equilibrium: EquilibriumComparison[]
+  base: EquilibriumComparison[]
+}
+
+/** the largest JSD of a comparison over residues, with that residue's noise scale */
+function worstJsd(eq: readonly EquilibriumComparison[]): { jsd: number; noise: number } {
+  let best = { jsd: -Infinity, noise: NaN }
+  for (const e of eq) if (e.jsd > best.jsd) best = { jsd: e.jsd, noise: e.jsdNoise }
+  return best
+}
+
+/**
+ * The verdict with the integrator-resolution run (docs/self-check.md "Integrator resolution"): when
+ * the drifting Δt no longer drifts with more reverse steps, the drift is the integrator's, not the
+ * model's — no retraining, but M is raised (recommendedDenoiseSteps); when its JSD against the i.i.d.
+ * samples at least halves but it still drifts, part is; otherwise it is the model's.
+ */
+export function withResolution(v: Verdict, r: ResolutionFigures): Verdict {
+  const base = worstJsd(r.base)
+  const fine = worstJsd(r.equilibrium)
+  const fineDrifts = r.equilibrium.some((e) => e.differs)
+  const f = (x: number): string => x.toFixed(3)
+  const cost = `${(r.denoiseSteps / r.baseDenoiseSteps).toFixed(0)}× the network evaluations per step`
+  let text = v.text
+  if (!fineDrifts) {
+    const resolved = r.equilibrium.every((e) => e.conclusive !== false)
+    text = text.replace(': retrain (more steps or data) before trusting its dynamics.', ` with M = ${r.baseDenoiseSteps} reverse steps per adapter step.`)
+    text +=
+      ` The drift is the reverse integrator's, not the model's: at Δt = ${r.dtPs} ps with M = ${r.denoiseSteps} (${cost}) the equilibrium ` +
+      (resolved ? 'matches' : 'no longer differs from') +
+      ` the model's i.i.d. samples (Ramachandran JSD ${f(fine.jsd)}, noise ${f(fine.noise)}; ${f(base.jsd)} at M = ${r.baseDenoiseSteps})` +
+      (resolved ? '' : ', though the runs are too short to confirm it') +
+      `. Sample with --denoise-steps ${r.denoiseSteps}, and run the check again with it to judge every Δt.`
+    return { ...v, text, recommendedDenoiseSteps: r.denoiseSteps, integrator: 'fixed' }
+  }
+  if (fine.jsd <= 0.5 * base.jsd) {
+    text += ` Part of the drift is the reverse integrator's: at Δt = ${r.dtPs} ps with M = ${r.denoiseSteps} (${cost}) the Ramachandran JSD against the i.i.d. samples falls from ${f(base.jsd)} to ${f(fine.jsd)} (noise ${f(fine.noise)}), but the equilibrium still drifts: sample with at least --denoise-steps ${r.denoiseSteps}, and retrain for the rest.`
+    return { ...v, text, recommendedDenoiseSteps: r.denoiseSteps, integrator: 'partly' }
+  }
+  text += ` More reverse steps do not remove it (Δt = ${r.dtPs} ps, M = ${r.denoiseSteps}: JSD ${f(fine.jsd)} against ${f(base.jsd)} at M = ${r.baseDenoiseSteps}): the drift is the model's, not the integrator's.`
+  return { ...v, text, integrator: 'model' }
 }

@@ -10,12 +10,15 @@
 import { evaluationsPerStep } from '../sampler/adapter-step'
 import { schemeOf, type SamplerMode } from '../sampler/params'
 
+/** the integrator-resolution factor of a default check: 4× the reverse steps (tweedie's bias falls ~16×, em's 4×) */
+export const DEFAULT_RESOLUTION = 4
+
 /** i.i.d. samples drawn per batch (runSelfCheck's chunk) */
 export const IID_CHUNK = 250
 
 export interface PlanStage {
-  /** 'iid' or the Δt (ps) of a run */
-  key: 'iid' | number
+  /** 'iid', the Δt (ps) of a run, or 'resolution' (the integrator-resolution run, made only when a Δt drifts) */
+  key: 'iid' | 'resolution' | number
   /** 1 for the i.i.d. draw and the first round of runs; 2, 3 … for the rounds that add replicas */
   round: number
   /** batched model calls */
@@ -34,6 +37,8 @@ export interface PlanInput {
   denoiseSteps: number
   iidSamples: number
   iidSteps: number
+  /** the integrator-resolution factor (runSelfCheck's `resolution`; ≤ 1 or absent: no such run) */
+  resolution?: number
 }
 
 /**
@@ -45,6 +50,11 @@ export function callsPerStep(mode: SamplerMode, denoiseSteps: number): number {
   if (mode === 'bridge') return denoiseSteps
   if (mode === 'bridge-mh') return denoiseSteps + 2
   return 1
+}
+
+/** whether a check with these settings may make the integrator-resolution run (bridge only: its equilibrium depends on M) */
+export function resolutionApplies(p: Pick<PlanInput, 'mode' | 'resolution'>): boolean {
+  return p.mode === 'bridge' && (p.resolution ?? 1) > 1
 }
 
 function stage(key: PlanStage['key'], round: number, steps: number, rows: number, mode: SamplerMode, M: number): PlanStage {
@@ -76,6 +86,13 @@ export function selfCheckPlan(p: PlanInput): PlanStage[] {
   roundSizes(p.replicas, p.maxReplicas ?? p.replicas).forEach((n, i) => {
     for (const dt of dts) stages.push(stage(dt, i + 1, Math.round((p.nsPerReplica * 1000) / dt), n, p.mode, p.denoiseSteps))
   })
+  if (resolutionApplies(p)) {
+    // made only when a Δt drifts, at the largest drifting Δt: the plan counts the most it can cost
+    // (the smallest Δt, every replica), and the round after the last one (the 'most' estimate only)
+    const sizes = roundSizes(p.replicas, p.maxReplicas ?? p.replicas)
+    const dt = Math.min(...p.dtPs)
+    stages.push(stage('resolution', sizes.length + 1, Math.round((p.nsPerReplica * 1000) / dt), sizes.reduce((a, b) => a + b, 0), p.mode, p.denoiseSteps * p.resolution!))
+  }
   return stages
 }
 
@@ -133,6 +150,12 @@ export class PlanProgress {
         this.doneOf[i] = this.weights[i]! > 0 ? Math.max(this.doneOf[i]!, take / this.weights[i]!) : 1
         left -= take
       }
+      return this.sum()
+    }
+    if (stage.startsWith('integrator resolution')) {
+      const i = this.stages.findIndex((s) => s.key === 'resolution')
+      if (i < 0) return undefined
+      this.doneOf[i] = Math.max(this.doneOf[i]!, f)
       return this.sum()
     }
     const m = /Δt = ([0-9.eE+-]+) ps/.exec(stage)

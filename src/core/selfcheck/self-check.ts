@@ -17,8 +17,8 @@ import { jackknifeOverReplicas, kineticFigures, logTimescale, subsample, type Ki
 import type { DihedralTrajectory } from '../analysis/basins'
 import { fillUniforms } from '../nn/random'
 import { UserError } from '../errors'
-import { compareEquilibrium, compareKinetics, fitTimescales, timescaleErrorAt, verdictOf, type DtResult, type ResidueSamples, type TimescaleFit, type TimescalePoint, type Verdict } from './compare'
-import { IID_CHUNK, roundSizes } from './plan'
+import { compareEquilibrium, compareKinetics, fitTimescales, timescaleErrorAt, verdictOf, withResolution, type DtResult, type ResidueSamples, type TimescaleFit, type TimescalePoint, type Verdict } from './compare'
+import { DEFAULT_RESOLUTION, IID_CHUNK, resolutionApplies, roundSizes } from './plan'
 
 export interface SelfCheckOptions {
   /** candidate Δt per adapter step (ps); each is also run at Δt/2 */
@@ -48,6 +48,12 @@ export interface SelfCheckOptions {
   iidSteps: number
   /** σ_max (Å) of the i.i.d. reverse diffusion */
   sigmaMax: number
+  /**
+   * integrator resolution (mode bridge): when a Δt's equilibrium drifts, the largest such Δt is run
+   * again with this many times the reverse steps, to tell the reverse integrator's error from the
+   * model's (docs/self-check.md "Integrator resolution"). ≤ 1 or absent: not made.
+   */
+  resolution?: number
   trustRegion?: TrustRegion
 }
 
@@ -64,6 +70,8 @@ export const SELF_CHECK_DEFAULTS = {
   // ±0.1 % needed; docs/self-check.md "Power"): 2,000 could not, so ala2's α_R was never judged
   iidSamples: 20000,
   iidSteps: 200,
+  /** docs/sampler-integrators.md: the reverse schemes' bias against M */
+  resolution: DEFAULT_RESOLUTION,
 } as const
 
 export interface SelfCheckInput {
@@ -91,8 +99,24 @@ export interface SelfCheckReport {
   /** runs made side by side (the runner's concurrency) */
   concurrency: number
   verdict: Verdict
+  /** the integrator-resolution run, when one was made */
+  resolution?: ResolutionResult
   /** wall seconds and adapter steps made */
   wallSeconds: number
+}
+
+/** the run at the largest drifting Δt with more reverse steps (docs/self-check.md "Integrator resolution") */
+export interface ResolutionResult {
+  dtPs: number
+  /** M of the check's runs */
+  baseDenoiseSteps: number
+  /** M of this run */
+  denoiseSteps: number
+  replicas: number
+  /** this run against the i.i.d. samples */
+  equilibrium: ReturnType<typeof compareEquilibrium>[]
+  /** the check's own run at this Δt (M = baseDenoiseSteps) against the i.i.d. samples, for reference */
+  base: ReturnType<typeof compareEquilibrium>[]
 }
 
 /**
@@ -348,8 +372,51 @@ export async function runSelfCheck(input: SelfCheckInput, opts: SelfCheckOptions
   }
 
   const a = analysis!
+  // (3) integrator resolution: the largest drifting Δt again with resolution·M reverse steps, every
+  // replica of the rounds in one run (same noise streams and starting snapshots as the rounds)
+  let resolution: ResolutionResult | undefined
+  const drifting = a.perDt.filter((r) => r.equilibrium.some((e) => e.differs)).map((r) => r.dtPs)
+  if (resolutionApplies(opts) && drifting.length > 0) {
+    const dt = Math.max(...drifting)
+    const M = Math.round(opts.denoiseSteps * opts.resolution!)
+    const pick = new Float64Array(done)
+    fillUniforms(pick, opts.seed, INIT_STREAM, 0)
+    const init = new Float32Array(done * d)
+    for (let r = 0; r < done; r++) {
+      const f = Math.floor(pick[r]! * nSnap)
+      init.set(input.snapshots.subarray(f * d, (f + 1) * d), r * d)
+    }
+    const framePs = runFramePs(dt, opts)
+    const frames = Math.round((opts.nsPerReplica * 1000) / framePs) + 1
+    const label = `integrator resolution: Δt = ${dt} ps with M = ${M} (${done} × ${opts.nsPerReplica} ns)`
+    const res = await runner.run(
+      { mode: opts.mode, eta: opts.diffusion * dt, innerSteps: Math.round(framePs / dt), denoiseSteps: M, sigmaMin: opts.sigmaMin, replicas: done, frames, seed: opts.seed, trustRegion: opts.trustRegion },
+      init,
+      0,
+      { signal: hooks.signal, onProgress: (k, total) => hooks.onProgress?.(label, k, total) }
+    )
+    if (res.stopped) throw new UserError(`self-check: the integrator-resolution run at Δt = ${dt} ps stopped early (${res.stopped.message})`, res.stopped.reason === 'aborted' ? 'aborted' : 'unstable')
+    const F = res.trajectory.frames
+    const samples: ResidueSamples[] = residues.map((r) => ({ residue: r.name, groups: [] }))
+    for (let rep = 0; rep < done; rep++) {
+      const fr = res.trajectory.data.subarray(rep * F * d, (rep + 1) * F * d)
+      residues.forEach((r, i) => {
+        const an = angles(fr, F, r)
+        samples[i]!.groups.push({ phi: an.phi.subarray(1), psi: an.psi.subarray(1) })
+      })
+    }
+    resolution = {
+      dtPs: dt,
+      baseDenoiseSteps: opts.denoiseSteps,
+      denoiseSteps: M,
+      replicas: done,
+      equilibrium: samples.map((sm, i) => compareEquilibrium(sm, iidAngles[i]!)),
+      base: a.perDt.find((r) => r.dtPs === dt)!.equilibrium,
+    }
+  }
+  const verdict = resolution ? withResolution(a.verdict, resolution) : a.verdict
   const { trustRegion: _tr, ...rest } = opts
-  return { options: rest, residues: residues.map((r) => r.name), iidVersusSnapshots, perDt: a.perDt, kinetics: a.kinetics, timescaleFit: a.fit, replicasUsed: done, rounds, concurrency: runner.concurrency, verdict: a.verdict, wallSeconds: (now() - t0) / 1000 }
+  return { options: rest, residues: residues.map((r) => r.name), iidVersusSnapshots, perDt: a.perDt, kinetics: a.kinetics, timescaleFit: a.fit, replicasUsed: done, rounds, concurrency: runner.concurrency, verdict, ...(resolution ? { resolution } : {}), wallSeconds: (now() - t0) / 1000 }
 }
 
 /** work(item) for every item, at most `lanes` at a time, the items started in their order */

@@ -128,6 +128,7 @@ export async function startSelfCheck(ctx: ServiceContext, input: { projectId: st
     denoiseSteps: s.denoiseSteps ?? D.denoiseSteps,
     iidSamples: s.iidSamples ?? D.iidSamples,
     iidSteps: s.iidSteps ?? D.iidSteps,
+    resolution: s.resolution ?? D.resolution,
     seed: s.seed ?? 1,
   }
   const plan = new PlanProgress({ ...settings, mode: settings.mode as SamplerMode })
@@ -170,6 +171,7 @@ export async function startSelfCheck(ctx: ServiceContext, input: { projectId: st
       denoiseSteps: settings.denoiseSteps,
       iidSamples: settings.iidSamples,
       iidSteps: settings.iidSteps,
+      resolution: settings.resolution,
       seed: settings.seed,
       save: true,
     },

@@ -41,6 +41,8 @@ export interface SelfCheckRequest {
   seed?: number
   iidSamples?: number
   iidSteps?: number
+  /** integrator-resolution factor (SelfCheckOptions.resolution; default SELF_CHECK_DEFAULTS.resolution, 1 = off) */
+  resolution?: number
   /** write the summary into the model's card (default true) */
   save?: boolean
   /**
@@ -71,6 +73,19 @@ export function summaryOf(report: SelfCheckReport, createdAt: string): SelfCheck
       ...(r.timescale ? { timescaleError: r.timescale.error, timescaleSe: r.timescale.se } : {}),
     })),
     ...(report.verdict.recommendedDtPs !== undefined ? { recommendedDtPs: report.verdict.recommendedDtPs } : {}),
+    ...(report.verdict.recommendedDenoiseSteps !== undefined ? { recommendedDenoiseSteps: report.verdict.recommendedDenoiseSteps } : {}),
+    ...(report.resolution && report.verdict.integrator
+      ? {
+          resolution: {
+            dtPs: report.resolution.dtPs,
+            denoiseSteps: report.resolution.denoiseSteps,
+            jsd: Math.max(...report.resolution.equilibrium.map((e) => e.jsd)),
+            baseJsd: Math.max(...report.resolution.base.map((e) => e.jsd)),
+            drifts: report.resolution.equilibrium.some((e) => e.differs),
+            finding: report.verdict.integrator,
+          },
+        }
+      : {}),
     verdict: report.verdict.text,
   }
 }
@@ -127,6 +142,7 @@ export async function selfCheckModelFile(req: SelfCheckRequest, hooks: SelfCheck
       seed: req.seed ?? 1,
       iidSamples: req.iidSamples ?? d.iidSamples,
       iidSteps: req.iidSteps ?? d.iidSteps,
+      resolution: req.resolution ?? d.resolution,
       sigmaMax: card.sigmaRange ? Math.min(card.sigmaRange[1], 20 * card.sigmaData) : 20 * card.sigmaData,
       trustRegion: trustRegionOf(card),
     }

@@ -10,7 +10,7 @@ import { defineStore } from 'pinia'
 import type { SelfCheckJob, SelfCheckProgress, SelfCheckSettings, SelfCheckSummary } from '../../../api/selfcheck'
 import { SelfCheckSummary as SummarySchema } from '../../../api/selfcheck'
 import { SELF_CHECK_DEFAULTS, type SelfCheckReport } from '../../../core/selfcheck/self-check'
-import { estimateSeconds, selfCheckPlan } from '../../../core/selfcheck/plan'
+import { DEFAULT_RESOLUTION, estimateSeconds, selfCheckPlan } from '../../../core/selfcheck/plan'
 import { DEFAULT_DENOISE_STEPS } from '../../../core/sampler/params'
 import { errorText } from '../api/codec'
 import { api, useAppStore } from './app'
@@ -141,7 +141,7 @@ export const useSelfCheckStore = defineStore('selfcheck', {
     estimate(): { seconds: number; upTo: number; calls: number } | null {
       const s = this.settings
       if (!s || Object.keys(this.fieldErrors).length) return null
-      const plan = { dtPs: s.dtPs!, nsPerReplica: s.nsPerReplica!, replicas: s.replicas!, maxReplicas: s.maxReplicas!, mode: s.mode!, denoiseSteps: s.denoiseSteps!, iidSamples: s.iidSamples!, iidSteps: s.iidSteps! }
+      const plan = { dtPs: s.dtPs!, nsPerReplica: s.nsPerReplica!, replicas: s.replicas!, maxReplicas: s.maxReplicas!, mode: s.mode!, denoiseSteps: s.denoiseSteps!, iidSamples: s.iidSamples!, iidSteps: s.iidSteps!, resolution: s.resolution ?? DEFAULT_RESOLUTION }
       return {
         seconds: FIXED_S + estimateSeconds(plan, undefined, 1) * this.speed,
         upTo: FIXED_S + estimateSeconds(plan) * this.speed,
@@ -209,7 +209,7 @@ export const useSelfCheckStore = defineStore('selfcheck', {
         const s = j.settings
         const rounds = (j.report as { rounds?: unknown } | null)?.rounds
         const est = estimateSeconds(
-          { dtPs: s.dtPs!, nsPerReplica: s.nsPerReplica!, replicas: s.replicas!, maxReplicas: s.maxReplicas, mode: s.mode!, denoiseSteps: s.denoiseSteps!, iidSamples: s.iidSamples!, iidSteps: s.iidSteps! },
+          { dtPs: s.dtPs!, nsPerReplica: s.nsPerReplica!, replicas: s.replicas!, maxReplicas: s.maxReplicas, mode: s.mode!, denoiseSteps: s.denoiseSteps!, iidSamples: s.iidSamples!, iidSteps: s.iidSteps!, resolution: s.resolution ?? DEFAULT_RESOLUTION },
           undefined,
           typeof rounds === 'number' ? rounds : 1
         )
