@@ -52,7 +52,9 @@ const usage = `diffmd train — train a denoising score model on equilibrium sna
   --consistency-sigma-min S, --consistency-sigma-max S   σ range (Å) of that penalty (default
                      ${DEFAULT_CONSISTENCY.sigmaMin}–${DEFAULT_CONSISTENCY.sigmaMax}·σ_data); --consistency-groups G: groups of ${DEFAULT_CONSISTENCY.groupSize} samples sharing one σ
                      per step (${DEFAULT_CONSISTENCY.groups}); --consistency-probes 1|2: Hutchinson probes per sample
-                     (2 removes the single probe's bias at the cost of a second Hessian-vector product)
+                     (2 removes the single probe's bias at the cost of a second Hessian-vector product);
+                     --consistency-spread F: noise each group's points at up to F× its σ, so the term also
+                     holds between the data's basins (1 = off)
   --no-antithetic    draw independent noise for every sample (default: pairs x₀ ± σn, which cancels
                      the noise term of the loss gradient to first order in σ)
   --temperature T    temperature of the data (K), recorded in the card
@@ -92,6 +94,7 @@ const spec = {
   'consistency-sigma-max': 'number',
   'consistency-groups': 'int',
   'consistency-probes': 'int',
+  'consistency-spread': 'number',
   'no-antithetic': 'boolean',
   temperature: 'number',
   seed: 'int',
@@ -163,6 +166,11 @@ const cmd: Command = {
       consistency.weight = w
     } else consistency.weight = arch === 'energy-mlp' ? DEFAULT_RECIPE.consistency.weight : 0
     if (flags['consistency-groups'] !== undefined) consistency.groups = positiveFlag('train', flags, 'consistency-groups')
+    if (flags['consistency-spread'] !== undefined) {
+      const f = flags['consistency-spread'] as number
+      if (!(f >= 1 && Number.isFinite(f))) throw new UserError(`train: --consistency-spread must be a factor ≥ 1 (got ${f}); 1 turns it off`, 'bad-flag')
+      consistency.spread = f
+    }
     if (flags['consistency-probes'] !== undefined) {
       const n = flags['consistency-probes'] as number
       if (n !== 1 && n !== 2) throw new UserError(`train: --consistency-probes must be 1 or 2 (got ${n})`, 'bad-flag')

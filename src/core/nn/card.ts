@@ -99,6 +99,8 @@ export interface ModelCard {
       groupSize: number
       /** Hutchinson probes per sample (absent: 1) */
       probes?: 2
+      /** off-data points: groups noised at up to this factor × their σ (absent: 1) */
+      spread?: number
       /** mean unweighted penalty over the last evaluation interval */
       trainPenalty: number | null
     }
@@ -232,6 +234,7 @@ export function buildCard(
               groups: o.consistency.groups,
               groupSize: o.consistency.groupSize,
               ...(o.consistency.probes === 2 ? { probes: 2 as const } : {}),
+              ...((o.consistency.spread ?? 1) > 1 ? { spread: o.consistency.spread } : {}),
               trainPenalty: result.history.length ? (result.history[result.history.length - 1]!.trainConsistency ?? null) : null,
             },
           }

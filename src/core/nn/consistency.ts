@@ -31,6 +31,13 @@ export interface ConsistencyConfig {
    * before the option have 1.
    */
   probes?: 1 | 2
+  /**
+   * Off-data points (≥ 1; absent or 1: off): the K points of a group are noised at σ' = σ·spread^U
+   * (U uniform per group) and the residual is evaluated at σ, so the heat equation is also enforced
+   * between the data's basins at small σ, where the adapter chain crosses and denoising never looks;
+   * the group's penalty is weighted (σ/σ')⁴, the size of its terms (docs/training.md "Off-data points").
+   */
+  spread?: number
 }
 
 /**
@@ -48,6 +55,7 @@ export function checkConsistency(c: ConsistencyConfig): void {
   if (!(c.sigmaMin > 0 && c.sigmaMax > c.sigmaMin)) throw new RangeError(`train: consistency σ range must satisfy 0 < min < max (got ${c.sigmaMin}, ${c.sigmaMax})`)
   if (!(Number.isInteger(c.groups) && c.groups >= 1)) throw new RangeError(`train: consistency groups must be a positive integer (got ${c.groups})`)
   if (!(Number.isInteger(c.groupSize) && c.groupSize >= 2)) throw new RangeError(`train: consistency group size must be an integer ≥ 2 (got ${c.groupSize})`)
+  if (c.spread !== undefined && !(c.spread >= 1 && Number.isFinite(c.spread))) throw new RangeError(`train: consistency spread must be ≥ 1 (got ${c.spread})`)
   if (c.probes !== undefined && c.probes !== 1 && c.probes !== 2) throw new RangeError(`train: consistency probes must be 1 or 2 (got ${c.probes})`)
 }
 
@@ -93,10 +101,11 @@ export function heatResiduals(g: Graph, energy: (u: Tensor, sigma: Tensor) => Te
 
 /**
  * The penalty: r [G·K] viewed as [G, K] (G groups of K samples sharing σ), each group centred on
- * its own mean, mean square over all, divided by d:  (1/(G K d)) Σ_g Σ_k (r_gk − r̄_g)².
+ * its own mean, mean square over all, divided by d:  (1/(G K d)) Σ_g Σ_k (r_gk − r̄_g)²; with
+ * groupWeight [G], group g's term is multiplied by its weight.
  */
-export function centredPenalty(g: Graph, r: Tensor, groupSize: number, dim: number): Tensor {
-  return centredProductPenalty(g, r, r, groupSize, dim)
+export function centredPenalty(g: Graph, r: Tensor, groupSize: number, dim: number, groupWeight?: Tensor): Tensor {
+  return centredProductPenalty(g, r, r, groupSize, dim, groupWeight)
 }
 
 /**
@@ -104,7 +113,7 @@ export function centredPenalty(g: Graph, r: Tensor, groupSize: number, dim: numb
  * points with independent probes. Over the probes its expectation is E[a−ā]·E[b−b̄], the square of the
  * exact-Laplacian centred residual: no estimator-variance term. A single sample can be negative.
  */
-export function centredProductPenalty(g: Graph, a: Tensor, b: Tensor, groupSize: number, dim: number): Tensor {
+export function centredProductPenalty(g: Graph, a: Tensor, b: Tensor, groupSize: number, dim: number, groupWeight?: Tensor): Tensor {
   const ag = g.reshape(a, [-1, groupSize])
   const ca = g.sub(ag, g.reduceMean(ag, [1], true))
   let cb = ca
@@ -112,7 +121,8 @@ export function centredProductPenalty(g: Graph, a: Tensor, b: Tensor, groupSize:
     const bg = g.reshape(b, [-1, groupSize])
     cb = g.sub(bg, g.reduceMean(bg, [1], true))
   }
-  return g.mul(g.reduceMean(g.reduceMean(g.mul(ca, cb), [1]), [0]), 1 / dim)
+  const perGroup = g.reduceMean(g.mul(ca, cb), [1])
+  return g.mul(g.reduceMean(groupWeight ? g.mul(perGroup, groupWeight) : perGroup, [0]), 1 / dim)
 }
 
 /** how a resolved config's probe count reads (cards and configs written before the option: 1) */

@@ -53,19 +53,20 @@ export function usesConsistency(cfg: ArchConfig, c?: ConsistencyConfig): c is Co
  * The consistency penalty of an energy model on its own batch: uc[Bc,d] (noisy normalised points,
  * G groups of K consecutive rows sharing one σ), snc[Bc], vc[Bc,d] (Rademacher probes) → scalar.
  */
-export function consistencyTerm(g: Graph, cfg: ArchConfig, P: Params, uc: Tensor, snc: Tensor, vc: Tensor, groupSize: number, vc2?: Tensor): Tensor {
+export function consistencyTerm(g: Graph, cfg: ArchConfig, P: Params, uc: Tensor, snc: Tensor, vc: Tensor, groupSize: number, vc2?: Tensor, wc?: Tensor): Tensor {
   const energy = (u: Tensor, s: Tensor): Tensor => energyNormalised(g, cfg, P, u, s)
   if (vc2 === undefined) {
     const { r } = heatResidual(g, energy, uc, snc, vc)
-    return centredPenalty(g, r, groupSize, cfg.dim)
+    return centredPenalty(g, r, groupSize, cfg.dim, wc)
   }
   const [a, b] = heatResiduals(g, energy, uc, snc, [vc, vc2])
-  return centredProductPenalty(g, a!.r, b!.r, groupSize, cfg.dim)
+  return centredProductPenalty(g, a!.r, b!.r, groupSize, cfg.dim, wc)
 }
 
 /**
  * Inputs: u0[B,d] (normalised data), noise[B,d], sn[B] (σ/σ_data), lr[], eps[], p.*, m.*, v.*,
- * and with the consistency term uc[Bc,d], snc[Bc], vc[Bc,d] (and vc2[Bc,d] with two probes).
+ * and with the consistency term uc[Bc,d], snc[Bc], vc[Bc,d] (and vc2[Bc,d] with two probes, wc[G]
+ * with off-data points).
  * Outputs: loss[] (batch mean of the total), dsm[] (its EDM part), cons[] (the unweighted
  * consistency penalty, 0 without it), gradNorm[], p.*.next, m.*.next, v.*.next.
  */
@@ -87,7 +88,8 @@ export function buildTrainStepGraph(cfg: ArchConfig, adam: AdamConfig = DEFAULT_
     const snc = g.input('snc', float, [Bc])
     const vc = g.input('vc', float, [Bc, cfg.dim])
     const vc2 = consistency.probes === 2 ? g.input('vc2', float, [Bc, cfg.dim]) : undefined
-    cons = consistencyTerm(g, cfg, P, uc, snc, vc, consistency.groupSize, vc2)
+    const wc = (consistency.spread ?? 1) > 1 ? g.input('wc', float, [consistency.groups]) : undefined
+    cons = consistencyTerm(g, cfg, P, uc, snc, vc, consistency.groupSize, vc2, wc)
     loss = g.add(dsm, g.mul(cons, consistency.weight))
   }
   let grads = gradients(loss, ps)

@@ -60,6 +60,7 @@ const S_CONS_SIGMA = 0x7e000022
 const S_CONS_NOISE = 0x7e000023
 const S_CONS_PROBE = 0x7e000024
 const S_CONS_PROBE2 = 0x7e000025
+const S_CONS_SPREAD = 0x7e000026
 
 export interface TrainOptions {
   arch: ArchName
@@ -541,6 +542,8 @@ class BatchBuilder {
   private readonly snc: Float32Array
   private readonly vc: Float32Array
   private readonly vc2: Float32Array
+  private readonly wc: Float32Array
+  private readonly cSpreadU: Float64Array
   private readonly cIdxU: Float64Array
   private readonly cSigU: Float64Array
   private readonly cProbeU: Float64Array
@@ -566,6 +569,9 @@ class BatchBuilder {
     this.snc = new Float32Array(this.Bc)
     this.vc = new Float32Array(this.Bc * d)
     this.vc2 = new Float32Array(withCons && cc.probes === 2 ? this.Bc * d : 0)
+    const spreading = withCons && (cc.spread ?? 1) > 1
+    this.wc = new Float32Array(spreading ? cc.groups : 0)
+    this.cSpreadU = new Float64Array(spreading ? cc.groups : 0)
     this.cIdxU = new Float64Array(this.Bc)
     this.cSigU = new Float64Array(cc.groups)
     this.cProbeU = new Float64Array(this.Bc * d)
@@ -615,16 +621,25 @@ class BatchBuilder {
     fillUniforms(this.cProbeU, o.seed, S_CONS_PROBE, step * Bc * d)
     const la = Math.log(cc.sigmaMin)
     const lb = Math.log(cc.sigmaMax)
+    const spreading = this.wc.length > 0
+    // off-data points: group g noised at σ' = σ·spread^U, its residual taken at σ, weighted (σ/σ')⁴
+    if (spreading) {
+      fillUniforms(this.cSpreadU, o.seed, S_CONS_SPREAD, step * cc.groups)
+      for (let gi = 0; gi < cc.groups; gi++) this.wc[gi] = Math.pow(cc.spread!, -4 * this.cSpreadU[gi]!)
+    }
     for (let i = 0; i < Bc; i++) {
-      const s = Math.exp(la + this.cSigU[Math.floor(i / cc.groupSize)]! * (lb - la))
+      const gi = Math.floor(i / cc.groupSize)
+      const s = Math.exp(la + this.cSigU[gi]! * (lb - la))
       snc[i] = s
+      const sn = spreading ? s * Math.pow(cc.spread!, this.cSpreadU[gi]!) : s
       const f = this.frame(this.cIdxU[i]!)
-      for (let k = 0; k < d; k++) uc[i * d + k] = this.norm[f * d + k]! + s * vc[i * d + k]!
+      for (let k = 0; k < d; k++) uc[i * d + k] = this.norm[f * d + k]! + sn * vc[i * d + k]!
     }
     for (let k = 0; k < Bc * d; k++) vc[k] = this.cProbeU[k]! < 0.5 ? -1 : 1
     feeds.uc = f32(ort, uc, [Bc, d])
     feeds.snc = f32(ort, snc, [Bc])
     feeds.vc = f32(ort, vc, [Bc, d])
+    if (spreading) feeds.wc = f32(ort, this.wc, [cc.groups])
     if (this.vc2.length > 0) {
       // the second probe from its own stream: the one-probe feeds stay what they were
       fillUniforms(this.cProbeU, o.seed, S_CONS_PROBE2, step * Bc * d)

@@ -160,6 +160,8 @@ describe('heat-equation consistency residual', () => {
     const s2 = g.mul(s, s)
     const rExact = g.sub(g.mul(s2, g.sub(g.add(e1.vHv, e2.vHv), e1.gradSq)), g.mul(s, e1.dEdSigma))
     g.output(centredPenalty(g, rExact, K, 2), 'exact')
+    g.output(rExact, 'rExact')
+    g.output(centredPenalty(g, rExact, K, 2, g.constant([0.5, 2, 0.125], [3], 'float64')), 'weighted')
     const [hv] = gradients(g.sumAll(g.mul(gradients(g.sumAll(energy(u, s)), [u])[0]!, g.constant([0, 1], [1, 2], 'float64'))), [u]) as [Tensor]
     g.output(g.reshape(g.slice(hv, [0], [1], [1]), [-1]), 'h12')
     const { u: uv, s: sv } = points()
@@ -167,6 +169,16 @@ describe('heat-equation consistency residual', () => {
     const exact = out.exact![0]!
     expect(exact).toBeGreaterThan(1e-3)
     expect(out.pair![0]!).toBeCloseTo(exact, 9)
+    // group weights multiply each group's term: (1/(G K d)) Σ_g w_g Σ_k c_gk²
+    const rEx = out.rExact!
+    const w = [0.5, 2, 0.125]
+    let manual = 0
+    for (let gi = 0; gi < B / K; gi++) {
+      let m = 0
+      for (let k = 0; k < K; k++) m += rEx[gi * K + k]! / K
+      for (let k = 0; k < K; k++) manual += (w[gi]! * (rEx[gi * K + k]! - m) ** 2) / (B * 2)
+    }
+    expect(out.weighted![0]!).toBeCloseTo(manual, 9)
     // Rademacher in d = 2: vᵀHv − ΔE = 2 v₁v₂ H₁₂, variance 4 H₁₂²; the residual carries it times σ²
     let bias = 0
     for (let i = 0; i < B; i++) bias += (4 * sv[i]! ** 4 * out.h12![i]! ** 2 * (K - 1)) / K
