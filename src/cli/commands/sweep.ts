@@ -159,6 +159,7 @@ async function create(flags: Record<string, string | number | boolean | undefine
   const combos: { model?: string; dt?: string; seed?: string }[] = []
   for (const model of models ?? [undefined]) for (const dt of dts ?? [undefined]) for (const seed of seeds ?? [undefined]) combos.push({ model, dt, seed })
   const copied = new Map<string, string>()
+  const copiedFrames = new Map<string, string>()
   const runs: SweepRun[] = []
   const shards: SweepShard[] = []
   for (const [i, c] of combos.entries()) {
@@ -185,6 +186,19 @@ async function create(flags: Record<string, string | number | boolean | undefine
         copied.set(src, rel)
       }
       argv = [...without(argv, ['model']), '--model', rel]
+    }
+    // the covariance kernel's frames travel with the job like the model (runShardTask resolves the
+    // path in the job folder), so a sweep from another folder or machine finds them
+    const mhFrames = valueOf(argv, 'mh-frames-f32')
+    if (mhFrames !== undefined) {
+      const src = path.resolve(mhFrames)
+      let rel = copiedFrames.get(src)
+      if (rel === undefined) {
+        rel = path.join('models', `mh-frames${copiedFrames.size}.f32`)
+        await fs.copyFile(src, path.join(dir, rel))
+        copiedFrames.set(src, rel)
+      }
+      argv = [...without(argv, ['mh-frames-f32']), '--mh-frames-f32', rel]
     }
     const label = [c.model ? `model=${path.basename(c.model)}` : '', c.dt ? `dt=${c.dt}` : '', c.seed ? `seed=${c.seed}` : ''].filter(Boolean).join(' ') || 'run'
     runs.push({ id, label, args: argv, replicas: prep.replicas, frames: prep.frames, dim: prep.dim, init })

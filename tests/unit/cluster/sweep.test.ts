@@ -116,6 +116,29 @@ describe.skipIf(!built)('diffmd sweep → shards → diffmd merge', () => {
     expect(bytes(read(path.join(job, 'merged', 'r0.json'))).equals(bytes(read(ref)))).toBe(true)
   }, 180_000)
 
+  it('bridge-mh with the covariance kernel: the --mh-frames-f32 file travels in the job folder; shards merged = one simulate, bit for bit', () => {
+    const job = path.join(dir, 'mh')
+    const card = JSON.parse(readFileSync('resources/models/ala2-default.card.json', 'utf8')) as { mean: number[] }
+    const n = 300
+    const frames = new Float32Array(n * 66)
+    for (let f = 0; f < n; f++) for (let i = 0; i < 66; i++) frames[f * 66 + i] = card.mean[i]! + 0.05 * Math.sin(1.3 * f + 0.7 * i) + 0.02 * Math.cos(0.37 * f * (i + 1))
+    const src = path.join(dir, 'elsewhere', 'frames.f32')
+    mkdirSync(path.dirname(src), { recursive: true })
+    writeFileSync(src, Buffer.from(frames.buffer))
+    const sim = ['--model', MODEL, '--mode', 'bridge-mh', '--mh-kernel', 'covariance', '--mh-frames-f32', src, '--dt', '0.5', '--diffusion', '0.05', '--replicas', '4', '--frames', '5', '--seed', '3']
+    diffmd(['sweep', '--out', job, '--replica-blocks', '2', ...sim])
+    const m = manifestOf(job)
+    expect(m.runs[0]!.args).toContain('models/mh-frames0.f32')
+    expect(readFileSync(path.join(job, 'models', 'mh-frames0.f32')).equals(readFileSync(src))).toBe(true)
+    // the original may go: the shards read the job's copy
+    rmSync(src)
+    diffmd(['sweep', '--local', job])
+    diffmd(['merge', job])
+    const ref = path.join(dir, 'mh-ref.json')
+    diffmd(['simulate', ...sim.map((a) => (a === src ? path.join(job, 'models', 'mh-frames0.f32') : a)), '--threads', '1', '--out', ref])
+    expect(bytes(read(path.join(job, 'merged', 'r0.json'))).equals(bytes(read(ref)))).toBe(true)
+  }, 180_000)
+
   it('refuses flags the sweep sets itself, a folder in use, and a grid that contradicts the command line', () => {
     const sim = ['--system', 'harmonic', '--eta', '0.1', '--replicas', '2', '--frames', '3', '--seed', '1']
     expect(spawnSync(process.execPath, ['bin/diffmd.js', 'sweep', '--out', path.join(dir, 'x1'), ...sim, '--threads', '2'], { encoding: 'utf8' }).stderr).toMatch(/sweep: --threads is set by the sweep itself/)
