@@ -101,6 +101,22 @@ describe('self-check plan', () => {
     expect(prog.fraction('run at Δt = 2.5 ps (+4 replicas × 0.3 ns, round 2)', 61, 61)).toBe(1)
   })
 
+  it('plans the integrator-resolution run last, at the most it can cost (smallest Δt, every replica, 4× M), bridge only', () => {
+    const p: PlanInput = { dtPs: [5, 2], nsPerReplica: 0.3, replicas: 4, maxReplicas: 8, mode: 'bridge', denoiseSteps: 20, iidSamples: 200, iidSteps: 40, resolution: 4 }
+    const plan = selfCheckPlan(p)
+    const last = plan.at(-1)!
+    // 0.3 ns at 2 ps: 150 adapter steps of M = 80 calls (tweedie, 2 rows per replica) over 8 replicas
+    expect(last).toEqual({ key: 'resolution', round: 3, calls: 150 * 80, evaluations: 150 * 80 * 16 })
+    const cost = { a: 1, b: 0.5 }
+    // only the 'most' estimate counts it
+    expect(estimateSeconds(p, cost)).toBe(estimateSeconds({ ...p, resolution: 1 }, cost) + 150 * 80 + 0.5 * 150 * 80 * 16)
+    expect(estimateSeconds(p, cost, 2)).toBe(estimateSeconds({ ...p, resolution: 1 }, cost, 2))
+    expect(selfCheckPlan({ ...p, mode: 'bridge-mh' }).some((s) => s.key === 'resolution')).toBe(false)
+    const prog = new PlanProgress(p, cost)
+    const total = estimateSeconds(p, cost)
+    expect(prog.fraction('integrator resolution: Δt = 5 ps with M = 80 (8 × 0.3 ns)', 1, 2)).toBeCloseTo((0.5 * (150 * 80 + 0.5 * 150 * 80 * 16)) / total, 12)
+  })
+
   it('counts exactly the calls of a check that makes its second round', async () => {
     // the harmonic score's φ/ψ never cross a barrier: no rates, no time scale, so the kinetics stay
     // undecided and the check adds the second round
