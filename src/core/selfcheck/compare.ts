@@ -479,3 +479,15 @@ export function withResolution(v: Verdict, r: ResolutionFigures): Verdict {
   text += ` More reverse steps do not remove it (Δt = ${r.dtPs} ps, M = ${r.denoiseSteps}: JSD ${f(fine.jsd)} against ${f(base.jsd)} at M = ${r.baseDenoiseSteps}): the drift is the model's, not the integrator's.`
   return { ...v, text, integrator: 'model' }
 }
+
+/**
+ * The verdict with the model's own i.i.d. samples against the training snapshots: when they differ,
+ * the check's runs can at best reproduce the model's equilibrium, not the data's, and the verdict
+ * says so (with the first reason of each differing residue). Recommendations are unchanged.
+ */
+export function withSnapshots(v: Verdict, iidVersusSnapshots: readonly EquilibriumComparison[]): Verdict {
+  const off = iidVersusSnapshots.filter((e) => e.differs)
+  if (off.length === 0) return v
+  const why = off.map((e) => `${e.residue}: ${e.reasons[0] ?? `JSD ${e.jsd.toFixed(4)}`}`).join('; ')
+  return { ...v, text: `${v.text} The model's own i.i.d. samples differ from the training snapshots (${why}): its dynamics can at best reproduce its own equilibrium, not quite the data's; more training steps or data would close that gap.` }
+}

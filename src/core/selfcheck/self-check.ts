@@ -17,7 +17,7 @@ import { jackknifeOverReplicas, kineticFigures, logTimescale, subsample, type Ki
 import type { DihedralTrajectory } from '../analysis/basins'
 import { fillUniforms } from '../nn/random'
 import { UserError } from '../errors'
-import { compareEquilibrium, compareKinetics, fitTimescales, timescaleErrorAt, verdictOf, withResolution, type DtResult, type ResidueSamples, type TimescaleFit, type TimescalePoint, type Verdict } from './compare'
+import { compareEquilibrium, compareKinetics, fitTimescales, timescaleErrorAt, verdictOf, withResolution, withSnapshots, type DtResult, type ResidueSamples, type TimescaleFit, type TimescalePoint, type Verdict } from './compare'
 import { DEFAULT_RESOLUTION, IID_CHUNK, resolutionApplies, roundSizes } from './plan'
 
 export interface SelfCheckOptions {
@@ -414,7 +414,7 @@ export async function runSelfCheck(input: SelfCheckInput, opts: SelfCheckOptions
       base: a.perDt.find((r) => r.dtPs === dt)!.equilibrium,
     }
   }
-  const verdict = resolution ? withResolution(a.verdict, resolution) : a.verdict
+  const verdict = withSnapshots(resolution ? withResolution(a.verdict, resolution) : a.verdict, iidVersusSnapshots)
   const { trustRegion: _tr, ...rest } = opts
   return { options: rest, residues: residues.map((r) => r.name), iidVersusSnapshots, perDt: a.perDt, kinetics: a.kinetics, timescaleFit: a.fit, replicasUsed: done, rounds, concurrency: runner.concurrency, verdict, ...(resolution ? { resolution } : {}), wallSeconds: (now() - t0) / 1000 }
 }

@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { withResolution, type EquilibriumComparison, type Verdict } from '../../../src/core/selfcheck/compare'
+import { withResolution, withSnapshots, type EquilibriumComparison, type Verdict } from '../../../src/core/selfcheck/compare'
 import { commonFramePs, runSelfCheck } from '../../../src/core/selfcheck/self-check'
 import { selfCheckPlan, type PlanInput } from '../../../src/core/selfcheck/plan'
 import { HarmonicModel } from '../../../src/core/score/analytic/harmonic'
@@ -55,6 +55,18 @@ describe('withResolution', () => {
   it('judges by the worst residue', () => {
     const v = withResolution(retrain, { dtPs: 2, baseDenoiseSteps: 10, denoiseSteps: 40, equilibrium: [eq(0.004, false), eq(0.02, true)], base: [eq(0.01, true), eq(0.03, true)] })
     expect(v.integrator).toBe('model')
+  })
+})
+
+describe('withSnapshots', () => {
+  it('adds one sentence naming each residue whose i.i.d. samples differ from the snapshots; nothing when none does', () => {
+    expect(withSnapshots(retrain, [eq(0.01, false), eq(0.012, false)])).toEqual(retrain)
+    const off = { ...eq(0.024, true), residue: 'ALA3', reasons: ['alpha_L_C7ax 0.71 % vs 0.00 % (odds ×Infinity, 35.8 σ)'] }
+    const v = withSnapshots({ ...retrain, recommendedDtPs: 2 }, [eq(0.01, false), off])
+    expect(v.recommendedDtPs).toBe(2)
+    expect(v.text.startsWith(retrain.text)).toBe(true)
+    expect(v.text).toMatch(/i\.i\.d\. samples differ from the training snapshots \(ALA3: alpha_L_C7ax 0\.71 % vs 0\.00 %/)
+    expect(v.text).not.toMatch(/ALA2:/)
   })
 })
 
