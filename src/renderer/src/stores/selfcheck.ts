@@ -10,7 +10,7 @@ import { defineStore } from 'pinia'
 import type { SelfCheckJob, SelfCheckProgress, SelfCheckSettings, SelfCheckSummary } from '../../../api/selfcheck'
 import { SelfCheckSummary as SummarySchema } from '../../../api/selfcheck'
 import { SELF_CHECK_DEFAULTS, type SelfCheckReport } from '../../../core/selfcheck/self-check'
-import { DEFAULT_RESOLUTION, estimateSeconds, selfCheckPlan } from '../../../core/selfcheck/plan'
+import { DEFAULT_RESOLUTION, estimateSeconds, selfCheckPlan, stageSeconds } from '../../../core/selfcheck/plan'
 import { DEFAULT_DENOISE_STEPS } from '../../../core/sampler/params'
 import { errorText } from '../api/codec'
 import { api, useAppStore } from './app'
@@ -208,11 +208,14 @@ export const useSelfCheckStore = defineStore('selfcheck', {
         // how long it took against the estimate: the next estimate on this machine follows it
         const s = j.settings
         const rounds = (j.report as { rounds?: unknown } | null)?.rounds
-        const est = estimateSeconds(
-          { dtPs: s.dtPs!, nsPerReplica: s.nsPerReplica!, replicas: s.replicas!, maxReplicas: s.maxReplicas, mode: s.mode!, denoiseSteps: s.denoiseSteps!, iidSamples: s.iidSamples!, iidSteps: s.iidSteps!, resolution: s.resolution ?? DEFAULT_RESOLUTION },
-          undefined,
-          typeof rounds === 'number' ? rounds : 1
-        )
+        const plan = { dtPs: s.dtPs!, nsPerReplica: s.nsPerReplica!, replicas: s.replicas!, maxReplicas: s.maxReplicas, mode: s.mode!, denoiseSteps: s.denoiseSteps!, iidSamples: s.iidSamples!, iidSteps: s.iidSteps!, resolution: s.resolution ?? DEFAULT_RESOLUTION }
+        let est = estimateSeconds(plan, undefined, typeof rounds === 'number' ? rounds : 1)
+        // the integrator-resolution run, when one was made: its own Δt and replicas
+        const res = (j.report as { resolution?: { dtPs?: unknown; replicas?: unknown } } | null)?.resolution
+        if (res && typeof res.dtPs === 'number' && typeof res.replicas === 'number') {
+          const st = selfCheckPlan({ ...plan, dtPs: [res.dtPs], replicas: res.replicas, maxReplicas: res.replicas }).find((x) => x.key === 'resolution')
+          if (st) est += stageSeconds(st)
+        }
         // the sampling time (the report's, without opening the model and reading the snapshots);
         // a check of a few seconds is mostly fixed costs and says little about the speed
         const wall = (j.report as { wallSeconds?: unknown } | null)?.wallSeconds
