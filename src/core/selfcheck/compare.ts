@@ -465,7 +465,8 @@ export function withResolution(v: Verdict, r: ResolutionFigures): Verdict {
     const resolved = r.equilibrium.every((e) => e.conclusive !== false)
     text = text.replace(': retrain (more steps or data) before trusting its dynamics.', ` with M = ${r.baseDenoiseSteps} reverse steps per adapter step.`)
     text +=
-      ` The drift is the reverse integrator's, not the model's: at Δt = ${r.dtPs} ps with M = ${r.denoiseSteps} (${cost}) the equilibrium ` +
+      (resolved ? ` The drift is the reverse integrator's, not the model's:` : ` The drift may be the reverse integrator's rather than the model's:`) +
+      ` at Δt = ${r.dtPs} ps with M = ${r.denoiseSteps} (${cost}) the equilibrium ` +
       (resolved ? 'matches' : 'no longer differs from') +
       ` the model's i.i.d. samples (Ramachandran JSD ${f(fine.jsd)}, noise ${f(fine.noise)}; ${f(base.jsd)} at M = ${r.baseDenoiseSteps})` +
       (resolved ? '' : ', though the runs are too short to confirm it') +
