@@ -122,17 +122,20 @@ export function framingForStep(dtPerFrame: number, dtStep: number): { dtPerFrame
   return { dtPerFrame: Number((k * dtStep).toPrecision(12)), innerSteps: k }
 }
 
-/** the reverse steps per adapter step a model card's self-check recommends, if any */
-export function recommendedDenoiseStepsOf(card: unknown): number | undefined {
+/** a model card's self-check summary, when it has a well-formed one */
+function selfCheckOf(card: unknown): SelfCheckSummary | undefined {
   const sc = card && typeof card === 'object' ? (card as { selfCheck?: unknown }).selfCheck : undefined
   const parsed = SelfCheckSummary.safeParse(sc)
-  return parsed.success ? parsed.data.recommendedDenoiseSteps : undefined
+  return parsed.success ? parsed.data : undefined
+}
+
+/** the reverse steps per adapter step a model card's self-check recommends, if any */
+export function recommendedDenoiseStepsOf(card: unknown): number | undefined {
+  return selfCheckOf(card)?.recommendedDenoiseSteps
 }
 
 /** the recommended Δt per adapter step (ps) a model card's self-check summary holds, if any */
 export function recommendedDtOf(card: unknown): number | undefined {
-  const sc = card && typeof card === 'object' ? (card as { selfCheck?: unknown }).selfCheck : undefined
-  const parsed = SelfCheckSummary.safeParse(sc)
-  const r = parsed.success ? parsed.data.recommendedDtPs : undefined
+  const r = selfCheckOf(card)?.recommendedDtPs
   return typeof r === 'number' && r > 0 && Number.isFinite(r) ? r : undefined
 }

@@ -80,33 +80,39 @@ function resolutionFlag(k: number | undefined): number | undefined {
 
 const pct = (x: number): string => `${(100 * x).toFixed(2)} %`
 
+type Comparison = SelfCheckReport['perDt'][number]['equilibrium'][number]
+
 export function formatReport(r: SelfCheckReport): string {
   const lines: string[] = []
+  const named = (e: Comparison, sep: string): string => (r.residues.length > 1 ? e.residue + sep : '')
+  /** one comparison against the i.i.d. samples: JSD, its noise, and DIFFERS / NOT RESOLVED */
+  const jsdText = (eq: Comparison[]): string => eq.map((e) => `${named(e, ' ')}JSD ${e.jsd.toFixed(4)} (noise ${e.jsdNoise.toFixed(4)})${e.differs ? ' DIFFERS' : e.conclusive === false ? ' NOT RESOLVED' : ''}`).join('; ')
+  /** the basins above 0.2 % on either side, simulated ± error vs i.i.d. */
+  const popsLine = (e: Comparison): string =>
+    `           ${named(e, ': ')}${e.populations
+      .filter((q) => q.other.value >= 0.002 || q.sim.value >= 0.002)
+      .map((q) => `${q.basin} ${pct(q.sim.value)}±${pct(q.sim.stderr)} vs ${pct(q.other.value)}`)
+      .join(', ')}`
   const o = r.options
   lines.push(`self-check: ${r.replicasUsed} replicas × ${o.nsPerReplica} ns per Δt${r.rounds > 1 ? ` (${r.rounds} rounds from ${o.replicas})` : ''}, ${o.mode} M = ${o.denoiseSteps}, σ_min ${o.sigmaMin.toFixed(4)} Å, D ${o.diffusion} Å²/ps; ${o.iidSamples} i.i.d. samples; kinetics counted every ${o.countingPs} ps`)
   for (const c of r.iidVersusSnapshots) lines.push(`  model (i.i.d.) vs snapshots, ${c.residue}: JSD ${c.jsd.toFixed(4)}${c.differs ? ` — differs: ${c.reasons.join('; ')}` : ''}`)
   lines.push('')
   lines.push('  Δt (ps)  equilibrium vs i.i.d.                          kinetics (time scale vs Δt → 0; figures vs Δt/2)')
   for (const p of r.perDt) {
-    const eq = p.equilibrium.map((e) => `${r.residues.length > 1 ? e.residue + ' ' : ''}JSD ${e.jsd.toFixed(4)} (noise ${e.jsdNoise.toFixed(4)})${e.differs ? ' DIFFERS' : e.conclusive === false ? ' NOT RESOLVED' : ''}`).join('; ')
+    const eq = jsdText(p.equilibrium)
     const ts = p.timescale ? `${timescaleErrorText(p.timescale.error, p.timescale.se)}${p.timescale.ok ? ' CONVERGED' : p.timescale.changes ? ' NOT CONVERGED' : ''}; ` : ''
     const kin = p.kinetics ? ts + (p.kinetics.differs ? `CHANGES: ${p.kinetics.reasons.slice(0, 3).join('; ')}` : p.kinetics.conclusive ? 'agree' : 'agree within wide error bars') : '—'
     lines.push(`  ${String(p.dtPs).padEnd(8)} ${eq.padEnd(46)} ${kin}${p.acceptance !== undefined ? `  (acceptance ${pct(p.acceptance)})` : ''}`)
     for (const e of p.equilibrium) {
-      const pops = e.populations.filter((q) => q.other.value >= 0.002 || q.sim.value >= 0.002).map((q) => `${q.basin} ${pct(q.sim.value)}±${pct(q.sim.stderr)} vs ${pct(q.other.value)}`)
-      lines.push(`           ${r.residues.length > 1 ? e.residue + ': ' : ''}${pops.join(', ')}`)
+      lines.push(popsLine(e))
       if (e.conclusive === false) lines.push(`           not resolved: ${e.unresolved.join('; ')}`)
     }
     if (p.lengthOverTau < 20) lines.push(`           runs are ${p.lengthOverTau.toFixed(0)} τ_int long (< 20): kinetic figures are rough; use --ns to lengthen`)
   }
   const res = r.resolution
   if (res) {
-    const eq = res.equilibrium.map((e) => `${r.residues.length > 1 ? e.residue + ' ' : ''}JSD ${e.jsd.toFixed(4)} (noise ${e.jsdNoise.toFixed(4)})${e.differs ? ' DIFFERS' : e.conclusive === false ? ' NOT RESOLVED' : ''}`).join('; ')
-    lines.push(`  integrator resolution: Δt ${res.dtPs} ps with M = ${res.denoiseSteps} (the runs above: M = ${res.baseDenoiseSteps}), ${res.replicas} replicas: ${eq}`)
-    for (const e of res.equilibrium) {
-      const pops = e.populations.filter((q) => q.other.value >= 0.002 || q.sim.value >= 0.002).map((q) => `${q.basin} ${pct(q.sim.value)}±${pct(q.sim.stderr)} vs ${pct(q.other.value)}`)
-      lines.push(`           ${r.residues.length > 1 ? e.residue + ': ' : ''}${pops.join(', ')}`)
-    }
+    lines.push(`  integrator resolution: Δt ${res.dtPs} ps with M = ${res.denoiseSteps} (the runs above: M = ${res.baseDenoiseSteps}), ${res.replicas} replicas: ${jsdText(res.equilibrium)}`)
+    for (const e of res.equilibrium) lines.push(popsLine(e))
   }
   lines.push('')
   lines.push(r.verdict.text)

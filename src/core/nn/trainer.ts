@@ -635,7 +635,7 @@ class BatchBuilder {
       const f = this.frame(this.cIdxU[i]!)
       for (let k = 0; k < d; k++) uc[i * d + k] = this.norm[f * d + k]! + sn * vc[i * d + k]!
     }
-    for (let k = 0; k < Bc * d; k++) vc[k] = this.cProbeU[k]! < 0.5 ? -1 : 1
+    rademacher(this.cProbeU, vc)
     feeds.uc = f32(ort, uc, [Bc, d])
     feeds.snc = f32(ort, snc, [Bc])
     feeds.vc = f32(ort, vc, [Bc, d])
@@ -643,11 +643,15 @@ class BatchBuilder {
     if (this.vc2.length > 0) {
       // the second probe from its own stream: the one-probe feeds stay what they were
       fillUniforms(this.cProbeU, o.seed, S_CONS_PROBE2, step * Bc * d)
-      const vc2 = this.vc2
-      for (let k = 0; k < Bc * d; k++) vc2[k] = this.cProbeU[k]! < 0.5 ? -1 : 1
-      feeds.vc2 = f32(ort, vc2, [Bc, d])
+      rademacher(this.cProbeU, this.vc2)
+      feeds.vc2 = f32(ort, this.vc2, [Bc, d])
     }
   }
+}
+
+/** out[k] = ±1 from uniforms u[k] (< ½: −1): a Rademacher probe */
+function rademacher(u: Float64Array, out: Float32Array): void {
+  for (let k = 0; k < out.length; k++) out[k] = u[k]! < 0.5 ? -1 : 1
 }
 
 /** one Adam step through the train-step graph; updates the state's parameters, moments and tallies */

@@ -224,6 +224,35 @@ export async function runSelfCheck(input: SelfCheckInput, opts: SelfCheckOptions
     phi: seriesOf(frames, nAtoms, n, { kind: 'dihedral', atoms: r.phi }),
     psi: seriesOf(frames, nAtoms, n, { kind: 'dihedral', atoms: r.psi }),
   })
+  /** φ/ψ of every residue (index i) of each of the first n replicas of a run's trajectory */
+  const eachReplicaAngles = (t: RunResult['trajectory'], n: number, visit: (i: number, a: { phi: Float64Array; psi: Float64Array }) => void): void => {
+    const F = t.frames
+    for (let rep = 0; rep < n; rep++) {
+      const fr = t.data.subarray(rep * F * d, (rep + 1) * F * d)
+      residues.forEach((r, i) => visit(i, angles(fr, F, r)))
+    }
+  }
+  /** frame 0 is the (shared) starting snapshot: it is left out of the equilibrium sample */
+  const equilibriumPart = (a: { phi: Float64Array; psi: Float64Array }): { phi: Float64Array; psi: Float64Array } => ({ phi: a.phi.subarray(1), psi: a.psi.subarray(1) })
+  /** the sampler settings of a check run at Δt with n replicas and M reverse steps: opts.nsPerReplica long, frames every runFramePs */
+  const runParams = (dt: number, n: number, M: number): SamplerParams => {
+    const framePs = runFramePs(dt, opts)
+    return { mode: opts.mode, eta: opts.diffusion * dt, innerSteps: Math.round(framePs / dt), denoiseSteps: M, sigmaMin: opts.sigmaMin, replicas: n, frames: Math.round((opts.nsPerReplica * 1000) / framePs) + 1, seed: opts.seed, trustRegion: opts.trustRegion }
+  }
+  /**
+   * starting frames of replicas from..from+n−1: replica r starts from snapshot pick r of the INIT
+   * stream, so rounds (and the resolution run over all of them) start where one run would
+   */
+  const startFrames = (from: number, n: number): Float32Array => {
+    const pick = new Float64Array(n)
+    fillUniforms(pick, opts.seed, INIT_STREAM, from)
+    const init = new Float32Array(n * d)
+    for (let r = 0; r < n; r++) {
+      const f = Math.floor(pick[r]! * nSnap)
+      init.set(input.snapshots.subarray(f * d, (f + 1) * d), r * d)
+    }
+    return init
+  }
 
   // (1) i.i.d. samples: one adapter step from the mean structure with σ_K = σ_max and many reverse steps
   const iid = new Float32Array(opts.iidSamples * d)
@@ -273,22 +302,16 @@ export async function runSelfCheck(input: SelfCheckInput, opts: SelfCheckOptions
   let analysis: ReturnType<typeof analyse> | undefined
   for (const n of sizes) {
     rounds++
-    const pick = new Float64Array(n)
-    fillUniforms(pick, opts.seed, INIT_STREAM, done)
-    const init = new Float32Array(n * d)
-    for (let r = 0; r < n; r++) {
-      const f = Math.floor(pick[r]! * nSnap)
-      init.set(input.snapshots.subarray(f * d, (f + 1) * d), r * d)
-    }
+    const init = startFrames(done, n)
     const made = new Map<number, Awaited<ReturnType<RunExecutor['run']>>>()
     // side by side, the longest runs (smallest Δt) first; the results are taken in the order of dts
     const order = runner.concurrency > 1 ? [...dts].sort((a, b) => a - b) : dts
     await inLanes(order, runner.concurrency, async (dt) => {
-      const framePs = runFramePs(dt, opts)
-      const frames = Math.round((opts.nsPerReplica * 1000) / framePs) + 1
+      const params = runParams(dt, n, opts.denoiseSteps)
+      const frames = params.frames
       const label = rounds === 1 ? `run at Δt = ${dt} ps (${n} × ${opts.nsPerReplica} ns)` : `run at Δt = ${dt} ps (+${n} replicas × ${opts.nsPerReplica} ns, round ${rounds})`
       const res = await runner.run(
-        { mode: opts.mode, eta: opts.diffusion * dt, innerSteps: Math.round(framePs / dt), denoiseSteps: opts.denoiseSteps, sigmaMin: opts.sigmaMin, replicas: n, frames, seed: opts.seed, trustRegion: opts.trustRegion },
+        params,
         init,
         done,
         { signal: hooks.signal, onProgress: (k, total) => hooks.onProgress?.(label, k, total) }
@@ -300,17 +323,11 @@ export async function runSelfCheck(input: SelfCheckInput, opts: SelfCheckOptions
     for (const dt of dts) {
       const res = made.get(dt)!
       const stride = Math.round(opts.countingPs / runFramePs(dt, opts))
-      const F = res.trajectory.frames
       const run = runs.get(dt)!
-      for (let rep = 0; rep < n; rep++) {
-        const fr = res.trajectory.data.subarray(rep * F * d, (rep + 1) * F * d)
-        residues.forEach((r, i) => {
-          const a = angles(fr, F, r)
-          // frame 0 is the (shared) starting snapshot: leave it out of the equilibrium sample
-          run.samples[i]!.groups.push({ phi: a.phi.subarray(1), psi: a.psi.subarray(1) })
-          run.reps[i]!.push({ phi: subsample(a.phi, stride), psi: subsample(a.psi, stride) })
-        })
-      }
+      eachReplicaAngles(res.trajectory, n, (i, a) => {
+        run.samples[i]!.groups.push(equilibriumPart(a))
+        run.reps[i]!.push({ phi: subsample(a.phi, stride), psi: subsample(a.psi, stride) })
+      })
       const acc = res.acceptance
       if (acc) {
         run.acceptSum += acc.reduce((a, b) => a + b, 0)
@@ -379,32 +396,17 @@ export async function runSelfCheck(input: SelfCheckInput, opts: SelfCheckOptions
   if (resolutionApplies(opts) && drifting.length > 0) {
     const dt = Math.max(...drifting)
     const M = Math.round(opts.denoiseSteps * opts.resolution!)
-    const pick = new Float64Array(done)
-    fillUniforms(pick, opts.seed, INIT_STREAM, 0)
-    const init = new Float32Array(done * d)
-    for (let r = 0; r < done; r++) {
-      const f = Math.floor(pick[r]! * nSnap)
-      init.set(input.snapshots.subarray(f * d, (f + 1) * d), r * d)
-    }
-    const framePs = runFramePs(dt, opts)
-    const frames = Math.round((opts.nsPerReplica * 1000) / framePs) + 1
+    const init = startFrames(0, done)
     const label = `integrator resolution: Δt = ${dt} ps with M = ${M} (${done} × ${opts.nsPerReplica} ns)`
     const res = await runner.run(
-      { mode: opts.mode, eta: opts.diffusion * dt, innerSteps: Math.round(framePs / dt), denoiseSteps: M, sigmaMin: opts.sigmaMin, replicas: done, frames, seed: opts.seed, trustRegion: opts.trustRegion },
+      runParams(dt, done, M),
       init,
       0,
       { signal: hooks.signal, onProgress: (k, total) => hooks.onProgress?.(label, k, total) }
     )
     if (res.stopped) throw new UserError(`self-check: the integrator-resolution run at Δt = ${dt} ps stopped early (${res.stopped.message})`, res.stopped.reason === 'aborted' ? 'aborted' : 'unstable')
-    const F = res.trajectory.frames
     const samples: ResidueSamples[] = residues.map((r) => ({ residue: r.name, groups: [] }))
-    for (let rep = 0; rep < done; rep++) {
-      const fr = res.trajectory.data.subarray(rep * F * d, (rep + 1) * F * d)
-      residues.forEach((r, i) => {
-        const an = angles(fr, F, r)
-        samples[i]!.groups.push({ phi: an.phi.subarray(1), psi: an.psi.subarray(1) })
-      })
-    }
+    eachReplicaAngles(res.trajectory, done, (i, a) => samples[i]!.groups.push(equilibriumPart(a)))
     resolution = {
       dtPs: dt,
       baseDenoiseSteps: opts.denoiseSteps,

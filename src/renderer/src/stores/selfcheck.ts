@@ -10,7 +10,7 @@ import { defineStore } from 'pinia'
 import type { SelfCheckJob, SelfCheckProgress, SelfCheckSettings, SelfCheckSummary } from '../../../api/selfcheck'
 import { SelfCheckSummary as SummarySchema } from '../../../api/selfcheck'
 import { SELF_CHECK_DEFAULTS, type SelfCheckReport } from '../../../core/selfcheck/self-check'
-import { DEFAULT_RESOLUTION, estimateSeconds, selfCheckPlan, stageSeconds } from '../../../core/selfcheck/plan'
+import { DEFAULT_RESOLUTION, estimateSeconds, selfCheckPlan, stageSeconds, type PlanInput } from '../../../core/selfcheck/plan'
 import { DEFAULT_DENOISE_STEPS } from '../../../core/sampler/params'
 import { errorText } from '../api/codec'
 import { api, useAppStore } from './app'
@@ -23,6 +23,11 @@ const SPEED_KEY = 'diffmd-selfcheck-speed'
 const MIN_CALIBRATION_S = 20
 /** opening the model, reading the snapshots, starting the worker (s): added to the estimate */
 const FIXED_S = 4
+
+/** the plan (src/core/selfcheck/plan.ts) of a check with these resolved settings */
+function planOf(s: SelfCheckSettings): PlanInput {
+  return { dtPs: s.dtPs!, nsPerReplica: s.nsPerReplica!, replicas: s.replicas!, maxReplicas: s.maxReplicas, mode: s.mode!, denoiseSteps: s.denoiseSteps!, iidSamples: s.iidSamples!, iidSteps: s.iidSteps!, resolution: s.resolution ?? DEFAULT_RESOLUTION }
+}
 
 export interface SelfCheckForm {
   /** comma-separated Δt list (ps) as typed */
@@ -141,7 +146,7 @@ export const useSelfCheckStore = defineStore('selfcheck', {
     estimate(): { seconds: number; upTo: number; calls: number } | null {
       const s = this.settings
       if (!s || Object.keys(this.fieldErrors).length) return null
-      const plan = { dtPs: s.dtPs!, nsPerReplica: s.nsPerReplica!, replicas: s.replicas!, maxReplicas: s.maxReplicas!, mode: s.mode!, denoiseSteps: s.denoiseSteps!, iidSamples: s.iidSamples!, iidSteps: s.iidSteps!, resolution: s.resolution ?? DEFAULT_RESOLUTION }
+      const plan = planOf(s)
       return {
         seconds: FIXED_S + estimateSeconds(plan, undefined, 1) * this.speed,
         upTo: FIXED_S + estimateSeconds(plan) * this.speed,
@@ -208,7 +213,7 @@ export const useSelfCheckStore = defineStore('selfcheck', {
         // how long it took against the estimate: the next estimate on this machine follows it
         const s = j.settings
         const rounds = (j.report as { rounds?: unknown } | null)?.rounds
-        const plan = { dtPs: s.dtPs!, nsPerReplica: s.nsPerReplica!, replicas: s.replicas!, maxReplicas: s.maxReplicas, mode: s.mode!, denoiseSteps: s.denoiseSteps!, iidSamples: s.iidSamples!, iidSteps: s.iidSteps!, resolution: s.resolution ?? DEFAULT_RESOLUTION }
+        const plan = planOf(s)
         let est = estimateSeconds(plan, undefined, typeof rounds === 'number' ? rounds : 1)
         // the integrator-resolution run, when one was made: its own Δt and replicas
         const res = (j.report as { resolution?: { dtPs?: unknown; replicas?: unknown } } | null)?.resolution
