@@ -1,6 +1,7 @@
 /**
  * Fused sampler graph: K adapter steps (docs/science.md "The adapter step"; noise layout: docs/architecture.md "One noise layout for all three paths") unrolled inside ONE ONNX graph around any
- * score model, so a GPU runs K frames per call instead of K·M separate model calls.
+ * score model, so a GPU runs K frames per call instead of K·M separate model calls, and the state
+ * can stay on the device from call to call (docs/speed.md "WebGPU: state on the device").
  *
  *   inputs  x[B, d]          the state (Å)
  *           noise[B, K·P]    row b = normals [t₀·P, (t₀+K)·P) of replica b's stream, i.e. the K
@@ -8,25 +9,32 @@
  *                            (P = d·(1+M) for bridge: ξ then z₀ … z_{M−1}; P = d for tied/clean)
  *           tau[M+1]         bridge: the σ grid τ₀ = σ_K > … > τ_M = σ_min (Å)
  *           eta[], sigma[]   tied/clean: η (Å²) and the σ the score is evaluated at (Å)
- *   output  frames[K, B, d]  the state after each adapter step
+ *           save[S] int64    which of the K steps' results to return in `frames` (0-based)
+ *           live[]           steps k < live count; later ones leave the state unchanged (a call may
+ *                            end early: the end of the run, a checkpoint)
+ *           t0[]             the step number of this call's first step, counted from the caller's base
+ *           rejected[B]      trust-region rejections so far (carried)
+ *           unstable[B]      0, or the step number (from the base, 1-based) at which the replica
+ *                            first left the finite range (carried; runs without a trust region)
+ *   outputs frames[S, B, d]  the state after the saved steps
+ *           state[B, d]      the state after all K steps (the next call's x)
+ *           rejectedOut[B], unstableOut[B]   the carried counters after this call
  *
  *   bridge: x ← y + √(τ₀² − τ_M²)·ξ;  then for i < M, hᵢ = τᵢ² − τᵢ₊₁²:
  *     scheme em:      x ← x + hᵢ·s(x, τᵢ) + √hᵢ·zᵢ
  *     scheme tweedie: x ← x + hᵢ·s(x, τᵢ) + √hᵢ·zᵢ + (hᵢ/2)·(s(x + √hᵢ·zᵢ, τᵢ) − s(x, τᵢ))  (the default;
  *       the two scores are two inlined copies of the model, docs/sampler-integrators.md)
  *   tied/clean: x ← y + η·s(y, σ) + √(2η)·ξ
+ *   then, as the core sampler after every adapter step (core/sampler/adapter-step.ts, run-state.ts):
+ *     rigid-body models (bridge): superposition onto the model's reference (Horn, graph-superpose.ts);
+ *     with a trust region: a result outside it is rejected and the replica keeps y;
+ *     without: a coordinate that is non-finite or beyond EXPLOSION_LIMIT marks the replica unstable.
  * bridge-mh (Metropolis-corrected) is not fused (decision): its test needs the energy output, the
  * reverse path's scores and a per-step accept/reject branch per replica; buildFusedSampler refuses
  * it and the renderer engine runs it step by step (one session run per model call, WebGPU or WASM).
- * With the same noise this equals the step-by-step sampler (core/sampler/adapter-step.ts) up to
- * float32 rounding — for models without rigid-body handling.
- *
- * Rigid-body models (decision): ONNX has no SVD, so Kabsch is not done in the graph. In bridge mode
- * the caller re-aligns the K output frames (and the state carried to the next call) outside; the
- * denoiser pulls every step back to the aligned pose anyway, so frames differ from the sequential
- * sampler only by that small in-between re-alignment (same distribution, not the same path); see
- * realignFrames(). The Langevin forms need the rigid-body projection at every step: do not fuse
- * them for rigid-body models (the caller, which holds the ScoreModel, checks model.rigidBody).
+ * With the same noise this equals the step-by-step sampler up to float32 rounding. The Langevin
+ * forms of rigid-body models need the rigid-body projection at every step: the caller does not fuse
+ * them (it holds the ScoreModel and checks model.rigidBody).
  */
 import { Graph, type Tensor } from './graph'
 import type { ModelData } from './onnx-proto'
@@ -34,8 +42,11 @@ import { inlineOnnx } from './inline'
 import { paramInitializers, scoreInGraph, type NormStats } from './export'
 import type { ArchConfig } from './arch'
 import type { OrtRuntime, OrtSession, SessionOptions } from './runtime'
-import { Aligner } from '../geometry/kabsch'
 import { DEFAULT_BRIDGE_SCHEME } from '../sampler/params'
+import { EXPLOSION_LIMIT } from '../sampler/run-state'
+import type { TrustRegion } from '../sampler/trust-region'
+import { emitFinite, emitSuperpose, emitTrustInside } from './graph-superpose'
+import type { OrtTensor } from './runtime'
 
 export type FusedMode = 'bridge' | 'tied' | 'clean'
 export type FusedScheme = 'em' | 'tweedie'
@@ -62,6 +73,10 @@ export interface FusedSpec {
   score: ScoreEmitter
   /** opset of the graph (an inlined foreign model's, when it is older than ours) */
   opset?: number
+  /** rigid-body models (bridge mode): superpose every step's result onto this reference (3N values, Å) */
+  reference?: Float32Array
+  /** reject a step whose result lies outside this region (the replica keeps its state) */
+  trustRegion?: TrustRegion
 }
 
 export function noisePerStep(mode: FusedMode, d: number, M: number): number {
@@ -75,17 +90,46 @@ export function buildFusedSampler(spec: FusedSpec): Graph {
   const tweedie = (spec.scheme ?? DEFAULT_BRIDGE_SCHEME) === 'tweedie'
   if (!(Number.isInteger(K) && K >= 1)) throw new RangeError(`fused sampler: K must be a whole number ≥ 1 (got ${K})`)
   if (mode === 'bridge' && !(Number.isInteger(M) && M >= 1)) throw new RangeError(`fused sampler: M must be a whole number ≥ 1 (got ${M})`)
+  if (spec.reference && (mode !== 'bridge' || spec.reference.length !== d)) {
+    throw new RangeError(`fused sampler: a superposition reference needs mode bridge and ${d} values (got mode ${mode}, ${spec.reference.length} values)`)
+  }
   const P = noisePerStep(mode, d, M)
   const g = new Graph(`fused-${mode}-K${K}`, 'float32')
   const x0 = g.input('x', 'float32', ['B', d])
   const noise = g.input('noise', 'float32', ['B', K * P])
+  const params: Tensor[] = []
+  if (mode === 'bridge') params.push(g.input('tau', 'float32', [M + 1]))
+  else params.push(g.input('eta', 'float32', []), g.input('sigma', 'float32', []))
+  const save = g.input('save', 'int64', ['S'])
+  const live = g.input('live', 'float32', [])
+  const t0 = g.input('t0', 'float32', [])
+  let rejected = g.input('rejected', 'float32', ['B'])
+  let unstable = g.input('unstable', 'float32', ['B'])
   const shapeB = g.slice(g.shapeOf(x0), [0], [1], [0])
   const sigmaOf = (s: Tensor): Tensor => g.expand(g.reshape(s, [1]), shapeB, ['B'])
   const noiseAt = (off: number): Tensor => g.slice(noise, [off], [off + d], [1])
   const frames: Tensor[] = []
+  // the core sampler's rules after an adapter step k from y to `next`
+  const finish = (k: number, y: Tensor, next: Tensor): Tensor => {
+    let x = spec.reference ? emitSuperpose(g, next, spec.reference) : next
+    const isLive = g.less(g.scalar(k, 'float32'), live)
+    const liveK = g.cast(isLive, 'float32')
+    if (spec.trustRegion) {
+      const inside = emitTrustInside(g, x, spec.trustRegion)
+      x = g.where(g.unsqueeze(inside, [1]), x, y)
+      rejected = g.add(rejected, g.mul(g.sub(1, g.cast(inside, 'float32')), liveK))
+    } else {
+      const bad = g.mul(g.sub(1, emitFinite(g, x, EXPLOSION_LIMIT)), liveK)
+      const first = g.mul(g.cast(g.lessOrEqual(unstable, 0), 'float32'), bad)
+      unstable = g.add(unstable, g.mul(first, g.add(t0, k + 1)))
+    }
+    if (k > 0) x = g.where(isLive, x, y) // steps past `live` leave the state as it was (a call may end early at a checkpoint)
+    frames.push(x)
+    return x
+  }
   let y = x0
   if (mode === 'bridge') {
-    const tau = g.input('tau', 'float32', [M + 1])
+    const tau = params[0]!
     const t = Array.from({ length: M + 1 }, (_, i) => g.reshape(g.slice(tau, [i], [i + 1], [0]), []))
     const c0 = g.sqrt(g.sub(g.mul(t[0]!, t[0]!), g.mul(t[M]!, t[M]!)))
     const h = Array.from({ length: M }, (_, i) => g.sub(g.mul(t[i]!, t[i]!), g.mul(t[i + 1]!, t[i + 1]!)))
@@ -103,21 +147,22 @@ export function buildFusedSampler(spec: FusedSpec): Graph {
         }
         x = next
       }
-      frames.push(x)
-      y = x
+      y = finish(k, y, x)
     }
   } else {
-    const eta = g.input('eta', 'float32', [])
-    const sigma = g.input('sigma', 'float32', [])
+    const [eta, sigma] = params as [Tensor, Tensor]
     const c = g.sqrt(g.mul(eta, 2))
     const sb = sigmaOf(sigma)
     for (let k = 0; k < K; k++) {
       const s = spec.score(g, y, sb)
-      y = g.add(g.add(y, g.mul(s, eta)), g.mul(noiseAt(k * P), c))
-      frames.push(y)
+      y = finish(k, y, g.add(g.add(y, g.mul(s, eta)), g.mul(noiseAt(k * P), c)))
     }
   }
-  g.output(g.concat(frames.map((f) => g.unsqueeze(f, [0])), 0), 'frames')
+  const all = g.concat(frames.map((f) => g.unsqueeze(f, [0])), 0)
+  g.output(g.emit('Gather', [all, save], 'float32', ['S', 'B', d], { axis: { type: 'int', i: 0 } }), 'frames')
+  g.output(y, 'state')
+  g.output(rejected, 'rejectedOut')
+  g.output(unstable, 'unstableOut')
   return g
 }
 
@@ -141,6 +186,22 @@ export function onnxEmitter(model: ModelData | Uint8Array): { emit: ScoreEmitter
   return { emit: (g, x, sigma) => inlined.emit(g, x, sigma).get('score')!, opset: inlined.opset }
 }
 
+/** what a fused call carries to the next: the state and the per-replica counters (on the device when the session keeps outputs there) */
+export interface FusedCarry {
+  x: OrtTensor
+  rejected: OrtTensor
+  unstable: OrtTensor
+}
+
+/** one call's results: the saved frames [S, B, d] and the carry for the next call (tensors the caller must read or dispose) */
+export interface FusedAdvance {
+  frames: OrtTensor
+  carry: FusedCarry
+}
+
+/** output names of the fused graph, e.g. for onnxruntime-web's preferredOutputLocation */
+export const FUSED_OUTPUTS = ['frames', 'state', 'rejectedOut', 'unstableOut'] as const
+
 /** a session over a fused graph: one call = K adapter steps for a batch */
 export class FusedSampler {
   private constructor(
@@ -163,16 +224,30 @@ export class FusedSampler {
     return this.K * noisePerStep(this.mode, this.dim, this.M)
   }
 
-  /**
-   * K adapter steps for `batch` rows: returns frames [K, batch, d].
-   * bridge: `grid` = τ (M+1 values); tied/clean: `grid` = [η, σ].
-   */
-  async run(x: Float32Array, batch: number, noise: Float32Array, grid: ArrayLike<number>): Promise<Float32Array> {
-    const d = this.dim
+  /** a fresh carry on the host: state x (batch rows), zero counters */
+  carryOf(x: Float32Array, batch: number): FusedCarry {
     const T = this.ort.Tensor
-    const feeds: Record<string, InstanceType<typeof T>> = {
-      x: new T('float32', x.subarray(0, batch * d), [batch, d]),
+    return { x: new T('float32', Float32Array.from(x.subarray(0, batch * this.dim)), [batch, this.dim]), rejected: new T('float32', new Float32Array(batch), [batch]), unstable: new T('float32', new Float32Array(batch), [batch]) }
+  }
+
+  /**
+   * K adapter steps from `carry` (whose tensors stay the caller's: dispose them when done). `save`:
+   * the steps (0-based in this call) whose results come back in `frames`; `live`: steps that count
+   * (the rest are computed and ignored); `t0`: the number of this call's first step from the
+   * caller's base, for the unstable marks. bridge: `grid` = τ (M+1 values); tied/clean: [η, σ].
+   */
+  async advance(carry: FusedCarry, noise: Float32Array, grid: ArrayLike<number>, save: readonly number[], live: number, t0: number): Promise<FusedAdvance> {
+    const batch = carry.x.dims[0]!
+    const T = this.ort.Tensor
+    if (save.length === 0 || save.some((j) => !(Number.isInteger(j) && j >= 0 && j < this.K))) throw new RangeError(`fused sampler: save must list steps in [0, ${this.K}) (got [${save.join(', ')}])`)
+    const feeds: Record<string, OrtTensor> = {
+      x: carry.x,
       noise: new T('float32', noise.subarray(0, batch * this.noiseSize), [batch, this.noiseSize]),
+      save: new T('int64', BigInt64Array.from(save, (j) => BigInt(j)), [save.length]),
+      live: new T('float32', Float32Array.of(live), []),
+      t0: new T('float32', Float32Array.of(t0), []),
+      rejected: carry.rejected,
+      unstable: carry.unstable,
     }
     if (this.mode === 'bridge') {
       if (grid.length !== this.M + 1) throw new RangeError(`fused sampler: τ grid has ${grid.length} values, expected M + 1 = ${this.M + 1}`)
@@ -182,20 +257,19 @@ export class FusedSampler {
       feeds.sigma = new T('float32', Float32Array.of(grid[1]!), [])
     }
     const out = await this.session.run(feeds)
-    return out.frames!.data as Float32Array
+    return { frames: out.frames!, carry: { x: out.state!, rejected: out.rejectedOut!, unstable: out.unstableOut! } }
+  }
+
+  /** K adapter steps for `batch` rows from x on the host: returns all K frames [K, batch, d] */
+  async run(x: Float32Array, batch: number, noise: Float32Array, grid: ArrayLike<number>): Promise<Float32Array> {
+    const carry = this.carryOf(x, batch)
+    const res = await this.advance(carry, noise, grid, Array.from({ length: this.K }, (_, k) => k), this.K, 0)
+    const frames = (await res.frames.getData(true)) as Float32Array
+    for (const t of [res.carry.x, res.carry.rejected, res.carry.unstable]) t.dispose()
+    return frames
   }
 
   async dispose(): Promise<void> {
     await this.session.release()
   }
-}
-
-/**
- * Rigid-body models (bridge mode): re-aligns the `count` frames of `frames` (rows of d = 3N, e.g.
- * the K·B output frames of a fused call) to the model reference in place, as the step-by-step
- * sampler does after every adapter step. Carry the last K-th frames forward as the next state.
- */
-export function realignFrames(frames: Float32Array, count: number, d: number, reference: Float32Array, aligner: Aligner = new Aligner(reference, d / 3)): void {
-  if (d % 3 !== 0 || reference.length !== d) throw new RangeError(`realignFrames: d = ${d} must be 3N with a reference of that length`)
-  for (let i = 0; i < count; i++) aligner.align(frames, i * d)
 }

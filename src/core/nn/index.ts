@@ -15,7 +15,7 @@ export type { TrainOptions, ResolvedTrainOptions, TrainData, TrainProgress, Trai
 export { encodeTrainCheckpoint, decodeTrainCheckpoint } from './checkpoint'
 export { buildCard, cardProblem, compactNumbers, CARD_FORMAT, CARD_VERSION } from './card'
 export type { ModelCard, CardMeta, SigmaBandLoss, SigmaDistribution } from './card'
-export { buildFusedSampler, archEmitter, onnxEmitter, FusedSampler, realignFrames, noisePerStep as fusedNoisePerStep } from './fused-sampler'
+export { buildFusedSampler, archEmitter, onnxEmitter, FusedSampler, noisePerStep as fusedNoisePerStep } from './fused-sampler'
 export type { FusedMode, FusedSpec, ScoreEmitter } from './fused-sampler'
 export { cpuSessionOptions } from './runtime'
 export type { OrtRuntime, OrtSession, OrtTensor, SessionOptions } from './runtime'

@@ -61,6 +61,22 @@ export const ROW_UNSTABLE = 2
 /** without a trust region, a coordinate beyond this magnitude (Å) counts as an explosion */
 export const EXPLOSION_LIMIT = 1e8
 
+/**
+ * The one-line report of an instability at adapter step `step` (1-based) of replica `replica`, while
+ * making frame `frame` (frames 0 … frame − 1 are kept); shared by every sampler engine.
+ */
+export function unstableMessage(p: Pick<SamplerParams, 'mode' | 'eta'>, step: number, frame: number, replica: number): string {
+  const advice =
+    p.mode === 'bridge' || p.mode === 'bridge-mh'
+      ? 'use a smaller Δt (--eta/--dt), more denoising steps (--denoise-steps) or a trust region'
+      : `use a smaller Δt (--eta/--dt; clean mode is stable only while η·λ_max < 2) or --mode bridge`
+  return (
+    `simulation became unstable at adapter step ${step} (making frame ${frame}), replica ${replica}: ` +
+    `a coordinate is non-finite or beyond ${fmt(EXPLOSION_LIMIT)} Å in ${p.mode} mode at η = ${fmt(p.eta)} Å²; ` +
+    `kept the ${frame} frames before it; ${advice}`
+  )
+}
+
 const YIELD_MS = 50
 /** the most float32 values a run keeps in memory (8 GB) */
 export const MAX_KEPT_VALUES = 2 ** 31
@@ -233,21 +249,7 @@ export class RunState {
 
   /** records an instability at 0-based adapter step t, replica r */
   unstable(t: number, r: number): void {
-    const p = this.params
-    const kept = this.nextFrame
-    const advice =
-      p.mode === 'bridge' || p.mode === 'bridge-mh'
-        ? 'use a smaller Δt (--eta/--dt), more denoising steps (--denoise-steps) or a trust region'
-        : `use a smaller Δt (--eta/--dt; clean mode is stable only while η·λ_max < 2) or --mode bridge`
-    this.stopped = {
-      reason: 'unstable',
-      step: t + 1,
-      replica: r,
-      message:
-        `simulation became unstable at adapter step ${t + 1} (making frame ${this.nextFrame}), replica ${r}: ` +
-        `a coordinate is non-finite or beyond ${fmt(EXPLOSION_LIMIT)} Å in ${p.mode} mode at η = ${fmt(p.eta)} Å²; ` +
-        `kept the ${kept} frames before it; ${advice}`,
-    }
+    this.stopped = { reason: 'unstable', step: t + 1, replica: r, message: unstableMessage(this.params, t + 1, this.nextFrame, r) }
   }
 
   /** absolute index of the first frame in frameData() */

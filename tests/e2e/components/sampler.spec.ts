@@ -203,13 +203,18 @@ async function defaultModel(page: Page): Promise<void> {
   const bytes = readFileSync(DEFAULT_ONNX)
   const card = JSON.parse(readFileSync(DEFAULT_ONNX.replace(/\.onnx$/, '.card.json'), 'utf8')) as Record<string, unknown> & { reference: number[]; trustRegion: { mean: number[]; scale: number[]; radius: number } }
   const init = Float32Array.from([...card.reference, ...card.reference])
-  // the bench:fidelity settings (bench/RESULTS.md): D = 0.0499 Å²/ps, Δt = 5 ps per adapter step, M = 20, σ_min = 0.026 Å
-  const p = { mode: 'bridge' as const, eta: 0.0499 * 5, innerSteps: 1, denoiseSteps: 20, sigmaMin: 0.026, replicas: 2, frames: 3, seed: 3 }
+  // the bench:fidelity settings (bench/RESULTS.md): D = 0.0499 Å²/ps, Δt = 5 ps per adapter step, M = 20, σ_min = 0.026 Å;
+  // 4 adapter steps per saved frame, so the fused engine's calls (K = ⌊128/40⌋ = 3 steps) end between saved frames
+  const p = { mode: 'bridge' as const, eta: 0.0499 * 5, innerSteps: 4, denoiseSteps: 20, sigmaMin: 0.026, replicas: 2, frames: 2, seed: 3 }
   const base: HarnessSamplerRequest = { modelBase64: bytes.toString('base64'), card, init: Array.from(init), params: p, backend: 'wasm', collect: true }
   const wasm = await run(page, base)
   const gpu = await run(page, { ...base, backend: 'webgpu' })
   expect([wasm.result.backend, gpu.result.backend]).toEqual(['wasm', 'webgpu'])
   expect([wasm.result.engine, gpu.result.engine]).toEqual(['stepwise', 'fused'])
+  // the state stays in GPU buffers between the two calls (steps 1–3, then 4): one read of the saved
+  // frame and one of the trust-region counters at the end, none after the first call
+  expect(gpu.result.readBacks).toBe(2)
+  expect(gpu.result.stateLocation).toBe('gpu-buffer')
   const tr = card.trustRegion
   const node = await nodeRun(bytes, card, init, { ...p, trustRegion: { mean: Float32Array.from(tr.mean), scale: Float32Array.from(tr.scale), radius: tr.radius } })
   for (const r of [wasm, gpu]) {

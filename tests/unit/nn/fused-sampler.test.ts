@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { Graph } from '../../../src/core/nn/graph'
-import { buildFusedSampler, archEmitter, onnxEmitter, FusedSampler, noisePerStep, realignFrames, type FusedMode } from '../../../src/core/nn/fused-sampler'
+import { buildFusedSampler, archEmitter, onnxEmitter, FusedSampler, noisePerStep, type FusedMode } from '../../../src/core/nn/fused-sampler'
 import { exportModelBytes } from '../../../src/core/nn/export'
 import { initParams, paramDefs, type ArchConfig } from '../../../src/core/nn/arch'
 import { OnnxScoreModel } from '../../../src/core/score/onnx-score'
@@ -111,26 +111,37 @@ describe('fused K-step sampler graph', () => {
     expect(() => buildFusedSampler({ mode: 'bridge-mh' as 'bridge', dim: d, K: 1, M: 2, score: archEmitter(cfg, params, stats) })).toThrow(/bridge-mh.*step by step/)
     const g = buildFusedSampler({ mode: 'bridge', scheme: 'em', dim: d, K: 3, M: 2, score: archEmitter(cfg, params, stats) })
     const m = g.toModel()
-    expect(m.graph.outputs[0]).toEqual({ name: 'frames', elemType: 1, shape: [3, 'B', d] })
-    expect(m.graph.inputs.map((i) => i.name)).toEqual(['x', 'noise', 'tau'])
+    expect(m.graph.outputs[0]).toEqual({ name: 'frames', elemType: 1, shape: ['S', 'B', d] })
+    expect(m.graph.outputs.map((o) => o.name)).toEqual(['frames', 'state', 'rejectedOut', 'unstableOut'])
+    expect(m.graph.inputs.map((i) => i.name)).toEqual(['x', 'noise', 'tau', 'save', 'live', 't0', 'rejected', 'unstable'])
     const weightInits = m.graph.initializers.filter((t) => t.name.startsWith('m/'))
     expect(weightInits.length).toBe(paramDefs(cfg).length)
     expect(m.graph.nodes.filter((n) => n.opType === 'MatMul').length).toBe(3 * 2 * (2 * cfg.depth + 1))
   })
 
-  it('realignFrames puts rotated and shifted copies of the reference back onto it (rigid-body models, outside the graph)', () => {
-    const ref = Float32Array.from([0, 0, 0, 1.5, 0, 0, 0, 1.2, 0, 0.3, 0.2, 1.1])
-    const c = [0.45, 0.35, 0.275]
-    const centred = Float32Array.from(ref, (v, i) => v - c[i % 3]!)
-    const frames = new Float32Array(2 * 12)
-    const th = 0.7
-    for (let a = 0; a < 4; a++) {
-      const [x, y, z] = [centred[3 * a]!, centred[3 * a + 1]!, centred[3 * a + 2]!]
-      // frame 0: rotation about z and a shift; frame 1: rotation about x
-      frames.set([Math.cos(th) * x - Math.sin(th) * y + 3, Math.sin(th) * x + Math.cos(th) * y - 1, z + 2], 3 * a)
-      frames.set([x, Math.cos(th) * y - Math.sin(th) * z, Math.sin(th) * y + Math.cos(th) * z], 12 + 3 * a)
-    }
-    realignFrames(frames, 2, 12, centred)
-    for (let i = 0; i < 24; i++) expect(Math.abs(frames[i]! - centred[i % 12]!)).toBeLessThan(1e-5)
+  it('a call returns only the saved steps, carries the state, and counts only live steps as unstable', async () => {
+    const fused = await FusedSampler.create(ortRt, { mode: 'bridge', dim: d, K, M, score: archEmitter(cfg, params, stats) })
+    const noise = noiseFor('bridge')
+    const all = await fused.run(x0, B, noise, gridFor('bridge'))
+    const carry = fused.carryOf(x0, B)
+    const res = await fused.advance(carry, noise, gridFor('bridge'), [1, 4], K, 0)
+    expect(res.frames.dims).toEqual([2, B, d])
+    const saved = (await res.frames.getData()) as Float32Array
+    expect(Array.from(saved)).toEqual([...all.subarray(B * d, 2 * B * d), ...all.subarray(4 * B * d, 5 * B * d)])
+    expect(Array.from((await res.carry.x.getData()) as Float32Array)).toEqual(Array.from(all.subarray(4 * B * d)))
+    expect(Array.from((await res.carry.rejected.getData()) as Float32Array)).toEqual([0, 0, 0])
+    expect(Array.from((await res.carry.unstable.getData()) as Float32Array)).toEqual([0, 0, 0])
+    // a replica that starts beyond the explosion limit is marked at the first live step, t0 + 1
+    const far = Float32Array.from(x0)
+    far[d] = 3e8
+    const blown = await fused.advance(fused.carryOf(far, B), noise, gridFor('bridge'), [0], 2, 40)
+    expect(Array.from((await blown.carry.unstable.getData()) as Float32Array)).toEqual([0, 41, 0])
+    // with no live step nothing is marked, and a carried mark is kept
+    const idle = await fused.advance(fused.carryOf(far, B), noise, gridFor('bridge'), [0], 0, 40)
+    expect(Array.from((await idle.carry.unstable.getData()) as Float32Array)).toEqual([0, 0, 0])
+    const again = await fused.advance(blown.carry, noise, gridFor('bridge'), [0], K, 45)
+    expect(Array.from((await again.carry.unstable.getData()) as Float32Array)).toEqual([0, 41, 0])
+    await expect(fused.advance(carry, noise, gridFor('bridge'), [K], K, 0)).rejects.toThrow(/save must list steps in \[0, 5\)/)
+    await fused.dispose()
   })
 })

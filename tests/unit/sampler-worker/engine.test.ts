@@ -86,8 +86,9 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 }
 
 describe('sampler worker engine', () => {
-  it('fused (rigid-body model, K = 1, re-aligned per step) and step-by-step runs equal runTrajectory', async () => {
-    expect(fusedStepsPerCall({ ...base } as SamplerParams, true, 100)).toBe(1)
+  it('fused (rigid-body model, K > 1 steps per call, superposed inside the graph) and step-by-step runs equal runTrajectory', async () => {
+    expect(fusedStepsPerCall({ ...base } as SamplerParams, 100)).toBe(21) // ⌊128 / (2·M = 6 evaluations)⌋
+    expect(fusedStepsPerCall({ ...base } as SamplerParams, 5)).toBe(5)
     const core = await coreRun(card, base as SamplerParams, initOf())
     const fused = await engineRun({ card, params: base })
     const step = await engineRun({ card, params: base, engine: 'stepwise' })
@@ -98,6 +99,9 @@ describe('sampler worker engine', () => {
     expect(fused.result.framesMade).toBe(base.frames - 1)
     expect(maxAbsDiff(step.frames, core.frames)).toBe(0)
     expect(maxAbsDiff(fused.frames, core.frames)).toBeLessThan(1e-5)
+    // all 12 steps in one call (K = 12): one read of its saved frames, one of the counters (explosion marks) with them, one at the end
+    expect(fused.result.readBacks).toBe(2 + 1)
+    expect(fused.result.stateLocation).toBe('cpu') // onnxruntime-node: host tensors, passed on without copying
     // and the run moved: not a comparison of constants
     expect(maxAbsDiff(core.frames.subarray(-R * d), initOf())).toBeGreaterThan(0.05)
   })
@@ -105,7 +109,7 @@ describe('sampler worker engine', () => {
   it('fused with K > 1 steps per call (model without alignment) equals runTrajectory, also in tied and clean mode', async () => {
     for (const mode of ['bridge', 'tied', 'clean'] as const) {
       const p = { ...base, mode, eta: mode === 'bridge' ? 0.01 : 0.002 }
-      expect(fusedStepsPerCall(p as SamplerParams, false, 12)).toBeGreaterThan(1)
+      expect(fusedStepsPerCall(p as SamplerParams, 12)).toBeGreaterThan(1)
       const core = await coreRun(freeCard, p as SamplerParams, initOf())
       const fused = await engineRun({ card: freeCard, params: p })
       expect(fused.engine).toBe('fused')
@@ -137,6 +141,27 @@ describe('sampler worker engine', () => {
     // the card's trust region is used when the request has none
     const viaCard = await engineRun({ card: { ...freeCard, trustRegion: tr }, params: base })
     expect(viaCard.result.rejections).toEqual(core.rejections)
+  })
+
+  it('an unstable run stops where the core sampler stops, with its message and the frames before it (marks carried in the graph)', async () => {
+    // clean mode at η = 3 Å² on the tiny model diverges within a few steps (the core sampler's explosion rule)
+    const p = { ...base, mode: 'clean' as const, eta: 3, frames: 40 }
+    const session = await ort.InferenceSession.create(bytes)
+    const model = OnnxScoreModel.wrap(rt, session, { name: 'tiny', dim: d })
+    const out: number[] = []
+    const core = await runTrajectory(model, p as SamplerParams, initOf(), { onFrame: (_f, x) => void out.push(...x) })
+    await session.release()
+    expect(core.stopped?.reason).toBe('unstable')
+    const fused = await engineRun({ card: freeCard, params: p })
+    expect(fused.engine).toBe('fused')
+    expect(fused.result.unstable).toBe(core.stopped!.message)
+    expect(fused.result.unstable).toMatch(/^simulation became unstable at adapter step \d+ \(making frame \d+\), replica \d: .* kept the \d+ frames before it; use a smaller Δt/)
+    expect(fused.frames.length).toBe(out.length)
+    // relative: the last kept frames are already far out (float32 carries ~1e-7 of each value)
+    let rel = 0
+    for (let i = 0; i < out.length; i++) rel = Math.max(rel, Math.abs(fused.frames[i]! - out[i]!) / Math.max(1, Math.abs(out[i]!)))
+    expect(rel).toBeLessThan(1e-4)
+    expect(Math.max(...out.map(Math.abs))).toBeGreaterThan(100) // it was diverging
   })
 
   it('checkpoints resume to the same frames (fused → fused, fused → step by step)', async () => {

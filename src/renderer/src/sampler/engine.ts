@@ -5,9 +5,11 @@
  * Two ways to make frames, equal within float32 rounding (the core sampler's noise layout: replica
  * r, adapter step t uses normals [t·P, (t+1)·P) of fillNormalsOf(noise kind, seed, r); the same trust-region and
  * instability rules; the same checkpoints):
- *  - fused: one session run per K adapter steps (src/core/nn/fused-sampler.ts). Rigid-body models
- *    get K = 1 so every step's result is Kabsch re-aligned before the next, as in the core sampler
- *    (the graph cannot align; skipping it would give a different path); other models get K > 1.
+ *  - fused: one session run per K adapter steps (src/core/nn/fused-sampler.ts), with the core
+ *    sampler's per-step rules inside the graph (rigid-body superposition, trust region, explosion
+ *    test). The state and the counters are carried from call to call as the session's output
+ *    tensors, which stay on the GPU on WebGPU (preferredOutputLocation 'gpu-buffer'); only calls that
+ *    finish a saved frame read anything back (docs/speed.md "WebGPU: state on the device").
  *    Langevin modes of rigid-body models (projection needed) and the Metropolis-corrected mode
  *    bridge-mh (energies and accept decisions; core/nn/fused-sampler.ts) fall back to stepwise.
  *  - stepwise: runTrajectory (src/core/sampler/runner.ts) over OnnxScoreModel, one run per
@@ -17,14 +19,13 @@ import type { InferenceSession } from 'onnxruntime-common'
 import type { OrtRuntime } from '../../../core/nn/runtime'
 import { OnnxScoreModel } from '../../../core/score/onnx-score'
 import { runTrajectory } from '../../../core/sampler/runner'
-import { validateParams, fmt, schemeOf, noiseOf, type SamplerParams } from '../../../core/sampler/params'
-import { TrustGuard, type TrustRegion } from '../../../core/sampler/trust-region'
+import { validateParams, schemeOf, noiseOf, type SamplerParams } from '../../../core/sampler/params'
+import type { TrustRegion } from '../../../core/sampler/trust-region'
 import { bridgeGrid, evaluationsPerStep, noisePerStep } from '../../../core/sampler/adapter-step'
 import { sigmaKOf } from '../../../core/units/conversions'
-import { EXPLOSION_LIMIT } from '../../../core/sampler/run-state'
+import { unstableMessage } from '../../../core/sampler/run-state'
 import { assertCompatible, checkpointFromJson, checkpointParamsOf, checkpointToJson, resumeNoise, CHECKPOINT_VERSION, type Checkpoint } from '../../../core/sampler/checkpoint'
-import { FusedSampler, fusedRefusal, onnxEmitter, type FusedMode } from '../../../core/nn/fused-sampler'
-import { Aligner } from '../../../core/geometry/kabsch'
+import { FusedSampler, FUSED_OUTPUTS, fusedRefusal, onnxEmitter, type FusedCarry, type FusedMode } from '../../../core/nn/fused-sampler'
 import { fillNormalsOf } from '../../../core/rng/normals'
 import { UserError } from '../../../core/errors'
 import { alignedCovariancePreconditioner, type MhPreconditioner } from '../../../core/sampler/metropolis'
@@ -158,12 +159,10 @@ export class FrameBatcher {
 }
 
 /**
- * Adapter steps per fused call: 1 for rigid-body models (frames are re-aligned after every step,
- * as in the core sampler, so the path is the same); otherwise about 128 network evaluations per
- * call (graph size and session start-up grow with it), never more than the run needs.
+ * Adapter steps per fused call: about 128 network evaluations per call (graph size and session
+ * start-up grow with it), never more than the run needs.
  */
-export function fusedStepsPerCall(p: SamplerParams, rigidBody: boolean, stepsLeft: number): number {
-  if (rigidBody) return 1
+export function fusedStepsPerCall(p: SamplerParams, stepsLeft: number): number {
   const evals = evaluationsPerStep(p.mode, p.denoiseSteps, schemeOf(p))
   return Math.max(1, Math.min(64, Math.floor(128 / evals), stepsLeft))
 }
@@ -207,8 +206,15 @@ export async function openEngine(ort: OrtRuntime, input: EngineInput, sessionOpt
       }
       if (emitter) {
         const stepsLeft = (params.frames - 1) * params.innerSteps - (resume ? resume.step : 0)
-        const K = fusedStepsPerCall(params, rigid, stepsLeft)
-        const fused = await FusedSampler.create(ort, { mode: params.mode as FusedMode, scheme: schemeOf(params), dim: d, K, M: params.denoiseSteps, score: emitter.emit, opset: Math.max(emitter.opset, 18) }, sessionOptions)
+        const K = fusedStepsPerCall(params, stepsLeft)
+        // on a GPU the carried state and the frames stay in GPU buffers until the engine reads them
+        const onGpu = (sessionOptions.executionProviders ?? []).some((ep) => (typeof ep === 'string' ? ep : ep.name) === 'webgpu')
+        const options = onGpu ? { ...sessionOptions, preferredOutputLocation: Object.fromEntries(FUSED_OUTPUTS.map((o) => [o, 'gpu-buffer' as const])) } : sessionOptions
+        const fused = await FusedSampler.create(
+          ort,
+          { mode: params.mode as FusedMode, scheme: schemeOf(params), dim: d, K, M: params.denoiseSteps, score: emitter.emit, opset: Math.max(emitter.opset, 18), reference: info.reference, trustRegion: params.trustRegion },
+          options
+        )
         return {
           engine: 'fused',
           run: (io) => runFused(fused, info, params, input, resume, io),
@@ -297,11 +303,15 @@ function yieldToEvents(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0))
 }
 
+/** steps a float32 step counter can carry exactly (2^24), with room: the engine rebases its counters before this */
+const REBASE_STEPS = 1 << 22
+
 /**
- * The fused loop: K adapter steps per session run for all replicas. Same noise addressing, the
- * same trust-region rule (a rejected step keeps the replica's frame) and explosion stop as
- * runTrajectory, and the same checkpoints. When a step of some replica is rejected at position j
- * of a call, steps after j are recomputed from there (rare: rejections are ~0.1%).
+ * The fused loop: K adapter steps per session run for all replicas, the core sampler's noise
+ * addressing, per-step rules (in the graph: superposition, trust region, explosion test) and
+ * checkpoints. The state and the counters are the previous call's output tensors (GPU buffers on
+ * WebGPU); a call's frames are read back only when it finishes a saved frame, the counters only with
+ * them (explosion marks), at checkpoints (rejections), and every REBASE_STEPS steps.
  */
 async function runFused(fused: FusedSampler, info: CardInfo, asked: SamplerParams, input: EngineInput, resume: Checkpoint | undefined, io: EngineIO): Promise<EngineResult> {
   const params = resumeNoise(asked, resume)
@@ -315,14 +325,12 @@ async function runFused(fused: FusedSampler, info: CardInfo, asked: SamplerParam
   const P = noisePerStep(params.mode, d, params.denoiseSteps)
   const inner = params.innerSteps
   const total = (params.frames - 1) * inner
-  const guard = params.trustRegion ? new TrustGuard(params.trustRegion, d) : undefined
-  const aligner = info.reference ? new Aligner(info.reference, d / 3) : undefined
+  const guarded = !!params.trustRegion
   const grid =
     params.mode === 'bridge'
       ? Array.from(bridgeGrid(sigmaKOf(params.eta, params.sigmaMin), params.sigmaMin, params.denoiseSteps))
       : [params.eta, params.mode === 'tied' ? Math.sqrt(2 * params.eta) : params.sigmaMin]
   const callsPerStep = params.mode === 'bridge' ? params.denoiseSteps : 1 // model calls the core sampler counts for one step
-  const cur = Float32Array.from(resume ? resume.positions : input.init)
   const normals = new Float32Array(R * K * P)
   const rejections = resume ? resume.rejections.slice() : new Array<number>(R).fill(0)
   let modelCalls = resume ? resume.modelCalls : 0
@@ -334,61 +342,91 @@ async function runFused(fused: FusedSampler, info: CardInfo, asked: SamplerParam
   const cpParams = checkpointParamsOf(params, d, info.name)
   let stopped = false
   let unstable: string | undefined
-  if (!resume) batcher.push(0, cur)
+  let readBacks = 0
+  let stateLocation: string | undefined
+  const start = Float32Array.from(resume ? resume.positions : input.init)
+  if (!resume) batcher.push(0, start)
+  let carry: FusedCarry = fused.carryOf(start, R)
+  let base = t // the carried counters count from here
+  let earlierBad: { step: number; replica: number } | undefined // an unstable mark read at a rebase
+  const read = async (tensor: FusedCarry['x']): Promise<Float32Array> => {
+    readBacks++
+    return (await tensor.getData()) as Float32Array
+  }
+  /** the first unstable step (1-based, from step 0 of the run) and its replica, if any */
+  const firstUnstable = async (): Promise<{ step: number; replica: number } | undefined> => {
+    if (guarded || earlierBad) return earlierBad
+    const u = await read(carry.unstable)
+    let found: { step: number; replica: number } | undefined
+    for (let r = 0; r < R; r++) if (u[r]! > 0 && (!found || base + u[r]! < found.step)) found = { step: base + u[r]!, replica: r }
+    return found
+  }
+  /** moves the carried counters to the host (rejections added, an unstable mark kept) and restarts them from step t */
+  const rebase = async (): Promise<void> => {
+    if (guarded) {
+      const rej = await read(carry.rejected)
+      for (let r = 0; r < R; r++) rejections[r]! += Math.round(rej[r]!)
+    } else earlierBad = await firstUnstable()
+    const zeros = fused.carryOf(new Float32Array(R * d), R)
+    zeros.x.dispose()
+    carry.rejected.dispose()
+    carry.unstable.dispose()
+    carry = { x: carry.x, rejected: zeros.rejected, unstable: zeros.unstable }
+    base = t
+  }
+  // a call never runs past a checkpoint frame, so the counters read there belong to it
+  const cpSteps = checkpointEvery ? checkpointEvery * inner : Infinity
   const t0 = performance.now()
-  outer: while (t < total) {
-    if (io.signal.aborted) {
-      stopped = true
-      break
-    }
-    for (let r = 0; r < R; r++) fillNormalsOf(noise, normals, params.seed, r, t * P, r * K * P, K * P)
-    const frames = await fused.run(cur, R, normals, grid)
-    const k = Math.min(K, total - t)
-    for (let j = 0; j < k; j++) {
-      // verdicts for step t of every replica; a rejection ends this call's usable steps after j
-      let rejectedAny = false
-      for (let r = 0; r < R; r++) {
-        const o = (j * R + r) * d
-        if (aligner) aligner.align(frames, o)
-        if (guard) {
-          if (guard.inside(frames, o)) cur.set(frames.subarray(o, o + d), r * d)
-          else {
-            rejections[r]!++
-            rejectedAny = true
+  try {
+    while (t < total) {
+      if (io.signal.aborted) {
+        stopped = true
+        break
+      }
+      if (t - base >= REBASE_STEPS) await rebase()
+      const k = Math.min(K, total - t, (Math.floor(t / cpSteps) + 1) * cpSteps - t)
+      for (let r = 0; r < R; r++) fillNormalsOf(noise, normals, params.seed, r, t * P, r * K * P, K * P)
+      const saves: number[] = []
+      for (let j = 0; j < k; j++) if ((t + j + 1) % inner === 0) saves.push(j)
+      const res = await fused.advance(carry, normals, grid, saves.length > 0 ? saves : [0], k, t - base)
+      for (const old of [carry.x, carry.rejected, carry.unstable]) old.dispose()
+      carry = res.carry
+      stateLocation = carry.x.location
+      let positions: Float32Array | undefined
+      if (saves.length > 0) {
+        const bad = await firstUnstable()
+        const frames = await read(res.frames)
+        for (let s = 0; s < saves.length && !unstable; s++) {
+          const step = t + saves[s]! + 1
+          if (bad && bad.step <= step) {
+            unstable = unstableMessage(params, bad.step, lastFrame + 1, bad.replica)
+            break
           }
-        } else {
-          for (let i = 0; i < d; i++) {
-            if (!(Math.abs(frames[o + i]!) <= EXPLOSION_LIMIT)) {
-              unstable =
-                `simulation became unstable at adapter step ${t + 1} (making frame ${Math.floor(t / inner) + 1}), replica ${r}: ` +
-                `a coordinate is non-finite or beyond ${fmt(EXPLOSION_LIMIT)} Å in ${params.mode} mode at η = ${fmt(params.eta)} Å²; ` +
-                `kept the ${lastFrame + 1} frames before it; use a smaller Δt, more denoising steps or a trust region`
-              break outer
-            }
-          }
-          cur.set(frames.subarray(o, o + d), r * d)
+          positions = frames.subarray(s * R * d, (s + 1) * R * d)
+          lastFrame = step / inner
+          batcher.push(lastFrame, positions)
         }
       }
-      modelCalls += callsPerStep
-      t++
-      if (t % inner === 0) {
-        const f = t / inner
-        lastFrame = f
-        batcher.push(f, cur)
-        if (checkpointEvery && f % checkpointEvery === 0) {
-          batcher.flush()
-          const cp: Checkpoint = { version: CHECKPOINT_VERSION, step: t, framesDone: f + 1, positions: Float32Array.from(cur), rejections: rejections.slice(), modelCalls, params: cpParams }
-          io.emitCheckpoint!(checkpointToJson(cp))
-        }
+      res.frames.dispose()
+      if (unstable) break
+      t += k
+      modelCalls += k * callsPerStep
+      if (t % cpSteps === 0 && positions) {
+        batcher.flush()
+        await rebase()
+        const cp: Checkpoint = { version: CHECKPOINT_VERSION, step: t, framesDone: lastFrame + 1, positions: Float32Array.from(positions), rejections: rejections.slice(), modelCalls, params: cpParams }
+        io.emitCheckpoint!(checkpointToJson(cp))
       }
-      if (rejectedAny) break // later steps of this call started from the rejected result
+      await yieldToEvents()
     }
-    await yieldToEvents()
+    if (!unstable) await rebase() // the rejections of the last calls
+  } finally {
+    for (const tensor of [carry.x, carry.rejected, carry.unstable]) tensor.dispose()
   }
   batcher.flush()
   const seconds = (performance.now() - t0) / 1000
   const made = lastFrame - startIndex
-  const result: EngineResult = { framesPerSecond: seconds > 0 ? made / seconds : 0, rejections, engine: 'fused', framesMade: made }
+  const result: EngineResult = { framesPerSecond: seconds > 0 ? made / seconds : 0, rejections, engine: 'fused', framesMade: made, readBacks, ...(stateLocation ? { stateLocation } : {}) }
   if (stopped) result.stopped = true
   if (unstable) result.unstable = unstable
   return result

@@ -48,6 +48,10 @@ export interface SamplingResult {
   /** the rest is informative */
   engine?: 'fused' | 'stepwise'
   framesMade?: number
+  /** fused engine: device-to-host reads made (saved frames, counters at checkpoints); the state itself stays in the session's output tensors */
+  readBacks?: number
+  /** fused engine: where the carried state lives between calls ('gpu-buffer' on WebGPU, 'cpu' on WASM) */
+  stateLocation?: string
   /** true when stopped by the signal (frames before the stop were delivered) */
   stopped?: boolean
   /** set when the run stopped because it became unstable (frames before it were delivered) */
