@@ -11,7 +11,9 @@
  *  - emitTrustInside: the trust region's whitened-distance test (core/sampler/trust-region.ts).
  *  - emitFinite: the explosion test of the core sampler (core/sampler/run-state.ts).
  *
- * All take and return plain tensors of the graph: frames are [B, d] with d = 3N, atom-major.
+ * All take and return plain tensors of the graph: frames are [B, d] with d = 3N, atom-major. They use
+ * only ops that onnxruntime-web's WebGPU kernels implement (no Max, IsNaN or eigensolver), so on a
+ * GPU no node falls back to the CPU and no step copies its state off the device.
  */
 import type { Graph, Tensor } from './graph'
 import { jacobiEigen } from '../geometry/jacobi'
@@ -131,9 +133,10 @@ export function emitSuperpose(g: Graph, x: Tensor, reference: Float32Array, squa
   }
   // A ≈ q qᵀ: take the column of the largest diagonal entry |q_j|² (the first one on a tie)
   const diag = g.reduceSum(g.mul(A, I4), [2]) // [B, 4]
-  const col = (j: number): Tensor => g.slice(diag, [j], [j + 1], [1])
-  const top = g.max(g.max(col(0), col(1)), g.max(col(2), col(3))) // [B, 1]
-  const isTop = g.cast(g.greaterOrEqual(diag, top), 'float32') // [B, 4]
+  // j is a top entry when diag_j ≥ diag_k for all four k (pairwise, [B, 4, 4]: no Max, which
+  // onnxruntime-web's WebGPU kernels lack, and no boolean tensor of 1 value per replica)
+  const beats = g.cast(g.greaterOrEqual(g.unsqueeze(diag, [2]), g.unsqueeze(diag, [1])), 'float32')
+  const isTop = g.cast(g.greaterOrEqual(g.reduceSum(beats, [2]), 3.5), 'float32') // [B, 4]
   const running = g.emit('CumSum', [isTop, g.int64Scalar(1)], 'float32', isTop.shape)
   const first = g.mul(isTop, g.cast(g.less(running, 1.5), 'float32'))
   const qUn = g.reduceSum(g.mul(A, g.unsqueeze(first, [1])), [2]) // [B, 4]: column j of A = q·q_j
@@ -154,7 +157,7 @@ export function emitTrustInside(g: Graph, x: Tensor, region: { mean: Float32Arra
 
 /** [B] float32, 1 where every coordinate of x [B, d] is finite and within ±limit, else 0 */
 export function emitFinite(g: Graph, x: Tensor, limit: number): Tensor {
-  const outside = g.cast(g.greater(g.abs(x), limit), 'float32') // NaN compares false here…
-  const nan = g.cast(g.emit('IsNaN', [x], 'bool', x.shape), 'float32') // …so it is counted separately
-  return g.cast(g.lessOrEqual(g.reduceSum(g.add(outside, nan), [1]), 0), 'float32')
+  // Not(|x| ≤ limit) is true for NaN too (not IsNaN: onnxruntime-web's WebGPU kernels have none)
+  const bad = g.cast(g.emit('Not', [g.lessOrEqual(g.abs(x), limit)], 'bool', x.shape), 'float32')
+  return g.cast(g.lessOrEqual(g.reduceSum(bad, [1]), 0), 'float32')
 }

@@ -8,6 +8,8 @@
  * constants ≲ 5 the difference stays below 1e-5 (measured ≤ 7e-7).
  */
 import { describe, expect, it } from 'vitest'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
 import { Graph } from '../../../src/core/nn/graph'
 import { buildFusedSampler, archEmitter, onnxEmitter, FusedSampler, noisePerStep, type FusedMode } from '../../../src/core/nn/fused-sampler'
 import { exportModelBytes } from '../../../src/core/nn/export'
@@ -117,6 +119,24 @@ describe('fused K-step sampler graph', () => {
     const weightInits = m.graph.initializers.filter((t) => t.name.startsWith('m/'))
     expect(weightInits.length).toBe(paramDefs(cfg).length)
     expect(m.graph.nodes.filter((n) => n.opType === 'MatMul').length).toBe(3 * 2 * (2 * cfg.depth + 1))
+  })
+
+  it('the shipped model\'s fused graph with superposition and trust region uses only ops onnxruntime-web runs on WebGPU (no CPU fallback inside a step)', () => {
+    // the WebGPU (JSEP) kernels, read from onnxruntime-web itself, plus the ops its C++ side registers as
+    // views or shape reads (Shape, Reshape, Squeeze, Unsqueeze, Identity)
+    const rules = readFileSync(path.resolve('node_modules/onnxruntime-web/lib/wasm/jsep/webgpu/op-resolve-rules.ts'), 'utf8')
+    const gpuOps = new Set([...rules.matchAll(/\['([A-Za-z]+)'/g)].map((m) => m[1]!))
+    expect(gpuOps.has('MatMul') && gpuOps.has('Where') && gpuOps.has('CumSum')).toBe(true)
+    for (const op of ['Shape', 'Reshape', 'Squeeze', 'Unsqueeze', 'Identity']) gpuOps.add(op)
+    const root = path.resolve('resources/models')
+    const card = JSON.parse(readFileSync(path.join(root, 'ala2-default.card.json'), 'utf8')) as { reference: number[]; trustRegion: { mean: number[]; scale: number[]; radius: number } }
+    const em = onnxEmitter(new Uint8Array(readFileSync(path.join(root, 'ala2-default.onnx'))))
+    const region = { mean: Float32Array.from(card.trustRegion.mean), scale: Float32Array.from(card.trustRegion.scale), radius: card.trustRegion.radius }
+    for (const trustRegion of [region, undefined]) {
+      const g = buildFusedSampler({ mode: 'bridge', dim: 66, K: 2, M: 2, score: em.emit, opset: 18, reference: Float32Array.from(card.reference), trustRegion })
+      const ops = new Set(g.toModel({ opset: 18 }).graph.nodes.map((n) => n.opType))
+      expect([...ops].filter((op) => !gpuOps.has(op))).toEqual([])
+    }
   })
 
   it('a call returns only the saved steps, carries the state, and counts only live steps as unstable', async () => {
