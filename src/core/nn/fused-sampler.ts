@@ -9,7 +9,8 @@
  *                            (P = d·(1+M) for bridge: ξ then z₀ … z_{M−1}; P = d for tied/clean)
  *           tau[M+1]         bridge: the σ grid τ₀ = σ_K > … > τ_M = σ_min (Å)
  *           eta[], sigma[]   tied/clean: η (Å²) and the σ the score is evaluated at (Å)
- *           save[S] int64    which of the K steps' results to return in `frames` (0-based)
+ *           save[S] int64    which of the K steps' results to return in `frames` (0-based; absent
+ *                            with spec.saveAll: then `frames` holds all K)
  *           live[]           steps k < live count; later ones leave the state unchanged (a call may
  *                            end early: the end of the run, a checkpoint)
  *           t0[]             the step number of this call's first step, counted from the caller's base
@@ -77,6 +78,10 @@ export interface FusedSpec {
   reference?: Float32Array
   /** reject a step whose result lies outside this region (the replica keeps its state) */
   trustRegion?: TrustRegion
+  /** no `save` input: `frames` holds all K steps (fixed shapes, as graph capture needs) */
+  saveAll?: boolean
+  /** a fixed batch (replicas) instead of a symbolic one: no run-time shape arithmetic is left in the graph (graph capture) */
+  batch?: number
 }
 
 export function noisePerStep(mode: FusedMode, d: number, M: number): number {
@@ -95,18 +100,19 @@ export function buildFusedSampler(spec: FusedSpec): Graph {
   }
   const P = noisePerStep(mode, d, M)
   const g = new Graph(`fused-${mode}-K${K}`, 'float32')
-  const x0 = g.input('x', 'float32', ['B', d])
-  const noise = g.input('noise', 'float32', ['B', K * P])
+  const B = spec.batch ?? 'B'
+  const x0 = g.input('x', 'float32', [B, d])
+  const noise = g.input('noise', 'float32', [B, K * P])
   const params: Tensor[] = []
   if (mode === 'bridge') params.push(g.input('tau', 'float32', [M + 1]))
   else params.push(g.input('eta', 'float32', []), g.input('sigma', 'float32', []))
-  const save = g.input('save', 'int64', ['S'])
+  const save = spec.saveAll ? undefined : g.input('save', 'int64', ['S'])
   const live = g.input('live', 'float32', [])
   const t0 = g.input('t0', 'float32', [])
-  let rejected = g.input('rejected', 'float32', ['B'])
-  let unstable = g.input('unstable', 'float32', ['B'])
-  const shapeB = g.slice(g.shapeOf(x0), [0], [1], [0])
-  const sigmaOf = (s: Tensor): Tensor => g.expand(g.reshape(s, [1]), shapeB, ['B'])
+  let rejected = g.input('rejected', 'float32', [B])
+  let unstable = g.input('unstable', 'float32', [B])
+  const batchShape = spec.batch ? g.int64s([spec.batch]) : g.slice(g.shapeOf(x0), [0], [1], [0])
+  const sigmaOf = (s: Tensor): Tensor => g.expand(g.reshape(s, [1]), batchShape, [B])
   const noiseAt = (off: number): Tensor => g.slice(noise, [off], [off + d], [1])
   const frames: Tensor[] = []
   // the core sampler's rules after an adapter step k from y to `next`
@@ -115,9 +121,9 @@ export function buildFusedSampler(spec: FusedSpec): Graph {
     const isLive = g.less(g.scalar(k, 'float32'), live)
     const liveK = g.cast(isLive, 'float32')
     if (spec.trustRegion) {
-      const inside = emitTrustInside(g, x, spec.trustRegion)
-      x = g.where(g.unsqueeze(inside, [1]), x, y)
-      rejected = g.add(rejected, g.mul(g.sub(1, g.cast(inside, 'float32')), liveK))
+      const inside = emitTrustInside(g, x, spec.trustRegion) // [B, 1]
+      x = g.where(inside, x, y)
+      rejected = g.add(rejected, g.mul(g.sub(1, g.reshape(g.cast(inside, 'float32'), [-1])), liveK))
     } else {
       const bad = g.mul(g.sub(1, emitFinite(g, x, EXPLOSION_LIMIT)), liveK)
       const first = g.mul(g.cast(g.lessOrEqual(unstable, 0), 'float32'), bad)
@@ -158,9 +164,15 @@ export function buildFusedSampler(spec: FusedSpec): Graph {
       y = finish(k, y, g.add(g.add(y, g.mul(s, eta)), g.mul(noiseAt(k * P), c)))
     }
   }
+  // the counter a run does not use passes through, but not as an Identity from input to output:
+  // onnxruntime-web's WebGPU kernels have no Identity, and a CPU node would bar graph capture
+  // (× 1 from the live count, which the optimiser cannot fold away; live ≥ 1 in every call)
+  const one = g.cast(g.less(g.scalar(0, 'float32'), live), 'float32')
+  if (spec.trustRegion) unstable = g.mul(unstable, one)
+  else rejected = g.mul(rejected, one)
   const all = g.concat(frames.map((f) => g.unsqueeze(f, [0])), 0)
-  g.output(g.emit('Gather', [all, save], 'float32', ['S', 'B', d], { axis: { type: 'int', i: 0 } }), 'frames')
-  g.output(y, 'state')
+  g.output(save ? g.emit('Gather', [all, save], 'float32', ['S', B, d], { axis: { type: 'int', i: 0 } }) : all, 'frames')
+  g.output(g.mul(y, one), 'state') // not the Concat's own input: onnxruntime would keep an Identity to name it
   g.output(rejected, 'rejectedOut')
   g.output(unstable, 'unstableOut')
   return g
@@ -199,6 +211,34 @@ export interface FusedAdvance {
   carry: FusedCarry
 }
 
+/**
+ * How a run drives a fused session from call to call (runFused in the renderer's engine): the state
+ * and counters live with the driver (host tensors, GPU output tensors, or a captured graph's fixed
+ * GPU buffers); reads happen only when asked.
+ */
+export interface FusedDriver {
+  /** where the carried state lives: 'cpu' or 'gpu-buffer' */
+  readonly location: string
+  /** true when the session replays a captured graph (onnxruntime-web WebGPU) */
+  readonly captured: boolean
+  /** one call of K steps (arguments as FusedSampler.advance) */
+  advance(noise: Float32Array, grid: ArrayLike<number>, save: readonly number[], live: number, t0: number): Promise<void>
+  /** the last call's results of the steps in `save` (those it was asked for), [S, B, d] */
+  frames(save: readonly number[]): Promise<Float32Array>
+  rejected(): Promise<Float32Array>
+  unstable(): Promise<Float32Array>
+  /** sets the carried counters to zero */
+  resetCounters(): Promise<void>
+  dispose(): void
+}
+
+/** rows `save` of frames [K, …] (each `row` values long), in that order */
+export function pickSteps(frames: Float32Array, save: readonly number[], row: number): Float32Array {
+  const out = new Float32Array(save.length * row)
+  save.forEach((j, i) => out.set(frames.subarray(j * row, (j + 1) * row), i * row))
+  return out
+}
+
 /** output names of the fused graph, e.g. for onnxruntime-web's preferredOutputLocation */
 export const FUSED_OUTPUTS = ['frames', 'state', 'rejectedOut', 'unstableOut'] as const
 
@@ -211,13 +251,31 @@ export class FusedSampler {
     readonly dim: number,
     readonly K: number,
     readonly M: number,
-    readonly scheme: FusedScheme
+    readonly scheme: FusedScheme,
+    /** the graph returns all K steps (no `save` input) */
+    readonly saveAll: boolean
   ) {}
 
   static async create(ort: OrtRuntime, spec: FusedSpec, options?: SessionOptions): Promise<FusedSampler> {
     const g = buildFusedSampler(spec)
     const session = await ort.InferenceSession.create(g.toBytes({ opset: spec.opset }), options)
-    return new FusedSampler(ort, session, spec.mode, spec.dim, spec.K, spec.M, spec.scheme ?? DEFAULT_BRIDGE_SCHEME)
+    return new FusedSampler(ort, session, spec.mode, spec.dim, spec.K, spec.M, spec.scheme ?? DEFAULT_BRIDGE_SCHEME, !!spec.saveAll)
+  }
+
+  /** the fixed inputs of a call other than x, noise and the counters: the grid, live, t0 (and save) */
+  feedsOf(grid: ArrayLike<number>, save: readonly number[], live: number, t0: number): Record<string, OrtTensor> {
+    const T = this.ort.Tensor
+    if (!this.saveAll && (save.length === 0 || save.some((j) => !(Number.isInteger(j) && j >= 0 && j < this.K)))) throw new RangeError(`fused sampler: save must list steps in [0, ${this.K}) (got [${save.join(', ')}])`)
+    const feeds: Record<string, OrtTensor> = { live: new T('float32', Float32Array.of(live), []), t0: new T('float32', Float32Array.of(t0), []) }
+    if (!this.saveAll) feeds.save = new T('int64', BigInt64Array.from(save, (j) => BigInt(j)), [save.length])
+    if (this.mode === 'bridge') {
+      if (grid.length !== this.M + 1) throw new RangeError(`fused sampler: τ grid has ${grid.length} values, expected M + 1 = ${this.M + 1}`)
+      feeds.tau = new T('float32', Float32Array.from(grid), [this.M + 1])
+    } else {
+      feeds.eta = new T('float32', Float32Array.of(grid[0]!), [])
+      feeds.sigma = new T('float32', Float32Array.of(grid[1]!), [])
+    }
+    return feeds
   }
 
   get noiseSize(): number {
@@ -239,25 +297,48 @@ export class FusedSampler {
   async advance(carry: FusedCarry, noise: Float32Array, grid: ArrayLike<number>, save: readonly number[], live: number, t0: number): Promise<FusedAdvance> {
     const batch = carry.x.dims[0]!
     const T = this.ort.Tensor
-    if (save.length === 0 || save.some((j) => !(Number.isInteger(j) && j >= 0 && j < this.K))) throw new RangeError(`fused sampler: save must list steps in [0, ${this.K}) (got [${save.join(', ')}])`)
     const feeds: Record<string, OrtTensor> = {
+      ...this.feedsOf(grid, save, live, t0),
       x: carry.x,
       noise: new T('float32', noise.subarray(0, batch * this.noiseSize), [batch, this.noiseSize]),
-      save: new T('int64', BigInt64Array.from(save, (j) => BigInt(j)), [save.length]),
-      live: new T('float32', Float32Array.of(live), []),
-      t0: new T('float32', Float32Array.of(t0), []),
       rejected: carry.rejected,
       unstable: carry.unstable,
     }
-    if (this.mode === 'bridge') {
-      if (grid.length !== this.M + 1) throw new RangeError(`fused sampler: τ grid has ${grid.length} values, expected M + 1 = ${this.M + 1}`)
-      feeds.tau = new T('float32', Float32Array.from(grid), [this.M + 1])
-    } else {
-      feeds.eta = new T('float32', Float32Array.of(grid[0]!), [])
-      feeds.sigma = new T('float32', Float32Array.of(grid[1]!), [])
-    }
     const out = await this.session.run(feeds)
     return { frames: out.frames!, carry: { x: out.state!, rejected: out.rejectedOut!, unstable: out.unstableOut! } }
+  }
+
+  /** a driver that passes each call's output tensors to the next call (on the GPU with preferredOutputLocation 'gpu-buffer') */
+  driver(x: Float32Array, batch: number): FusedDriver {
+    let carry = this.carryOf(x, batch)
+    let last: OrtTensor | undefined
+    const drop = (t: OrtTensor | undefined): void => t?.dispose()
+    return {
+      get location() {
+        return carry.x.location
+      },
+      captured: false,
+      advance: async (noise, grid, save, live, t0) => {
+        const res = await this.advance(carry, noise, grid, save, live, t0)
+        for (const t of [carry.x, carry.rejected, carry.unstable, last]) drop(t)
+        carry = res.carry
+        last = res.frames
+      },
+      frames: async (save) => {
+        const all = (await last!.getData()) as Float32Array
+        return this.saveAll ? pickSteps(all, save, batch * this.dim) : all
+      },
+      rejected: async () => (await carry.rejected.getData()) as Float32Array,
+      unstable: async () => (await carry.unstable.getData()) as Float32Array,
+      resetCounters: async () => {
+        const zeros = this.carryOf(new Float32Array(batch * this.dim), batch)
+        for (const t of [zeros.x, carry.rejected, carry.unstable]) t.dispose()
+        carry = { x: carry.x, rejected: zeros.rejected, unstable: zeros.unstable }
+      },
+      dispose: () => {
+        for (const t of [carry.x, carry.rejected, carry.unstable, last]) drop(t)
+      },
+    }
   }
 
   /** K adapter steps for `batch` rows from x on the host: returns all K frames [K, batch, d] */

@@ -137,8 +137,9 @@ export function emitSuperpose(g: Graph, x: Tensor, reference: Float32Array, squa
   // onnxruntime-web's WebGPU kernels lack, and no boolean tensor of 1 value per replica)
   const beats = g.cast(g.greaterOrEqual(g.unsqueeze(diag, [2]), g.unsqueeze(diag, [1])), 'float32')
   const isTop = g.cast(g.greaterOrEqual(g.reduceSum(beats, [2]), 3.5), 'float32') // [B, 4]
-  const running = g.emit('CumSum', [isTop, g.int64Scalar(1)], 'float32', isTop.shape)
-  const first = g.mul(isTop, g.cast(g.less(running, 1.5), 'float32'))
+  // tops before j: isTop · U with U[k][j] = 1 for k < j (a MatMul: onnxruntime-web's WebGPU CumSum ran on the CPU)
+  const before = g.matmul(isTop, g.constant([0, 1, 1, 1, 0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0], [4, 4]))
+  const first = g.mul(isTop, g.cast(g.less(before, 0.5), 'float32'))
   const qUn = g.reduceSum(g.mul(A, g.unsqueeze(first, [1])), [2]) // [B, 4]: column j of A = q·q_j
   const q = g.div(qUn, g.sqrt(g.reduceSum(g.mul(qUn, qUn), [1], true)))
   const q16 = g.reshape(g.mul(g.unsqueeze(q, [2]), g.unsqueeze(q, [1])), [-1, 16])
@@ -148,11 +149,15 @@ export function emitSuperpose(g: Graph, x: Tensor, reference: Float32Array, squa
   return g.reshape(g.add(rotated, g.constant(cRef, [1, 1, 3])), [-1, d])
 }
 
-/** [B] bool: x [B, d] is finite and its whitened distance from `mean` is at most `radius` (NaN → false) */
+/**
+ * [B, 1] bool: x [B, d] is finite and its whitened distance from `mean` is at most `radius` (NaN →
+ * false). Shaped [B, 1] for a Where over the coordinates: onnxruntime-web's WebGPU Unsqueeze takes no
+ * booleans (it would run on the CPU).
+ */
 export function emitTrustInside(g: Graph, x: Tensor, region: { mean: Float32Array; scale: Float32Array; radius: number }): Tensor {
   const inv = Float64Array.from(region.scale, (s) => 1 / s)
   const z = g.mul(g.sub(x, g.constant(region.mean, [1, region.mean.length])), g.constant(inv, [1, inv.length]))
-  return g.lessOrEqual(g.reduceSum(g.mul(z, z), [1]), region.radius * region.radius)
+  return g.lessOrEqual(g.reduceSum(g.mul(z, z), [1], true), region.radius * region.radius)
 }
 
 /** [B] float32, 1 where every coordinate of x [B, d] is finite and within ±limit, else 0 */

@@ -174,17 +174,6 @@ export class Graph {
     return t
   }
 
-  /** a 0-D int64 constant (e.g. CumSum's axis) */
-  int64Scalar(value: number): Tensor {
-    const key = `i64s:${value}`
-    let t = this.constCache.get(key)
-    if (!t) {
-      t = this.addInit(this.fresh('k'), 'int64', [], BigInt64Array.of(BigInt(value)))
-      this.constCache.set(key, t)
-    }
-    return t
-  }
-
   /** marks a tensor as a graph output under `name` (an Identity node renames it when needed) */
   output(t: Tensor, name: string): Tensor {
     let out = t

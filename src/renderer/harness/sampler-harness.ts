@@ -9,6 +9,8 @@ export interface HarnessSamplerRequest {
   params: ClientSamplerParams
   backend: 'auto' | 'webgpu' | 'wasm'
   engine?: 'auto' | 'fused' | 'stepwise'
+  /** WebGPU fused runs: replay a captured graph (default true) */
+  graphCapture?: boolean
   /** return the frames (small runs only) */
   collect?: boolean
   /** abort after this many frames have arrived */
@@ -72,6 +74,7 @@ export async function runHarnessSampler(req: HarnessSamplerRequest): Promise<Har
     ac.signal,
     {
       engine: req.engine,
+      ...(req.graphCapture !== undefined ? { graphCapture: req.graphCapture } : {}),
       onBackend: (_b, d) => {
         detail = d
         startupMs = performance.now() - t0

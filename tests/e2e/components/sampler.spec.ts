@@ -75,6 +75,7 @@ const run = (page: Page, req: HarnessSamplerRequest): Promise<HarnessSamplerResu
 
 // one page (one worker: onnxruntime starts once) for all the checks, in steps
 test('sampler worker: WebGPU/WASM × fused/step-by-step equal the core sampler; trust region; stop; errors', async ({ page }) => {
+  test.setTimeout(360_000) // SwiftShader runs the shipped model's WebGPU graphs on the CPU: ~15 s per call
   const requested: string[] = []
   page.on('request', (r) => requested.push(new URL(r.url()).pathname))
   const { bytes, modelBase64, card, init, ref: refCoords } = await setup(page)
@@ -215,6 +216,12 @@ async function defaultModel(page: Page): Promise<void> {
   // frame and one of the trust-region counters at the end, none after the first call
   expect(gpu.result.readBacks).toBe(2)
   expect(gpu.result.stateLocation).toBe('gpu-buffer')
+  // and the calls replayed a captured graph (onnxruntime recorded the GPU commands once)
+  expect(gpu.result.graphCaptureRefused).toBeUndefined()
+  expect(gpu.result.graphCapture).toBe(true)
+  // the same without graph capture: output tensors passed from call to call
+  const gpuPlain = await run(page, { ...base, backend: 'webgpu', graphCapture: false })
+  expect([gpuPlain.result.engine, gpuPlain.result.graphCapture, gpuPlain.result.stateLocation, gpuPlain.result.readBacks]).toEqual(['fused', false, 'gpu-buffer', 2])
   const tr = card.trustRegion
   const node = await nodeRun(bytes, card, init, { ...p, trustRegion: { mean: Float32Array.from(tr.mean), scale: Float32Array.from(tr.scale), radius: tr.radius } })
   for (const r of [wasm, gpu]) {
@@ -227,11 +234,13 @@ async function defaultModel(page: Page): Promise<void> {
   const gpuFree = await run(page, { ...base, card: free, backend: 'webgpu' })
   expect(gpuFree.result.engine).toBe('fused')
   const nodeFree = await nodeRun(bytes, free, init, p)
-  const diffs = { wasm: maxAbsDiff(wasm.frames!, node.frames), webgpu: maxAbsDiff(gpu.frames!, node.frames), webgpuNoTrustRegion: maxAbsDiff(gpuFree.frames!, nodeFree.frames) }
+  const diffs = { wasm: maxAbsDiff(wasm.frames!, node.frames), webgpu: maxAbsDiff(gpu.frames!, node.frames), webgpuNoTrustRegion: maxAbsDiff(gpuFree.frames!, nodeFree.frames), webgpuNotCaptured: maxAbsDiff(gpuPlain.frames!, node.frames) }
   console.log(`default model, max |Δ| vs onnxruntime-node (Å): ${JSON.stringify(diffs)}; frames/s WASM ${wasm.result.framesPerSecond.toFixed(2)}, WebGPU ${gpu.result.framesPerSecond.toFixed(2)}`)
   expect(diffs.wasm).toBeLessThan(1e-3)
   expect(diffs.webgpu).toBeLessThan(1e-3)
   expect(diffs.webgpuNoTrustRegion).toBeLessThan(1e-3)
+  expect(diffs.webgpuNotCaptured).toBeLessThan(1e-3)
+  expect(gpuPlain.result.rejections).toEqual(node.rejections)
   // the frames moved (Δt = 5 ps is a large step for ala2)
   expect(maxAbsDiff(wasm.frames!.slice(-init.length), init)).toBeGreaterThan(0.1)
 }

@@ -25,7 +25,8 @@ import { bridgeGrid, evaluationsPerStep, noisePerStep } from '../../../core/samp
 import { sigmaKOf } from '../../../core/units/conversions'
 import { unstableMessage } from '../../../core/sampler/run-state'
 import { assertCompatible, checkpointFromJson, checkpointParamsOf, checkpointToJson, resumeNoise, CHECKPOINT_VERSION, type Checkpoint } from '../../../core/sampler/checkpoint'
-import { FusedSampler, FUSED_OUTPUTS, fusedRefusal, onnxEmitter, type FusedCarry, type FusedMode } from '../../../core/nn/fused-sampler'
+import { FusedSampler, FUSED_OUTPUTS, fusedRefusal, onnxEmitter, type FusedDriver, type FusedMode, type FusedSpec } from '../../../core/nn/fused-sampler'
+import { capturedDriver, type GpuDevice } from './graph-capture'
 import { fillNormalsOf } from '../../../core/rng/normals'
 import { UserError } from '../../../core/errors'
 import { alignedCovariancePreconditioner, type MhPreconditioner } from '../../../core/sampler/metropolis'
@@ -43,6 +44,8 @@ export interface EngineInput {
   chunkValues?: number
   /** params.mhKernel 'covariance': frames [n, d] whose covariance preconditions bridge-mh's down kernel */
   mhFrames?: Float32Array
+  /** WebGPU fused runs: replay a captured graph when onnxruntime can capture it (default true) */
+  graphCapture?: boolean
 }
 
 export interface EngineIO {
@@ -210,15 +213,52 @@ export async function openEngine(ort: OrtRuntime, input: EngineInput, sessionOpt
         // on a GPU the carried state and the frames stay in GPU buffers until the engine reads them
         const onGpu = (sessionOptions.executionProviders ?? []).some((ep) => (typeof ep === 'string' ? ep : ep.name) === 'webgpu')
         const options = onGpu ? { ...sessionOptions, preferredOutputLocation: Object.fromEntries(FUSED_OUTPUTS.map((o) => [o, 'gpu-buffer' as const])) } : sessionOptions
-        const fused = await FusedSampler.create(
-          ort,
-          { mode: params.mode as FusedMode, scheme: schemeOf(params), dim: d, K, M: params.denoiseSteps, score: emitter.emit, opset: Math.max(emitter.opset, 18), reference: info.reference, trustRegion: params.trustRegion },
-          options
-        )
+        const spec: FusedSpec = { mode: params.mode as FusedMode, scheme: schemeOf(params), dim: d, K, M: params.denoiseSteps, score: emitter.emit, opset: Math.max(emitter.opset, 18), reference: info.reference, trustRegion: params.trustRegion }
+        const sessions: FusedSampler[] = []
+        let captureRefused: string | undefined
+        let makeDriver: (x: Float32Array, grid: ArrayLike<number>) => Promise<FusedDriver>
+        // graph capture first (the session starts onnxruntime's WebGPU backend, whose device the
+        // driver's buffers must live on); when onnxruntime cannot capture this graph, the plain GPU-resident driver
+        let captured: FusedSampler | undefined
+        if (onGpu && input.graphCapture !== false) {
+          try {
+            // fixed shapes, all K frames out; onnxruntime's refusal is ours to report, not a console error
+            captured = await FusedSampler.create(ort, { ...spec, saveAll: true, batch: R }, { ...options, enableGraphCapture: true, logSeverityLevel: 4 })
+          } catch (err) {
+            captureRefused = err instanceof Error ? err.message.replace(/\s+/g, ' ') : String(err)
+          }
+        }
+        const device = captured ? await webgpuDevice(ort) : undefined
+        if (captured && !device) {
+          captureRefused = 'the WebGPU device of onnxruntime-web was not reachable'
+          await captured.dispose().catch(() => undefined)
+        }
+        if (captured && device) {
+          sessions.push(captured)
+          makeDriver = async (x, grid) => {
+            try {
+              return await capturedDriver(ort, captured, device, x, R, grid)
+            } catch (err) {
+              captureRefused = err instanceof Error ? err.message.split('\n')[0] : String(err)
+              const plain = await FusedSampler.create(ort, spec, options)
+              sessions.push(plain)
+              return plain.driver(x, R)
+            }
+          }
+        } else {
+          const plain = await FusedSampler.create(ort, spec, options)
+          sessions.push(plain)
+          makeDriver = async (x) => plain.driver(x, R)
+        }
         return {
           engine: 'fused',
-          run: (io) => runFused(fused, info, params, input, resume, io),
-          release: () => fused.dispose().catch(() => undefined),
+          run: async (io) => {
+            const res = await runFused(sessions[0]!, makeDriver, info, params, input, resume, io)
+            return captureRefused ? { ...res, graphCaptureRefused: captureRefused } : res
+          },
+          release: async () => {
+            for (const f of sessions) await f.dispose().catch(() => undefined)
+          },
         }
       }
     }
@@ -231,6 +271,18 @@ export async function openEngine(ort: OrtRuntime, input: EngineInput, sessionOpt
     fallbackReason: reason,
     run: (io) => runStepwise(model, params, input, resume, io, input.chunkValues, params.mode === 'bridge-mh' && params.mhKernel === 'covariance' ? mhPreconditionerOf(input.mhFrames, info) : undefined),
     release: () => session.release().catch(() => undefined),
+  }
+}
+
+/** the GPU device onnxruntime-web's WebGPU backend runs on, or undefined (other runtimes) */
+async function webgpuDevice(ort: OrtRuntime): Promise<GpuDevice | undefined> {
+  try {
+    const env = (ort as unknown as { env?: { webgpu?: { device?: unknown } } }).env
+    const pending = Promise.resolve(env?.webgpu?.device)
+    const device = (await Promise.race([pending, new Promise((resolve) => setTimeout(resolve, 5000))])) as GpuDevice | undefined
+    return device && typeof device.createBuffer === 'function' ? device : undefined
+  } catch {
+    return undefined
   }
 }
 
@@ -313,7 +365,7 @@ const REBASE_STEPS = 1 << 22
  * WebGPU); a call's frames are read back only when it finishes a saved frame, the counters only with
  * them (explosion marks), at checkpoints (rejections), and every REBASE_STEPS steps.
  */
-async function runFused(fused: FusedSampler, info: CardInfo, asked: SamplerParams, input: EngineInput, resume: Checkpoint | undefined, io: EngineIO): Promise<EngineResult> {
+async function runFused(fused: FusedSampler, makeDriver: (x: Float32Array, grid: ArrayLike<number>) => Promise<FusedDriver>, info: CardInfo, asked: SamplerParams, input: EngineInput, resume: Checkpoint | undefined, io: EngineIO): Promise<EngineResult> {
   const params = resumeNoise(asked, resume)
   const noise = noiseOf(params)
   const model = { dim: info.dim, sigmaRange: info.sigmaRange, smoothed: true, rigidBody: !!info.reference, reference: info.reference, name: info.name, score: () => undefined }
@@ -346,17 +398,17 @@ async function runFused(fused: FusedSampler, info: CardInfo, asked: SamplerParam
   let stateLocation: string | undefined
   const start = Float32Array.from(resume ? resume.positions : input.init)
   if (!resume) batcher.push(0, start)
-  let carry: FusedCarry = fused.carryOf(start, R)
+  const driver = await makeDriver(start, grid)
   let base = t // the carried counters count from here
   let earlierBad: { step: number; replica: number } | undefined // an unstable mark read at a rebase
-  const read = async (tensor: FusedCarry['x']): Promise<Float32Array> => {
+  const counted = <T>(p: Promise<T>): Promise<T> => {
     readBacks++
-    return (await tensor.getData()) as Float32Array
+    return p
   }
   /** the first unstable step (1-based, from step 0 of the run) and its replica, if any */
   const firstUnstable = async (): Promise<{ step: number; replica: number } | undefined> => {
     if (guarded || earlierBad) return earlierBad
-    const u = await read(carry.unstable)
+    const u = await counted(driver.unstable())
     let found: { step: number; replica: number } | undefined
     for (let r = 0; r < R; r++) if (u[r]! > 0 && (!found || base + u[r]! < found.step)) found = { step: base + u[r]!, replica: r }
     return found
@@ -364,14 +416,10 @@ async function runFused(fused: FusedSampler, info: CardInfo, asked: SamplerParam
   /** moves the carried counters to the host (rejections added, an unstable mark kept) and restarts them from step t */
   const rebase = async (): Promise<void> => {
     if (guarded) {
-      const rej = await read(carry.rejected)
+      const rej = await counted(driver.rejected())
       for (let r = 0; r < R; r++) rejections[r]! += Math.round(rej[r]!)
     } else earlierBad = await firstUnstable()
-    const zeros = fused.carryOf(new Float32Array(R * d), R)
-    zeros.x.dispose()
-    carry.rejected.dispose()
-    carry.unstable.dispose()
-    carry = { x: carry.x, rejected: zeros.rejected, unstable: zeros.unstable }
+    await driver.resetCounters()
     base = t
   }
   // a call never runs past a checkpoint frame, so the counters read there belong to it
@@ -388,14 +436,12 @@ async function runFused(fused: FusedSampler, info: CardInfo, asked: SamplerParam
       for (let r = 0; r < R; r++) fillNormalsOf(noise, normals, params.seed, r, t * P, r * K * P, K * P)
       const saves: number[] = []
       for (let j = 0; j < k; j++) if ((t + j + 1) % inner === 0) saves.push(j)
-      const res = await fused.advance(carry, normals, grid, saves.length > 0 ? saves : [0], k, t - base)
-      for (const old of [carry.x, carry.rejected, carry.unstable]) old.dispose()
-      carry = res.carry
-      stateLocation = carry.x.location
+      await driver.advance(normals, grid, saves.length > 0 ? saves : [0], k, t - base)
+      stateLocation = driver.location
       let positions: Float32Array | undefined
       if (saves.length > 0) {
         const bad = await firstUnstable()
-        const frames = await read(res.frames)
+        const frames = await counted(driver.frames(saves))
         for (let s = 0; s < saves.length && !unstable; s++) {
           const step = t + saves[s]! + 1
           if (bad && bad.step <= step) {
@@ -407,7 +453,6 @@ async function runFused(fused: FusedSampler, info: CardInfo, asked: SamplerParam
           batcher.push(lastFrame, positions)
         }
       }
-      res.frames.dispose()
       if (unstable) break
       t += k
       modelCalls += k * callsPerStep
@@ -421,12 +466,12 @@ async function runFused(fused: FusedSampler, info: CardInfo, asked: SamplerParam
     }
     if (!unstable) await rebase() // the rejections of the last calls
   } finally {
-    for (const tensor of [carry.x, carry.rejected, carry.unstable]) tensor.dispose()
+    driver.dispose()
   }
   batcher.flush()
   const seconds = (performance.now() - t0) / 1000
   const made = lastFrame - startIndex
-  const result: EngineResult = { framesPerSecond: seconds > 0 ? made / seconds : 0, rejections, engine: 'fused', framesMade: made, readBacks, ...(stateLocation ? { stateLocation } : {}) }
+  const result: EngineResult = { framesPerSecond: seconds > 0 ? made / seconds : 0, rejections, engine: 'fused', framesMade: made, readBacks, ...(stateLocation ? { stateLocation } : {}), graphCapture: driver.captured }
   if (stopped) result.stopped = true
   if (unstable) result.unstable = unstable
   return result

@@ -52,6 +52,9 @@ export interface SamplingResult {
   readBacks?: number
   /** fused engine: where the carried state lives between calls ('gpu-buffer' on WebGPU, 'cpu' on WASM) */
   stateLocation?: string
+  /** fused engine: calls replayed a captured graph (WebGPU); graphCaptureRefused says why not, when it was tried */
+  graphCapture?: boolean
+  graphCaptureRefused?: string
   /** true when stopped by the signal (frames before the stop were delivered) */
   stopped?: boolean
   /** set when the run stopped because it became unstable (frames before it were delivered) */
@@ -71,6 +74,8 @@ export interface WorkerStart {
   checkpointEvery: number
   /** 'auto' (default): fused K-step graph on WebGPU when it applies, step by step on WASM */
   engine?: 'auto' | 'fused' | 'stepwise'
+  /** WebGPU fused runs: replay a captured graph when onnxruntime can capture it (default true) */
+  graphCapture?: boolean
 }
 
 export interface WorkerStop {

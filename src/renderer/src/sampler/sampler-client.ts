@@ -26,6 +26,8 @@ export interface SamplingExtras {
    * of one per denoising step), WASM runs step by step (faster on the CPU); 'fused' / 'stepwise' force one
    */
   engine?: 'auto' | 'fused' | 'stepwise'
+  /** WebGPU fused runs: replay a captured graph when onnxruntime can capture it (default true) */
+  graphCapture?: boolean
   /** the backend decided before the run starts, and why (for 'auto': which adapter decided it) */
   onBackendChoice?: (choice: BackendDecision) => void
 }
@@ -186,6 +188,7 @@ function runWorker(req: SamplingRequest, onFrames: (start: number, frames: Float
       resumeFrom: resumeText(req.resumeFrom),
       checkpointEvery: extras.onCheckpoint ? Math.max(0, Math.floor(extras.checkpointEvery ?? 100)) : 0,
       engine: extras.engine ?? 'auto',
+      ...(extras.graphCapture === false ? { graphCapture: false } : {}),
       ...(mhFrames ? { mhFrames } : {}),
     }
     const transfer: Transferable[] = [init.buffer]

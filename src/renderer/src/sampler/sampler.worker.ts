@@ -101,7 +101,7 @@ async function loadModel(model: ArrayBuffer | string): Promise<Uint8Array> {
 }
 
 async function start(msg: WorkerStart, signal: AbortSignal): Promise<void> {
-  const input: EngineInput = { model: await loadModel(msg.model), card: msg.card, init: msg.init, params: msg.params, resumeFrom: msg.resumeFrom, checkpointEvery: msg.checkpointEvery, engine: msg.engine, ...(msg.mhFrames ? { mhFrames: msg.mhFrames } : {}) }
+  const input: EngineInput = { model: await loadModel(msg.model), card: msg.card, init: msg.init, params: msg.params, resumeFrom: msg.resumeFrom, checkpointEvery: msg.checkpointEvery, engine: msg.engine, ...(msg.graphCapture === false ? { graphCapture: false } : {}), ...(msg.mhFrames ? { mhFrames: msg.mhFrames } : {}) }
   let backend: SamplerBackend = 'wasm'
   let detail = ''
   let engine: OpenEngine | undefined
