@@ -1,10 +1,9 @@
 /**
  * onnxruntime-web WebGPU in headless Chromium against PyTorch CUDA on the same machine (issue 12),
  * ready for the first machine with a GPU: the default bridge sampler (tweedie, M = 10) on the
- * bench's score-MLP (d = 66, 256×3, the bench:nn model, no rigid-body re-alignment so the fused
- * graph runs K steps per call) at R = 1, 64, 1024, through the app's own sampler worker (the
- * component harness, as bench:ui), engine fused and stepwise; bench/torch_cuda.py runs the same
- * loop in PyTorch on CUDA. Prints adapter steps/s side by side.
+ * bench's score-MLP (d = 66, 256×3, the bench:nn model, no rigid-body superposition) at R = 1, 64, 1024, through the app's own sampler worker (the
+ * component harness, as bench:ui), engine fused (with and without graph capture) and stepwise;
+ * bench/torch_cuda.py runs the same loop in PyTorch on CUDA. Prints adapter steps/s side by side.
  *
  *   node scripts/run-ts.mjs bench/webgpu-vs-torch.ts [--replicas 1,64,1024] [--seconds 6]
  *        [--swiftshader] [--no-torch]
@@ -56,7 +55,7 @@ const flags = swiftshader
   ? ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--enable-features=Vulkan', '--use-angle=swiftshader', '--enable-unsafe-swiftshader']
   : ['--enable-unsafe-webgpu', '--enable-features=Vulkan,VulkanFromANGLE,DefaultANGLEVulkan', '--use-angle=vulkan', '--ignore-gpu-blocklist']
 const browser = await chromium.launch({ headless: true, executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: [...flags, '--no-first-run', '--disable-background-networking'] })
-const rows: Record<string, Record<number, number>> = { fused: {}, stepwise: {} }
+const rows: Record<string, Record<number, number>> = { fused: {}, 'fused, not captured': {}, stepwise: {} }
 let adapter = 'none'
 try {
   const page = await browser.newPage()
@@ -72,18 +71,20 @@ try {
   if (!swiftshader && /swiftshader/i.test(adapter)) throw new Error(`the WebGPU adapter is ${adapter} (CPU emulation), not a GPU: run with --swiftshader for a dry run`)
   const init = new Float32Array(d)
   fillNormals(init, 3, 0, 0)
-  const sample = (R: number, engine: 'fused' | 'stepwise', ms: number, frames: number): Promise<HarnessSamplerResult> =>
+  const sample = (R: number, engine: 'fused' | 'stepwise', ms: number, frames: number, graphCapture = true): Promise<HarnessSamplerResult> =>
     page.evaluate((req) => window.__harness!.runSampler(req), {
-      modelBase64, card, engine, backend: 'webgpu' as const, stopAfterMs: ms,
+      modelBase64, card, engine, graphCapture, backend: 'webgpu' as const, stopAfterMs: ms,
       init: Array.from({ length: R }, () => Array.from(init, (v) => 0.5 * v)).flat(),
       params: { mode: 'bridge' as const, scheme: 'tweedie' as const, eta, innerSteps: 1, denoiseSteps: M, sigmaMin, replicas: R, frames, seed: 1 },
     })
   await sample(1, 'fused', 0, 3) // warm-up: worker, onnxruntime, shaders
-  for (const engine of ['fused', 'stepwise'] as const) {
+  for (const row of ['fused', 'fused, not captured', 'stepwise'] as const) {
+    const engine = row === 'stepwise' ? 'stepwise' : 'fused'
     for (const R of replicas) {
-      console.error(`webgpu-vs-torch: WebGPU ${engine}, R = ${R}…`)
-      const r = await sample(R, engine, seconds * 1000, 1_000_000)
-      rows[engine]![R] = r.received - 1 >= 3 ? r.steadyFps : r.result.framesPerSecond
+      console.error(`webgpu-vs-torch: WebGPU ${row}, R = ${R}…`)
+      const r = await sample(R, engine, seconds * 1000, 1_000_000, row === 'fused')
+      if (row === 'fused' && r.result.graphCapture !== true) console.error(`webgpu-vs-torch: graph capture refused (${r.result.graphCaptureRefused ?? 'no reason given'})`)
+      rows[row]![R] = r.received - 1 >= 3 ? r.steadyFps : r.result.framesPerSecond
     }
   }
 } finally {
@@ -98,12 +99,12 @@ if (!argv.includes('--no-torch')) {
   else console.log(`(PyTorch CUDA skipped: ${(r.stderr || '').trim().split('\n').pop()})`)
 }
 console.log(`\nadapter steps/s (frames/s, each frame one adapter step of all R replicas), bridge tweedie M = ${M}; WebGPU adapter: ${adapter}${swiftshader ? ' (SwiftShader: CPU emulation, not GPU numbers)' : ''}${torch ? `; PyTorch ${torch.torch} on ${torch.device}` : ''}\n`)
-console.log('| R | WebGPU fused | WebGPU stepwise | PyTorch eager | PyTorch CUDA graph | WebGPU best / PyTorch best |')
-console.log('|---|---|---|---|---|---|')
+console.log('| R | WebGPU fused, captured | WebGPU fused, not captured | WebGPU stepwise | PyTorch eager | PyTorch CUDA graph | WebGPU best / PyTorch best |')
+console.log('|---|---|---|---|---|---|---|')
 for (const R of replicas) {
-  const w = Math.max(rows.fused![R] ?? 0, rows.stepwise![R] ?? 0)
+  const w = Math.max(rows.fused![R] ?? 0, rows['fused, not captured']![R] ?? 0, rows.stepwise![R] ?? 0)
   const te = torch?.loop_tweedie10[String(R)]
   const tg = torch?.loop_tweedie10_graph?.[String(R)]
   const tb = Math.max(te ?? 0, tg ?? 0)
-  console.log(`| ${R} | ${(rows.fused![R] ?? NaN).toFixed(1)} | ${(rows.stepwise![R] ?? NaN).toFixed(1)} | ${te?.toFixed(1) ?? '–'} | ${tg?.toFixed(1) ?? '–'} | ${tb > 0 ? (w / tb).toFixed(2) : '–'} |`)
+  console.log(`| ${R} | ${(rows.fused![R] ?? NaN).toFixed(1)} | ${(rows['fused, not captured']![R] ?? NaN).toFixed(1)} | ${(rows.stepwise![R] ?? NaN).toFixed(1)} | ${te?.toFixed(1) ?? '–'} | ${tg?.toFixed(1) ?? '–'} | ${tb > 0 ? (w / tb).toFixed(2) : '–'} |`)
 }
