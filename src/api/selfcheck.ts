@@ -6,6 +6,7 @@
  */
 import { z } from 'zod'
 import { idSchema as id } from './ids'
+import { MAX_RESOLUTION } from '../core/selfcheck/plan'
 
 export const SELF_CHECK_MODES = ['bridge', 'bridge-mh', 'tied', 'clean'] as const
 
@@ -50,7 +51,7 @@ export const SelfCheckSettings = z
     iidSamples: z.number().int().min(100).max(100_000).optional(),
     iidSteps: z.number().int().min(2).max(5000).optional(),
     /** integrator resolution: the largest drifting Δt again with this many times the reverse steps (1 = off; docs/self-check.md) */
-    resolution: z.number().min(1).max(64).optional(),
+    resolution: z.number().min(1).max(MAX_RESOLUTION).optional(),
     seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
   })
   .strict()

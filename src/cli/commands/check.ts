@@ -11,6 +11,7 @@ import { parseArgs } from '../args'
 import { UserError } from '../../core/errors'
 import { SAMPLER_MODES, type SamplerMode } from '../../core/sampler/params'
 import { SELF_CHECK_DEFAULTS, type SelfCheckReport } from '../../core/selfcheck/self-check'
+import { MAX_RESOLUTION } from '../../core/selfcheck/plan'
 import { selfCheckModelFile } from '../../services/models/self-check'
 
 const D = SELF_CHECK_DEFAULTS
@@ -74,7 +75,7 @@ function parseDtList(s: string): number[] {
 
 function resolutionFlag(k: number | undefined): number | undefined {
   if (k === undefined) return undefined
-  if (!(Number.isFinite(k) && k >= 1 && k <= 64)) fail(`--resolution must be a factor from 1 (off) to 64 (got ${k}), e.g. 4`)
+  if (!(Number.isFinite(k) && k >= 1 && k <= MAX_RESOLUTION)) fail(`--resolution must be a factor from 1 (off) to ${MAX_RESOLUTION} (got ${k}), e.g. 4`)
   return k
 }
 

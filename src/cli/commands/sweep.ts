@@ -158,8 +158,22 @@ async function create(flags: Record<string, string | number | boolean | undefine
   // the grid: each model × Δt × seed, in that order
   const combos: { model?: string; dt?: string; seed?: string }[] = []
   for (const model of models ?? [undefined]) for (const dt of dts ?? [undefined]) for (const seed of seeds ?? [undefined]) combos.push({ model, dt, seed })
+  // each file the runs name is copied into the job's models/ once, under `${stem}${n}${ext}`
   const copied = new Map<string, string>()
-  const copiedFrames = new Map<string, string>()
+  const counts = new Map<string, number>()
+  const copyOnce = async (file: string, stem: string, ext: string, alongside?: (src: string, rel: string) => Promise<void>): Promise<string> => {
+    const src = path.resolve(file)
+    let rel = copied.get(src)
+    if (rel === undefined) {
+      const n = counts.get(stem) ?? 0
+      counts.set(stem, n + 1)
+      rel = path.join('models', `${stem}${n}${ext}`)
+      await fs.copyFile(src, path.join(dir, rel))
+      await alongside?.(src, rel)
+      copied.set(src, rel)
+    }
+    return rel
+  }
   const runs: SweepRun[] = []
   const shards: SweepShard[] = []
   for (const [i, c] of combos.entries()) {
@@ -176,30 +190,16 @@ async function create(flags: Record<string, string | number | boolean | undefine
     await writeFileAtomic(path.join(dir, init), Buffer.from(prep.init.buffer, prep.init.byteOffset, prep.init.byteLength))
     argv = without(argv, INIT_ONLY)
     if (prep.modelFile !== undefined) {
-      const src = path.resolve(prep.modelFile)
-      let rel = copied.get(src)
-      if (rel === undefined) {
-        rel = path.join('models', `m${copied.size}.onnx`)
-        await fs.copyFile(src, path.join(dir, rel))
+      const rel = await copyOnce(prep.modelFile, 'm', '.onnx', async (src, to) => {
         const card = await findCard(src)
-        if (card) await fs.copyFile(card.file, path.join(dir, rel.replace(/\.onnx$/, '.card.json')))
-        copied.set(src, rel)
-      }
+        if (card) await fs.copyFile(card.file, path.join(dir, to.replace(/\.onnx$/, '.card.json')))
+      })
       argv = [...without(argv, ['model']), '--model', rel]
     }
     // the covariance kernel's frames travel with the job like the model (runShardTask resolves the
     // path in the job folder), so a sweep from another folder or machine finds them
     const mhFrames = valueOf(argv, 'mh-frames-f32')
-    if (mhFrames !== undefined) {
-      const src = path.resolve(mhFrames)
-      let rel = copiedFrames.get(src)
-      if (rel === undefined) {
-        rel = path.join('models', `mh-frames${copiedFrames.size}.f32`)
-        await fs.copyFile(src, path.join(dir, rel))
-        copiedFrames.set(src, rel)
-      }
-      argv = [...without(argv, ['mh-frames-f32']), '--mh-frames-f32', rel]
-    }
+    if (mhFrames !== undefined) argv = [...without(argv, ['mh-frames-f32']), '--mh-frames-f32', await copyOnce(mhFrames, 'mh-frames', '.f32')]
     const label = [c.model ? `model=${path.basename(c.model)}` : '', c.dt ? `dt=${c.dt}` : '', c.seed ? `seed=${c.seed}` : ''].filter(Boolean).join(' ') || 'run'
     runs.push({ id, label, args: argv, replicas: prep.replicas, frames: prep.frames, dim: prep.dim, init })
     for (const [a, n] of splitReplicas(0, prep.replicas, blocks, prep.quantum)) shards.push({ task: shards.length, run: id, replicaStart: a, replicaCount: n })

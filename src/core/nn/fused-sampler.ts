@@ -170,12 +170,24 @@ export function buildFusedSampler(spec: FusedSpec): Graph {
   const one = g.cast(g.less(g.scalar(0, 'float32'), live), 'float32')
   if (spec.trustRegion) unstable = g.mul(unstable, one)
   else rejected = g.mul(rejected, one)
-  const all = g.concat(frames.map((f) => g.unsqueeze(f, [0])), 0)
+  const all = concatFew(g, frames.map((f) => g.unsqueeze(f, [0])))
   g.output(save ? g.emit('Gather', [all, save], 'float32', ['S', B, d], { axis: { type: 'int', i: 0 } }) : all, 'frames')
   g.output(g.mul(y, one), 'state') // not the Concat's own input: onnxruntime would keep an Identity to name it
   g.output(rejected, 'rejectedOut')
   g.output(unstable, 'unstableOut')
   return g
+}
+
+/**
+ * Concat along axis 0 as a tree of Concats of at most 4 inputs: onnxruntime-web's WebGPU Concat
+ * with many inputs (16 frames, on SwiftShader) returned wrong values, while 5 were right; a kernel
+ * binds each input as a storage buffer, and devices may offer as few as 8 per shader stage.
+ */
+export function concatFew(g: Graph, parts: Tensor[], fan = 4): Tensor {
+  if (parts.length <= fan) return parts.length === 1 ? parts[0]! : g.concat(parts, 0)
+  const groups: Tensor[] = []
+  for (let i = 0; i < parts.length; i += fan) groups.push(concatFew(g, parts.slice(i, i + fan), fan))
+  return concatFew(g, groups, fan)
 }
 
 /** score emitter for the app's own architectures (parameters become initializers, shared by all copies) */

@@ -442,7 +442,7 @@ export interface ResolutionFigures {
 }
 
 /** the largest JSD of a comparison over residues, with that residue's noise scale */
-function worstJsd(eq: readonly EquilibriumComparison[]): { jsd: number; noise: number } {
+export function worstJsd(eq: readonly EquilibriumComparison[]): { jsd: number; noise: number } {
   let best = { jsd: -Infinity, noise: NaN }
   for (const e of eq) if (e.jsd > best.jsd) best = { jsd: e.jsd, noise: e.jsdNoise }
   return best

@@ -12,6 +12,8 @@ import { schemeOf, type SamplerMode } from '../sampler/params'
 
 /** the integrator-resolution factor of a default check: 4× the reverse steps (tweedie's bias falls ~16×, em's 4×) */
 export const DEFAULT_RESOLUTION = 4
+/** the largest integrator-resolution factor a check accepts (CLI and API) */
+export const MAX_RESOLUTION = 64
 
 /** i.i.d. samples drawn per batch (runSelfCheck's chunk) */
 export const IID_CHUNK = 250

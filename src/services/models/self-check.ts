@@ -12,6 +12,7 @@ import type { ModelCard, SelfCheckSummary } from '../../core/nn/card'
 import type { SamplerMode } from '../../core/sampler/params'
 import { commonFramePs, runSelfCheck, SELF_CHECK_DEFAULTS, type SelfCheckHooks, type SelfCheckOptions, type SelfCheckReport } from '../../core/selfcheck/self-check'
 import { IID_CHUNK } from '../../core/selfcheck/plan'
+import { worstJsd } from '../../core/selfcheck/compare'
 import { findCard, openModelFile, trustRegionOf } from './open'
 import { RunPool, findRunWorker } from './run-pool'
 import { alignFrames, loadTrainingFrames } from './training-data'
@@ -68,7 +69,7 @@ export function summaryOf(report: SelfCheckReport, createdAt: string): SelfCheck
       equilibriumOk: report.verdict.equilibriumOk.includes(r.dtPs),
       ...(report.verdict.equilibriumUnresolved?.includes(r.dtPs) ? { equilibriumUnresolved: true } : {}),
       kineticsOk: report.verdict.kineticsOk.includes(r.dtPs),
-      jsd: Math.max(...r.equilibrium.map((e) => e.jsd)),
+      jsd: worstJsd(r.equilibrium).jsd,
       ...(r.acceptance !== undefined ? { acceptance: r.acceptance } : {}),
       ...(r.timescale ? { timescaleError: r.timescale.error, timescaleSe: r.timescale.se } : {}),
     })),

@@ -84,6 +84,7 @@ test('sampler worker: WebGPU/WASM × fused/step-by-step equal the core sampler; 
   await test.step('fused and step by step, WASM (and WebGPU without the default model), give the frames of runTrajectory on onnxruntime-node', () => sameFrames(page, bytes, modelBase64, card, init, !haveDefault))
   if (haveDefault) await test.step('the default ala2 model: WebGPU and WASM agree with onnxruntime-node', () => defaultModel(page))
   if (haveDefault) await test.step('the default ala2 model in bridge + Metropolis with the covariance kernel: WebGPU and WASM take the accept decisions onnxruntime-node takes', () => defaultModelMetropolis(page))
+  await test.step('WebGPU, 19 steps in one fused call (captured), rigid-body model: the frames of onnxruntime-node', () => manyStepsRun(page, bytes, modelBase64, card, init))
   await test.step('fused K-step path with trust-region rejections (model without rigid-body alignment)', () => trustRegionRun(page, bytes, modelBase64, card, init, refCoords))
   await test.step('Picard windows (WebGPU and WASM) give the sequential frames at tol = 0', () => picardRun(page, bytes, modelBase64, card, init))
   await test.step('stop and errors', () => stopAndErrors(page, modelBase64, card, init))
@@ -130,6 +131,17 @@ async function sameFrames(page: Page, bytes: Uint8Array, modelBase64: string, ca
   if (gpu) diffs.webgpuFused = maxAbsDiff(gpu.frames!, ref.frames)
   console.log(`max |Δ| vs onnxruntime-node + runTrajectory (Å): ${JSON.stringify(diffs)}; wall ms ${runs.map((r) => r.wallMs.toFixed(0)).join(', ')}`)
   for (const v of Object.values(diffs)) expect(v).toBeLessThan(1e-3)
+}
+
+async function manyStepsRun(page: Page, bytes: Uint8Array, modelBase64: string, card: Record<string, unknown>, init: Float32Array): Promise<void> {
+  // M = 1: K = min(⌊128 / 2⌋, 19 steps) = 19 frames per call, more than a WebGPU Concat of the frames took in one node
+  const p = { ...params, denoiseSteps: 1, frames: 20 }
+  const gpu = await run(page, { modelBase64, card, init: Array.from(init), params: p, backend: 'webgpu', collect: true })
+  expect([gpu.result.engine, gpu.result.graphCapture, gpu.result.readBacks]).toEqual(['fused', true, 2])
+  const node = await nodeRun(bytes, card, init, p)
+  const diff = maxAbsDiff(gpu.frames!, node.frames)
+  console.log(`WebGPU, 19 steps per call: max |Δ| vs onnxruntime-node ${diff.toExponential(2)} Å`)
+  expect(diff).toBeLessThan(1e-3)
 }
 
 async function trustRegionRun(page: Page, bytes: Uint8Array, modelBase64: string, card: Record<string, unknown>, init: Float32Array, ref: Float32Array): Promise<void> {

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { Graph } from '../../../src/core/nn/graph'
-import { buildFusedSampler, archEmitter, onnxEmitter, FusedSampler, noisePerStep, type FusedMode } from '../../../src/core/nn/fused-sampler'
+import { buildFusedSampler, archEmitter, onnxEmitter, FusedSampler, noisePerStep, concatFew, type FusedMode } from '../../../src/core/nn/fused-sampler'
 import { exportModelBytes } from '../../../src/core/nn/export'
 import { initParams, paramDefs, type ArchConfig } from '../../../src/core/nn/arch'
 import { OnnxScoreModel } from '../../../src/core/score/onnx-score'
@@ -140,6 +140,22 @@ describe('fused K-step sampler graph', () => {
       expect(m.graph.nodes.filter((n) => n.opType === 'Identity' && inputs.has(n.inputs[0]!)).map((n) => n.outputs[0])).toEqual([])
       const ops = new Set(m.graph.nodes.map((n) => n.opType).filter((op) => op !== 'Identity'))
       expect([...ops].filter((op) => !gpuOps.has(op))).toEqual([])
+    }
+  })
+
+  it('concatFew: a tree of Concats of at most 4 inputs, equal to one Concat', async () => {
+    for (const n of [1, 3, 4, 5, 16, 19]) {
+      const g = new Graph('cat', 'float32')
+      const x = g.input('x', 'float32', [n, 2])
+      const parts = Array.from({ length: n }, (_, i) => g.slice(x, [i], [i + 1], [0]))
+      g.output(concatFew(g, parts), 'y')
+      const m = g.toModel()
+      expect(Math.max(0, ...m.graph.nodes.filter((nd) => nd.opType === 'Concat').map((nd) => nd.inputs.length))).toBeLessThanOrEqual(4)
+      const data = Float32Array.from({ length: 2 * n }, (_, i) => i + 0.5)
+      const session = await ort.InferenceSession.create(g.toBytes())
+      const out = await session.run({ x: new ort.Tensor('float32', data, [n, 2]) })
+      expect(Array.from(out.y!.data as Float32Array)).toEqual(Array.from(data))
+      await session.release()
     }
   })
 
