@@ -46,7 +46,7 @@ import type { OrtRuntime, OrtSession, SessionOptions } from './runtime'
 import { DEFAULT_BRIDGE_SCHEME } from '../sampler/params'
 import { EXPLOSION_LIMIT } from '../sampler/run-state'
 import type { TrustRegion } from '../sampler/trust-region'
-import { emitFinite, emitSuperpose, emitTrustInside } from './graph-superpose'
+import { emitFinite, superposer, trustTester } from './graph-superpose'
 import type { OrtTensor } from './runtime'
 
 export type FusedMode = 'bridge' | 'tied' | 'clean'
@@ -115,13 +115,16 @@ export function buildFusedSampler(spec: FusedSpec): Graph {
   const sigmaOf = (s: Tensor): Tensor => g.expand(g.reshape(s, [1]), batchShape, [B])
   const noiseAt = (off: number): Tensor => g.slice(noise, [off], [off + d], [1])
   const frames: Tensor[] = []
+  // the per-step rules' constants, once per graph
+  const superpose = spec.reference ? superposer(g, spec.reference) : undefined
+  const inTrust = spec.trustRegion ? trustTester(g, spec.trustRegion) : undefined
   // the core sampler's rules after an adapter step k from y to `next`
   const finish = (k: number, y: Tensor, next: Tensor): Tensor => {
-    let x = spec.reference ? emitSuperpose(g, next, spec.reference) : next
+    let x = superpose ? superpose(next) : next
     const isLive = g.less(g.scalar(k, 'float32'), live)
     const liveK = g.cast(isLive, 'float32')
     if (spec.trustRegion) {
-      const inside = emitTrustInside(g, x, spec.trustRegion) // [B, 1]
+      const inside = inTrust!(x) // [B, 1]
       x = g.where(inside, x, y)
       rejected = g.add(rejected, g.mul(g.sub(1, g.reshape(g.cast(inside, 'float32'), [-1])), liveK))
     } else {

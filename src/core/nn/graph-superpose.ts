@@ -100,53 +100,67 @@ export function squaringsFor(reference: Float32Array): number {
  * optimal proper rotation about it, as Aligner.align does on the host.
  */
 export function emitSuperpose(g: Graph, x: Tensor, reference: Float32Array, squarings = squaringsFor(reference)): Tensor {
+  return superposer(g, reference, squarings)(x)
+}
+
+/**
+ * emitSuperpose for many frames of one graph (a fused call's K steps): the reference's constants and
+ * squaring count are made once, and each call of the returned function emits one superposition.
+ */
+export function superposer(g: Graph, reference: Float32Array, squarings = squaringsFor(reference)): (x: Tensor) => Tensor {
   const d = reference.length
   if (d % 3 !== 0 || d === 0) throw new RangeError(`superpose: the reference must have 3N values (got ${d})`)
   const N = d / 3
   const cRef = [0, 0, 0]
   for (let i = 0; i < N; i++) for (let a = 0; a < 3; a++) cRef[a]! += reference[3 * i + a]! / N
-  // x·W = N16 of the centred frame: W[(i,a), (p,q)] = Σ_b δ... = Σ_b HORN[(a,b), (p,q)] · (ref_i − c)_b (float64, then float32)
+  // x·W = N16 of the centred frame: W[(i,a), (p,q)] = Σ_b HORN[(a,b), (p,q)] · (ref_i − c)_b (float64, then float32)
   const H = hornMap()
-  const W = new Float64Array(d * 16)
+  const Wv = new Float64Array(d * 16)
   for (let i = 0; i < N; i++) {
     for (let a = 0; a < 3; a++) {
       for (let b = 0; b < 3; b++) {
         const yb = reference[3 * i + b]! - cRef[b]!
-        for (let k = 0; k < 16; k++) W[(3 * i + a) * 16 + k]! += H[(a * 3 + b) * 16 + k]! * yb
+        for (let k = 0; k < 16; k++) Wv[(3 * i + a) * 16 + k]! += H[(a * 3 + b) * 16 + k]! * yb
       }
     }
   }
-  const X = g.reshape(x, [-1, N, 3]) // [B, N, 3]
-  const cm = g.mul(g.reduceSum(X, [1], true), 1 / N) // [B, 1, 3] (ReduceSum: its axes are an input from opset 13, as inlined models of any opset ≥ 13 need)
-  const Xc = g.sub(X, cm)
-  const n16 = g.matmul(g.reshape(Xc, [-1, d]), g.constant(W, [d, 16])) // [B, 16]
+  const W = g.constant(Wv, [d, 16])
   const eye4 = g.constant([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1], [16])
-  // shift by ‖N‖_F (+ a floor so coincident atoms give N = 0 → A = I, the identity rotation as on the host)
-  const c = g.add(g.sqrt(g.reduceSum(g.mul(n16, n16), [1], true)), 1e-30) // [B, 1]
-  let A = g.reshape(g.add(n16, g.mul(c, eye4)), [-1, 4, 4]) // [B, 4, 4]
   const I4 = g.reshape(eye4, [1, 4, 4])
-  const normalise = (m: Tensor): Tensor => g.div(m, g.reduceSum(g.mul(m, I4), [1, 2], true))
-  A = normalise(A)
-  for (let s = 1; s <= squarings; s++) {
-    A = g.emit('MatMul', [A, A], 'float32', A.shape)
-    if (s % RENORM_EVERY === 0 || s === squarings) A = normalise(A)
-  }
-  // A ≈ q qᵀ: take the column of the largest diagonal entry |q_j|² (the first one on a tie)
-  const diag = g.reduceSum(g.mul(A, I4), [2]) // [B, 4]
-  // j is a top entry when diag_j ≥ diag_k for all four k (pairwise, [B, 4, 4]: no Max, which
-  // onnxruntime-web's WebGPU kernels lack, and no boolean tensor of 1 value per replica)
-  const beats = g.cast(g.greaterOrEqual(g.unsqueeze(diag, [2]), g.unsqueeze(diag, [1])), 'float32')
-  const isTop = g.cast(g.greaterOrEqual(g.reduceSum(beats, [2]), 3.5), 'float32') // [B, 4]
   // tops before j: isTop · U with U[k][j] = 1 for k < j (a MatMul: onnxruntime-web's WebGPU CumSum ran on the CPU)
-  const before = g.matmul(isTop, g.constant([0, 1, 1, 1, 0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0], [4, 4]))
-  const first = g.mul(isTop, g.cast(g.less(before, 0.5), 'float32'))
-  const qUn = g.reduceSum(g.mul(A, g.unsqueeze(first, [1])), [2]) // [B, 4]: column j of A = q·q_j
-  const q = g.div(qUn, g.sqrt(g.reduceSum(g.mul(qUn, qUn), [1], true)))
-  const q16 = g.reshape(g.mul(g.unsqueeze(q, [2]), g.unsqueeze(q, [1])), [-1, 16])
-  const R = g.reshape(g.matmul(q16, g.constant(rotationMap(), [16, 9])), [-1, 1, 3, 3]) // [B, 1, 3, 3]
-  // x'_i = R (x_i − c_m) + c_ref: Σ_c R[a, c]·Xc[i, c]
-  const rotated = g.reduceSum(g.mul(R, g.unsqueeze(Xc, [2])), [3]) // [B, N, 3]
-  return g.reshape(g.add(rotated, g.constant(cRef, [1, 1, 3])), [-1, d])
+  const U = g.constant([0, 1, 1, 1, 0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0], [4, 4])
+  const ROT = g.constant(rotationMap(), [16, 9])
+  const centre = g.constant(cRef, [1, 1, 3])
+  return (x) => {
+    const X = g.reshape(x, [-1, N, 3]) // [B, N, 3]
+    const cm = g.mul(g.reduceSum(X, [1], true), 1 / N) // [B, 1, 3] (ReduceSum: its axes are an input from opset 13, as inlined models of any opset ≥ 13 need)
+    const Xc = g.sub(X, cm)
+    const n16 = g.matmul(g.reshape(Xc, [-1, d]), W) // [B, 16]
+    // shift by ‖N‖_F (+ a floor so coincident atoms give N = 0 → A = I, the identity rotation as on the host)
+    const c = g.add(g.sqrt(g.reduceSum(g.mul(n16, n16), [1], true)), 1e-30) // [B, 1]
+    let A = g.reshape(g.add(n16, g.mul(c, eye4)), [-1, 4, 4]) // [B, 4, 4]
+    const normalise = (m: Tensor): Tensor => g.div(m, g.reduceSum(g.mul(m, I4), [1, 2], true))
+    A = normalise(A)
+    for (let s = 1; s <= squarings; s++) {
+      A = g.emit('MatMul', [A, A], 'float32', A.shape)
+      if (s % RENORM_EVERY === 0 || s === squarings) A = normalise(A)
+    }
+    // A ≈ q qᵀ: take the column of the largest diagonal entry |q_j|² (the first one on a tie)
+    const diag = g.reduceSum(g.mul(A, I4), [2]) // [B, 4]
+    // j is a top entry when diag_j ≥ diag_k for all four k (pairwise, [B, 4, 4]: no Max, which
+    // onnxruntime-web's WebGPU kernels lack, and no boolean tensor of 1 value per replica)
+    const beats = g.cast(g.greaterOrEqual(g.unsqueeze(diag, [2]), g.unsqueeze(diag, [1])), 'float32')
+    const isTop = g.cast(g.greaterOrEqual(g.reduceSum(beats, [2]), 3.5), 'float32') // [B, 4]
+    const before = g.matmul(isTop, U)
+    const first = g.mul(isTop, g.cast(g.less(before, 0.5), 'float32'))
+    const qUn = g.reduceSum(g.mul(A, g.unsqueeze(first, [1])), [2]) // [B, 4]: column j of A = q·q_j
+    const q = g.div(qUn, g.sqrt(g.reduceSum(g.mul(qUn, qUn), [1], true)))
+    const q16 = g.reshape(g.mul(g.unsqueeze(q, [2]), g.unsqueeze(q, [1])), [-1, 16])
+    const R = g.reshape(g.matmul(q16, ROT), [-1, 1, 3, 3]) // [B, 1, 3, 3]
+    // x'_i = R (x_i − c_m) + c_ref: Σ_c R[a, c]·Xc[i, c]
+    const rotated = g.reduceSum(g.mul(R, g.unsqueeze(Xc, [2])), [3]) // [B, N, 3]
+    return g.reshape(g.add(rotated, centre), [-1, d])
+  }
 }
 
 /**
@@ -155,9 +169,17 @@ export function emitSuperpose(g: Graph, x: Tensor, reference: Float32Array, squa
  * booleans (it would run on the CPU).
  */
 export function emitTrustInside(g: Graph, x: Tensor, region: { mean: Float32Array; scale: Float32Array; radius: number }): Tensor {
-  const inv = Float64Array.from(region.scale, (s) => 1 / s)
-  const z = g.mul(g.sub(x, g.constant(region.mean, [1, region.mean.length])), g.constant(inv, [1, inv.length]))
-  return g.lessOrEqual(g.reduceSum(g.mul(z, z), [1], true), region.radius * region.radius)
+  return trustTester(g, region)(x)
+}
+
+/** emitTrustInside for many frames of one graph: the region's constants are made once */
+export function trustTester(g: Graph, region: { mean: Float32Array; scale: Float32Array; radius: number }): (x: Tensor) => Tensor {
+  const mean = g.constant(region.mean, [1, region.mean.length])
+  const inv = g.constant(Float64Array.from(region.scale, (s) => 1 / s), [1, region.scale.length])
+  return (x) => {
+    const z = g.mul(g.sub(x, mean), inv)
+    return g.lessOrEqual(g.reduceSum(g.mul(z, z), [1], true), region.radius * region.radius)
+  }
 }
 
 /** [B] float32, 1 where every coordinate of x [B, d] is finite and within ±limit, else 0 */
