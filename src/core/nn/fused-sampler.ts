@@ -17,9 +17,10 @@
  *           rejected[B]      trust-region rejections so far (carried)
  *           unstable[B]      0, or the step number (from the base, 1-based) at which the replica
  *                            first left the finite range (carried; runs without a trust region)
+ *           accepted[B]      bridge-mh only: accepted Metropolis steps so far (carried)
  *   outputs frames[S, B, d]  the state after the saved steps
  *           state[B, d]      the state after all K steps (the next call's x)
- *           rejectedOut[B], unstableOut[B]   the carried counters after this call
+ *           rejectedOut[B], unstableOut[B] (, acceptedOut[B])   the carried counters after this call
  *
  *   bridge: x ← y + √(τ₀² − τ_M²)·ξ;  then for i < M, hᵢ = τᵢ² − τᵢ₊₁²:
  *     scheme em:      x ← x + hᵢ·s(x, τᵢ) + √hᵢ·zᵢ
@@ -30,9 +31,14 @@
  *     rigid-body models (bridge): superposition onto the model's reference (Horn, graph-superpose.ts);
  *     with a trust region: a result outside it is rejected and the replica keeps y;
  *     without: a coordinate that is non-finite or beyond EXPLOSION_LIMIT marks the replica unstable.
- * bridge-mh (Metropolis-corrected) is not fused (decision): its test needs the energy output, the
- * reverse path's scores and a per-step accept/reject branch per replica; buildFusedSampler refuses
- * it and the renderer engine runs it step by step (one session run per model call, WebGPU or WASM).
+ * bridge-mh (Metropolis-corrected, core/sampler/metropolis.ts; docs/sampler-integrators.md §3): the
+ *   noising path a₀ = y, …, a_M = y + √(τ₀² − τ_M²)·ξ (a Brownian bridge from the step's w noise),
+ *   the reverse path's scores s(a_{M−i}, τᵢ), the em down path (or the covariance kernel's, with
+ *   spec.mhPreconditioner) from a_M to the proposal x', the path-probability log ratio summed in
+ *   float32 per replica, the energies E(y, σ_min) and E(x', σ_min) from spec.energy, and the test
+ *   Φ(u) < exp(ln α) with the step's last normal u: a Where keeps y for a rejected replica. Each
+ *   term is written in the form without cancellation, e.g. (|d|² − |−d − h·s|²)/(2h) = −s·d − h|s|²/2.
+ *   No superposition: alignment is not density-preserving, so bridge-mh never re-aligns.
  * With the same noise this equals the step-by-step sampler up to float32 rounding. The Langevin
  * forms of rigid-body models need the rigid-body projection at every step: the caller does not fuse
  * them (it holds the ScoreModel and checks model.rigidBody).
@@ -48,18 +54,19 @@ import { EXPLOSION_LIMIT } from '../sampler/run-state'
 import type { TrustRegion } from '../sampler/trust-region'
 import { emitFinite, superposer, trustTester } from './graph-superpose'
 import type { OrtTensor } from './runtime'
+import type { MhPreconditioner } from '../sampler/metropolis'
+import { noisePerStep as coreNoisePerStep } from '../sampler/adapter-step'
 
-export type FusedMode = 'bridge' | 'tied' | 'clean'
+export type FusedMode = 'bridge' | 'bridge-mh' | 'tied' | 'clean'
 export type FusedScheme = 'em' | 'tweedie'
 
 /** why a sampler mode cannot be fused, or undefined when it can */
 export function fusedRefusal(mode: string): string | undefined {
-  if (mode === 'bridge-mh') return 'the fused graph does not run the Metropolis test of mode bridge-mh (it needs energies and a per-step accept decision); it runs step by step'
-  if (mode !== 'bridge' && mode !== 'tied' && mode !== 'clean') return `the fused graph does not know mode ${mode}`
+  if (mode !== 'bridge' && mode !== 'bridge-mh' && mode !== 'tied' && mode !== 'clean') return `the fused graph does not know mode ${mode}`
   return undefined
 }
 
-/** emits a score model into g: x[B, d] (Å), sigma[B] (Å) → score[B, d] (Å⁻¹) */
+/** emits a score model into g: x[B, d] (Å), sigma[B] (Å) → score[B, d] (Å⁻¹); an energy emitter → energy[B] */
 export type ScoreEmitter = (g: Graph, x: Tensor, sigma: Tensor) => Tensor
 
 export interface FusedSpec {
@@ -82,69 +89,103 @@ export interface FusedSpec {
   saveAll?: boolean
   /** a fixed batch (replicas) instead of a symbolic one: no run-time shape arithmetic is left in the graph (graph capture) */
   batch?: number
+  /** bridge-mh: the model's energy E(x, σ) [B] (an energy model's `energy` output) */
+  energy?: ScoreEmitter
+  /** bridge-mh: the covariance down kernel's preconditioner (core/sampler/metropolis.ts); absent: em */
+  mhPreconditioner?: MhPreconditioner
 }
 
+/** normals per adapter step and replica, the core sampler's layout (core/sampler/adapter-step.ts) */
 export function noisePerStep(mode: FusedMode, d: number, M: number): number {
-  return mode === 'bridge' ? d * (1 + M) : d
+  return coreNoisePerStep(mode, d, M)
+}
+
+/** the per-replica counters a fused graph carries from call to call (inputs; outputs add 'Out') */
+export function fusedCounters(mode: FusedMode): string[] {
+  return mode === 'bridge-mh' ? ['rejected', 'unstable', 'accepted'] : ['rejected', 'unstable']
+}
+
+/** output names of a fused graph, e.g. for onnxruntime-web's preferredOutputLocation */
+export function fusedOutputs(mode: FusedMode): string[] {
+  return ['frames', 'state', ...fusedCounters(mode).map((c) => `${c}Out`)]
 }
 
 export function buildFusedSampler(spec: FusedSpec): Graph {
   const { mode, dim: d, K, M } = spec
   const refused = fusedRefusal(mode)
   if (refused) throw new Error(`fused sampler: ${refused}`)
-  const tweedie = (spec.scheme ?? DEFAULT_BRIDGE_SCHEME) === 'tweedie'
+  const mh = mode === 'bridge-mh'
+  const bridge = mode === 'bridge' || mh
+  if (mh && spec.scheme !== undefined && spec.scheme !== 'em') throw new RangeError(`fused sampler: mode bridge-mh runs the em down path (got scheme ${spec.scheme})`)
+  if (mh && !spec.energy) throw new RangeError('fused sampler: mode bridge-mh needs the model\'s energy (an energy model)')
+  const tweedie = mode === 'bridge' && (spec.scheme ?? DEFAULT_BRIDGE_SCHEME) === 'tweedie'
   if (!(Number.isInteger(K) && K >= 1)) throw new RangeError(`fused sampler: K must be a whole number ≥ 1 (got ${K})`)
-  if (mode === 'bridge' && !(Number.isInteger(M) && M >= 1)) throw new RangeError(`fused sampler: M must be a whole number ≥ 1 (got ${M})`)
+  if (bridge && !(Number.isInteger(M) && M >= 1)) throw new RangeError(`fused sampler: M must be a whole number ≥ 1 (got ${M})`)
   if (spec.reference && (mode !== 'bridge' || spec.reference.length !== d)) {
     throw new RangeError(`fused sampler: a superposition reference needs mode bridge and ${d} values (got mode ${mode}, ${spec.reference.length} values)`)
   }
+  const pre = mh ? spec.mhPreconditioner : undefined
+  if (pre && (pre.values.length !== d || pre.vectors.length !== d * d)) throw new RangeError(`fused sampler: the preconditioner needs ${d} eigenvalues and a ${d}×${d} eigenvector matrix`)
   const P = noisePerStep(mode, d, M)
   const g = new Graph(`fused-${mode}-K${K}`, 'float32')
   const B = spec.batch ?? 'B'
   const x0 = g.input('x', 'float32', [B, d])
   const noise = g.input('noise', 'float32', [B, K * P])
   const params: Tensor[] = []
-  if (mode === 'bridge') params.push(g.input('tau', 'float32', [M + 1]))
+  if (bridge) params.push(g.input('tau', 'float32', [M + 1]))
   else params.push(g.input('eta', 'float32', []), g.input('sigma', 'float32', []))
   const save = spec.saveAll ? undefined : g.input('save', 'int64', ['S'])
   const live = g.input('live', 'float32', [])
   const t0 = g.input('t0', 'float32', [])
   let rejected = g.input('rejected', 'float32', [B])
   let unstable = g.input('unstable', 'float32', [B])
+  let accepted = mh ? g.input('accepted', 'float32', [B]) : undefined
   const batchShape = spec.batch ? g.int64s([spec.batch]) : g.slice(g.shapeOf(x0), [0], [1], [0])
   const sigmaOf = (s: Tensor): Tensor => g.expand(g.reshape(s, [1]), batchShape, [B])
-  const noiseAt = (off: number): Tensor => g.slice(noise, [off], [off + d], [1])
+  const noiseAt = (off: number, n = d): Tensor => g.slice(noise, [off], [off + n], [1])
   const frames: Tensor[] = []
   // the per-step rules' constants, once per graph
   const superpose = spec.reference ? superposer(g, spec.reference) : undefined
   const inTrust = spec.trustRegion ? trustTester(g, spec.trustRegion) : undefined
-  // the core sampler's rules after an adapter step k from y to `next`
-  const finish = (k: number, y: Tensor, next: Tensor): Tensor => {
+  // the core sampler's rules after an adapter step k from y to `next`; `acc` [B]: 1 where bridge-mh accepted
+  const finish = (k: number, y: Tensor, next: Tensor, acc?: Tensor): Tensor => {
     let x = superpose ? superpose(next) : next
     const isLive = g.less(g.scalar(k, 'float32'), live)
     const liveK = g.cast(isLive, 'float32')
+    let counts = acc ? g.mul(acc, liveK) : undefined
     if (spec.trustRegion) {
       const inside = inTrust!(x) // [B, 1]
       x = g.where(inside, x, y)
-      rejected = g.add(rejected, g.mul(g.sub(1, g.reshape(g.cast(inside, 'float32'), [-1])), liveK))
+      const insideF = g.reshape(g.cast(inside, 'float32'), [-1])
+      rejected = g.add(rejected, g.mul(g.sub(1, insideF), liveK))
+      // a step the trust region rejects is not an accepted Metropolis step (as run-state counts)
+      if (counts) counts = g.mul(counts, insideF)
     } else {
       const bad = g.mul(g.sub(1, emitFinite(g, x, EXPLOSION_LIMIT)), liveK)
       const first = g.mul(g.cast(g.lessOrEqual(unstable, 0), 'float32'), bad)
       unstable = g.add(unstable, g.mul(first, g.add(t0, k + 1)))
     }
+    if (counts) accepted = g.add(accepted!, counts)
     if (k > 0) x = g.where(isLive, x, y) // steps past `live` leave the state as it was (a call may end early at a checkpoint)
     frames.push(x)
     return x
   }
   let y = x0
-  if (mode === 'bridge') {
+  if (bridge) {
     const tau = params[0]!
     const t = Array.from({ length: M + 1 }, (_, i) => g.reshape(g.slice(tau, [i], [i + 1], [0]), []))
-    const c0 = g.sqrt(g.sub(g.mul(t[0]!, t[0]!), g.mul(t[M]!, t[M]!)))
-    const h = Array.from({ length: M }, (_, i) => g.sub(g.mul(t[i]!, t[i]!), g.mul(t[i + 1]!, t[i + 1]!)))
+    const t2 = t.map((ti) => g.mul(ti, ti))
+    const c0 = g.sqrt(g.sub(t2[0]!, t2[M]!))
+    const h = Array.from({ length: M }, (_, i) => g.sub(t2[i]!, t2[i + 1]!))
     const gh = h.map((hi) => g.sqrt(hi))
     const sig = t.slice(0, M).map(sigmaOf)
+    const mhStep = mh ? metropolisStep(g, spec, { t2, h, gh, c0, sig, sigMin: sigmaOf(t[M]!), noiseAt, P }) : undefined
     for (let k = 0; k < K; k++) {
+      if (mhStep) {
+        const { next, acc } = mhStep(k, y)
+        y = finish(k, y, next, acc)
+        continue
+      }
       let x = g.add(y, g.mul(noiseAt(k * P), c0))
       for (let i = 0; i < M; i++) {
         const s = spec.score(g, x, sig[i]!)
@@ -178,7 +219,111 @@ export function buildFusedSampler(spec: FusedSpec): Graph {
   g.output(g.mul(y, one), 'state') // not the Concat's own input: onnxruntime would keep an Identity to name it
   g.output(rejected, 'rejectedOut')
   g.output(unstable, 'unstableOut')
+  if (accepted) g.output(accepted, 'acceptedOut')
   return g
+}
+
+interface MhParts {
+  /** τᵢ² (i = 0 … M), hᵢ = τᵢ² − τᵢ₊₁², √hᵢ, c₀ = √(τ₀² − τ_M²) */
+  t2: Tensor[]
+  h: Tensor[]
+  gh: Tensor[]
+  c0: Tensor
+  /** τᵢ and σ_min, expanded to [B] */
+  sig: Tensor[]
+  sigMin: Tensor
+  noiseAt: (off: number, n?: number) => Tensor
+  P: number
+}
+
+/**
+ * The Metropolis-corrected bridge step (mode bridge-mh) in the graph: returns, for adapter step k
+ * from y [B, d], the next state (the proposal where accepted, else y) and acc [B] (1 accepted, 0
+ * not). Noise of step k (core/sampler/adapter-step.ts): ξ, z₀ … z_{M−1}, w₀ … w_{M−2}, u.
+ */
+function metropolisStep(g: Graph, spec: FusedSpec, parts: MhParts): (k: number, y: Tensor) => { next: Tensor; acc: Tensor } {
+  const { dim: d, M } = spec
+  const { t2, h, gh, c0, sig, sigMin, noiseAt, P } = parts
+  const energy = spec.energy!
+  // the Brownian bridge of the noising path: from a_j (level τ_{M−j}) one step up, given a_M
+  const bw: Tensor[] = []
+  const bs: Tensor[] = []
+  for (let j = 0; j < M - 1; j++) {
+    const hu = h[M - j - 1]!
+    const Rj = g.sub(t2[0]!, t2[M - j]!)
+    bw.push(g.div(hu, Rj))
+    bs.push(g.sqrt(g.div(g.mul(hu, g.sub(Rj, hu)), Rj)))
+  }
+  // the covariance kernel: Q, Qᵀ and per step i the mode variances cᵢₖ = hᵢ(λₖ + τᵢ₊₁²)/(λₖ + τᵢ²)
+  const pre = spec.mhPreconditioner
+  let Q: Tensor | undefined
+  let Qt: Tensor | undefined
+  const sqrtC: Tensor[] = []
+  const invC: Tensor[] = []
+  if (pre) {
+    const qt = new Float32Array(d * d)
+    for (let j = 0; j < d; j++) for (let k = 0; k < d; k++) qt[k * d + j] = pre.vectors[j * d + k]!
+    Q = g.constant(Float32Array.from(pre.vectors), [d, d])
+    Qt = g.constant(qt, [d, d])
+    const lam = g.constant(Float32Array.from(pre.values, (v) => Math.max(0, v)), [d])
+    for (let i = 0; i < M; i++) {
+      const c = g.div(g.mul(h[i]!, g.add(lam, t2[i + 1]!)), g.add(lam, t2[i]!))
+      sqrtC.push(g.sqrt(c))
+      invC.push(g.reciprocal(c))
+    }
+  }
+  const rows = (x: Tensor): Tensor => g.reduceSum(x, [1], true) // [B, d] → [B, 1]
+  const half = g.scalar(0.5, 'float32')
+  const wOff = d * (1 + M)
+  return (k, y) => {
+    const base = k * P
+    const aM = g.add(y, g.mul(noiseAt(base), c0))
+    const a: Tensor[] = [y]
+    for (let j = 0; j < M - 1; j++) {
+      const prev = a[j]!
+      a.push(g.add(g.add(prev, g.mul(g.sub(aM, prev), bw[j]!)), g.mul(noiseAt(base + wOff + j * d), bs[j]!)))
+    }
+    a.push(aM)
+    let logr: Tensor | undefined
+    const term = (v: Tensor): void => {
+      logr = logr ? g.add(logr, v) : v
+    }
+    // the reverse path: + |dᵢ|²/(2hᵢ) − |rᵢ|²_{Cᵢ}/2 with dᵢ = a_{M−i} − a_{M−i−1}, rᵢ = −dᵢ − hᵢ·s(a_{M−i}, τᵢ)
+    for (let i = 0; i < M; i++) {
+      const upper = a[M - i]!
+      const s = spec.score(g, upper, sig[i]!)
+      const diff = g.sub(upper, a[M - i - 1]!)
+      if (pre) {
+        const p = g.matmul(g.neg(g.add(diff, g.mul(s, h[i]!))), Q!)
+        term(g.sub(g.div(rows(g.mul(diff, diff)), g.mul(h[i]!, 2)), g.mul(rows(g.mul(g.mul(p, p), invC[i]!)), half)))
+      } else term(g.neg(g.add(rows(g.mul(s, diff)), g.mul(rows(g.mul(s, s)), g.mul(h[i]!, half)))))
+    }
+    // the down path from a_M: − |b' − b|²/(2hᵢ) + |b' − b − hᵢs|²_{Cᵢ}/2, the residual being the step's own noise
+    let b = aM
+    for (let i = 0; i < M; i++) {
+      const s = spec.score(g, b, sig[i]!)
+      const z = noiseAt(base + (1 + i) * d)
+      const hs = g.mul(s, h[i]!)
+      if (pre) {
+        const v = g.matmul(g.mul(z, sqrtC[i]!), Qt!)
+        const step = g.add(hs, v)
+        term(g.sub(g.mul(rows(g.mul(z, z)), half), g.div(rows(g.mul(step, step)), g.mul(h[i]!, 2))))
+        b = g.add(g.add(b, hs), v)
+      } else {
+        const v = g.mul(z, gh[i]!)
+        term(g.neg(g.add(rows(g.mul(s, v)), g.mul(rows(g.mul(s, s)), g.mul(h[i]!, half)))))
+        b = g.add(g.add(b, hs), v)
+      }
+    }
+    const ey = g.reshape(energy(g, y, sigMin), [-1, 1])
+    const ex = g.reshape(energy(g, b, sigMin), [-1, 1])
+    const logAlpha = g.add(logr!, g.sub(ey, ex)) // [B, 1]
+    // Φ(u) < α, with Φ(u) = (1 + erf(u/√2))/2: false for a NaN ratio (a non-finite proposal), as the core's test
+    const u = noiseAt(base + P - 1, 1)
+    const phi = g.mul(g.add(g.emit('Erf', [g.mul(u, Math.SQRT1_2)], 'float32', u.shape), 1), half)
+    const acc = g.less(phi, g.exp(logAlpha)) // [B, 1]
+    return { next: g.where(acc, b, y), acc: g.reshape(g.cast(acc, 'float32'), [-1]) }
+  }
 }
 
 /**
@@ -208,9 +353,10 @@ export function archEmitter(cfg: ArchConfig, params: Float32Array[], stats: Norm
  * fresh intermediate names at every call, its initializers added once. Models with control-flow
  * subgraphs (If/Loop/Scan) or non-default domains other than com.microsoft are refused.
  */
-export function onnxEmitter(model: ModelData | Uint8Array): { emit: ScoreEmitter; opset: number } {
+export function onnxEmitter(model: ModelData | Uint8Array): { emit: ScoreEmitter; opset: number; energy?: ScoreEmitter } {
   const inlined = inlineOnnx(model, 'm/', 'fused sampler')
-  return { emit: (g, x, sigma) => inlined.emit(g, x, sigma).get('score')!, opset: inlined.opset }
+  const energy: ScoreEmitter | undefined = inlined.outputs.includes('energy') ? (g, x, sigma) => inlined.emit(g, x, sigma).get('energy')! : undefined
+  return { emit: (g, x, sigma) => inlined.emit(g, x, sigma).get('score')!, opset: inlined.opset, ...(energy ? { energy } : {}) }
 }
 
 /** what a fused call carries to the next: the state and the per-replica counters (on the device when the session keeps outputs there) */
@@ -218,6 +364,13 @@ export interface FusedCarry {
   x: OrtTensor
   rejected: OrtTensor
   unstable: OrtTensor
+  /** bridge-mh: accepted Metropolis steps */
+  accepted?: OrtTensor
+}
+
+/** the carry's tensors (to dispose) */
+function carried(c: FusedCarry): OrtTensor[] {
+  return c.accepted ? [c.x, c.rejected, c.unstable, c.accepted] : [c.x, c.rejected, c.unstable]
 }
 
 /** one call's results: the saved frames [S, B, d] and the carry for the next call (tensors the caller must read or dispose) */
@@ -242,6 +395,8 @@ export interface FusedDriver {
   frames(save: readonly number[]): Promise<Float32Array>
   rejected(): Promise<Float32Array>
   unstable(): Promise<Float32Array>
+  /** bridge-mh: accepted Metropolis steps per replica since the last reset */
+  accepted(): Promise<Float32Array>
   /** sets the carried counters to zero */
   resetCounters(): Promise<void>
   dispose(): void
@@ -253,9 +408,6 @@ export function pickSteps(frames: Float32Array, save: readonly number[], row: nu
   save.forEach((j, i) => out.set(frames.subarray(j * row, (j + 1) * row), i * row))
   return out
 }
-
-/** output names of the fused graph, e.g. for onnxruntime-web's preferredOutputLocation */
-export const FUSED_OUTPUTS = ['frames', 'state', 'rejectedOut', 'unstableOut'] as const
 
 /** a session over a fused graph: one call = K adapter steps for a batch */
 export class FusedSampler {
@@ -283,7 +435,7 @@ export class FusedSampler {
     if (!this.saveAll && (save.length === 0 || save.some((j) => !(Number.isInteger(j) && j >= 0 && j < this.K)))) throw new RangeError(`fused sampler: save must list steps in [0, ${this.K}) (got [${save.join(', ')}])`)
     const feeds: Record<string, OrtTensor> = { live: new T('float32', Float32Array.of(live), []), t0: new T('float32', Float32Array.of(t0), []) }
     if (!this.saveAll) feeds.save = new T('int64', BigInt64Array.from(save, (j) => BigInt(j)), [save.length])
-    if (this.mode === 'bridge') {
+    if (this.mode === 'bridge' || this.mode === 'bridge-mh') {
       if (grid.length !== this.M + 1) throw new RangeError(`fused sampler: τ grid has ${grid.length} values, expected M + 1 = ${this.M + 1}`)
       feeds.tau = new T('float32', Float32Array.from(grid), [this.M + 1])
     } else {
@@ -299,8 +451,14 @@ export class FusedSampler {
 
   /** a fresh carry on the host: state x (batch rows), zero counters */
   carryOf(x: Float32Array, batch: number): FusedCarry {
+    return { x: new this.ort.Tensor('float32', Float32Array.from(x.subarray(0, batch * this.dim)), [batch, this.dim]), ...this.zeroCounters(batch) }
+  }
+
+  /** zero counters for `batch` replicas */
+  zeroCounters(batch: number): Omit<FusedCarry, 'x'> {
     const T = this.ort.Tensor
-    return { x: new T('float32', Float32Array.from(x.subarray(0, batch * this.dim)), [batch, this.dim]), rejected: new T('float32', new Float32Array(batch), [batch]), unstable: new T('float32', new Float32Array(batch), [batch]) }
+    const zero = (): OrtTensor => new T('float32', new Float32Array(batch), [batch])
+    return { rejected: zero(), unstable: zero(), ...(this.mode === 'bridge-mh' ? { accepted: zero() } : {}) }
   }
 
   /**
@@ -318,9 +476,10 @@ export class FusedSampler {
       noise: new T('float32', noise.subarray(0, batch * this.noiseSize), [batch, this.noiseSize]),
       rejected: carry.rejected,
       unstable: carry.unstable,
+      ...(carry.accepted ? { accepted: carry.accepted } : {}),
     }
     const out = await this.session.run(feeds)
-    return { frames: out.frames!, carry: { x: out.state!, rejected: out.rejectedOut!, unstable: out.unstableOut! } }
+    return { frames: out.frames!, carry: { x: out.state!, rejected: out.rejectedOut!, unstable: out.unstableOut!, ...(out.acceptedOut ? { accepted: out.acceptedOut } : {}) } }
   }
 
   /** a driver that passes each call's output tensors to the next call (on the GPU with preferredOutputLocation 'gpu-buffer') */
@@ -335,7 +494,7 @@ export class FusedSampler {
       captured: false,
       advance: async (noise, grid, save, live, t0) => {
         const res = await this.advance(carry, noise, grid, save, live, t0)
-        for (const t of [carry.x, carry.rejected, carry.unstable, last]) drop(t)
+        for (const t of [...carried(carry), last]) drop(t)
         carry = res.carry
         last = res.frames
       },
@@ -345,13 +504,16 @@ export class FusedSampler {
       },
       rejected: async () => (await carry.rejected.getData()) as Float32Array,
       unstable: async () => (await carry.unstable.getData()) as Float32Array,
+      accepted: async () => {
+        if (!carry.accepted) throw new Error(`fused sampler: mode ${this.mode} counts no Metropolis steps`)
+        return (await carry.accepted.getData()) as Float32Array
+      },
       resetCounters: async () => {
-        const zeros = this.carryOf(new Float32Array(batch * this.dim), batch)
-        for (const t of [zeros.x, carry.rejected, carry.unstable]) t.dispose()
-        carry = { x: carry.x, rejected: zeros.rejected, unstable: zeros.unstable }
+        for (const t of carried(carry)) if (t !== carry.x) t.dispose()
+        carry = { x: carry.x, ...this.zeroCounters(batch) }
       },
       dispose: () => {
-        for (const t of [carry.x, carry.rejected, carry.unstable, last]) drop(t)
+        for (const t of [...carried(carry), last]) drop(t)
       },
     }
   }
@@ -361,7 +523,7 @@ export class FusedSampler {
     const carry = this.carryOf(x, batch)
     const res = await this.advance(carry, noise, grid, Array.from({ length: this.K }, (_, k) => k), this.K, 0)
     const frames = (await res.frames.getData(true)) as Float32Array
-    for (const t of [res.carry.x, res.carry.rejected, res.carry.unstable]) t.dispose()
+    for (const t of [...carried(res.carry), ...carried(carry)]) t.dispose()
     return frames
   }
 

@@ -83,7 +83,7 @@ test('sampler worker: WebGPU/WASM × fused/step-by-step equal the core sampler; 
   const haveDefault = existsSync(DEFAULT_ONNX)
   await test.step('fused and step by step, WASM (and WebGPU without the default model), give the frames of runTrajectory on onnxruntime-node', () => sameFrames(page, bytes, modelBase64, card, init, !haveDefault))
   if (haveDefault) await test.step('the default ala2 model: WebGPU and WASM agree with onnxruntime-node', () => defaultModel(page))
-  if (haveDefault) await test.step('the default ala2 model in bridge + Metropolis with the covariance kernel: WebGPU and WASM take the accept decisions onnxruntime-node takes', () => defaultModelMetropolis(page))
+  if (haveDefault) await test.step('the default ala2 model in bridge + Metropolis with the covariance kernel: WebGPU (the test inside the fused graph) and WASM take the accept decisions onnxruntime-node takes', () => defaultModelMetropolis(page))
   await test.step('WebGPU, 19 steps in one fused call (captured), rigid-body model: the frames of onnxruntime-node', () => manyStepsRun(page, bytes, modelBase64, card, init))
   await test.step('fused K-step path with trust-region rejections (model without rigid-body alignment)', () => trustRegionRun(page, bytes, modelBase64, card, init, refCoords))
   await test.step('Picard windows (WebGPU and WASM) give the sequential frames at tol = 0', () => picardRun(page, bytes, modelBase64, card, init))
@@ -275,7 +275,8 @@ async function defaultModelMetropolis(page: Page): Promise<void> {
   const wasm = await run(page, base)
   const gpu = await run(page, { ...base, backend: 'webgpu' })
   expect([wasm.result.backend, gpu.result.backend]).toEqual(['wasm', 'webgpu'])
-  expect([wasm.result.engine, gpu.result.engine]).toEqual(['stepwise', 'stepwise'])
+  // on WebGPU the Metropolis test runs inside the fused, captured graph (K = ⌊128/22⌋ = 5 steps per call, 2 calls)
+  expect([wasm.result.engine, gpu.result.engine, gpu.result.graphCapture]).toEqual(['stepwise', 'fused', true])
   // the same run in Node: the core sampler with the preconditioner the worker builds
   const session = await ortNode.InferenceSession.create(bytes)
   const tr = card.trustRegion

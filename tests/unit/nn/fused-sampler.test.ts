@@ -110,7 +110,9 @@ describe('fused K-step sampler graph', () => {
   it('output frames[K, B, d] with a symbolic batch; the graph holds K·M model copies (2·K·M for the tweedie scheme) sharing one set of weights', () => {
     const tw = buildFusedSampler({ mode: 'bridge', dim: d, K: 3, M: 2, score: archEmitter(cfg, params, stats) }).toModel()
     expect(tw.graph.nodes.filter((n) => n.opType === 'MatMul').length).toBe(2 * 3 * 2 * (2 * cfg.depth + 1))
-    expect(() => buildFusedSampler({ mode: 'bridge-mh' as 'bridge', dim: d, K: 1, M: 2, score: archEmitter(cfg, params, stats) })).toThrow(/bridge-mh.*step by step/)
+    // bridge-mh needs the energy, and runs em only
+    expect(() => buildFusedSampler({ mode: 'bridge-mh', dim: d, K: 1, M: 2, score: archEmitter(cfg, params, stats) })).toThrow(/bridge-mh needs the model's energy/)
+    expect(() => buildFusedSampler({ mode: 'bridge-mh', scheme: 'tweedie', dim: d, K: 1, M: 2, score: archEmitter(cfg, params, stats), energy: archEmitter(cfg, params, stats) })).toThrow(/em down path/)
     const g = buildFusedSampler({ mode: 'bridge', scheme: 'em', dim: d, K: 3, M: 2, score: archEmitter(cfg, params, stats) })
     const m = g.toModel()
     expect(m.graph.outputs[0]).toEqual({ name: 'frames', elemType: 1, shape: ['S', 'B', d] })
@@ -132,8 +134,16 @@ describe('fused K-step sampler graph', () => {
     const card = JSON.parse(readFileSync(path.join(root, 'ala2-default.card.json'), 'utf8')) as { reference: number[]; trustRegion: { mean: number[]; scale: number[]; radius: number } }
     const em = onnxEmitter(new Uint8Array(readFileSync(path.join(root, 'ala2-default.onnx'))))
     const region = { mean: Float32Array.from(card.trustRegion.mean), scale: Float32Array.from(card.trustRegion.scale), radius: card.trustRegion.radius }
-    for (const trustRegion of [region, undefined]) {
-      const g = buildFusedSampler({ mode: 'bridge', dim: 66, K: 2, M: 2, score: em.emit, opset: 18, reference: Float32Array.from(card.reference), trustRegion })
+    expect(em.energy).toBeDefined()
+    // bridge-mh with the em and the covariance down kernels (any orthonormal basis will do for the op set)
+    const eye = new Float64Array(66 * 66).map((_, i) => (i % 67 === 0 ? 1 : 0))
+    const specs = [region, undefined].flatMap((trustRegion) => [
+      { mode: 'bridge' as const, reference: Float32Array.from(card.reference), trustRegion },
+      { mode: 'bridge-mh' as const, trustRegion, energy: em.energy },
+      { mode: 'bridge-mh' as const, trustRegion, energy: em.energy, mhPreconditioner: { values: new Float64Array(66).fill(1e-3), vectors: eye } },
+    ])
+    for (const extra of specs) {
+      const g = buildFusedSampler({ dim: 66, K: 2, M: 2, score: em.emit, opset: 18, ...extra })
       // Identity nodes that only rename a tensor disappear in onnxruntime's optimiser; one from an input to an output would stay
       const m = g.toModel({ opset: 18 })
       const inputs = new Set(m.graph.inputs.map((i) => i.name))
@@ -183,5 +193,55 @@ describe('fused K-step sampler graph', () => {
     expect(Array.from((await again.carry.unstable.getData()) as Float32Array)).toEqual([0, 41, 0])
     await expect(fused.advance(carry, noise, gridFor('bridge'), [K], K, 0)).rejects.toThrow(/save must list steps in \[0, 5\)/)
     await fused.dispose()
+  })
+  it('bridge-mh on the shipped energy model: the core step\'s accept decisions and frames; a step the trust region rejects is not counted as accepted', async () => {
+    const root = path.resolve('resources/models')
+    const bytes = new Uint8Array(readFileSync(path.join(root, 'ala2-default.onnx')))
+    const card = JSON.parse(readFileSync(path.join(root, 'ala2-default.card.json'), 'utf8')) as { reference: number[] }
+    const D = 66
+    const R = 4
+    const [Kmh, Mmh, etaMh, sMin] = [4, 4, 2e-4, 0.025]
+    const session = await ort.InferenceSession.create(bytes)
+    const model = OnnxScoreModel.wrap(ortRt, session, { name: 'ala2-default', dim: D })
+    const stepper = new AdapterStep(model, { mode: 'bridge-mh', eta: etaMh, denoiseSteps: Mmh, sigmaMin: sMin }, R)
+    const P = noisePerStep('bridge-mh', D, Mmh)
+    const noise = new Float32Array(R * Kmh * P)
+    for (let b = 0; b < R; b++) fillNormals(noise, 9, b, 0, b * Kmh * P, Kmh * P)
+    // replicas start at the reference, each displaced a little (Å)
+    const x0 = new Float32Array(R * D).map((_, i) => card.reference[i % D]! + 0.01 * Math.sin(0.7 * i))
+    const y = Float32Array.from(x0)
+    const core = new Float32Array(Kmh * R * D)
+    const rows = new Float32Array(R * P)
+    const accepted = new Array<number>(R).fill(0)
+    for (let k = 0; k < Kmh; k++) {
+      for (let b = 0; b < R; b++) rows.set(noise.subarray(b * Kmh * P + k * P, b * Kmh * P + (k + 1) * P), b * P)
+      await stepper.step(y, rows, R, y)
+      stepper.accepted.forEach((a, b) => (accepted[b]! += a))
+      core.set(y, k * R * D)
+    }
+    await session.release()
+    const total = accepted.reduce((a, b) => a + b, 0)
+    // the decisions are a real mix at this small step (else the comparison below would prove little)
+    expect(total).toBeGreaterThan(0)
+    expect(total).toBeLessThan(R * Kmh)
+    const em = onnxEmitter(bytes)
+    const grid = Array.from(bridgeGrid(Math.sqrt(etaMh + sMin * sMin), sMin, Mmh))
+    const spec = { mode: 'bridge-mh' as const, dim: D, K: Kmh, M: Mmh, score: em.emit, energy: em.energy, opset: 18 }
+    const fused = await FusedSampler.create(ortRt, spec)
+    const res = await fused.advance(fused.carryOf(x0, R), noise, grid, [0, 1, 2, 3], Kmh, 0)
+    const frames = (await res.frames.getData()) as Float32Array
+    let worst = 0
+    frames.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - core[i]!))))
+    expect(worst).toBeLessThan(1e-5)
+    expect(Array.from((await res.carry.accepted!.getData()) as Float32Array)).toEqual(accepted)
+    await fused.dispose()
+    // a trust region no frame lies in: every step rejected, none counted as accepted, the state kept
+    const tiny = { mean: Float32Array.from(card.reference), scale: new Float32Array(D).fill(1), radius: 1e-6 }
+    const guarded = await FusedSampler.create(ortRt, { ...spec, trustRegion: tiny })
+    const g2 = await guarded.advance(guarded.carryOf(x0, R), noise, grid, [3], Kmh, 0)
+    expect(Array.from((await g2.carry.accepted!.getData()) as Float32Array)).toEqual([0, 0, 0, 0])
+    expect(Array.from((await g2.carry.rejected.getData()) as Float32Array)).toEqual([4, 4, 4, 4])
+    expect(Array.from((await g2.frames.getData()) as Float32Array)).toEqual(Array.from(x0))
+    await guarded.dispose()
   })
 })

@@ -1,8 +1,11 @@
 /**
- * The worker's engine in mode bridge-mh (Metropolis-corrected) on onnxruntime-node: it falls back
- * from the fused graph to step-by-step with the reason, gives the core sampler's frames and
- * per-replica acceptance for the same seed (bit for bit: the same code over the same session
- * outputs), resumes from its checkpoints to the same acceptance, and refuses a score-only model.
+ * The worker's engine in mode bridge-mh (Metropolis-corrected) on onnxruntime-node, with both
+ * engines: step by step it gives the core sampler's frames and per-replica acceptance for the same
+ * seed bit for bit (the same code over the same session outputs); fused (the Metropolis test inside
+ * the K-step graph) it gives the same accept decisions, hence the same acceptance, and frames equal
+ * within float32 rounding (the graph sums the path's log ratio in float32 in another order: the
+ * decisions could differ only where ln u lies within ~1e-5 of ln α, and they do not here). Both
+ * resume from their checkpoints to the same acceptance, and a score-only model is refused.
  */
 import { describe, expect, it } from 'vitest'
 import * as ort from 'onnxruntime-node'
@@ -39,6 +42,14 @@ const card = { format: 'diffmd-model-card', version: 1, name: 'tiny-energy', dim
 const params: ClientSamplerParams = { mode: 'bridge-mh', eta: 0.02, innerSteps: 2, denoiseSteps: 4, sigmaMin: 0.02, replicas: R, frames: 9, seed: 3 }
 const init = new Float32Array(R * d).map((_, i) => 0.2 * Math.sin(1.3 * i))
 
+/** largest |a − b| over two runs' frames */
+function worstFrameDiff(a: Float32Array[], b: Float32Array[]): number {
+  expect(a.length).toBe(b.length)
+  let worst = 0
+  a.forEach((f, i) => f.forEach((v, k) => (worst = Math.max(worst, Math.abs(v - b[i]![k]!)))))
+  return worst
+}
+
 async function engineRun(bytes: Uint8Array, extra: Partial<EngineInput> = {}) {
   const eng = await openEngine(rt, { model: bytes, card, init, params, ...extra }, {})
   const frames: Float32Array[] = []
@@ -59,7 +70,7 @@ async function engineRun(bytes: Uint8Array, extra: Partial<EngineInput> = {}) {
 }
 
 describe('sampler worker engine, mode bridge-mh', () => {
-  it('runs step by step (fused refused with its reason) and equals the core sampler, acceptance included', async () => {
+  it('equals the core sampler, acceptance included: step by step bit for bit, fused (the default) within float32 rounding', async () => {
     const bytes = tinyEnergy()
     const session = await ort.InferenceSession.create(bytes)
     const model = OnnxScoreModel.wrap(rt, session, { name: 'tiny-energy', dim: d })
@@ -67,22 +78,28 @@ describe('sampler worker engine, mode bridge-mh', () => {
     const core: Float32Array[] = []
     const res = await runTrajectory(model, params as SamplerParams, init, { onFrame: (_f, x) => void core.push(Float32Array.from(x)) })
     await session.release()
-    const run = await engineRun(bytes, { checkpointEvery: 4 })
+    const run = await engineRun(bytes, { checkpointEvery: 4, engine: 'stepwise' })
     expect(run.engine).toBe('stepwise')
-    expect(run.reason).toMatch(/bridge-mh/)
     expect(run.frames.length).toBe(core.length)
     for (let f = 0; f < core.length; f++) expect(Array.from(run.frames[f]!)).toEqual(Array.from(core[f]!))
     expect(run.result.acceptance).toEqual(res.acceptance)
+    // fused: the engine's default here; the same decisions, frames within float32 rounding
+    const fused = await engineRun(bytes, { checkpointEvery: 4 })
+    expect(fused.engine).toBe('fused')
+    expect(worstFrameDiff(fused.frames, core)).toBeLessThan(1e-5)
+    expect(fused.result.acceptance).toEqual(res.acceptance)
+    expect(JSON.parse(fused.checkpoints[0]!).accepted).toEqual(JSON.parse(run.checkpoints[0]!).accepted)
+    const fusedResumed = await engineRun(bytes, { resumeFrom: fused.checkpoints[0] })
+    expect(worstFrameDiff(fusedResumed.frames.slice(-1), core.slice(-1))).toBeLessThan(1e-5)
+    expect(fusedResumed.result.acceptance).toEqual(res.acceptance)
     // the model is far from exact: acceptance strictly between 0 and 1 for the run as a whole
     const mean = res.acceptance!.reduce((a, b) => a + b, 0) / R
     expect(mean).toBeGreaterThan(0)
     expect(mean).toBeLessThan(1)
     // resuming from the frame-4 checkpoint reproduces the last frames and the whole run's acceptance
-    const resumed = await engineRun(bytes, { resumeFrom: run.checkpoints[0] })
+    const resumed = await engineRun(bytes, { resumeFrom: run.checkpoints[0], engine: 'stepwise' })
     expect(Array.from(resumed.frames[resumed.frames.length - 1]!)).toEqual(Array.from(core[core.length - 1]!))
     expect(resumed.result.acceptance).toEqual(res.acceptance)
-    // asking for the fused engine explicitly is a clear error
-    await expect(engineRun(bytes, { engine: 'fused' })).rejects.toThrow(/bridge-mh/)
   })
 
   it('runs the covariance down kernel from the frames it is handed: the core sampler\'s frames and acceptance, resumes exactly, refuses without frames', async () => {
@@ -101,16 +118,20 @@ describe('sampler worker engine, mode bridge-mh', () => {
     let emLast = new Float32Array(0)
     await runTrajectory(model, params as SamplerParams, init, { onFrame: (_f, x) => void (emLast = Float32Array.from(x)) })
     await session.release()
-    const run = await engineRun(bytes, { params: cov, mhFrames, checkpointEvery: 4 })
+    const run = await engineRun(bytes, { params: cov, mhFrames, checkpointEvery: 4, engine: 'stepwise' })
     expect(run.engine).toBe('stepwise')
     expect(run.frames.length).toBe(core.length)
     for (let f = 0; f < core.length; f++) expect(Array.from(run.frames[f]!)).toEqual(Array.from(core[f]!))
     expect(run.result.acceptance).toEqual(ref.acceptance)
+    const fused = await engineRun(bytes, { params: cov, mhFrames })
+    expect(fused.engine).toBe('fused')
+    expect(worstFrameDiff(fused.frames, core)).toBeLessThan(1e-5)
+    expect(fused.result.acceptance).toEqual(ref.acceptance)
     // another kernel, another chain: the frames differ from em's
     expect(Array.from(run.frames[core.length - 1]!)).not.toEqual(Array.from(emLast))
     // the checkpoints record the kernel: resuming with it is exact, resuming with em is refused
     expect(JSON.parse(run.checkpoints[0]!).params.mhKernel).toBe('covariance')
-    const resumed = await engineRun(bytes, { params: cov, mhFrames, resumeFrom: run.checkpoints[0] })
+    const resumed = await engineRun(bytes, { params: cov, mhFrames, resumeFrom: run.checkpoints[0], engine: 'stepwise' })
     expect(Array.from(resumed.frames[resumed.frames.length - 1]!)).toEqual(Array.from(core[core.length - 1]!))
     expect(resumed.result.acceptance).toEqual(ref.acceptance)
     await expect(engineRun(bytes, { resumeFrom: run.checkpoints[0] })).rejects.toThrow(/kernel|mhKernel/)
@@ -148,7 +169,8 @@ describe('sampler worker engine, mode bridge-mh', () => {
     expect(Math.max(...raw.values)).toBeGreaterThan(100 * Math.max(...a.values))
   })
 
-  it('refuses a score-only model with a one-line message', async () => {
+  it('refuses a score-only model with a one-line message (the fused graph says why it cannot run it)', async () => {
     await expect(engineRun(tinyEnergy('score-mlp'))).rejects.toThrow(/bridge-mh needs an energy model/)
+    await expect(engineRun(tinyEnergy('score-mlp'), { engine: 'fused' })).rejects.toThrow(/bridge-mh needs the model's energy output/)
   })
 })

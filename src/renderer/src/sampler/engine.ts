@@ -7,11 +7,11 @@
  * instability rules; the same checkpoints):
  *  - fused: one session run per K adapter steps (src/core/nn/fused-sampler.ts), with the core
  *    sampler's per-step rules inside the graph (rigid-body superposition, trust region, explosion
- *    test). The state and the counters are carried from call to call as the session's output
+ *    test, and bridge-mh's Metropolis test with its acceptance counts). The state and the counters are carried from call to call as the session's output
  *    tensors, which stay on the GPU on WebGPU (preferredOutputLocation 'gpu-buffer'); only calls that
  *    finish a saved frame read anything back (docs/speed.md "WebGPU: state on the device").
- *    Langevin modes of rigid-body models (projection needed) and the Metropolis-corrected mode
- *    bridge-mh (energies and accept decisions; core/nn/fused-sampler.ts) fall back to stepwise.
+ *    Langevin modes of rigid-body models (projection needed), Picard windows and bridge-mh on a
+ *    model without an energy output fall back to stepwise.
  *  - stepwise: runTrajectory (src/core/sampler/runner.ts) over OnnxScoreModel, one run per
  *    denoising step.
  */
@@ -21,11 +21,11 @@ import { OnnxScoreModel } from '../../../core/score/onnx-score'
 import { runTrajectory } from '../../../core/sampler/runner'
 import { validateParams, schemeOf, noiseOf, type SamplerParams } from '../../../core/sampler/params'
 import type { TrustRegion } from '../../../core/sampler/trust-region'
-import { bridgeGrid, evaluationsPerStep, noisePerStep } from '../../../core/sampler/adapter-step'
+import { bridgeGrid, evaluationsPerStep, modelCallsPerStep, noisePerStep } from '../../../core/sampler/adapter-step'
 import { sigmaKOf } from '../../../core/units/conversions'
 import { unstableMessage } from '../../../core/sampler/run-state'
 import { assertCompatible, checkpointFromJson, checkpointParamsOf, checkpointToJson, resumeNoise, CHECKPOINT_VERSION, type Checkpoint } from '../../../core/sampler/checkpoint'
-import { FusedSampler, FUSED_OUTPUTS, fusedRefusal, onnxEmitter, type FusedDriver, type FusedMode, type FusedSpec } from '../../../core/nn/fused-sampler'
+import { FusedSampler, fusedOutputs, fusedRefusal, onnxEmitter, type FusedDriver, type FusedMode, type FusedSpec } from '../../../core/nn/fused-sampler'
 import { capturedDriver, type GpuDevice } from './graph-capture'
 import { fillNormalsOf } from '../../../core/rng/normals'
 import { UserError } from '../../../core/errors'
@@ -194,16 +194,23 @@ export async function openEngine(ort: OrtRuntime, input: EngineInput, sessionOpt
     throw new UserError(`initial positions hold ${input.init.length} numbers, expected replicas × d = ${R} × ${d} = ${R * d}`, 'bad-param')
   }
   const rigid = !!info.reference
+  const mh = params.mode === 'bridge-mh'
+  // bridge-mh's covariance kernel: the dataset frames' covariance, once per request (fused and stepwise alike)
+  const mhPreconditioner = mh && params.mhKernel === 'covariance' ? mhPreconditionerOf(input.mhFrames, info) : undefined
   let reason: string | undefined
   if (input.engine !== 'stepwise') {
     const refused = fusedRefusal(params.mode)
     if (refused) reason = refused
     else if (params.parallel) reason = 'Picard windows run step by step (one batched call of R·W rows per denoising step)'
-    else if (rigid && params.mode !== 'bridge') reason = `mode ${params.mode} needs the rigid-body projection at every step, which the fused graph does not do`
+    else if (rigid && params.mode !== 'bridge' && !mh) reason = `mode ${params.mode} needs the rigid-body projection at every step, which the fused graph does not do`
     else {
       let emitter: ReturnType<typeof onnxEmitter> | undefined
       try {
         emitter = onnxEmitter(input.model)
+        if (mh && !emitter.energy) {
+          reason = 'mode bridge-mh needs the model\'s energy output'
+          emitter = undefined
+        }
       } catch (err) {
         reason = (err as Error).message
       }
@@ -212,8 +219,10 @@ export async function openEngine(ort: OrtRuntime, input: EngineInput, sessionOpt
         const K = fusedStepsPerCall(params, stepsLeft)
         // on a GPU the carried state and the frames stay in GPU buffers until the engine reads them
         const onGpu = (sessionOptions.executionProviders ?? []).some((ep) => (typeof ep === 'string' ? ep : ep.name) === 'webgpu')
-        const options = onGpu ? { ...sessionOptions, preferredOutputLocation: Object.fromEntries(FUSED_OUTPUTS.map((o) => [o, 'gpu-buffer' as const])) } : sessionOptions
-        const spec: FusedSpec = { mode: params.mode as FusedMode, scheme: schemeOf(params), dim: d, K, M: params.denoiseSteps, score: emitter.emit, opset: Math.max(emitter.opset, 18), reference: info.reference, trustRegion: params.trustRegion }
+        const mode = params.mode as FusedMode
+        const options = onGpu ? { ...sessionOptions, preferredOutputLocation: Object.fromEntries(fusedOutputs(mode).map((o) => [o, 'gpu-buffer' as const])) } : sessionOptions
+        // bridge-mh never re-aligns (alignment is not density-preserving), as the core sampler
+        const spec: FusedSpec = { mode, scheme: schemeOf(params), dim: d, K, M: params.denoiseSteps, score: emitter.emit, opset: Math.max(emitter.opset, 18), reference: mh ? undefined : info.reference, trustRegion: params.trustRegion, ...(mh ? { energy: emitter.energy, mhPreconditioner } : {}) }
         const sessions: FusedSampler[] = []
         let captureRefused: string | undefined
         let makeDriver: (x: Float32Array, grid: ArrayLike<number>) => Promise<FusedDriver>
@@ -269,7 +278,7 @@ export async function openEngine(ort: OrtRuntime, input: EngineInput, sessionOpt
   return {
     engine: 'stepwise',
     fallbackReason: reason,
-    run: (io) => runStepwise(model, params, input, resume, io, input.chunkValues, params.mode === 'bridge-mh' && params.mhKernel === 'covariance' ? mhPreconditionerOf(input.mhFrames, info) : undefined),
+    run: (io) => runStepwise(model, params, input, resume, io, input.chunkValues, mhPreconditioner),
     release: () => session.release().catch(() => undefined),
   }
 }
@@ -368,7 +377,8 @@ const REBASE_STEPS = 1 << 22
 async function runFused(fused: FusedSampler, makeDriver: (x: Float32Array, grid: ArrayLike<number>) => Promise<FusedDriver>, info: CardInfo, asked: SamplerParams, input: EngineInput, resume: Checkpoint | undefined, io: EngineIO): Promise<EngineResult> {
   const params = resumeNoise(asked, resume)
   const noise = noiseOf(params)
-  const model = { dim: info.dim, sigmaRange: info.sigmaRange, smoothed: true, rigidBody: !!info.reference, reference: info.reference, name: info.name, score: () => undefined }
+  // what validateParams asks of the model (openEngine has checked that a bridge-mh model has its energy output)
+  const model = { dim: info.dim, sigmaRange: info.sigmaRange, smoothed: true, rigidBody: !!info.reference, reference: info.reference, name: info.name, score: () => undefined, ...(params.mode === 'bridge-mh' ? { energy: () => undefined, hasEnergy: true } : {}) }
   validateParams(model, params)
   if (resume) assertCompatible(resume, params, info.dim, info.name)
   const R = params.replicas
@@ -378,13 +388,16 @@ async function runFused(fused: FusedSampler, makeDriver: (x: Float32Array, grid:
   const inner = params.innerSteps
   const total = (params.frames - 1) * inner
   const guarded = !!params.trustRegion
+  const mh = params.mode === 'bridge-mh'
   const grid =
-    params.mode === 'bridge'
+    params.mode === 'bridge' || mh
       ? Array.from(bridgeGrid(sigmaKOf(params.eta, params.sigmaMin), params.sigmaMin, params.denoiseSteps))
       : [params.eta, params.mode === 'tied' ? Math.sqrt(2 * params.eta) : params.sigmaMin]
-  const callsPerStep = params.mode === 'bridge' ? params.denoiseSteps : 1 // model calls the core sampler counts for one step
+  const callsPerStep = modelCallsPerStep(params.mode, params.denoiseSteps) // model calls the core sampler counts for one step
   const normals = new Float32Array(R * K * P)
   const rejections = resume ? resume.rejections.slice() : new Array<number>(R).fill(0)
+  // bridge-mh: accepted Metropolis steps per replica since step 0 of the run (a resumed run's included)
+  const accepted = mh ? (resume?.accepted ? resume.accepted.slice() : new Array<number>(R).fill(0)) : undefined
   let modelCalls = resume ? resume.modelCalls : 0
   let t = resume ? resume.step : 0
   const startIndex = resume ? resume.framesDone - 1 : 0
@@ -419,6 +432,10 @@ async function runFused(fused: FusedSampler, makeDriver: (x: Float32Array, grid:
       const rej = await counted(driver.rejected())
       for (let r = 0; r < R; r++) rejections[r]! += Math.round(rej[r]!)
     } else earlierBad = await firstUnstable()
+    if (accepted) {
+      const acc = await counted(driver.accepted())
+      for (let r = 0; r < R; r++) accepted[r]! += Math.round(acc[r]!)
+    }
     await driver.resetCounters()
     base = t
   }
@@ -459,7 +476,7 @@ async function runFused(fused: FusedSampler, makeDriver: (x: Float32Array, grid:
       if (t % cpSteps === 0 && positions) {
         batcher.flush()
         await rebase()
-        const cp: Checkpoint = { version: CHECKPOINT_VERSION, step: t, framesDone: lastFrame + 1, positions: Float32Array.from(positions), rejections: rejections.slice(), modelCalls, params: cpParams }
+        const cp: Checkpoint = { version: CHECKPOINT_VERSION, step: t, framesDone: lastFrame + 1, positions: Float32Array.from(positions), rejections: rejections.slice(), modelCalls, ...(accepted ? { accepted: accepted.slice() } : {}), params: cpParams }
         io.emitCheckpoint!(checkpointToJson(cp))
       }
       await yieldToEvents()
@@ -474,5 +491,8 @@ async function runFused(fused: FusedSampler, makeDriver: (x: Float32Array, grid:
   const result: EngineResult = { framesPerSecond: seconds > 0 ? made / seconds : 0, rejections, engine: 'fused', framesMade: made, readBacks, ...(stateLocation ? { stateLocation } : {}), graphCapture: driver.captured }
   if (stopped) result.stopped = true
   if (unstable) result.unstable = unstable
+  // per replica, accepted / adapter steps made since step 0 (as runTrajectory); an unstable run's
+  // counters after its last checkpoint are not read, so it reports none
+  else if (accepted) result.acceptance = accepted.map((a) => (t > 0 ? a / t : 0))
   return result
 }

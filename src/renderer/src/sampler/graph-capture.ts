@@ -4,8 +4,9 @@
  * call, so a call costs one submission instead of one dispatch per node from JavaScript. It needs
  * every input and output to be a GPU buffer that never changes, so this driver owns fixed buffers:
  *
- *   inputs   x, noise, the σ grid, live, t0, rejected, unstable    (written with queue.writeBuffer)
- *   outputs  frames (all K steps: the graph is built with saveAll), state, rejectedOut, unstableOut
+ *   inputs   x, noise, the σ grid, live, t0, the counters rejected, unstable (and accepted in
+ *            bridge-mh)                                              (written with queue.writeBuffer)
+ *   outputs  frames (all K steps: the graph is built with saveAll), state, the counters' …Out
  *
  * After each call it copies state → x and the counters' outputs → inputs on the GPU; it reads a
  * buffer back (through a mapped staging buffer) only when the engine asks. The first two calls are
@@ -14,7 +15,7 @@
  * after them on the device queue, and so is every later replay (a replay submits before it returns).
  */
 import type { OrtRuntime, OrtTensor } from '../../../core/nn/runtime'
-import { pickSteps, type FusedDriver, type FusedSampler } from '../../../core/nn/fused-sampler'
+import { fusedCounters, pickSteps, type FusedDriver, type FusedSampler } from '../../../core/nn/fused-sampler'
 
 /** the parts of WebGPU this driver uses (GPUBufferUsage / GPUMapMode values from the WebGPU spec) */
 interface GpuBuffer {
@@ -38,33 +39,16 @@ const COPY_DST = 0x8
 const STORAGE = 0x80
 const READ = 0x1
 
-/** float32 values of each fixed buffer */
-function sizes(fused: FusedSampler, R: number): Record<string, number> {
+/** the dims of each fixed buffer (the graph's shapes at batch R: core/nn/fused-sampler.ts) */
+function shapes(fused: FusedSampler, R: number): Record<string, number[]> {
   const d = fused.dim
-  const grid: Record<string, number> = fused.mode === 'bridge' ? { tau: fused.M + 1 } : { eta: 1, sigma: 1 }
-  return { x: R * d, noise: R * fused.noiseSize, ...grid, live: 1, t0: 1, rejected: R, unstable: R, frames: fused.K * R * d, state: R * d, rejectedOut: R, unstableOut: R }
+  const grid: Record<string, number[]> = hasTau(fused) ? { tau: [fused.M + 1] } : { eta: [], sigma: [] }
+  const counters = fusedCounters(fused.mode).flatMap((c) => [[c, [R]], [`${c}Out`, [R]]] as const)
+  return { x: [R, d], noise: [R, fused.noiseSize], ...grid, live: [], t0: [], frames: [fused.K, R, d], state: [R, d], ...Object.fromEntries(counters) }
 }
 
-function dimsOf(name: string, fused: FusedSampler, R: number): number[] {
-  const d = fused.dim
-  switch (name) {
-    case 'x':
-    case 'state':
-      return [R, d]
-    case 'noise':
-      return [R, fused.noiseSize]
-    case 'tau':
-      return [fused.M + 1]
-    case 'frames':
-      return [fused.K, R, d]
-    case 'rejected':
-    case 'unstable':
-    case 'rejectedOut':
-    case 'unstableOut':
-      return [R]
-    default:
-      return [] // eta, sigma, live, t0
-  }
+function hasTau(fused: FusedSampler): boolean {
+  return fused.mode === 'bridge' || fused.mode === 'bridge-mh'
 }
 
 /**
@@ -74,7 +58,9 @@ function dimsOf(name: string, fused: FusedSampler, R: number): number[] {
  */
 export async function capturedDriver(ort: OrtRuntime, fused: FusedSampler, device: GpuDevice, x: Float32Array, R: number, grid: ArrayLike<number>): Promise<FusedDriver> {
   if (!fused.saveAll) throw new Error('graph capture: the fused graph must return all K steps (saveAll)')
-  const n = sizes(fused, R)
+  const dims = shapes(fused, R)
+  const n = Object.fromEntries(Object.entries(dims).map(([name, s]) => [name, s.reduce((a, b) => a * b, 1)]))
+  const counters = fusedCounters(fused.mode)
   const buffers = new Map<string, GpuBuffer>()
   const tensors: Record<string, OrtTensor> = {}
   const T = ort.Tensor as unknown as { fromGpuBuffer(b: GpuBuffer, o: { dataType: 'float32'; dims: number[] }): OrtTensor }
@@ -82,16 +68,16 @@ export async function capturedDriver(ort: OrtRuntime, fused: FusedSampler, devic
     // sizes rounded up to 16 bytes: onnxruntime's WebGPU kernels bind and copy whole vec4s
     const b = device.createBuffer({ size: Math.ceil((4 * count) / 16) * 16, usage: STORAGE | COPY_SRC | COPY_DST })
     buffers.set(name, b)
-    tensors[name] = T.fromGpuBuffer(b, { dataType: 'float32', dims: dimsOf(name, fused, R) })
+    tensors[name] = T.fromGpuBuffer(b, { dataType: 'float32', dims: dims[name]! })
   }
   const buf = (name: string): GpuBuffer => buffers.get(name)!
   const write = (name: string, data: Float32Array): void => device.queue.writeBuffer(buf(name), 0, data)
-  const inputs = ['x', 'noise', ...(fused.mode === 'bridge' ? ['tau'] : ['eta', 'sigma']), 'live', 't0', 'rejected', 'unstable']
+  const inputs = ['x', 'noise', ...(hasTau(fused) ? ['tau'] : ['eta', 'sigma']), 'live', 't0', ...counters]
   const feeds = Object.fromEntries(inputs.map((k) => [k, tensors[k]!]))
-  const fetches = { frames: tensors.frames!, state: tensors.state!, rejectedOut: tensors.rejectedOut!, unstableOut: tensors.unstableOut! }
+  const fetches = Object.fromEntries(['frames', 'state', ...counters.map((c) => `${c}Out`)].map((k) => [k, tensors[k]!]))
   const gridValues = Float32Array.from(grid)
   const writeGrid = (): void => {
-    if (fused.mode === 'bridge') write('tau', gridValues)
+    if (hasTau(fused)) write('tau', gridValues)
     else {
       write('eta', gridValues.subarray(0, 1))
       write('sigma', gridValues.subarray(1, 2))
@@ -100,8 +86,7 @@ export async function capturedDriver(ort: OrtRuntime, fused: FusedSampler, devic
   const carryOver = (): void => {
     const enc = device.createCommandEncoder()
     enc.copyBufferToBuffer(buf('state'), 0, buf('x'), 0, 4 * n.x!)
-    enc.copyBufferToBuffer(buf('rejectedOut'), 0, buf('rejected'), 0, 4 * R)
-    enc.copyBufferToBuffer(buf('unstableOut'), 0, buf('unstable'), 0, 4 * R)
+    for (const c of counters) enc.copyBufferToBuffer(buf(`${c}Out`), 0, buf(c), 0, 4 * R)
     device.queue.submit([enc.finish()])
   }
   const read = async (name: string): Promise<Float32Array> => {
@@ -117,6 +102,9 @@ export async function capturedDriver(ort: OrtRuntime, fused: FusedSampler, devic
     return out
   }
   const zeros = new Float32Array(R)
+  const zeroCounters = (): void => {
+    for (const c of counters) write(c, zeros)
+  }
   const destroy = (): void => {
     for (const b of buffers.values()) b.destroy()
   }
@@ -132,8 +120,7 @@ export async function capturedDriver(ort: OrtRuntime, fused: FusedSampler, devic
     write('x', x.subarray(0, n.x!))
     write('noise', new Float32Array(n.noise!))
     for (let i = 0; i < 2; i++) {
-      write('rejected', zeros)
-      write('unstable', zeros)
+      zeroCounters()
       await call(0, 0)
     }
   } catch (err) {
@@ -141,8 +128,7 @@ export async function capturedDriver(ort: OrtRuntime, fused: FusedSampler, devic
     throw err
   }
   write('x', x.subarray(0, n.x!))
-  write('rejected', zeros)
-  write('unstable', zeros)
+  zeroCounters()
   return {
     location: 'gpu-buffer',
     captured: true,
@@ -153,10 +139,11 @@ export async function capturedDriver(ort: OrtRuntime, fused: FusedSampler, devic
     frames: async (save) => pickSteps(await read('frames'), save, R * fused.dim),
     rejected: () => read('rejected'),
     unstable: () => read('unstable'),
-    resetCounters: async () => {
-      write('rejected', zeros)
-      write('unstable', zeros)
+    accepted: async () => {
+      if (!counters.includes('accepted')) throw new Error(`fused sampler: mode ${fused.mode} counts no Metropolis steps`)
+      return read('accepted')
     },
+    resetCounters: async () => zeroCounters(),
     dispose: destroy,
   }
 }
