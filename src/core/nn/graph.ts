@@ -103,6 +103,7 @@ export class Graph {
   readonly inputs: Tensor[] = []
   readonly outputs: { tensor: Tensor; name: string }[] = []
   private readonly inits = new Map<string, TensorData>()
+  private readonly declared = new Set<Tensor>()
   private readonly producer = new Map<string, number>()
   private readonly names = new Set<string>()
   private readonly constCache = new Map<string, Tensor>()
@@ -171,6 +172,18 @@ export class Graph {
       t = this.addInit(this.fresh('k'), 'int64', [values.length], BigInt64Array.from(values.map((v) => BigInt(v))))
       this.constCache.set(key, t)
     }
+    return t
+  }
+
+  /**
+   * records t's shape (its symbolic dims included) in the model's value_info, for runtimes' shape
+   * inference: onnxruntime gives an output whose leading dim it cannot infer (Reshape with −1,
+   * Expand to a run-time shape) a fresh symbolic dim, and every node downstream another one, at a
+   * cost that grows with the graph: session creation became quadratic in the node count (57 s for
+   * a 9 700-node fused sampler). A declared 'B' stops that at the declared tensor.
+   */
+  declareShape(t: Tensor): Tensor {
+    this.declared.add(t)
     return t
   }
 
@@ -539,7 +552,7 @@ export class Graph {
       throw new ShapeError(`Expand: ${fmt(a.shape)} does not expand to ${fmt(outShape)}`)
     }
     const grad: GradRule | undefined = isFloat(a.dtype) ? (g, n, [gy]) => [gy && g.reduceTo(gy, n.inputs[0]!.shape)] : undefined
-    return this.emit('Expand', [a, shape], a.dtype, outShape, {}, grad)
+    return this.declareSymbolic(this.emit('Expand', [a, shape], a.dtype, outShape, {}, grad))
   }
 
   expandAs(a: Tensor, like: Tensor): Tensor {
@@ -582,7 +595,14 @@ export class Graph {
       } else throw bad()
     } else if (!sameSyms || inKnown !== known) throw bad()
     const grad: GradRule | undefined = isFloat(a.dtype) ? (g, n, [gy]) => [gy && g.reshapeLike(gy, n.inputs[0]!)] : undefined
-    return this.emit('Reshape', [a, this.int64s(shape)], a.dtype, out, {}, grad)
+    const r = this.emit('Reshape', [a, this.int64s(shape)], a.dtype, out, {}, grad)
+    return infer >= 0 ? this.declareSymbolic(r) : r
+  }
+
+  /** declareShape for a tensor with a symbolic dim that a runtime cannot infer (plain names only, not 'B*3') */
+  private declareSymbolic(t: Tensor): Tensor {
+    const syms = t.shape.filter((d): d is string => typeof d === 'string')
+    return syms.length > 0 && syms.every((d) => /^[A-Za-z_]\w*$/.test(d)) ? this.declareShape(t) : t
   }
 
   /** reshape a to the run-time shape of `like` (used by gradients) */
@@ -699,12 +719,15 @@ export class Graph {
       nodes.push(nd)
     })
     const vi = (t: Tensor, name = t.name) => ({ name, elemType: ONNX_DTYPE[t.dtype], shape: [...t.shape] })
+    const ends = new Set([...this.inputs.map((t) => t.name), ...this.outputs.map((o) => o.name)])
+    const valueInfo = [...this.declared].filter((t) => needed.has(t.name) && !ends.has(t.name)).map((t) => vi(t))
     return {
       name: this.name,
       nodes,
       initializers: [...this.inits.values()].filter((t) => needed.has(t.name)),
       inputs: this.inputs.map((t) => vi(t)),
       outputs: this.outputs.map((o) => vi(o.tensor, o.name)),
+      ...(valueInfo.length > 0 ? { valueInfo } : {}),
     }
   }
 

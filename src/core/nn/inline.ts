@@ -65,7 +65,9 @@ export function inlineOnnx(model: ModelData | Uint8Array, prefix: string, who: s
     for (const o of outputs) {
       const t = env.get(o)
       if (!t) throw new Error(`${who}: the model's output '${o}' is not produced by any node`)
-      result.set(o, t)
+      // the batch dim of score/energy, stated for the runtime's shape inference (Graph.declareShape):
+      // inside the copy it may be one onnxruntime cannot infer (an Expand to a run-time shape)
+      result.set(o, o === 'score' || o === 'energy' ? g.declareShape(t) : t)
     }
     return result
   }

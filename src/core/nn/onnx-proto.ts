@@ -56,6 +56,8 @@ export interface GraphData {
   initializers: TensorData[]
   inputs: ValueInfo[]
   outputs: ValueInfo[]
+  /** shapes of intermediate tensors (ONNX value_info), for runtimes' shape inference */
+  valueInfo?: ValueInfo[]
 }
 
 export interface ModelData {
@@ -183,6 +185,11 @@ function writeGraph(w: PbWriter, g: GraphData): void {
   }
   for (const v of g.outputs) {
     w.uint32(tag(12, LEN)).fork()
+    writeValueInfo(w, v)
+    w.ldelim()
+  }
+  for (const v of g.valueInfo ?? []) {
+    w.uint32(tag(13, LEN)).fork()
     writeValueInfo(w, v)
     w.ldelim()
   }
@@ -416,6 +423,7 @@ function readGraph(r: PbReader): GraphData {
     else if (field === 5) g.initializers.push(readTensor(sub(r)))
     else if (field === 11) g.inputs.push(readValueInfo(sub(r)))
     else if (field === 12) g.outputs.push(readValueInfo(sub(r)))
+    else if (field === 13) (g.valueInfo ??= []).push(readValueInfo(sub(r)))
     else r.skipType(t & 7)
   }
   return g

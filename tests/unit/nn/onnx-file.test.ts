@@ -30,6 +30,30 @@ describe('onnx protobuf', () => {
     expect(back.graph.initializers.map((t) => [t.name, t.dtype, t.dims, Array.from(t.raw)])).toEqual(m.graph.initializers.map((t) => [t.name, t.dtype, t.dims, Array.from(t.raw)]))
   })
 
+  it('value_info: a Reshape with −1 and an Expand to a run-time shape state their symbolic dims (not B*3), round-trip, and run', async () => {
+    const g = new Graph('vi')
+    const x = g.input('x', 'float32', ['B', 6])
+    const r = g.reshape(x, [-1, 2, 3]) // [B, 2, 3]: declared
+    const flat = g.reshape(x, [-1]) // ['B*6']: not a plain name, not declared
+    const kept = g.reshape(x, [0, 6]) // no −1: the runtime infers it
+    const e = g.expand(g.scalar(2), g.slice(g.shapeOf(x), [0], [1], [0]), ['B']) // [B]: declared
+    g.output(g.add(g.mul(g.reduceSum(g.reshape(r, [0, 6]), [1]), 2), e), 'y')
+    g.output(g.mul(kept, 1), 'z')
+    g.output(g.mul(flat, 1), 'f')
+    const m = g.toModel()
+    const declared = new Map(m.graph.valueInfo!.map((v) => [v.name, v.shape]))
+    expect(declared.get(r.name)).toEqual(['B', 2, 3])
+    expect(declared.get(e.name)).toEqual(['B'])
+    expect(declared.has(flat.name) || declared.has(kept.name)).toBe(false)
+    expect(decodeModel(encodeModel(m)).graph.valueInfo).toEqual(m.graph.valueInfo)
+    const data = Float32Array.from({ length: 12 }, (_, i) => i)
+    const session = await ort.InferenceSession.create(g.toBytes())
+    const out = await session.run({ x: new ort.Tensor('float32', data, [2, 6]) })
+    // row sums 15 and 51, twice each, plus 2
+    expect(Array.from(out.y!.data as Float32Array)).toEqual([32, 104])
+    await session.release()
+  })
+
   it('shape errors are caught when the graph is built, naming the op and shapes', () => {
     const g = new Graph('bad')
     const a = g.input('a', 'float32', ['B', 3])
