@@ -7,7 +7,9 @@
  * Headless Chromium here renders WebGL and WebGPU with SwiftShader (a CPU rasteriser/compute
  * emulation), so the WebGPU and NGL numbers describe this machine's CPU, not a real GPU.
  * Prints markdown tables. Options: --seconds N (per sampler measurement, default 6),
- * --replicas 1,16,256, --backends webgpu,wasm, --ngl-seconds N (default 5).
+ * --replicas 1,16,256, --backends webgpu,wasm, --ngl-seconds N (default 5), --mode bridge|bridge-mh
+ * (bridge-mh: the Metropolis-corrected step with the covariance kernel from the shipped snapshots,
+ * Δt 0.5 ps, M = 10; both engines at every R).
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
@@ -16,6 +18,7 @@ import path from 'node:path'
 import { chromium } from '@playwright/test'
 import { startTestServer } from '../tests/e2e/support/server'
 import type { HarnessSamplerResult } from '../src/renderer/harness/sampler-harness'
+import { loadTrainingFrames } from '../src/services/models/training-data'
 
 const root = process.cwd()
 if (!existsSync(path.join(root, 'package.json'))) throw new Error('run from the repository root (npm run bench:ui)')
@@ -28,6 +31,7 @@ const seconds = Number(arg('seconds', '6'))
 const replicaList = arg('replicas', '1,16,256').split(',').map(Number)
 const backends = arg('backends', 'webgpu,wasm').split(',') as ('webgpu' | 'wasm')[]
 const nglSeconds = Number(arg('ngl-seconds', '5'))
+const mode = arg('mode', 'bridge') as 'bridge' | 'bridge-mh'
 
 function run(cmd: string, args: string[]): void {
   const r = spawnSync(cmd, args, { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] })
@@ -78,7 +82,7 @@ async function main(): Promise<void> {
       modelBase64 = readFileSync(onnx).toString('base64')
       card = JSON.parse(readFileSync(onnx.replace(/\.onnx$/, '.card.json'), 'utf8')) as Record<string, unknown>
       const a = card.architecture as { width?: number; depth?: number }
-      modelName = `resources/models/ala2-default.onnx (score-MLP 66→${a.width}×${a.depth}→66)`
+      modelName = `resources/models/ala2-default.onnx (${String(card.arch ?? "score-mlp")} 66→${a.width}×${a.depth}→66)`
     } else {
       const pdb = readFileSync(path.join(root, 'resources', 'examples', 'ala2', 'ala2_reference.pdb'), 'utf8')
       const xs: number[] = []
@@ -88,7 +92,13 @@ async function main(): Promise<void> {
     }
     const reference = (card.reference ?? card.mean) as number[]
     // the bench:fidelity settings (bench/RESULTS.md): D = 0.0499 Å²/ps, Δt = 5 ps per frame, M = 20, σ_min = 0.026 Å
-    const params = { mode: 'bridge' as const, eta: 0.0499 * 5, innerSteps: 1, denoiseSteps: 20, sigmaMin: 0.026, frames: 1_000_000, seed: 1 }
+    // bridge-mh: Δt 0.5 ps, M = 10, the covariance kernel from 512 shipped snapshots (the e2e spec's settings)
+    const params =
+      mode === 'bridge-mh'
+        ? { mode, mhKernel: 'covariance' as const, eta: 0.0499 * 0.5, innerSteps: 1, denoiseSteps: 10, sigmaMin: 0.026, frames: 1_000_000, seed: 1 }
+        : { mode, eta: 0.0499 * 5, innerSteps: 1, denoiseSteps: 20, sigmaMin: 0.026, frames: 1_000_000, seed: 1 }
+    const mhFramesBase64 =
+      mode === 'bridge-mh' ? Buffer.from(Float32Array.from((await loadTrainingFrames(path.join(root, 'resources', 'examples', 'ala2', 'ala2_snapshots_all.pdb.gz'))).frames.subarray(0, 512 * reference.length)).buffer).toString('base64') : undefined
     const sample = (backend: 'webgpu' | 'wasm', R: number, ms: number, frames = params.frames, engine: 'auto' | 'fused' | 'stepwise' = 'auto'): Promise<HarnessSamplerResult> =>
       page.evaluate((req) => window.__harness!.runSampler(req), {
         engine,
@@ -98,6 +108,7 @@ async function main(): Promise<void> {
         params: { ...params, replicas: R, frames },
         backend,
         stopAfterMs: ms,
+        ...(mhFramesBase64 ? { mhFramesBase64 } : {}),
       })
 
     const rows: string[][] = []
@@ -108,7 +119,8 @@ async function main(): Promise<void> {
       // engine's own rate (first call's shader compilation included) is all there is
       const steady = r.received - 1 >= 3
       const fps = steady ? r.steadyFps : r.result.framesPerSecond
-      rows.push([backend === 'webgpu' ? 'WebGPU' : 'WASM', r.backendDetail, String(R), String(r.received - 1), f(fps) + (steady ? '' : ' *'), f(fps * R), fps > 0 ? f(1000 / fps) : '–', String(r.result.rejections.reduce((a, b) => a + b, 0))])
+      const acc = r.result.acceptance ? ` (acc. ${(r.result.acceptance.reduce((a, b) => a + b, 0) / R).toFixed(2)})` : ''
+      rows.push([backend === 'webgpu' ? 'WebGPU' : 'WASM', r.backendDetail, String(R), String(r.received - 1), f(fps) + (steady ? '' : ' *'), f(fps * R), fps > 0 ? f(1000 / fps) : '–', String(r.result.rejections.reduce((a, b) => a + b, 0)) + acc, (r.startupMs / 1000).toFixed(1)])
     }
     for (const backend of backends) {
       console.error(`bench:ui: ${backend} warm-up…`)
@@ -116,7 +128,7 @@ async function main(): Promise<void> {
       if (warm.result.backend !== backend) throw new Error(`asked for ${backend}, got ${warm.result.backend}`)
       for (const R of replicaList) await measure(backend, R)
       // the engine 'auto' did not pick (WebGPU: fused, WASM: step by step), for comparison
-      for (const R of [1, 256].filter((r) => replicaList.includes(r))) await measure(backend, R, backend === 'webgpu' ? 'stepwise' : 'fused')
+      for (const R of (mode === 'bridge-mh' ? replicaList : [1, 256]).filter((r) => replicaList.includes(r))) await measure(backend, R, backend === 'webgpu' ? 'stepwise' : 'fused')
     }
 
     // ------------------------------------------------------------- NGL playback
@@ -141,8 +153,8 @@ async function main(): Promise<void> {
     console.log(`${env.ua} headless; WebGPU adapter: ${env.webgpu}; WebGL: ${env.webgl}.`)
     console.log(`**SwiftShader: WebGPU and WebGL are emulated on the CPU — these are not GPU numbers.** ${env.cores} logical cores, load average ${load} at the end, crossOriginIsolated ${env.isolated}.\n`)
     console.log(`### Sampler worker (onnxruntime-web), ${modelName}`)
-    console.log(`Engine: 'auto' (rows 1–3 of each backend; WebGPU fused K-step graph, WASM one run per denoising step) and the other one for comparison. bridge mode, M = ${params.denoiseSteps} denoising steps per frame (η = ${params.eta.toFixed(4)} Å², σ_min = ${params.sigmaMin} Å), ${seconds} s per row after the first frame; frames/s = saved frames (all replicas together) per second, replica-frames/s = × R.\n`)
-    console.log(table(['backend', 'engine', 'R', 'frames', 'frames/s', 'replica-frames/s', 'ms/frame', 'rejections'], rows))
+    console.log(`Engine: 'auto' (rows 1–3 of each backend; WebGPU fused K-step graph, WASM one run per denoising step) and the other one for comparison. Mode ${params.mode}${mode === 'bridge-mh' ? ' (covariance kernel, acceptance per row)' : ''}, M = ${params.denoiseSteps} denoising steps per frame (η = ${params.eta.toFixed(4)} Å², σ_min = ${params.sigmaMin} Å), ${seconds} s per row after the first frame; frames/s = saved frames (all replicas together) per second, replica-frames/s = × R.\n`)
+    console.log(table(['backend', 'engine', 'R', 'frames', 'frames/s', 'replica-frames/s', 'ms/frame', 'rejections', 'start s (open + first call)'], rows))
     if (rows.some((r) => r[4]!.endsWith('*'))) console.log('\n\\* fewer than 3 frames in the window: rate over the whole run, first call (shader compilation) included.')
     console.log(`\n### NGL playback, ala2 (22 atoms, licorice), 10⁴ frames in memory\n`)
     console.log(

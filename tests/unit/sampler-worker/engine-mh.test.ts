@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import * as ort from 'onnxruntime-node'
-import { mhPreconditionerOf, openEngine, type EngineInput } from '../../../src/renderer/src/sampler/engine'
+import { cpuEngine, mhPreconditionerOf, openEngine, WASM_FUSED_MH_REPLICAS, type EngineInput } from '../../../src/renderer/src/sampler/engine'
 import { covariancePreconditioner } from '../../../src/core/sampler/metropolis'
 import { exportModelBytes } from '../../../src/core/nn/export'
 import { initParams, paramDefs, type ArchConfig } from '../../../src/core/nn/arch'
@@ -167,6 +167,14 @@ describe('sampler worker engine, mode bridge-mh', () => {
     // without a reference the rotations would count as motion: far larger variances
     const raw = mhPreconditionerOf(turned, { ...info, reference: undefined })
     expect(Math.max(...raw.values)).toBeGreaterThan(100 * Math.max(...a.values))
+  })
+
+  it('on the CPU, \'auto\' runs bridge-mh fused from 16 replicas and everything else step by step', () => {
+    expect(WASM_FUSED_MH_REPLICAS).toBe(16)
+    expect(cpuEngine({ mode: 'bridge-mh', replicas: 16 })).toBe('fused')
+    expect(cpuEngine({ mode: 'bridge-mh', replicas: 15 })).toBe('stepwise')
+    expect(cpuEngine({ mode: 'bridge', replicas: 256 })).toBe('stepwise')
+    expect(cpuEngine({ mode: 'bridge-mh', replicas: 64, parallel: { kind: 'picard', window: 4, tol: 0 } })).toBe('stepwise')
   })
 
   it('refuses a score-only model with a one-line message (the fused graph says why it cannot run it)', async () => {

@@ -170,6 +170,19 @@ export function fusedStepsPerCall(p: SamplerParams, stepsLeft: number): number {
   return Math.max(1, Math.min(64, Math.floor(128 / evals), stepsLeft))
 }
 
+/** replicas from which the WASM backend's 'auto' runs bridge-mh fused (bench/RESULTS.md "bridge-mh in the fused graph") */
+export const WASM_FUSED_MH_REPLICAS = 16
+
+/**
+ * The engine 'auto' means on the CPU (onnxruntime-web WASM): step by step, which measured faster
+ * there for bridge (bench:ui), except bridge-mh with R ≥ 16 replicas, where the fused graph (the
+ * whole Metropolis test in one call per K steps) made 1.6× the frames per second in Chromium
+ * (R = 16 and 64; R = 1: ×0.84, R = 4: ×1.15) for 5–7 s more start-up.
+ */
+export function cpuEngine(p: Pick<ClientSamplerParams, 'mode' | 'replicas' | 'parallel'>): 'fused' | 'stepwise' {
+  return p.mode === 'bridge-mh' && !p.parallel && p.replicas >= WASM_FUSED_MH_REPLICAS ? 'fused' : 'stepwise'
+}
+
 /** a model and its sessions, ready to run one request */
 export interface OpenEngine {
   readonly engine: 'fused' | 'stepwise'

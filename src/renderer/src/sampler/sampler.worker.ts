@@ -12,7 +12,7 @@ import wasmMjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.mjs?url'
 import gpuWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url'
 import gpuMjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.mjs?url'
 import type { OrtRuntime } from '../../../core/nn/runtime'
-import { openEngine, type OpenEngine, type EngineInput } from './engine'
+import { cpuEngine, openEngine, type OpenEngine, type EngineInput } from './engine'
 import type { FromWorker, SamplerBackend, ToWorker, WorkerStart } from './protocol'
 import { oneLine } from './errors'
 import { wasmThreads } from './wasm-threads'
@@ -125,9 +125,10 @@ async function start(msg: WorkerStart, signal: AbortSignal): Promise<void> {
   }
   if (!engine) {
     const ort = await runtime('wasm')
-    // on the CPU, one run per denoising step measured ~2× faster than the fused graph (bench:ui), and
-    // per-call overhead is small: 'auto' means step by step there (same frames either way)
-    const cpuInput = input.engine === 'fused' || input.engine === 'stepwise' ? input : { ...input, engine: 'stepwise' as const }
+    // on the CPU, one run per denoising step measured faster than the fused graph for bridge (bench:ui),
+    // and per-call overhead is small: 'auto' means step by step there, except bridge-mh with many
+    // replicas (cpuEngine; same frames either way, within float32 rounding)
+    const cpuInput = input.engine === 'fused' || input.engine === 'stepwise' ? input : { ...input, engine: cpuEngine(input.params) }
     engine = await openEngine(ort as unknown as OrtRuntime, cpuInput, sessionOptions('wasm'))
     detail = `WASM, ${ort.env.wasm.numThreads} thread(s)`
   }
