@@ -8,6 +8,7 @@
 import type { Graph, Tensor } from './graph'
 import type { ModelData, TensorData } from './onnx-proto'
 import { decodeModel } from './onnx-proto'
+import { inferShapes, type TensorInfo } from './shape-infer'
 
 export interface InlinedModel {
   /** emits one copy of the model's nodes into g, fed by x and sigma; returns its outputs by name */
@@ -34,7 +35,16 @@ export function inlineOnnx(model: ModelData | Uint8Array, prefix: string, who: s
   }
   const outputs = gr.outputs.map((o) => o.name)
   const perGraph = new WeakMap<Graph, Map<string, Tensor>>()
+  // the copy's tensor types and shapes, per shape of x and sigma (shape-infer.ts)
+  const infos = new Map<string, Map<string, TensorInfo>>()
+  const infoFor = (x: Tensor, sigma: Tensor): Map<string, TensorInfo> => {
+    const key = JSON.stringify([x.shape, sigma.shape])
+    let info = infos.get(key)
+    if (!info) infos.set(key, (info = inferShapes(gr, { x: { dtype: 'float32', shape: x.shape }, sigma: { dtype: 'float32', shape: sigma.shape } })))
+    return info
+  }
   const emit = (g: Graph, x: Tensor, sigma: Tensor): Map<string, Tensor> => {
+    const info = infoFor(x, sigma)
     let added = perGraph.get(g)
     if (!added) {
       perGraph.set(g, (added = new Map()))
@@ -53,12 +63,14 @@ export function inlineOnnx(model: ModelData | Uint8Array, prefix: string, who: s
       const outs = g.emitRaw(
         n.opType,
         ins,
-        n.outputs.map((o) => (o === 'score' ? { dtype: 'float32' as const, shape: x.shape } : o === 'energy' ? { dtype: 'float32' as const, shape: [x.shape[0]!] } : { dtype: 'float32' as const, shape: [] })),
+        n.outputs.map((o) => info.get(o) ?? (o === 'score' ? { dtype: 'float32' as const, shape: x.shape } : o === 'energy' ? { dtype: 'float32' as const, shape: [x.shape[0]!] } : { dtype: 'float32' as const, shape: [] })),
         n.attrs,
         n.domain
       )
       n.outputs.forEach((o, i) => {
-        if (o !== '') env.set(o, outs[i]!)
+        if (o === '') return
+        // every tensor whose type and shape are certain is stated for the runtime (Graph.declareShape)
+        env.set(o, info.has(o) ? g.declareShape(outs[i]!) : outs[i]!)
       })
     }
     const result = new Map<string, Tensor>()
