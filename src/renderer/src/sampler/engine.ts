@@ -7,9 +7,10 @@
  * instability rules; the same checkpoints):
  *  - fused: one session run per K adapter steps (src/core/nn/fused-sampler.ts), with the core
  *    sampler's per-step rules inside the graph (rigid-body superposition, trust region, explosion
- *    test, and bridge-mh's Metropolis test with its acceptance counts). The state and the counters are carried from call to call as the session's output
- *    tensors, which stay on the GPU on WebGPU (preferredOutputLocation 'gpu-buffer'); only calls that
- *    finish a saved frame read anything back (docs/speed.md "WebGPU: state on the device").
+ *    test, and bridge-mh's Metropolis test with its acceptance counts). The state and the counters
+ *    are carried from call to call as the session's output tensors, which stay on the GPU on WebGPU
+ *    (preferredOutputLocation 'gpu-buffer'); only calls that finish a saved frame read anything
+ *    back (docs/speed.md "WebGPU: state on the device").
  *    Langevin modes of rigid-body models (projection needed), Picard windows and bridge-mh on a
  *    model without an energy output fall back to stepwise.
  *  - stepwise: runTrajectory (src/core/sampler/runner.ts) over OnnxScoreModel, one run per
