@@ -135,6 +135,10 @@ describe('sampler worker engine, mode bridge-mh', () => {
     expect(Array.from(resumed.frames[resumed.frames.length - 1]!)).toEqual(Array.from(core[core.length - 1]!))
     expect(resumed.result.acceptance).toEqual(ref.acceptance)
     await expect(engineRun(bytes, { resumeFrom: run.checkpoints[0] })).rejects.toThrow(/kernel|mhKernel/)
+    // a second opening of the same request (the worker's WASM retry after a WebGPU failure) reuses the
+    // eigen-decomposition: the same frames either way
+    const again = await engineRun(bytes, { params: cov, mhFrames, engine: 'stepwise' })
+    expect(Array.from(again.frames[again.frames.length - 1]!)).toEqual(Array.from(core[core.length - 1]!))
     // no frames for the covariance: one line saying what is missing
     await expect(engineRun(bytes, { params: cov })).rejects.toThrow(/covariance down kernel needs at least 2 frames/)
   })

@@ -210,7 +210,7 @@ export async function openEngine(ort: OrtRuntime, input: EngineInput, sessionOpt
   const rigid = !!info.reference
   const mh = params.mode === 'bridge-mh'
   // bridge-mh's covariance kernel: the dataset frames' covariance, once per request (fused and stepwise alike)
-  const mhPreconditioner = mh && params.mhKernel === 'covariance' ? mhPreconditionerOf(input.mhFrames, info) : undefined
+  const mhPreconditioner = mh && params.mhKernel === 'covariance' ? cachedPreconditioner(input, info) : undefined
   let reason: string | undefined
   if (input.engine !== 'stepwise') {
     const refused = fusedRefusal(params.mode)
@@ -295,6 +295,21 @@ export async function openEngine(ort: OrtRuntime, input: EngineInput, sessionOpt
     run: (io) => runStepwise(model, params, input, resume, io, input.chunkValues, mhPreconditioner),
     release: () => session.release().catch(() => undefined),
   }
+}
+
+/**
+ * The covariance kernel's preconditioner of a request, computed once: the worker opens a request a
+ * second time on WASM when WebGPU fails, and the eigen-decomposition costs O(d³) (about 11 s at the
+ * kernel's 1 200-coordinate limit).
+ */
+const preconditioners = new WeakMap<Float32Array, { card: Record<string, unknown>; p: MhPreconditioner }>()
+function cachedPreconditioner(input: EngineInput, info: CardInfo): MhPreconditioner {
+  // keyed by the request's frames and card objects (the WASM retry passes the same ones)
+  const hit = input.mhFrames ? preconditioners.get(input.mhFrames) : undefined
+  if (hit && hit.card === input.card) return hit.p
+  const p = mhPreconditionerOf(input.mhFrames, info)
+  if (input.mhFrames) preconditioners.set(input.mhFrames, { card: input.card, p })
+  return p
 }
 
 /** the GPU device onnxruntime-web's WebGPU backend runs on, or undefined (other runtimes) */
