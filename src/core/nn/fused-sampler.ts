@@ -49,7 +49,7 @@ import { inlineOnnx } from './inline'
 import { paramInitializers, scoreInGraph, type NormStats } from './export'
 import type { ArchConfig } from './arch'
 import type { OrtRuntime, OrtSession, SessionOptions } from './runtime'
-import { DEFAULT_BRIDGE_SCHEME } from '../sampler/params'
+import { DEFAULT_BRIDGE_SCHEME, isBridgeMode } from '../sampler/params'
 import { EXPLOSION_LIMIT } from '../sampler/run-state'
 import type { TrustRegion } from '../sampler/trust-region'
 import { emitFinite, superposer, trustTester } from './graph-superpose'
@@ -115,7 +115,7 @@ export function buildFusedSampler(spec: FusedSpec): Graph {
   const refused = fusedRefusal(mode)
   if (refused) throw new Error(`fused sampler: ${refused}`)
   const mh = mode === 'bridge-mh'
-  const bridge = mode === 'bridge' || mh
+  const bridge = isBridgeMode(mode)
   if (mh && spec.scheme !== undefined && spec.scheme !== 'em') throw new RangeError(`fused sampler: mode bridge-mh runs the em down path (got scheme ${spec.scheme})`)
   if (mh && !spec.energy) throw new RangeError('fused sampler: mode bridge-mh needs the model\'s energy (an energy model)')
   const tweedie = mode === 'bridge' && (spec.scheme ?? DEFAULT_BRIDGE_SCHEME) === 'tweedie'
@@ -435,7 +435,7 @@ export class FusedSampler {
     if (!this.saveAll && (save.length === 0 || save.some((j) => !(Number.isInteger(j) && j >= 0 && j < this.K)))) throw new RangeError(`fused sampler: save must list steps in [0, ${this.K}) (got [${save.join(', ')}])`)
     const feeds: Record<string, OrtTensor> = { live: new T('float32', Float32Array.of(live), []), t0: new T('float32', Float32Array.of(t0), []) }
     if (!this.saveAll) feeds.save = new T('int64', BigInt64Array.from(save, (j) => BigInt(j)), [save.length])
-    if (this.mode === 'bridge' || this.mode === 'bridge-mh') {
+    if (isBridgeMode(this.mode)) {
       if (grid.length !== this.M + 1) throw new RangeError(`fused sampler: τ grid has ${grid.length} values, expected M + 1 = ${this.M + 1}`)
       feeds.tau = new T('float32', Float32Array.from(grid), [this.M + 1])
     } else {

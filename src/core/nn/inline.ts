@@ -45,6 +45,10 @@ export function inlineOnnx(model: ModelData | Uint8Array, prefix: string, who: s
   }
   const emit = (g: Graph, x: Tensor, sigma: Tensor): Map<string, Tensor> => {
     const info = infoFor(x, sigma)
+    const known = new Map<string, TensorInfo>([
+      ['score', { dtype: 'float32', shape: x.shape }],
+      ['energy', { dtype: 'float32', shape: [x.shape[0]!] }],
+    ])
     let added = perGraph.get(g)
     if (!added) {
       perGraph.set(g, (added = new Map()))
@@ -63,23 +67,22 @@ export function inlineOnnx(model: ModelData | Uint8Array, prefix: string, who: s
       const outs = g.emitRaw(
         n.opType,
         ins,
-        n.outputs.map((o) => info.get(o) ?? (o === 'score' ? { dtype: 'float32' as const, shape: x.shape } : o === 'energy' ? { dtype: 'float32' as const, shape: [x.shape[0]!] } : { dtype: 'float32' as const, shape: [] })),
+        n.outputs.map((o) => info.get(o) ?? known.get(o) ?? { dtype: 'float32' as const, shape: [] }),
         n.attrs,
         n.domain
       )
       n.outputs.forEach((o, i) => {
         if (o === '') return
-        // every tensor whose type and shape are certain is stated for the runtime (Graph.declareShape)
-        env.set(o, info.has(o) ? g.declareShape(outs[i]!) : outs[i]!)
+        // every tensor whose type and shape are certain is stated for the runtime (Graph.declareShape):
+        // what shape-infer.ts works out, and the contract's score/energy however the model computes them
+        env.set(o, info.has(o) || known.has(o) ? g.declareShape(outs[i]!) : outs[i]!)
       })
     }
     const result = new Map<string, Tensor>()
     for (const o of outputs) {
       const t = env.get(o)
       if (!t) throw new Error(`${who}: the model's output '${o}' is not produced by any node`)
-      // the batch dim of score/energy, stated for the runtime's shape inference (Graph.declareShape):
-      // inside the copy it may be one onnxruntime cannot infer (an Expand to a run-time shape)
-      result.set(o, o === 'score' || o === 'energy' ? g.declareShape(t) : t)
+      result.set(o, t)
     }
     return result
   }

@@ -16,6 +16,11 @@ export const ONNX_DTYPE = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, b
 export type OnnxElemType = keyof typeof ONNX_DTYPE
 const DTYPE_BY_CODE = new Map<number, OnnxElemType>(Object.entries(ONNX_DTYPE).map(([k, v]) => [v, k as OnnxElemType]))
 
+/** the element type of an ONNX TensorProto.DataType code, or undefined for codes the app does not use */
+export function elemTypeOfCode(code: number): OnnxElemType | undefined {
+  return DTYPE_BY_CODE.get(code)
+}
+
 export interface TensorData {
   name: string
   dtype: OnnxElemType

@@ -7,7 +7,7 @@
  * left out (undefined), and so is everything computed from it: a stated shape must never be wrong.
  */
 import type { Dim, DType, Shape } from './graph'
-import { ONNX_DTYPE, type GraphData, type TensorData } from './onnx-proto'
+import { elemTypeOfCode, type GraphData, type TensorData } from './onnx-proto'
 
 /** a tensor's element type and shape */
 export interface TensorInfo {
@@ -18,7 +18,7 @@ export interface TensorInfo {
 const COMPARE = new Set(['Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'Equal', 'And', 'Or', 'Not'])
 const GRAPH_TYPES = new Set<string>(['float32', 'float64', 'int64', 'bool'])
 const typeOfCode = (code: number): DType | undefined => {
-  const name = Object.entries(ONNX_DTYPE).find(([, v]) => v === code)?.[0]
+  const name = elemTypeOfCode(code)
   return name && GRAPH_TYPES.has(name) ? (name as DType) : undefined
 }
 

@@ -19,6 +19,7 @@ import { runTrajectory } from '../../../src/core/sampler/runner'
 import type { SamplerParams } from '../../../src/core/sampler/params'
 import type { OrtRuntime } from '../../../src/core/nn/runtime'
 import type { ClientSamplerParams } from '../../../src/renderer/src/sampler/protocol'
+import { worstFrameDiff } from './helpers'
 
 const rt = ort as unknown as OrtRuntime
 const d = 6
@@ -41,14 +42,6 @@ function tinyEnergy(arch: 'energy-mlp' | 'score-mlp' = 'energy-mlp'): Uint8Array
 const card = { format: 'diffmd-model-card', version: 1, name: 'tiny-energy', dim: d, aligned: false, sigmaData: 0.5, sigmaRange: [0.005, 5] }
 const params: ClientSamplerParams = { mode: 'bridge-mh', eta: 0.02, innerSteps: 2, denoiseSteps: 4, sigmaMin: 0.02, replicas: R, frames: 9, seed: 3 }
 const init = new Float32Array(R * d).map((_, i) => 0.2 * Math.sin(1.3 * i))
-
-/** largest |a − b| over two runs' frames */
-function worstFrameDiff(a: Float32Array[], b: Float32Array[]): number {
-  expect(a.length).toBe(b.length)
-  let worst = 0
-  a.forEach((f, i) => f.forEach((v, k) => (worst = Math.max(worst, Math.abs(v - b[i]![k]!)))))
-  return worst
-}
 
 async function engineRun(bytes: Uint8Array, extra: Partial<EngineInput> = {}) {
   const eng = await openEngine(rt, { model: bytes, card, init, params, ...extra }, {})

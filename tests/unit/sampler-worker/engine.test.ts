@@ -15,6 +15,7 @@ import { runTrajectory } from '../../../src/core/sampler/runner'
 import type { SamplerParams } from '../../../src/core/sampler/params'
 import type { OrtRuntime } from '../../../src/core/nn/runtime'
 import type { ClientSamplerParams } from '../../../src/renderer/src/sampler/protocol'
+import { maxAbsDiff } from './helpers'
 
 const rt = ort as unknown as OrtRuntime
 const pdb = readFileSync(path.resolve('resources/examples/ala2/ala2_reference.pdb'), 'utf8')
@@ -76,13 +77,6 @@ async function engineRun(input: Partial<EngineInput> & { card: Record<string, un
   const flat = new Float32Array(idx.length * input.params.replicas * d)
   idx.forEach((f, i) => flat.set(frames.get(f)!, i * input.params.replicas * d))
   return { engine: eng.engine, result, frames: flat, first: idx[0], last: idx[idx.length - 1], starts, checkpoints }
-}
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length)
-  let m = 0
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!))
-  return m
 }
 
 describe('sampler worker engine', () => {

@@ -20,7 +20,7 @@ import type { InferenceSession } from 'onnxruntime-common'
 import type { OrtRuntime } from '../../../core/nn/runtime'
 import { OnnxScoreModel } from '../../../core/score/onnx-score'
 import { runTrajectory } from '../../../core/sampler/runner'
-import { validateParams, schemeOf, noiseOf, type SamplerParams } from '../../../core/sampler/params'
+import { isBridgeMode, validateParams, schemeOf, noiseOf, type SamplerParams } from '../../../core/sampler/params'
 import type { TrustRegion } from '../../../core/sampler/trust-region'
 import { bridgeGrid, evaluationsPerStep, modelCallsPerStep, noisePerStep } from '../../../core/sampler/adapter-step'
 import { sigmaKOf } from '../../../core/units/conversions'
@@ -419,7 +419,7 @@ async function runFused(fused: FusedSampler, makeDriver: (x: Float32Array, grid:
   const guarded = !!params.trustRegion
   const mh = params.mode === 'bridge-mh'
   const grid =
-    params.mode === 'bridge' || mh
+    isBridgeMode(params.mode)
       ? Array.from(bridgeGrid(sigmaKOf(params.eta, params.sigmaMin), params.sigmaMin, params.denoiseSteps))
       : [params.eta, params.mode === 'tied' ? Math.sqrt(2 * params.eta) : params.sigmaMin]
   const callsPerStep = modelCallsPerStep(params.mode, params.denoiseSteps) // model calls the core sampler counts for one step

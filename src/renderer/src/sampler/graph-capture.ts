@@ -16,6 +16,7 @@
  */
 import type { OrtRuntime, OrtTensor } from '../../../core/nn/runtime'
 import { fusedCounters, pickSteps, type FusedDriver, type FusedSampler } from '../../../core/nn/fused-sampler'
+import { isBridgeMode } from '../../../core/sampler/params'
 
 /** the parts of WebGPU this driver uses (GPUBufferUsage / GPUMapMode values from the WebGPU spec) */
 interface GpuBuffer {
@@ -42,13 +43,9 @@ const READ = 0x1
 /** the dims of each fixed buffer (the graph's shapes at batch R: core/nn/fused-sampler.ts) */
 function shapes(fused: FusedSampler, R: number): Record<string, number[]> {
   const d = fused.dim
-  const grid: Record<string, number[]> = hasTau(fused) ? { tau: [fused.M + 1] } : { eta: [], sigma: [] }
+  const grid: Record<string, number[]> = isBridgeMode(fused.mode) ? { tau: [fused.M + 1] } : { eta: [], sigma: [] }
   const counters = fusedCounters(fused.mode).flatMap((c) => [[c, [R]], [`${c}Out`, [R]]] as const)
   return { x: [R, d], noise: [R, fused.noiseSize], ...grid, live: [], t0: [], frames: [fused.K, R, d], state: [R, d], ...Object.fromEntries(counters) }
-}
-
-function hasTau(fused: FusedSampler): boolean {
-  return fused.mode === 'bridge' || fused.mode === 'bridge-mh'
 }
 
 /**
@@ -72,12 +69,12 @@ export async function capturedDriver(ort: OrtRuntime, fused: FusedSampler, devic
   }
   const buf = (name: string): GpuBuffer => buffers.get(name)!
   const write = (name: string, data: Float32Array): void => device.queue.writeBuffer(buf(name), 0, data)
-  const inputs = ['x', 'noise', ...(hasTau(fused) ? ['tau'] : ['eta', 'sigma']), 'live', 't0', ...counters]
+  const inputs = ['x', 'noise', ...(isBridgeMode(fused.mode) ? ['tau'] : ['eta', 'sigma']), 'live', 't0', ...counters]
   const feeds = Object.fromEntries(inputs.map((k) => [k, tensors[k]!]))
   const fetches = Object.fromEntries(['frames', 'state', ...counters.map((c) => `${c}Out`)].map((k) => [k, tensors[k]!]))
   const gridValues = Float32Array.from(grid)
   const writeGrid = (): void => {
-    if (hasTau(fused)) write('tau', gridValues)
+    if (isBridgeMode(fused.mode)) write('tau', gridValues)
     else {
       write('eta', gridValues.subarray(0, 1))
       write('sigma', gridValues.subarray(1, 2))
