@@ -12,7 +12,9 @@
  *    consistency term (8 groups × 8 samples, docs/training.md), samples/s of the EDM batch.
  *
  *   npm run bench:nn -- [--threads T] [--seconds S] [--batches 1,64,1024] [--skip train,energy,sample,fused,loop]
- *                       [--no-torch] [--json FILE]
+ *                       [--arch score-mlp|energy-mlp] [--no-torch] [--json FILE]
+ *  --arch energy-mlp runs the sampling rows with the shipped model's architecture on both sides
+ *  (PyTorch takes the score by torch.autograd.grad, as a notebook would).
  */
 import { findRoot } from './root'
 import { benchModelParams, callsPerSecond } from './support'
@@ -45,7 +47,10 @@ const batches = arg('batches', '1,64,1024').split(',').map(Number)
 const skip = new Set(arg('skip', '').split(',').filter(Boolean))
 const ortRt = ort as unknown as OrtRuntime
 const d = 66
-const cfg: ArchConfig = { arch: 'score-mlp', dim: d, width: 256, depth: 3, embDim: 32 }
+/** --arch energy-mlp: the shipped model's architecture (score = −∇E, one backward pass per call) */
+const arch = arg('arch', 'score-mlp') as ArchConfig['arch']
+if (arch !== 'score-mlp' && arch !== 'energy-mlp') throw new Error(`--arch: expected score-mlp or energy-mlp, got ${arch}`)
+const cfg: ArchConfig = { arch, dim: d, width: 256, depth: 3, embDim: 32 }
 const M = 20
 const eta = 0.25
 const sigmaMin = 0.025
@@ -241,12 +246,12 @@ await model.dispose()
 let torch: Record<string, Record<string, number> | string | number> | undefined
 if (!argv.includes('--no-torch')) {
   const py = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'
-  const r = spawnSync(py, [path.join(root, 'bench/nn_torch.py'), '--json', '--threads', String(threads), '--seconds', String(seconds), '--batches', batches.join(','), '--skip', [...skip].join(',')], { encoding: 'utf8' })
+  const r = spawnSync(py, [path.join(root, 'bench/nn_torch.py'), '--json', '--threads', String(threads), '--seconds', String(seconds), '--batches', batches.join(','), '--skip', [...skip].join(','), '--arch', arch], { encoding: 'utf8' })
   if (r.status === 0) torch = JSON.parse(r.stdout.trim().split('\n').pop()!)
   else console.log(`\n(PyTorch comparison skipped: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}; apt-get install python3-torch)`)
 }
 if (torch) {
-  console.log(`\n                         onnxruntime-node   PyTorch ${torch.torch} (CPU)   ratio ORT/PyTorch   (threads ${threads})`)
+  console.log(`\n                         onnxruntime-node   PyTorch ${torch.torch} (CPU)   ratio ORT/PyTorch   (threads ${threads}, ${arch})`)
   for (const [key, label] of [
     ['train_samples_per_s', 'train samples/s'],
     ['sampler_steps_per_s', 'adapter steps/s'],
@@ -265,4 +270,4 @@ if (torch) {
   }
 }
 const jsonOut = argv.indexOf('--json') >= 0 ? argv[argv.indexOf('--json') + 1] : undefined
-if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ threads, onnxruntime: out, loopPhases, torch }, null, 2))
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ threads, arch, onnxruntime: out, loopPhases, torch }, null, 2))

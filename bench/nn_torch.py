@@ -16,6 +16,7 @@ p.add_argument('--emb', type=int, default=32)
 p.add_argument('--batches', default='1,64,1024')
 p.add_argument('--seconds', type=float, default=2.0)
 p.add_argument('--json', action='store_true')
+p.add_argument('--arch', default='score-mlp', choices=['score-mlp', 'energy-mlp'], help='energy-mlp: the shipped architecture, score = -grad E by torch.autograd.grad')
 p.add_argument('--skip', default='', help='sections to leave out: train, sample, loop (as bench/nn.bench.ts)')
 p.add_argument('--export-onnx', metavar='FILE', help='export a tiny score model (d=4) as a third-party ONNX test fixture, with FILE.json holding a probe input and PyTorch\'s output, and exit')
 a = p.parse_args()
@@ -57,6 +58,29 @@ class ScoreMLP(torch.nn.Module):
         return ((F - target) ** 2).mean()
 
 
+class EnergyMLP(ScoreMLP):
+    """energy-mlp (docs/training.md): E = |u|^2/(2(sn^2+1)) + Phi(c_in u, c_noise)/sn with a scalar head;
+    the score -grad_u E by torch.autograd.grad (create_graph only when training)"""
+    def __init__(self, d, w, depth, emb):
+        super().__init__(d, w, depth, emb)
+        self.out = torch.nn.Linear(w, 1)
+
+    def score(self, u, sn, create_graph=False):
+        s = sn.unsqueeze(1)
+        s2p1 = s * s + 1
+        cin = torch.rsqrt(s2p1)
+        with torch.enable_grad():
+            v = (u * cin).detach().requires_grad_(True)
+            phi = self.F(v, torch.log(s) / 4).sum()
+            g, = torch.autograd.grad(phi, v, create_graph=create_graph)
+        return -u / s2p1 - g * cin / s
+
+    def loss(self, u0, n, sn):
+        s = sn.unsqueeze(1)
+        u = u0 + n * s
+        return ((s * s + 1) * (n + s * self.score(u, sn, create_graph=True)) ** 2).mean()
+
+
 def timed(fn, seconds):
     fn(); fn()  # warm-up
     n, t0 = 0, time.perf_counter()
@@ -91,9 +115,9 @@ if a.export_onnx:
         json.dump({'torch': torch.__version__, 'x': x.flatten().tolist(), 'sigma': s.tolist(), 'score': y.flatten().tolist()}, f)
     raise SystemExit(0)
 
-m = ScoreMLP(a.dim, a.width, a.depth, a.emb)
+m = (EnergyMLP if a.arch == 'energy-mlp' else ScoreMLP)(a.dim, a.width, a.depth, a.emb)
 opt = torch.optim.Adam(m.parameters(), lr=1e-4)
-res = {'torch': torch.__version__, 'threads': a.threads, 'train_samples_per_s': {}, 'sampler_steps_per_s': {}, 'score_calls_per_s': {}, 'loop_tweedie10': {}, 'loop_em20': {}}
+res = {'torch': torch.__version__, 'threads': a.threads, 'arch': a.arch, 'train_samples_per_s': {}, 'sampler_steps_per_s': {}, 'score_calls_per_s': {}, 'loop_tweedie10': {}, 'loop_em20': {}}
 skip = set(x for x in a.skip.split(',') if x)
 M = 20
 

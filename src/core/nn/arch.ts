@@ -18,7 +18,6 @@
  *   (c_out/(c_in σₙ²) = 1/σₙ with σ_d = 1).
  */
 import { fillNormals } from '../rng/normals'
-import { gradients } from './autodiff'
 import type { Graph, Tensor } from './graph'
 
 export type ArchName = 'score-mlp' | 'energy-mlp'
@@ -127,17 +126,53 @@ export function precond(g: Graph, sn: Tensor): Precond {
   return { cIn: g.reciprocal(g.sqrt(s2p1)), cNoise: g.mul(g.log(s), 0.25), invS2p1: g.reciprocal(s2p1), sn: s }
 }
 
-/** hidden features h [B, width] of v [B, d] at c_noise [B, 1] */
-export function trunk(g: Graph, cfg: ArchConfig, P: Params, v: Tensor, cNoise: Tensor): Tensor {
+/** one hidden layer: pre-activation, σ(pre) and h = pre·σ(pre) (SiLU) */
+interface TrunkLayer {
+  s: Tensor
+  h: Tensor
+}
+
+/** the hidden layers of v [B, d] at c_noise [B, 1]; the last one's h [B, width] is the trunk's output */
+function trunkLayers(g: Graph, cfg: ArchConfig, P: Params, v: Tensor, cNoise: Tensor): TrunkLayer[] {
   const om = g.constant(omegas(cfg.embDim), [1, cfg.embDim / 2], v.dtype as 'float32' | 'float64')
   const ph = g.mul(cNoise, om)
   const emb = g.concat([g.sin(ph), g.cos(ph)], 1)
+  const layers: TrunkLayer[] = []
   let h = v
   for (let l = 1; l <= cfg.depth; l++) {
-    const pre = g.add(g.add(g.matmul(h, param(P, `w${l}`)), g.matmul(emb, param(P, `e${l}`))), param(P, `b${l}`))
-    h = g.silu(pre)
+    // (h·W + b) + emb·E: onnxruntime fuses each MatMul with the Add after it into one Gemm, so the
+    // bias costs no pass of its own over [B, width] (docs/speed.md "The energy model's gradient")
+    const pre = g.add(g.add(g.matmul(h, param(P, `w${l}`)), param(P, `b${l}`)), g.matmul(emb, param(P, `e${l}`)))
+    const s = g.sigmoid(pre)
+    h = g.mul(pre, s) // SiLU, the same two nodes as g.silu
+    layers.push({ s, h })
   }
-  return h
+  return layers
+}
+
+/** hidden features h [B, width] of v [B, d] at c_noise [B, 1] */
+export function trunk(g: Graph, cfg: ArchConfig, P: Params, v: Tensor, cNoise: Tensor): Tensor {
+  return trunkLayers(g, cfg, P, v, cNoise).at(-1)!.h
+}
+
+/**
+ * ∇_v Σ_b Φ_b of Φ = h_L·w_o + b_o, written out layer by layer instead of by generic autodiff
+ * (docs/speed.md "The energy model's gradient"). Per layer: SiLU'(pre) = σ + h(1 − σ) (three
+ * elementwise nodes, from the forward's σ and h), one product with the incoming gradient and one
+ * MatMul with w_lᵀ. The incoming gradient of the top layer is the row w_oᵀ [1, width], broadcast:
+ * autodiff of the sum made it by a [B, 1] @ [1, width] MatMul of ones, and wrote SiLU' as five
+ * nodes. The same numbers up to rounding (tests/unit/nn/arch.test.ts checks both against each
+ * other and against finite differences); every node is differentiable, so the training loss and
+ * the consistency term differentiate through it as before.
+ */
+function potentialGrad(g: Graph, cfg: ArchConfig, P: Params, layers: TrunkLayer[]): Tensor {
+  let gy = g.transpose(param(P, 'wo'), [1, 0]) // [1, width]
+  for (let l = cfg.depth; l >= 1; l--) {
+    const { s, h } = layers[l - 1]!
+    const dAct = g.add(s, g.mul(h, g.sub(1, s)))
+    gy = g.matmul(g.mul(gy, dAct), g.transpose(param(P, `w${l}`), [1, 0]))
+  }
+  return gy
 }
 
 export interface NormalisedOutputs {
@@ -172,7 +207,8 @@ export function energyNormalised(g: Graph, cfg: ArchConfig, P: Params, u: Tensor
 export function networkNormalised(g: Graph, cfg: ArchConfig, P: Params, u: Tensor, sn: Tensor): NormalisedOutputs {
   const pc = precond(g, sn)
   const v = g.mul(u, pc.cIn)
-  const h = trunk(g, cfg, P, v, pc.cNoise)
+  const layers = trunkLayers(g, cfg, P, v, pc.cNoise)
+  const h = layers.at(-1)!.h
   // common term: the unit-Gaussian score −u/(σₙ²+1)
   const gauss = g.neg(g.mul(u, pc.invS2p1))
   const bounded = cfg.head === 'bounded'
@@ -189,7 +225,7 @@ export function networkNormalised(g: Graph, cfg: ArchConfig, P: Params, u: Tenso
     return { snScore, score, F }
   }
   const phi = potentialPhi(g, P, h)
-  const [gradPhi] = gradients(g.sumAll(phi), [v]) as [Tensor]
+  const gradPhi = potentialGrad(g, cfg, P, layers)
   if (bounded) {
     // Eₙ = |u|²/(2(σₙ²+1)) + c_in Φ(c_in u, c_noise),  sₙ = −u/(σₙ²+1) − c_in² ∇_vΦ
     const score = g.sub(gauss, g.mul(gradPhi, g.mul(pc.cIn, pc.cIn)))

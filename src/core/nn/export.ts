@@ -5,6 +5,7 @@
  */
 import { Graph, type Tensor } from './graph'
 import { networkNormalised, paramDefs, type ArchConfig, type Params } from './arch'
+import { decodeModel } from './onnx-proto'
 
 export interface NormStats {
   /** mean structure (Å), length d */
@@ -57,4 +58,23 @@ export function exportModelBytes(cfg: ArchConfig, params: Float32Array[], stats:
     metadata: opts.metadata,
     docString: `DiffMD Studio ${cfg.arch} (d=${cfg.dim}, width ${cfg.width}, depth ${cfg.depth}): x[B,d] Å, sigma[B] Å → score[B,d] Å⁻¹${cfg.arch === 'energy-mlp' ? ', energy[B]' : ''}`,
   })
+}
+
+/**
+ * The same model written by this version's export: its float32 weights read back from an exported
+ * file by parameter name, and the graph built anew. A model exported before a change to the graph
+ * (docs/speed.md "The energy model's gradient") gets the change, with the same weights; its outputs
+ * agree with the old file's to float32 rounding. Refuses a file whose weights do not fit `cfg`.
+ */
+export function rebuildModelBytes(bytes: Uint8Array, cfg: ArchConfig, stats: NormStats, opts: { producerVersion?: string; metadata?: Record<string, string> } = {}): Uint8Array {
+  const inits = new Map(decodeModel(bytes).graph.initializers.map((t) => [t.name, t]))
+  const params = paramDefs(cfg).map((d) => {
+    const t = inits.get(d.name)
+    const n = d.shape.reduce((a, b) => a * b, 1)
+    if (!t || t.dtype !== 'float32' || t.raw.byteLength !== 4 * n) {
+      throw new RangeError(`rebuild: the model has no float32 weight ${d.name} of shape [${d.shape.join(', ')}]; is its card's architecture right?`)
+    }
+    return new Float32Array(t.raw.slice().buffer)
+  })
+  return exportModelBytes(cfg, params, stats, opts)
 }

@@ -248,3 +248,28 @@ for (const arch of ['score-mlp', 'energy-mlp'] as const) {
     })
   })
 }
+
+describe('energy-mlp graph size (docs/speed.md "The energy model\'s gradient")', () => {
+  // The score of an energy model is its written-out input gradient: per hidden layer three nodes
+  // for SiLU'(pre) = σ + h(1 − σ), one product with the incoming gradient and one MatMul with W_lᵀ.
+  // Generic autodiff of the same energy made a [B, 1] @ [1, width] MatMul of ones for the top layer
+  // and five nodes for SiLU'; these counts fail if either comes back.
+  const cfg: ArchConfig = { arch: 'energy-mlp', dim: 6, width: 8, depth: 3, embDim: 4 }
+  const g = new Graph('t', 'float32')
+  const x = g.input('x', 'float32', ['B', cfg.dim])
+  const sigma = g.input('sigma', 'float32', ['B'])
+  const P: Params = {}
+  for (const p of paramDefs(cfg)) P[p.name] = g.input(p.name, 'float32', p.shape)
+  const out = scoreInGraph(g, cfg, P, { mean: new Float32Array(cfg.dim), sigmaData: 0.5 }, x, sigma)
+  const wide = (t: Tensor) => t.rank === 2 && t.shape[0] === 'B' && t.shape[1] === cfg.width
+  it('has no MatMul with inner dimension 1, and 8 nodes on [B, width] per layer (forward and gradient)', () => {
+    expect(out.energy).toBeDefined()
+    const matmuls = g.nodes.filter((n) => n.op === 'MatMul')
+    expect(matmuls.filter((n) => n.inputs[0]!.shape[1] === 1)).toEqual([])
+    // forward: MatMul·W, +b, MatMul·E, +, Sigmoid, ·pre; SiLU': −, ·, +; gradient: ·, MatMul·Wᵀ (not wide)
+    const perLayer = ['Add', 'Add', 'Sigmoid', 'Mul', 'Sub', 'Mul', 'Add', 'Mul']
+    const wideElementwise = g.nodes.filter((n) => n.op !== 'MatMul' && n.outputs.some(wide)).map((n) => n.op)
+    expect(wideElementwise.length).toBe(perLayer.length * cfg.depth)
+    expect(matmuls.length).toBe(3 * cfg.depth + 1) // W, E and Wᵀ per layer, and the energy head
+  })
+})
