@@ -17,6 +17,7 @@ p.add_argument('--batches', default='1,64,1024')
 p.add_argument('--seconds', type=float, default=2.0)
 p.add_argument('--json', action='store_true')
 p.add_argument('--arch', default='score-mlp', choices=['score-mlp', 'energy-mlp'], help='energy-mlp: the shipped architecture, score = -grad E by torch.autograd.grad')
+p.add_argument('--serve', action='store_true', help='measure the sampler loop on request: one JSON line {"key": "loop_em20"|"loop_tweedie10", "B": N, "seconds": S} in, {"rate": adapter steps/s} out, so bench/nn.bench.ts can alternate PyTorch and onnxruntime rounds')
 p.add_argument('--skip', default='', help='sections to leave out: train, sample, loop (as bench/nn.bench.ts)')
 p.add_argument('--export-onnx', metavar='FILE', help='export a tiny score model (d=4) as a third-party ONNX test fixture, with FILE.json holding a probe input and PyTorch\'s output, and exit')
 a = p.parse_args()
@@ -168,14 +169,30 @@ def loop_step(x, Mm, tweedie):
     return torch.where(inside.unsqueeze(1), y, x)
 
 
+LOOPS = {'loop_tweedie10': (10, True), 'loop_em20': (20, False)}
+
+
+def loop_rate(key, B, seconds):
+    Mm, tw = LOOPS[key]
+    state = {'x': ref.reshape(1, -1).repeat(B, 1) + 0.1 * torch.randn(B, a.dim)}
+
+    def one():
+        state['x'] = loop_step(state['x'], Mm, tw)
+    return timed(one, seconds)
+
+
+if a.serve:
+    import sys
+    print(json.dumps({'torch': torch.__version__, 'arch': a.arch}), flush=True)
+    for line in sys.stdin:
+        q = json.loads(line)
+        print(json.dumps({'rate': loop_rate(q['key'], int(q['B']), float(q['seconds']))}), flush=True)
+    raise SystemExit(0)
+
 for B in [int(b) for b in a.batches.split(',')]:
     if 'loop' not in skip:
-        for key, Mm, tw in (('loop_tweedie10', 10, True), ('loop_em20', 20, False)):
-            state = {'x': ref.reshape(1, -1).repeat(B, 1) + 0.1 * torch.randn(B, a.dim)}
-
-            def one():
-                state['x'] = loop_step(state['x'], Mm, tw)
-            res[key][str(B)] = timed(one, a.seconds)
+        for key in LOOPS:
+            res[key][str(B)] = loop_rate(key, B, a.seconds)
     if 'train' in skip and 'sample' in skip:
         continue
     u0 = torch.randn(B, a.dim); n = torch.randn(B, a.dim); sn = torch.exp(torch.randn(B) * 1.2 - 1.2)
