@@ -80,21 +80,23 @@ const haveDefault = existsSync(DEFAULT_ONNX)
 
 test('the default ala2 model: WebGPU (captured, not captured, without a trust region) and WASM agree with onnxruntime-node', async ({ page }) => {
   test.skip(!haveDefault, 'resources/models/ala2-default.onnx is absent')
-  test.setTimeout(360_000)
+  // 2.2 min alone, 3.8 min beside another spec file on the 2 cores (playwright.config.ts workers)
+  test.setTimeout(600_000)
   await openHarness(page, server.origin)
   await defaultModel(page)
 })
 
 test('the default ala2 model in bridge + Metropolis with the covariance kernel: WebGPU (the test inside the fused, captured graph) and WASM take the accept decisions onnxruntime-node takes', async ({ page }) => {
   test.skip(!haveDefault, 'resources/models/ala2-default.onnx is absent')
-  test.setTimeout(360_000)
+  // 2.2 min alone, 3.8 min beside another spec file on the 2 cores (playwright.config.ts workers)
+  test.setTimeout(600_000)
   await openHarness(page, server.origin)
   await defaultModelMetropolis(page)
 })
 
 // one page (one worker: onnxruntime starts once) for the tiny model's checks, in steps
 test('sampler worker: WebGPU/WASM × fused/step-by-step equal the core sampler; trust region; stop; errors', async ({ page }) => {
-  test.setTimeout(300_000)
+  test.setTimeout(450_000)
   const requested: string[] = []
   page.on('request', (r) => requested.push(new URL(r.url()).pathname))
   const { bytes, modelBase64, card, init, ref: refCoords } = await setup(page)
