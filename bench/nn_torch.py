@@ -17,7 +17,7 @@ p.add_argument('--batches', default='1,64,1024')
 p.add_argument('--seconds', type=float, default=2.0)
 p.add_argument('--json', action='store_true')
 p.add_argument('--arch', default='score-mlp', choices=['score-mlp', 'energy-mlp'], help='energy-mlp: the shipped architecture, score = -grad E by torch.autograd.grad')
-p.add_argument('--serve', action='store_true', help='measure the sampler loop on request: one JSON line {"key": "loop_em20"|"loop_tweedie10", "B": N, "seconds": S} in, {"rate": adapter steps/s} out, so bench/nn.bench.ts can alternate PyTorch and onnxruntime rounds')
+p.add_argument('--serve', action='store_true', help='measure the sampler loop on request: one JSON line {"key": "loop_em20"|"loop_tweedie10", "B": N, "seconds": S[, "sigma": "one"]} in, {"rate": adapter steps/s} out, so bench/nn.bench.ts can alternate PyTorch and onnxruntime rounds')
 p.add_argument('--skip', default='', help='sections to leave out: train, sample, loop (as bench/nn.bench.ts)')
 p.add_argument('--export-onnx', metavar='FILE', help='export a tiny score model (d=4) as a third-party ONNX test fixture, with FILE.json holding a probe input and PyTorch\'s output, and exit')
 a = p.parse_args()
@@ -148,7 +148,7 @@ def align(x):
 
 
 @torch.no_grad()
-def loop_step(x, Mm, tweedie):
+def loop_step(x, Mm, tweedie, one_sigma=False):
     B = x.shape[0]
     smin = 0.025
     sK = math.sqrt(0.25 + smin ** 2)  # σ_K² = η + σ_min² (docs/science.md "The adapter step")
@@ -158,12 +158,15 @@ def loop_step(x, Mm, tweedie):
         h = tau[i] ** 2 - tau[i + 1] ** 2
         g = math.sqrt(h)
         z = torch.randn(B, a.dim)
+        # one_sigma: sigma of shape (1,), broadcast to every row, so the σ-embedding is computed
+        # once per call, as our models do (docs/speed.md "One σ for the whole batch"); otherwise
+        # one σ per row, as a notebook writes it
         if tweedie:
-            s = m.score(torch.cat([y, y + g * z]), torch.full((2 * B,), tau[i]))
+            s = m.score(torch.cat([y, y + g * z]), torch.full((1 if one_sigma else 2 * B,), tau[i]))
             s0, s1 = s[:B], s[B:]
             y = y + h * s0 + g * z + (h / 2) * (s1 - s0)
         else:
-            y = y + h * m.score(y, torch.full((B,), tau[i])) + g * z
+            y = y + h * m.score(y, torch.full((1 if one_sigma else B,), tau[i])) + g * z
     y = align(y)
     inside = (((y - tr_mean) * tr_inv_scale) ** 2).sum(1) <= tr_r2
     return torch.where(inside.unsqueeze(1), y, x)
@@ -172,12 +175,12 @@ def loop_step(x, Mm, tweedie):
 LOOPS = {'loop_tweedie10': (10, True), 'loop_em20': (20, False)}
 
 
-def loop_rate(key, B, seconds):
+def loop_rate(key, B, seconds, one_sigma=False):
     Mm, tw = LOOPS[key]
     state = {'x': ref.reshape(1, -1).repeat(B, 1) + 0.1 * torch.randn(B, a.dim)}
 
     def one():
-        state['x'] = loop_step(state['x'], Mm, tw)
+        state['x'] = loop_step(state['x'], Mm, tw, one_sigma)
     return timed(one, seconds)
 
 
@@ -186,7 +189,7 @@ if a.serve:
     print(json.dumps({'torch': torch.__version__, 'arch': a.arch}), flush=True)
     for line in sys.stdin:
         q = json.loads(line)
-        print(json.dumps({'rate': loop_rate(q['key'], int(q['B']), float(q['seconds']))}), flush=True)
+        print(json.dumps({'rate': loop_rate(q['key'], int(q['B']), float(q['seconds']), q.get('sigma') == 'one')}), flush=True)
     raise SystemExit(0)
 
 for B in [int(b) for b in a.batches.split(',')]:

@@ -140,9 +140,11 @@ function trunkLayers(g: Graph, cfg: ArchConfig, P: Params, v: Tensor, cNoise: Te
   const layers: TrunkLayer[] = []
   let h = v
   for (let l = 1; l <= cfg.depth; l++) {
-    // (h·W + b) + emb·E: onnxruntime fuses each MatMul with the Add after it into one Gemm, so the
-    // bias costs no pass of its own over [B, width] (docs/speed.md "The energy model's gradient")
-    const pre = g.add(g.add(g.matmul(h, param(P, `w${l}`)), param(P, `b${l}`)), g.matmul(emb, param(P, `e${l}`)))
+    // h·W + (emb·E + b), each written as one Gemm, so neither the bias nor the embedding costs a
+    // pass of its own over [B, width] (docs/speed.md "The energy model's gradient").
+    // When every row shares one σ, c_noise is [1, 1], emb·E + b is one row, and the σ-embedding
+    // costs nothing per row (docs/speed.md "One σ for the whole batch").
+    const pre = g.gemm(h, param(P, `w${l}`), g.gemm(emb, param(P, `e${l}`), param(P, `b${l}`)))
     const s = g.sigmoid(pre)
     h = g.mul(pre, s) // SiLU, the same two nodes as g.silu
     layers.push({ s, h })

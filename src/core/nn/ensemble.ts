@@ -10,6 +10,7 @@ import { Graph, type Tensor } from './graph'
 import type { ModelCard } from './card'
 import { inlineOnnx } from './inline'
 import { decodeModel } from './onnx-proto'
+import { SIGMA_DIM } from '../score/onnx-score'
 
 export interface EnsembleMember {
   bytes: Uint8Array
@@ -37,7 +38,7 @@ export function ensembleProblem(members: EnsembleMember[]): string | undefined {
   return undefined
 }
 
-/** the ensemble's ONNX bytes: inputs x[B, d], sigma[B] → score[B, d] (and energy[B] when every member has one) */
+/** the ensemble's ONNX bytes: inputs x[B, d], sigma[B] (or [B_or_1] when every member takes sigma[1]) → score[B, d] (and energy[B] when every member has one) */
 export function buildEnsembleBytes(members: EnsembleMember[], opts: { producerVersion?: string } = {}): Uint8Array {
   return buildEnsemble(members, opts).bytes
 }
@@ -49,12 +50,13 @@ export function buildEnsemble(members: EnsembleMember[], opts: { producerVersion
   const d = members[0]!.card.dim
   const g = new Graph('diffmd-ensemble', 'float32')
   const x = g.input('x', 'float32', ['B', d])
-  const sigma = g.input('sigma', 'float32', ['B'])
+  const inlined = members.map((m, k) => inlineOnnx(decodeModel(m.bytes), `m${k}/`, `ensemble (${m.file})`))
+  // sigma[1] for a batch that shares its σ when every member takes it (docs/speed.md "One σ for the whole batch")
+  const sigma = g.input('sigma', 'float32', [inlined.every((inl) => inl.sharedSigma) ? SIGMA_DIM : 'B'])
   let opset = 13
   const scores: Tensor[] = []
   const energies: Tensor[] = []
-  members.forEach((m, k) => {
-    const inl = inlineOnnx(decodeModel(m.bytes), `m${k}/`, `ensemble (${m.file})`)
+  inlined.forEach((inl) => {
     opset = Math.max(opset, inl.opset)
     const out = inl.emit(g, x, sigma)
     scores.push(out.get('score')!)

@@ -1,11 +1,12 @@
 /**
- * The exported model: inputs x[B, d] (Å) and sigma[B] (Å) → score[B, d] (Å⁻¹), plus energy[B]
+ * The exported model: inputs x[B, d] (Å) and sigma[B] or sigma[1] (Å) → score[B, d] (Å⁻¹), plus energy[B]
  * (dimensionless, s = −∇ₓE) for energy models. The normalisation u = (x − mean)/σ_data,
  * σₙ = σ/σ_data is inside the graph, so a user of the file needs nothing but the contract.
  */
 import { Graph, type Tensor } from './graph'
 import { networkNormalised, paramDefs, type ArchConfig, type Params } from './arch'
 import { decodeModel } from './onnx-proto'
+import { SIGMA_DIM } from '../score/onnx-score'
 
 export interface NormStats {
   /** mean structure (Å), length d */
@@ -15,6 +16,7 @@ export interface NormStats {
 }
 
 export const MODEL_INPUTS = ['x', 'sigma'] as const
+
 
 /** emits the model (Å in, Å⁻¹ out) into g; params are tensors of g (initializers or inputs) */
 export function scoreInGraph(g: Graph, cfg: ArchConfig, P: Params, stats: NormStats, x: Tensor, sigma: Tensor): { score: Tensor; energy?: Tensor } {
@@ -44,7 +46,7 @@ export function paramInitializers(g: Graph, cfg: ArchConfig, params: Float32Arra
 export function buildModelGraph(cfg: ArchConfig, params: Float32Array[], stats: NormStats): Graph {
   const g = new Graph(cfg.arch, 'float32')
   const x = g.input('x', 'float32', ['B', cfg.dim])
-  const sigma = g.input('sigma', 'float32', ['B'])
+  const sigma = g.input('sigma', 'float32', [SIGMA_DIM])
   const P = paramInitializers(g, cfg, params)
   const out = scoreInGraph(g, cfg, P, stats, x, sigma)
   g.output(out.score, 'score')

@@ -89,6 +89,11 @@ export interface FusedSpec {
   saveAll?: boolean
   /** a fixed batch (replicas) instead of a symbolic one: no run-time shape arithmetic is left in the graph (graph capture) */
   batch?: number
+  /**
+   * the score (and energy) emitters take sigma[1] for all rows: the σ-embedding is then computed
+   * once per call instead of per replica (our own models, ModelContract.sharedSigma)
+   */
+  sharedSigma?: boolean
   /** bridge-mh: the model's energy E(x, σ) [B] (an energy model's `energy` output) */
   energy?: ScoreEmitter
   /** bridge-mh: the covariance down kernel's preconditioner (core/sampler/metropolis.ts); absent: em */
@@ -141,7 +146,7 @@ export function buildFusedSampler(spec: FusedSpec): Graph {
   let unstable = g.input('unstable', 'float32', [B])
   let accepted = mh ? g.input('accepted', 'float32', [B]) : undefined
   const batchShape = spec.batch ? g.int64s([spec.batch]) : g.slice(g.shapeOf(x0), [0], [1], [0])
-  const sigmaOf = (s: Tensor): Tensor => g.expand(g.reshape(s, [1]), batchShape, [B])
+  const sigmaOf = (s: Tensor): Tensor => (spec.sharedSigma ? g.reshape(s, [1]) : g.expand(g.reshape(s, [1]), batchShape, [B]))
   const noiseAt = (off: number, n = d): Tensor => g.slice(noise, [off], [off + n], [1])
   const frames: Tensor[] = []
   // the per-step rules' constants, once per graph
@@ -353,10 +358,10 @@ export function archEmitter(cfg: ArchConfig, params: Float32Array[], stats: Norm
  * fresh intermediate names at every call, its initializers added once. Models with control-flow
  * subgraphs (If/Loop/Scan) or non-default domains other than com.microsoft are refused.
  */
-export function onnxEmitter(model: ModelData | Uint8Array): { emit: ScoreEmitter; opset: number; energy?: ScoreEmitter } {
+export function onnxEmitter(model: ModelData | Uint8Array): { emit: ScoreEmitter; opset: number; energy?: ScoreEmitter; sharedSigma: boolean } {
   const inlined = inlineOnnx(model, 'm/', 'fused sampler')
   const energy: ScoreEmitter | undefined = inlined.outputs.includes('energy') ? (g, x, sigma) => inlined.emit(g, x, sigma).get('energy')! : undefined
-  return { emit: (g, x, sigma) => inlined.emit(g, x, sigma).get('score')!, opset: inlined.opset, ...(energy ? { energy } : {}) }
+  return { emit: (g, x, sigma) => inlined.emit(g, x, sigma).get('score')!, opset: inlined.opset, sharedSigma: inlined.sharedSigma, ...(energy ? { energy } : {}) }
 }
 
 /** what a fused call carries to the next: the state and the per-replica counters (on the device when the session keeps outputs there) */

@@ -72,6 +72,10 @@ export function broadcastShapes(op: string, a: Shape, b: Shape): Dim[] {
     const da = i < n - a.length ? 1 : a[i - (n - a.length)]!
     const db = i < n - b.length ? 1 : b[i - (n - b.length)]!
     if (dimEq(da, db)) out.push(da)
+    // a symbolic dimension 'N_or_1' is N or 1 at run time, so it broadcasts against N (the model's
+    // sigma[B_or_1], docs/speed.md "One σ for the whole batch")
+    else if (da === `${db}_or_1`) out.push(db)
+    else if (db === `${da}_or_1`) out.push(da)
     else if (da === 1) out.push(db)
     else if (db === 1) out.push(da)
     else throw new ShapeError(`${op}: shapes ${fmt(a)} and ${fmt(b)} do not broadcast (dimension ${i}: ${da} vs ${db})`)
@@ -476,6 +480,25 @@ export class Graph {
       if (!gy) return []
       const [x, w] = n.inputs as [Tensor, Tensor]
       return [g.matmul(gy, g.transpose(w, [1, 0])), g.matmul(g.transpose(x, [1, 0]), gy)]
+    })
+  }
+
+  /**
+   * a·b + c (ONNX Gemm without transposes or scaling), c broadcast to [rows of a, columns of b]:
+   * one pass where MatMul then Add would make two when onnxruntime cannot fuse them itself (it
+   * fuses only a bias whose shape it can check, not a c of a symbolic 'N_or_1' size).
+   */
+  gemm(a: Tensor, b: Tensor, c: Tensor): Tensor {
+    this.checkFloat('Gemm', a, b, c)
+    if (a.rank !== 2 || b.rank !== 2) throw new ShapeError(`Gemm: expected rank-2 operands, got ${fmt(a.shape)} @ ${fmt(b.shape)}`)
+    if (!dimEq(a.shape[1]!, b.shape[0]!)) throw new ShapeError(`Gemm: inner dimensions differ, ${fmt(a.shape)} @ ${fmt(b.shape)}`)
+    const out: Dim[] = [a.shape[0]!, b.shape[1]!]
+    const bc = broadcastShapes('Gemm', out, c.shape)
+    if (c.rank > 2 || bc.some((d, i) => !dimEq(d, out[i]!))) throw new ShapeError(`Gemm: c ${fmt(c.shape)} does not broadcast to ${fmt(out)}`)
+    return this.emit('Gemm', [a, b, c], a.dtype, out, {}, (g, n, [gy]) => {
+      if (!gy) return []
+      const [x, w, cc] = n.inputs as [Tensor, Tensor, Tensor]
+      return [g.matmul(gy, g.transpose(w, [1, 0])), g.matmul(g.transpose(x, [1, 0]), gy), g.reduceTo(gy, cc.shape)]
     })
   }
 

@@ -9,6 +9,7 @@ import type { Graph, Tensor } from './graph'
 import type { ModelData, TensorData } from './onnx-proto'
 import { decodeModel } from './onnx-proto'
 import { inferShapes, type TensorInfo } from './shape-infer'
+import { SIGMA_DIM } from '../score/onnx-score'
 
 export interface InlinedModel {
   /** emits one copy of the model's nodes into g, fed by x and sigma; returns its outputs by name */
@@ -17,6 +18,8 @@ export interface InlinedModel {
   opset: number
   /** the model's output names */
   outputs: string[]
+  /** its sigma input is [SIGMA_DIM]: it takes sigma[1] for a batch that shares one σ */
+  sharedSigma: boolean
 }
 
 /** `who` names the caller in error messages ("fused sampler", "ensemble") */
@@ -86,5 +89,6 @@ export function inlineOnnx(model: ModelData | Uint8Array, prefix: string, who: s
     }
     return result
   }
-  return { emit, opset, outputs }
+  const sig = gr.inputs.find((i) => i.name === 'sigma')?.shape
+  return { emit, opset, outputs, sharedSigma: sig?.length === 1 && sig[0] === SIGMA_DIM }
 }

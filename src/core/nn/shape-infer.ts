@@ -34,7 +34,9 @@ function broadcast(shapes: Shape[]): Shape | undefined {
     for (const s of shapes) {
       const e = s[s.length - rank + i]
       if (e === undefined || e === 1) continue
-      if (d === 1) d = e
+      if (d === 1 || d === `${e}_or_1`) d = e
+      // a symbol 'N_or_1' is N or 1 at run time, so against N the result is N (docs/speed.md "One σ for the whole batch")
+      else if (e === `${d}_or_1`) continue
       else if (d !== e) return undefined
     }
     out.push(d)
@@ -76,6 +78,7 @@ export function inferShapes(graph: GraphData, inputs: Record<string, TensorInfo>
     if (UNARY.has(n.opType)) out = a0
     else if (BROADCAST.has(n.opType)) out = ins.every((s) => s) ? broadcast(ins as Shape[]) : undefined
     else if (n.opType === 'MatMul' && a0 && ins[1] && a0.length === 2 && ins[1].length === 2 && a0[1] === ins[1][0]) out = [a0[0]!, ins[1][1]!]
+    else if (n.opType === 'Gemm' && a0 && ins[1] && a0.length === 2 && ins[1].length === 2 && !attr('transA') && !attr('transB') && a0[1] === ins[1][0]) out = [a0[0]!, ins[1][1]!]
     else if (n.opType === 'Transpose' && a0) {
       const perm = (attr('perm') as number[] | undefined) ?? a0.map((_, i) => a0.length - 1 - i)
       out = perm.map((p) => a0[p]!)

@@ -3,6 +3,8 @@
  * own models and third-party ones (e.g. exported from PyTorch) that follow the contract
  *   inputs  x[B, d] float32 (Å), sigma[B] float32 (Å)
  *   output  score[B, d] float32 (Å⁻¹)   (energy[B] may be present too)
+ * Our own models name sigma's size SIGMA_DIM and also take sigma[1], one σ for every row; the
+ * wrapper passes that when a batch shares its σ (docs/speed.md "One σ for the whole batch").
  * checkModelContract() names the offending tensor with expected and actual shapes;
  * probeModel() refuses a model that gives non-finite values on a probe batch.
  */
@@ -18,7 +20,16 @@ export interface ModelContract {
   dim: number
   hasScore: boolean
   hasEnergy: boolean
+  /** the model's sigma is [SIGMA_DIM]: it takes sigma[1] for a batch that shares one σ */
+  sharedSigma: boolean
 }
+
+/**
+ * The symbolic size of the app's exported models' sigma input: B (one σ per row) or 1 (one σ
+ * broadcast to every row; the σ-embedding is then computed once per call instead of per row).
+ * A model whose sigma carries another name (third-party exports) always gets sigma[B].
+ */
+export const SIGMA_DIM = 'B_or_1'
 
 function fmtShape(shape: readonly (number | string)[] | undefined): string {
   if (!shape || shape.length === 0) return '[] (unknown)'
@@ -91,7 +102,7 @@ export function checkModelContract(session: InferenceSession, file: string, dim?
   const ens = shapeOf(en)
   if (ens && ens.length > 0 && ens.length !== 1) bad(`output 'energy' has shape ${fmtShape(ens)}, expected [B]`)
   if (d === undefined) bad(`the dimension d of input 'x' is not fixed in the file and no model card gives it; export x with shape [B, d]`)
-  return { dim: d!, hasScore, hasEnergy }
+  return { dim: d!, hasScore, hasEnergy, sharedSigma: ss !== undefined && ss.length === 1 && ss[0] === SIGMA_DIM }
 }
 
 export interface OnnxScoreOptions {
@@ -107,6 +118,16 @@ export interface OnnxScoreOptions {
   file?: string
   /** the runtime computes run() on the calling thread (onnxruntime-node); see ScoreModel.computesOnCaller */
   computesOnCaller?: boolean
+  /** false: always pass sigma[B], even to a model that takes sigma[1] (benchmarks compare the two) */
+  oneSigmaRow?: boolean
+}
+
+/** whether sigma[0 … n) all hold one value (bitwise: −0 and +0 differ, NaN never matches) */
+function sameValue(sigma: Float32Array, n: number): boolean {
+  const s0 = sigma[0]!
+  if (Object.is(s0, -0)) return false
+  for (let i = 1; i < n; i++) if (sigma[i] !== s0) return false
+  return s0 === s0
 }
 
 /** ScoreModel over an inference session; score() is asynchronous */
@@ -120,6 +141,8 @@ export class OnnxScoreModel implements ScoreModel {
   readonly hasEnergy: boolean
   readonly file: string
   readonly computesOnCaller: boolean
+  /** the model takes sigma[1] for a batch that shares one σ (ModelContract.sharedSigma) */
+  readonly sharedSigma: boolean
 
   private constructor(
     private readonly ort: OrtLike,
@@ -129,6 +152,7 @@ export class OnnxScoreModel implements ScoreModel {
   ) {
     this.dim = contract.dim
     this.hasEnergy = contract.hasEnergy
+    this.sharedSigma = contract.sharedSigma && opts.oneSigmaRow !== false
     this.name = opts.name
     this.file = opts.file ?? opts.name
     this.computesOnCaller = opts.computesOnCaller === true
@@ -151,7 +175,10 @@ export class OnnxScoreModel implements ScoreModel {
   private async run(x: Float32Array, sigma: Float32Array, batch: number): Promise<InferenceSession.ReturnType> {
     const d = this.dim
     const xt = new this.ort.Tensor('float32', x.subarray(0, batch * d), [batch, d])
-    const st = new this.ort.Tensor('float32', sigma.subarray(0, batch), [batch])
+    // every sampler call has one σ for all its rows; the model then computes its σ-embedding once.
+    // The outputs are the same bits either way (tests/unit/score/onnx-score.test.ts)
+    const one = this.sharedSigma && batch > 1 && sameValue(sigma, batch)
+    const st = one ? new this.ort.Tensor('float32', sigma.subarray(0, 1), [1]) : new this.ort.Tensor('float32', sigma.subarray(0, batch), [batch])
     return this.session.run({ x: xt, sigma: st })
   }
 

@@ -9,6 +9,7 @@ import { Graph, type Tensor } from '../../../src/core/nn/graph'
 import { gradients } from '../../../src/core/nn/autodiff'
 import { paramDefs, omegas, lossPerSample, type ArchConfig, type Params } from '../../../src/core/nn/arch'
 import { scoreInGraph } from '../../../src/core/nn/export'
+import { SIGMA_DIM } from '../../../src/core/score/onnx-score'
 import { ort, values } from './helpers'
 
 const d = 4
@@ -249,27 +250,35 @@ for (const arch of ['score-mlp', 'energy-mlp'] as const) {
   })
 }
 
-describe('energy-mlp graph size (docs/speed.md "The energy model\'s gradient")', () => {
+describe('energy-mlp graph size (docs/speed.md "The energy model\'s gradient", "One σ for the whole batch")', () => {
   // The score of an energy model is its written-out input gradient: per hidden layer three nodes
   // for SiLU'(pre) = σ + h(1 − σ), one product with the incoming gradient and one MatMul with W_lᵀ.
   // Generic autodiff of the same energy made a [B, 1] @ [1, width] MatMul of ones for the top layer
-  // and five nodes for SiLU'; these counts fail if either comes back.
+  // and five nodes for SiLU'; these counts fail if either comes back. The pre-activation is one
+  // Gemm h·W + C with C = emb·E + b of sigma's size (B or 1), so with the exported models' sigma
+  // [B_or_1] neither the embedding nor the bias is a pass over [B, width] of its own.
   const cfg: ArchConfig = { arch: 'energy-mlp', dim: 6, width: 8, depth: 3, embDim: 4 }
   const g = new Graph('t', 'float32')
   const x = g.input('x', 'float32', ['B', cfg.dim])
-  const sigma = g.input('sigma', 'float32', ['B'])
+  const sigma = g.input('sigma', 'float32', [SIGMA_DIM])
   const P: Params = {}
   for (const p of paramDefs(cfg)) P[p.name] = g.input(p.name, 'float32', p.shape)
   const out = scoreInGraph(g, cfg, P, { mean: new Float32Array(cfg.dim), sigmaData: 0.5 }, x, sigma)
   const wide = (t: Tensor) => t.rank === 2 && t.shape[0] === 'B' && t.shape[1] === cfg.width
-  it('has no MatMul with inner dimension 1, and 8 nodes on [B, width] per layer (forward and gradient)', () => {
+  it('has no MatMul with inner dimension 1, and 7 nodes on [B, width] per layer (forward and gradient)', () => {
     expect(out.energy).toBeDefined()
+    expect(out.score.shape).toEqual(['B', cfg.dim])
+    expect(out.energy!.shape).toEqual(['B'])
     const matmuls = g.nodes.filter((n) => n.op === 'MatMul')
+    const gemms = g.nodes.filter((n) => n.op === 'Gemm')
     expect(matmuls.filter((n) => n.inputs[0]!.shape[1] === 1)).toEqual([])
-    // forward: MatMul·W, +b, MatMul·E, +, Sigmoid, ·pre; SiLU': −, ·, +; gradient: ·, MatMul·Wᵀ (not wide)
-    const perLayer = ['Add', 'Add', 'Sigmoid', 'Mul', 'Sub', 'Mul', 'Add', 'Mul']
-    const wideElementwise = g.nodes.filter((n) => n.op !== 'MatMul' && n.outputs.some(wide)).map((n) => n.op)
-    expect(wideElementwise.length).toBe(perLayer.length * cfg.depth)
-    expect(matmuls.length).toBe(3 * cfg.depth + 1) // W, E and Wᵀ per layer, and the energy head
+    // forward: Gemm h·W + C, Sigmoid, ·pre; SiLU': −, ·, +; gradient: · (and MatMul·Wᵀ, not wide)
+    const perLayer = ['Gemm', 'Sigmoid', 'Mul', 'Sub', 'Mul', 'Add', 'Mul']
+    const wideNodes = g.nodes.filter((n) => n.op !== 'MatMul' && n.outputs.some(wide)).map((n) => n.op)
+    expect(wideNodes).toEqual(Array.from({ length: cfg.depth }, () => perLayer.slice(0, 3)).flat().concat(Array.from({ length: cfg.depth }, () => perLayer.slice(3)).flat()))
+    expect(matmuls.length).toBe(cfg.depth + 1) // Wᵀ per layer, and the energy head
+    // per layer: C = emb·E + b on sigma's rows [B_or_1, width], and h·W + C
+    expect(gemms.length).toBe(2 * cfg.depth)
+    expect(gemms.filter((n) => n.outputs[0]!.shape[0] === SIGMA_DIM).length).toBe(cfg.depth)
   })
 })

@@ -19,6 +19,8 @@ import { sha256Hex } from '../../../src/services/models/hash'
 import ensembleCmd from '../../../src/cli/commands/ensemble'
 import { UserError } from '../../../src/core/errors'
 import { ort, values } from './helpers'
+import { decodeModel } from '../../../src/core/nn/onnx-proto'
+import { SIGMA_DIM } from '../../../src/core/score/onnx-score'
 
 const d = 6
 const B = 5
@@ -77,6 +79,18 @@ describe('ensemble graph', () => {
       const want = (parts[0]!.energy![b]! + parts[1]!.energy![b]! + parts[2]!.energy![b]!) / 3
       expect(Math.abs(e.energy![b]! - want)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(want)))
     }
+  })
+
+  it('takes sigma[1] for a batch that shares its σ, as its members do, with the same outputs as sigma[B] (docs/speed.md "One σ for the whole batch")', async () => {
+    const bytes = buildEnsembleBytes([member('energy-mlp', 1), member('energy-mlp', 2)])
+    expect(decodeModel(bytes).graph.inputs.find((i) => i.name === 'sigma')!.shape).toEqual([SIGMA_DIM])
+    const s = await ort.InferenceSession.create(bytes)
+    const same = new Float32Array(B).fill(0.3)
+    const perRow = await s.run({ x: new ort.Tensor('float32', x, [B, d]), sigma: new ort.Tensor('float32', same, [B]) })
+    const one = await s.run({ x: new ort.Tensor('float32', x, [B, d]), sigma: new ort.Tensor('float32', same.subarray(0, 1), [1]) })
+    expect(Array.from(one.score!.data as Float32Array)).toEqual(Array.from(perRow.score!.data as Float32Array))
+    expect(Array.from(one.energy!.data as Float32Array)).toEqual(Array.from(perRow.energy!.data as Float32Array))
+    await s.release()
   })
 
   it("keeps score = −∇ₓ energy (central differences on the ensemble's own energy)", async () => {

@@ -81,9 +81,14 @@ describe('fused K-step sampler graph', () => {
       const fusedArch = await FusedSampler.create(ortRt, { mode, dim: d, K, M, score: archEmitter(cfg, params, stats) })
       expectClose(await fusedArch.run(x0, B, noise, gridFor(mode)), ref)
       const inl = onnxEmitter(bytes)
+      expect(inl.sharedSigma).toBe(true) // our export's sigma is [B_or_1]
       const fusedOnnx = await FusedSampler.create(ortRt, { mode, dim: d, K, M, score: inl.emit, opset: inl.opset })
-      expectClose(await fusedOnnx.run(x0, B, noise, gridFor(mode)), ref)
-      await Promise.all([fusedArch.dispose(), fusedOnnx.dispose(), model.dispose()])
+      const perRow = await fusedOnnx.run(x0, B, noise, gridFor(mode))
+      expectClose(perRow, ref)
+      // one σ row for the whole batch (docs/speed.md "One σ for the whole batch"): the same frames, bit for bit
+      const shared = await FusedSampler.create(ortRt, { mode, dim: d, K, M, score: inl.emit, opset: inl.opset, sharedSigma: true })
+      expect(Array.from(await shared.run(x0, B, noise, gridFor(mode)))).toEqual(Array.from(perRow))
+      await Promise.all([fusedArch.dispose(), fusedOnnx.dispose(), shared.dispose(), model.dispose()])
     })
   }
 
@@ -96,6 +101,7 @@ describe('fused K-step sampler graph', () => {
     const foreign = g.toBytes({ opset: 17 })
     const inl = onnxEmitter(foreign)
     expect(inl.opset).toBe(17)
+    expect(inl.sharedSigma).toBe(false) // sigma[B]: the fused graph gives it one σ per row
     const model = new HarmonicModel({ kappa: 1 / v, beta: 1, dim: d })
     for (const mode of ['bridge', 'tied'] as const) {
       const noise = noiseFor(mode)
@@ -109,7 +115,7 @@ describe('fused K-step sampler graph', () => {
 
   it('output frames[K, B, d] with a symbolic batch; the graph holds K·M model copies (2·K·M for the tweedie scheme) sharing one set of weights', () => {
     const tw = buildFusedSampler({ mode: 'bridge', dim: d, K: 3, M: 2, score: archEmitter(cfg, params, stats) }).toModel()
-    expect(tw.graph.nodes.filter((n) => n.opType === 'MatMul').length).toBe(2 * 3 * 2 * (2 * cfg.depth + 1))
+    expect(tw.graph.nodes.filter((n) => n.opType === 'MatMul' || n.opType === 'Gemm').length).toBe(2 * 3 * 2 * (2 * cfg.depth + 1))
     // bridge-mh needs the energy, and runs em only
     expect(() => buildFusedSampler({ mode: 'bridge-mh', dim: d, K: 1, M: 2, score: archEmitter(cfg, params, stats) })).toThrow(/bridge-mh needs the model's energy/)
     expect(() => buildFusedSampler({ mode: 'bridge-mh', scheme: 'tweedie', dim: d, K: 1, M: 2, score: archEmitter(cfg, params, stats), energy: archEmitter(cfg, params, stats) })).toThrow(/em down path/)
@@ -120,7 +126,7 @@ describe('fused K-step sampler graph', () => {
     expect(m.graph.inputs.map((i) => i.name)).toEqual(['x', 'noise', 'tau', 'save', 'live', 't0', 'rejected', 'unstable'])
     const weightInits = m.graph.initializers.filter((t) => t.name.startsWith('m/'))
     expect(weightInits.length).toBe(paramDefs(cfg).length)
-    expect(m.graph.nodes.filter((n) => n.opType === 'MatMul').length).toBe(3 * 2 * (2 * cfg.depth + 1))
+    expect(m.graph.nodes.filter((n) => n.opType === 'MatMul' || n.opType === 'Gemm').length).toBe(3 * 2 * (2 * cfg.depth + 1))
   })
 
   it('the shipped model\'s fused graph with superposition and trust region uses only ops onnxruntime-web runs on WebGPU (no CPU fallback inside a step)', () => {

@@ -8,6 +8,8 @@ import { Graph, type Tensor } from '../../../src/core/nn/graph'
 import { OnnxScoreModel, probeModel } from '../../../src/core/score/onnx-score'
 import { UserError } from '../../../src/core/errors'
 import { ort } from './helpers'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
 
 async function sessionOf(build: (g: Graph) => void, opset?: number) {
   const g = new Graph('m')
@@ -123,5 +125,65 @@ describe('ONNX score model contract', () => {
     expect(m.rigidBody).toBe(true)
     expect(() => OnnxScoreModel.wrap(ort, s, { name: 'r', file: 'r.onnx', reference: new Float32Array(3) })).toThrow(/r\.onnx: the reference structure has 3 coordinates, the model d = 6/)
     await s.release()
+  })
+})
+
+describe('one σ for the whole batch (docs/speed.md "One σ for the whole batch")', () => {
+  it('the shipped model takes sigma[1] for a batch that shares its σ: the same scores and energies, bit for bit, as sigma[B]', async () => {
+    const bytes = readFileSync(path.join(__dirname, '../../../resources/models/ala2-default.onnx'))
+    const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 })
+    const m = OnnxScoreModel.wrap(ort, session, { name: 'ala2', file: 'ala2-default.onnx' })
+    expect(m.sharedSigma).toBe(true)
+    expect(m.hasEnergy).toBe(true)
+    // record the sigma shapes the wrapper passes
+    const seen: number[][] = []
+    const run = session.run.bind(session)
+    ;(session as { run: unknown }).run = (feeds: Record<string, { dims: readonly number[] }>, ...rest: unknown[]) => {
+      seen.push([...feeds.sigma!.dims])
+      return (run as (...a: unknown[]) => unknown)(feeds, ...rest)
+    }
+    const d = m.dim
+    let state = 12345
+    const rand = () => ((state = (state * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1
+    for (const B of [2, 7, 64, 1000]) {
+      for (const sg of [0.01, 0.158, 1.0]) {
+        const x = Float32Array.from({ length: B * d }, () => 2 * rand())
+        const sigma = new Float32Array(B).fill(sg)
+        const out = new Float32Array(B * d)
+        const en = new Float32Array(B)
+        seen.length = 0
+        await m.score(x, sigma, B, out)
+        await m.energy(x, sigma, B, en)
+        expect(seen).toEqual([[1], [1]])
+        // the same batch with sigma[B], straight through the session
+        const direct = await run({ x: new ort.Tensor('float32', x, [B, d]), sigma: new ort.Tensor('float32', sigma, [B]) })
+        expect(Buffer.from(out.buffer).equals(Buffer.from((direct.score!.data as Float32Array).buffer))).toBe(true)
+        expect(Buffer.from(en.buffer).equals(Buffer.from((direct.energy!.data as Float32Array).buffer))).toBe(true)
+      }
+    }
+    // rows with different σ go as sigma[B]
+    const x = Float32Array.from({ length: 3 * d }, () => rand())
+    const mixed = Float32Array.from([0.05, 0.5, 0.05])
+    const out = new Float32Array(3 * d)
+    seen.length = 0
+    await m.score(x, mixed, 3, out)
+    expect(seen).toEqual([[3]])
+    const direct = await run({ x: new ort.Tensor('float32', x, [3, d]), sigma: new ort.Tensor('float32', mixed, [3]) })
+    expect(Array.from(out)).toEqual(Array.from(direct.score!.data as Float32Array))
+    await m.dispose()
+  })
+
+  it('a model whose sigma is not [B_or_1] (any other export) always gets sigma[B]', async () => {
+    const s = await sessionOf((g) => {
+      const x = g.input('x', 'float32', ['batch', 3])
+      const sg = g.input('sigma', 'float32', ['batch'])
+      g.output(gaussian(g, x, sg), 'score')
+    })
+    const m = OnnxScoreModel.wrap(ort, s, { name: 'gauss', file: 'g.onnx' })
+    expect(m.sharedSigma).toBe(false)
+    const out = new Float32Array(6)
+    await m.score(Float32Array.from([1, 2, 3, 4, 5, 6]), Float32Array.from([1, 1]), 2, out)
+    expect(Array.from(out)).toEqual([1, 2, 3, 4, 5, 6].map((v) => Math.fround(-v / 2)))
+    await m.dispose()
   })
 })

@@ -18,16 +18,24 @@ const bytes = new Uint8Array(readFileSync(path.resolve('resources/models/ala2-de
 const dtypeOf = { float32: 'float32', int64: 'int64', bool: 'bool', float64: 'float64' } as const
 
 describe('shape inference of inlined models', () => {
-  for (const batch of ['B', 3] as const) {
-    it(`states the type and shape onnxruntime computes for each tensor it covers (batch ${batch})`, async () => {
+  // sigma as the sampler gives it: one σ per row ([B] or [3]), one σ for every row ([1]), or the
+  // model's own [B_or_1] symbol with one σ at run time (docs/speed.md "One σ for the whole batch")
+  const cases: { batch: 'B' | 3; sig: Shape; rows: number }[] = [
+    { batch: 'B', sig: ['B'], rows: 3 },
+    { batch: 3, sig: [3], rows: 3 },
+    { batch: 'B', sig: [1], rows: 1 },
+    { batch: 'B', sig: ['B_or_1'], rows: 1 },
+  ]
+  for (const { batch, sig, rows } of cases) {
+    it(`states the type and shape onnxruntime computes for each tensor it covers (batch ${batch}, sigma [${sig.join(', ')}])`, async () => {
       const model = decodeModel(bytes)
       const xShape: Shape = [batch, 66]
-      const info = inferShapes(model.graph, { x: { dtype: 'float32', shape: xShape }, sigma: { dtype: 'float32', shape: [batch] } })
+      const info = inferShapes(model.graph, { x: { dtype: 'float32', shape: xShape }, sigma: { dtype: 'float32', shape: sig } })
       // most of the model is covered: everything but what depends on ops it does not know
       expect(info.size).toBeGreaterThan(0.85 * model.graph.nodes.length)
       const g = new Graph('probe', 'float32')
       const x = g.input('x', 'float32', xShape)
-      const sigma = g.input('sigma', 'float32', [batch])
+      const sigma = g.input('sigma', 'float32', sig)
       // the model's own graph, with every covered tensor also an output
       const inl = inlineOnnx(model, 'm/', 'probe')
       const outs = inl.emit(g, x, sigma)
@@ -40,11 +48,11 @@ describe('shape inference of inlined models', () => {
       g2.graph.outputs.push(...probe.graph.valueInfo!.map((v) => ({ ...v, shape: v.shape!.map((d) => (typeof d === 'string' ? `${d}_out` : d)) })))
       const session = await ort.InferenceSession.create(encodeModel(g2))
       const xs = new Float32Array(3 * 66).map((_, i) => Math.sin(i))
-      const res = await session.run({ x: new ort.Tensor('float32', xs, [3, 66]), sigma: new ort.Tensor('float32', Float32Array.of(0.1, 0.3, 1), [3]) })
+      const res = await session.run({ x: new ort.Tensor('float32', xs, [3, 66]), sigma: new ort.Tensor('float32', Float32Array.of(0.1, 0.3, 1).subarray(0, rows), [rows]) })
       let checked = 0
       for (const [name, v] of declared) {
         const t = res[name]!
-        expect(t.dims, name).toEqual(v.shape!.map((d) => (d === 'B' ? 3 : d)))
+        expect(t.dims, name).toEqual(v.shape!.map((d) => (d === 'B' ? 3 : d === 'B_or_1' ? rows : d)))
         expect(t.type, name).toBe(dtypeOf[Object.entries({ float32: 1, int64: 7, bool: 9, float64: 11 }).find(([, c]) => c === v.elemType)![0] as keyof typeof dtypeOf])
         checked++
       }

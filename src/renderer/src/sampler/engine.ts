@@ -236,7 +236,7 @@ export async function openEngine(ort: OrtRuntime, input: EngineInput, sessionOpt
         const mode = params.mode as FusedMode
         const options = onGpu ? { ...sessionOptions, preferredOutputLocation: Object.fromEntries(fusedOutputs(mode).map((o) => [o, 'gpu-buffer' as const])) } : sessionOptions
         // bridge-mh never re-aligns (alignment is not density-preserving), as the core sampler
-        const spec: FusedSpec = { mode, scheme: schemeOf(params), dim: d, K, M: params.denoiseSteps, score: emitter.emit, opset: Math.max(emitter.opset, 18), reference: mh ? undefined : info.reference, trustRegion: params.trustRegion, ...(mh ? { energy: emitter.energy, mhPreconditioner } : {}) }
+        const spec: FusedSpec = { mode, scheme: schemeOf(params), dim: d, K, M: params.denoiseSteps, score: emitter.emit, sharedSigma: emitter.sharedSigma, opset: Math.max(emitter.opset, 18), reference: mh ? undefined : info.reference, trustRegion: params.trustRegion, ...(mh ? { energy: emitter.energy, mhPreconditioner } : {}) }
         const sessions: FusedSampler[] = []
         let captureRefused: string | undefined
         let makeDriver: (x: Float32Array, grid: ArrayLike<number>) => Promise<FusedDriver>
