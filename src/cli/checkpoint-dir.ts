@@ -121,6 +121,33 @@ export async function checkpointFolderNoise(dir: string): Promise<NoiseKind | un
 }
 
 /**
+ * The replica blocks [first, count] a --checkpoint folder made with --threads holds (its
+ * `replicas-A-B/` folders), when they tile replicas base … base + R − 1 exactly; undefined otherwise.
+ * `simulate` resumes such a folder with these blocks, whatever --threads and this version's block
+ * size say, so the frames already stored are continued, not started again beside them.
+ */
+export async function checkpointFolderBlocks(dir: string, base: number, R: number): Promise<[number, number][] | undefined> {
+  let entries: string[]
+  try {
+    entries = await fs.readdir(dir)
+  } catch {
+    return undefined
+  }
+  const blocks = entries
+    .map((e) => /^replicas-(\d+)-(\d+)$/.exec(e))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m): [number, number] => [Number(m[1]), Number(m[2]) - Number(m[1]) + 1])
+    .sort((a, b) => a[0] - b[0])
+  if (blocks.length < 2) return undefined
+  let next = base
+  for (const [a, n] of blocks) {
+    if (a !== next || !(n >= 1)) return undefined
+    next = a + n
+  }
+  return next === base + R ? blocks : undefined
+}
+
+/**
  * Opens (or starts) the folder. A run already in it keeps the noise kind it was made with: when
  * `params.noise` is unset it is set here to the folder's (box-muller for folders made before noise
  * kinds), so the caller's runTrajectory continues the same noise streams.

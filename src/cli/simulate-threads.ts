@@ -13,7 +13,7 @@ import type { ParsedArgs } from './args'
 import { UserError } from '../core/errors'
 import { findBundledWorker } from '../services/models/worker-path'
 import { shardCheckpointName, type ShardOutput } from './shard-run'
-import { MODEL_REPLICA_QUANTUM, splitReplicas } from '../services/cluster/blocks'
+import { replicaQuantum, splitReplicas } from '../services/cluster/blocks'
 
 /** a shard's input as it crosses to a worker (analytic systems are rebuilt there from their flags) */
 export interface WorkerShardInput {
@@ -25,7 +25,7 @@ export interface WorkerShardInput {
   mhPreconditioner?: MhPreconditioner
 }
 
-export { MODEL_REPLICA_QUANTUM, MODEL_MIN_TAIL, splitReplicas, blocksOfSize } from '../services/cluster/blocks'
+export { modelReplicaQuantum, replicaQuantum, MODEL_MIN_TAIL, splitReplicas, blocksOfSize } from '../services/cluster/blocks'
 
 export function findSimulateWorker(): string | undefined {
   return findBundledWorker('simulate-worker.mjs', 'DIFFMD_SIMULATE_WORKER')
@@ -79,10 +79,11 @@ export async function runThreaded(
   init: Float32Array,
   base: number,
   threads: number,
-  opts: { signal: AbortSignal; onProgress(done: number, total: number): void; checkpoint?: { dir: string; every: number }; mhPreconditioner?: MhPreconditioner }
+  opts: { signal: AbortSignal; onProgress(done: number, total: number): void; checkpoint?: { dir: string; every: number }; mhPreconditioner?: MhPreconditioner; blocks?: [number, number][] }
 ): Promise<ThreadedRun> {
   const d = init.length / params.replicas
-  const blocks = splitReplicas(base, params.replicas, threads, system.kind === 'model' ? MODEL_REPLICA_QUANTUM : 1)
+  // a --checkpoint folder's own blocks when it holds some (checkpointFolderBlocks), else an even split
+  const blocks = opts.blocks ?? splitReplicas(base, params.replicas, threads, replicaQuantum(system.kind, d))
   const done = blocks.map(() => 0)
   const checkpointDirs: ThreadedRun['checkpointDirs'] = []
   const inputs = blocks.map(([a, n]): WorkerShardInput => {

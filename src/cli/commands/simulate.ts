@@ -29,11 +29,11 @@ import { GaussianMixtureModel, normalCdf, threeWellMixture } from '../../core/sc
 import { writeFileAtomic } from '../../services/fs/atomic'
 import { writeTrajectory } from '../../services/exports/write-trajectory'
 import { mhPreconditionerFromF32, openModelForCli } from '../model-source'
-import { checkpointFolderNoise, openCheckpointDir } from '../checkpoint-dir'
+import { checkpointFolderBlocks, checkpointFolderNoise, openCheckpointDir } from '../checkpoint-dir'
 import { availableParallelism } from 'node:os'
 import { openModelFile, trustRegionOf } from '../../services/models/open'
 import { cardSummary } from '../model-source'
-import { findSimulateWorker, MODEL_REPLICA_QUANTUM, runThreaded, splitReplicas, type WorkerShardInput } from '../simulate-threads'
+import { findSimulateWorker, modelReplicaQuantum, runThreaded, splitReplicas, type WorkerShardInput } from '../simulate-threads'
 import { describeEstimate, estimateSampling } from '../../core/limits'
 
 const SYSTEMS = ['harmonic', 'double-well', 'mueller-brown', 'gmm'] as const
@@ -507,6 +507,8 @@ interface Block {
   /** first replica (of the whole run) */
   base: number
   threads: number
+  /** the replica blocks of a --checkpoint folder being resumed (checkpointFolderBlocks) */
+  blocks?: [number, number][]
   /** how a worker thread rebuilds the model */
   worker: WorkerShardInput['system']
 }
@@ -565,6 +567,7 @@ async function runWithProgress(flags: Flags, sys: OpenedSystem, params: SamplerP
         onProgress: (done, total) => bar.update(done, total),
         checkpoint: dir !== undefined ? { dir, every } : undefined,
         ...(sys.mhPreconditioner ? { mhPreconditioner: sys.mhPreconditioner } : {}),
+        ...(block.blocks ? { blocks: block.blocks } : {}),
       })
       res = t.res
       if (t.framesOnDisk > 0) process.stderr.write(`diffmd: resumed from frames stored in ${dir}\n`)
@@ -686,7 +689,7 @@ export async function prepareRun(argv: string[]): Promise<{ init: Float32Array; 
   const sys = await openSystem(flags, target, ts, sizes)
   try {
     samplerParams(flags, sys, ts, sizes)
-    return { init: sys.init, dim: sys.model.dim, replicas: sizes.replicas, frames: sizes.frames, modelFile: target.modelFile, quantum: target.modelFile !== undefined ? MODEL_REPLICA_QUANTUM : 1 }
+    return { init: sys.init, dim: sys.model.dim, replicas: sizes.replicas, frames: sizes.frames, modelFile: target.modelFile, quantum: target.modelFile !== undefined ? modelReplicaQuantum(sys.model.dim) : 1 }
   } finally {
     if (sys.dispose) await sys.dispose()
   }
@@ -703,7 +706,7 @@ const cmd: Command = {
     const sys = await openSystem(flags, target, ts, sizes)
     try {
       // a shard of a sweep runs replicas [base, base + n) of the R (docs/cluster.md)
-      const quantum = target.modelFile !== undefined ? MODEL_REPLICA_QUANTUM : 1
+      const quantum = target.modelFile !== undefined ? modelReplicaQuantum(sys.model.dim) : 1
       const range = replicaRange(flags, sizes.replicas, quantum)
       const base = range?.base ?? 0
       if (range) sys.init = sys.init.slice(base * sys.model.dim, (base + range.n) * sys.model.dim)
@@ -711,8 +714,14 @@ const cmd: Command = {
       if (target.modelFile !== undefined) sayCost(sys, params)
       const worker: Block['worker'] =
         target.system !== undefined ? { kind: 'analytic', system: target.system, flags, beta: ts.beta } : { kind: 'model', file: path.resolve(target.modelFile!), intraOp: positiveFlag('simulate', flags, 'intra-op-threads', 1) }
-      const threads = threadCount(flags, params, quantum)
-      const { res, seconds, cleanup } = await runWithProgress(flags, sys, params, { base, threads, worker })
+      let threads = threadCount(flags, params, quantum)
+      // a folder made with --threads resumes with its own blocks (it may predate this version's block size)
+      const stored = flags.checkpoint !== undefined && findSimulateWorker() ? await checkpointFolderBlocks(flags.checkpoint as string, base, params.replicas) : undefined
+      if (stored) {
+        if (stored.length !== threads) process.stderr.write(`diffmd: ${String(flags.checkpoint)} holds ${stored.length} replica blocks; resuming them on ${stored.length} threads\n`)
+        threads = stored.length
+      }
+      const { res, seconds, cleanup } = await runWithProgress(flags, sys, params, { base, threads, worker, ...(stored ? { blocks: stored } : {}) })
       const meta = { ...runMeta(sys, params, ts, target.system, res, seconds), threads, ...(range ? { replicaStart: base, replicasTotal: sizes.replicas } : {}) }
       await writeOut(target.out, { ...res.trajectory, meta }, sys.topology)
       if (cleanup && !res.stopped) await cleanup()

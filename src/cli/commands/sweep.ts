@@ -33,7 +33,8 @@ const usage = `diffmd sweep — many runs (or one big one) as a Slurm job array,
   --dts LIST        comma-separated Δt (ps): one run per Δt (with --diffusion; instead of --dt)
   --seeds LIST      comma-separated seeds: one run per seed (instead of --seed)
   --replica-blocks N  shards per run, each a block of its replicas (default 1; a learned model's
-                    blocks are multiples of 16 replicas so the frames equal one process's bit for bit)
+                    blocks are multiples of 8 replicas, 16 for an odd d, so the frames equal one
+                    process's bit for bit)
   --throttle T      at most T array tasks at once (sbatch --array=0-(n−1)%T; default 8)
   --threads-per-task C  worker threads (and Slurm --cpus-per-task) per shard (default 1)
   --sbatch OPTION   an extra #SBATCH line, e.g. --sbatch "--partition=cpu" --sbatch "--time=02:00:00"

@@ -17,7 +17,7 @@ import { MODEL_FILE } from '../models/registry'
 import { datasetSource, modelSource } from '../runs/sources'
 import { appendRunFrames, createRun, finishRun, initFrameIndices, MH_FRAMES, spreadFrames, type RunSummary } from '../runs/store'
 import { findBundledWorker } from '../models/worker-path'
-import { MODEL_REPLICA_QUANTUM, splitReplicas } from './blocks'
+import { modelReplicaQuantum, splitReplicas } from './blocks'
 import { MANIFEST, SBATCH, readManifest, sbatchScript, type SweepManifest } from './job'
 import { mergeJob } from './merge'
 
@@ -117,7 +117,7 @@ export async function writeAppJob(ctx: ServiceContext, req: AppJobRequest): Prom
     const f = spreadFrames(dataset.coords, dataset.nFrames, d, MH_FRAMES)
     await writeFileAtomic(path.join(folder, MH_FRAMES_PATH), new Uint8Array(f.buffer))
   }
-  const shards = splitReplicas(0, R, req.replicaBlocks ?? 1, MODEL_REPLICA_QUANTUM).map(([a, n], task) => ({ task, run: 'r0', replicaStart: a, replicaCount: n }))
+  const shards = splitReplicas(0, R, req.replicaBlocks ?? 1, modelReplicaQuantum(d)).map(([a, n], task) => ({ task, run: 'r0', replicaStart: a, replicaCount: n }))
   const app: AppJobInfo = { projectId: req.projectId, modelId: req.modelId, datasetId: req.datasetId, params, topology: path.join('runs', 'r0', 'topology.pdb') }
   const manifest: SweepManifest & { app: AppJobInfo } = {
     format: 'diffmd-sweep',

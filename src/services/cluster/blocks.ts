@@ -5,20 +5,30 @@
  */
 
 /**
- * Replicas per block quantum of a learned model. onnxruntime's CPU GEMM computes rows in tiles
- * (4 rows with AVX2/FMA) and the rows of a last, partial tile with another kernel whose rounding
- * differs in the last bit, and element-wise kernels run in 8- or 16-float vectors: a row's result
- * depends on where it sits in the batch. Blocks that start at multiples of 16 replicas see every
- * row in the same tile position as the whole run does (the tail block ends where the run ends), so
- * the frames are bit-identical; analytic systems compute row by row (quantum 1). docs/cluster.md
+ * Replicas per block quantum of a learned model of d coordinates. A row's result must not depend on
+ * where it sits in the batch. onnxruntime's CPU kernels run in 4-row GEMM tiles and 8- or 16-float
+ * vectors, and their transcendental functions round differently in the vector body and in the
+ * scalar tail, so a block must start on a 4-row boundary and, in every [rows, d] tensor, on a
+ * 16-float (64-byte) boundary: 8 replicas when d is even (8·d is then a multiple of 16), 16 when d
+ * is odd. Measured on the shipped ala2 model (d = 66, bridge and tweedie layouts, 4 σ): blocks
+ * starting at any even replica gave the whole batch's rows bit for bit, odd starts did not
+ * (bench/RESULTS.md "Smaller replica blocks"). Analytic systems compute row by row (quantum 1).
+ * docs/cluster.md
  */
-export const MODEL_REPLICA_QUANTUM = 16
+export function modelReplicaQuantum(dim: number): number {
+  return dim % 2 === 0 ? 8 : 16
+}
 /**
  * The fewest replicas a learned model's last block holds (else it joins the block before): the
  * tweedie step calls the network on 2n rows [x; x'], and a block of n < T/2 replicas would put x
  * rows in the partial last tile of T rows where the whole run has them in full tiles
  */
 export const MODEL_MIN_TAIL = 8
+
+/** the quantum of a run's blocks: a learned model's (modelReplicaQuantum), 1 for analytic systems */
+export function replicaQuantum(kind: 'model' | 'analytic', dim: number): number {
+  return kind === 'model' ? modelReplicaQuantum(dim) : 1
+}
 
 /** the last block joins the one before when it holds fewer than minTail replicas */
 function foldTail(blocks: [number, number][], minTail: number): [number, number][] {

@@ -2,7 +2,7 @@
  * `diffmd sweep` and `diffmd merge` (docs/cluster.md): a grid (Δt × seeds) of runs split into
  * shards of replicas, each shard run as its own process (what a Slurm array task does), one of
  * them killed mid-run and run again; the merged runs equal the single-process runs with the same
- * seeds bit for bit. The shipped model's 40 replicas split 32 + 8 (blocks at multiples of 16).
+ * seeds bit for bit. The shipped model's 40 replicas split 24 + 16 (blocks at multiples of 8 for its even d = 66).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawn, spawnSync } from 'node:child_process'
@@ -96,16 +96,16 @@ describe.skipIf(!built)('diffmd sweep → shards → diffmd merge', () => {
     expect(bytes(read(path.join(job, 'merged', 'r0.json'))).equals(bytes(read(ref)))).toBe(true)
   }, 180_000)
 
-  it('the shipped model: one run of 40 replicas as shards of 32 + 8 (2 threads each), one task run alone, the rest with --local; self-contained folder', () => {
+  it('the shipped model: one run of 40 replicas as shards of 24 + 16 (2 threads each), one task run alone, the rest with --local; self-contained folder', () => {
     const job = path.join(dir, 'model')
     const sim = ['--model', MODEL, '--dt', '1', '--diffusion', '0.01', '--replicas', '40', '--frames', '6', '--seed', '9']
     diffmd(['sweep', '--out', job, '--replica-blocks', '2', '--threads-per-task', '2', ...sim])
     expect(readFileSync(path.join(job, 'sweep.sbatch'), 'utf8')).toMatch(/^#SBATCH --cpus-per-task=2$/m)
-    // task 0 on its 2 threads: blocks of 16 + 16 replicas, starting at 0 and 16 of the run
+    // task 0 on its 2 threads: blocks of 16 + 8 replicas, starting at 0 and 16 of the run
     diffmd(['sweep', '--run-shard', job, '--task', '0'])
     expect(read(path.join(job, 'shards', '0', 'frames.json')).meta.threads).toBe(2)
     const m = manifestOf(job)
-    expect(m.shards.map((s) => [s.replicaStart, s.replicaCount])).toEqual([[0, 32], [32, 8]])
+    expect(m.shards.map((s) => [s.replicaStart, s.replicaCount])).toEqual([[0, 24], [24, 16]])
     expect(m.runs[0]!.args).toContain('models/m0.onnx')
     expect(readdirSync(path.join(job, 'models')).sort()).toEqual(['m0.card.json', 'm0.onnx'])
     expect(statSync(path.join(job, 'runs', 'r0', 'init.f32')).size).toBe(40 * 66 * 4)
