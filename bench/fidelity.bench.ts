@@ -14,6 +14,9 @@
  * --mh-kernel: bridge-mh's down kernel (default em); covariance takes V from the training snapshots
  * (aligned as the model sees them), as `diffmd simulate --mh-kernel covariance` does.
  * Without --model: resources/models/ala2-default.onnx. Several --model flags compare models.
+ * --threads T: the replicas run in T worker threads, blocks of them as `diffmd simulate --threads T`
+ * runs them (the same frames as one thread, bit for bit; needs `npm run build:cli`), so ns/s is
+ * what the CLI makes on T cores. Default 1: one thread, in this process.
  */
 import { findRoot } from './root'
 import { promises as fs, readFileSync } from 'node:fs'
@@ -21,7 +24,8 @@ import { gunzipSync } from 'node:zlib'
 import path from 'node:path'
 import { openModelFile, trustRegionOf } from '../src/services/models/open'
 import { loadTrainingFrames } from '../src/services/models/training-data'
-import { runTrajectory } from '../src/core/sampler/runner'
+import { runTrajectory, type RunResult } from '../src/core/sampler/runner'
+import { findSimulateWorker, runThreaded } from '../src/cli/simulate-threads'
 import { DEFAULT_DENOISE_STEPS, MH_KERNELS, type MhKernel, type SamplerMode } from '../src/core/sampler/params'
 import { covariancePreconditioner } from '../src/core/sampler/metropolis'
 import { fillUniforms } from '../src/core/nn/random'
@@ -56,7 +60,8 @@ const R = Number(arg('replicas', '16'))
 const ns = Number(arg('ns', '10'))
 const M = Number(arg('denoise-steps', String(DEFAULT_DENOISE_STEPS)))
 const seed = Number(arg('seed', '7'))
-const threads = arg('threads') ? Number(arg('threads')) : undefined
+const threads = Number(arg('threads', '1'))
+if (!(Number.isInteger(threads) && threads >= 1)) throw new Error(`--threads must be a whole number ≥ 1 (got ${arg('threads')})`)
 /** σ_min as a fraction of the model's σ_data (the app's default is 0.05) */
 const sigmaMinFrac = Number(arg('sigma-min-frac', '0.05'))
 /** reverse scheme of mode bridge (default: the app's, tweedie) */
@@ -118,7 +123,7 @@ function checks(row: Row): Record<string, boolean> {
 }
 
 async function runOne(modelFile: string, mode: SamplerMode, dt: number): Promise<Row | string> {
-  const opened = await openModelFile(modelFile, { threads })
+  const opened = await openModelFile(modelFile, { threads: 1 })
   const { model, card } = opened
   try {
     if (!card?.atoms?.records || !card.reference || !card.sigmaData) return `${path.basename(modelFile)}: the card has no atoms/reference/σ_data`
@@ -138,12 +143,15 @@ async function runOne(modelFile: string, mode: SamplerMode, dt: number): Promise
     const framesPerReplica = Math.round((ns * 1000) / FRAME_PS) // frame 0 (the starting snapshot) is dropped
     const t0 = Date.now()
     const cov = mode === 'bridge-mh' && mhKernel === 'covariance'
-    const run = await runTrajectory(
-      model,
-      { mode, eta: D * dt, innerSteps: inner, denoiseSteps: M, sigmaMin: sigmaMinFrac * card.sigmaData, ...(scheme && mode === 'bridge' ? { scheme } : {}), ...(cov ? { mhKernel } : {}), replicas: R, frames: framesPerReplica + 1, seed, trustRegion: trustRegionOf(card) },
-      init,
-      cov ? { mhPreconditioner: covariancePreconditioner(pool.frames, pool.nFrames, d) } : {}
-    )
+    const params = { mode, eta: D * dt, innerSteps: inner, denoiseSteps: M, sigmaMin: sigmaMinFrac * card.sigmaData, ...(scheme && mode === 'bridge' ? { scheme } : {}), ...(cov ? { mhKernel } : {}), replicas: R, frames: framesPerReplica + 1, seed, trustRegion: trustRegionOf(card) }
+    const pre = cov ? { mhPreconditioner: covariancePreconditioner(pool.frames, pool.nFrames, d) } : {}
+    let run: RunResult
+    if (threads > 1) {
+      // worker threads with their own sessions, as `diffmd simulate --threads` (src/cli/simulate-threads.ts)
+      const worker = findSimulateWorker()
+      if (!worker) throw new Error('--threads: the worker bundle out/cli/simulate-worker.mjs is missing; run `npm run build:cli`')
+      run = (await runThreaded(worker, { kind: 'model', file: path.resolve(modelFile), intraOp: 1 }, params, init, 0, threads, { signal: new AbortController().signal, onProgress: () => undefined, ...pre })).res
+    } else run = await runTrajectory(model, params, init, pre)
     const wall = (Date.now() - t0) / 1000
     const traj = run.trajectory
     const F = traj.frames
