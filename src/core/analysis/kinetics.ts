@@ -20,6 +20,17 @@ export interface ValueWithError {
   stderr: number
 }
 
+/**
+ * Whether a figure misses a target |x − ref| ≤ tol even after moving it z combined standard errors
+ * towards the reference: |x − ref| − z·√(se_x² + se_ref²) > tol. A figure that misses the target
+ * but not this test is within the noise of the run and the reference (bench:fidelity's "beyond
+ * 2σ" count, docs/science.md "Measured against GROMACS"). A standard error that is NaN counts as 0 (no allowance).
+ */
+export function missBeyondNoise(x: ValueWithError, ref: ValueWithError, tol: number, z = 2): boolean {
+  const se = (v: number) => (Number.isFinite(v) ? v : 0)
+  return Math.abs(x.value - ref.value) - z * Math.hypot(se(x.stderr), se(ref.stderr)) > tol
+}
+
 export interface KineticFigures {
   /** frame spacing the figures were computed at (ps) */
   spacingPs: number

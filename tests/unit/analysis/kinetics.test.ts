@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
 import { gunzipSync } from 'node:zlib'
 import path from 'node:path'
-import { kineticFigures, referenceKinetics, segmentSeries, subsample, type PhiPsiSeriesFile } from '../../../src/core/analysis/kinetics'
+import { kineticFigures, missBeyondNoise, referenceKinetics, segmentSeries, subsample, type PhiPsiSeriesFile } from '../../../src/core/analysis/kinetics'
 import { angularAcfDirect, pooledUnitMean } from '../../../src/core/analysis/acf'
 import { tauInt } from '../../../src/core/analysis/tau-int'
 
@@ -127,5 +127,21 @@ describe('the GROMACS BD reference like with like', () => {
     expect(ref.acfPhi['500']!.value).toBeCloseTo(0.24, 2)
     expect(ref.acfPsi['200']!.value).toBeCloseTo(0.55, 2)
     expect(ref.acfPsi['500']!.value).toBeCloseTo(0.3, 2)
+  })
+})
+
+describe('missBeyondNoise', () => {
+  it('counts a miss only when the difference less z combined standard errors still exceeds the tolerance', () => {
+    // |1.45 − 1.12| = 0.33; √(0.14² + 0.11²) = 0.17804…; 0.33 − 2·0.17804 = −0.026 < 0.224: within the noise
+    expect(missBeyondNoise({ value: 1.45, stderr: 0.14 }, { value: 1.12, stderr: 0.11 }, 0.2 * 1.12)).toBe(false)
+    // the same at z = 0.5: 0.33 − 0.089 = 0.241 > 0.224
+    expect(missBeyondNoise({ value: 1.45, stderr: 0.14 }, { value: 1.12, stderr: 0.11 }, 0.2 * 1.12, 0.5)).toBe(true)
+    // errors 3 and 4 combine to 5: |10 − 0| − 2·5 = 0, not beyond a tolerance of 0; 10.001 is
+    expect(missBeyondNoise({ value: 10, stderr: 3 }, { value: 0, stderr: 4 }, 0)).toBe(false)
+    expect(missBeyondNoise({ value: 10.001, stderr: 3 }, { value: 0, stderr: 4 }, 0)).toBe(true)
+    // sign does not matter; a NaN error gives no allowance
+    expect(missBeyondNoise({ value: -10.001, stderr: 3 }, { value: 0, stderr: 4 }, 0)).toBe(true)
+    expect(missBeyondNoise({ value: 0.3, stderr: NaN }, { value: 0.24, stderr: NaN }, 0.05)).toBe(true)
+    expect(missBeyondNoise({ value: 0.28, stderr: NaN }, { value: 0.24, stderr: NaN }, 0.05)).toBe(false)
   })
 })
