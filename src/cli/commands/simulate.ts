@@ -33,7 +33,7 @@ import { checkpointFolderBlocks, checkpointFolderNoise, openCheckpointDir } from
 import { availableParallelism } from 'node:os'
 import { openModelFile, trustRegionOf } from '../../services/models/open'
 import { cardSummary } from '../model-source'
-import { findSimulateWorker, modelReplicaQuantum, runThreaded, splitReplicas, type WorkerShardInput } from '../simulate-threads'
+import { findSimulateWorker, replicaQuantum, runThreaded, splitReplicas, type WorkerShardInput } from '../simulate-threads'
 import { describeEstimate, estimateSampling } from '../../core/limits'
 
 const SYSTEMS = ['harmonic', 'double-well', 'mueller-brown', 'gmm'] as const
@@ -513,6 +513,11 @@ interface Block {
   worker: WorkerShardInput['system']
 }
 
+/** the replica-block quantum of the run: a learned model's (its d decides), 1 for an analytic system */
+function quantumOf(target: { modelFile?: string }, sys: OpenedSystem): number {
+  return replicaQuantum(target.modelFile !== undefined ? 'model' : 'analytic', sys.model.dim)
+}
+
 /** --replica-range A:N against R replicas */
 function replicaRange(flags: Flags, R: number, quantum: number): { base: number; n: number } | undefined {
   const v = flags['replica-range']
@@ -689,7 +694,7 @@ export async function prepareRun(argv: string[]): Promise<{ init: Float32Array; 
   const sys = await openSystem(flags, target, ts, sizes)
   try {
     samplerParams(flags, sys, ts, sizes)
-    return { init: sys.init, dim: sys.model.dim, replicas: sizes.replicas, frames: sizes.frames, modelFile: target.modelFile, quantum: target.modelFile !== undefined ? modelReplicaQuantum(sys.model.dim) : 1 }
+    return { init: sys.init, dim: sys.model.dim, replicas: sizes.replicas, frames: sizes.frames, modelFile: target.modelFile, quantum: quantumOf(target, sys) }
   } finally {
     if (sys.dispose) await sys.dispose()
   }
@@ -706,7 +711,7 @@ const cmd: Command = {
     const sys = await openSystem(flags, target, ts, sizes)
     try {
       // a shard of a sweep runs replicas [base, base + n) of the R (docs/cluster.md)
-      const quantum = target.modelFile !== undefined ? modelReplicaQuantum(sys.model.dim) : 1
+      const quantum = quantumOf(target, sys)
       const range = replicaRange(flags, sizes.replicas, quantum)
       const base = range?.base ?? 0
       if (range) sys.init = sys.init.slice(base * sys.model.dim, (base + range.n) * sys.model.dim)

@@ -17,7 +17,6 @@ export interface NormStats {
 
 export const MODEL_INPUTS = ['x', 'sigma'] as const
 
-
 /** emits the model (Å in, Å⁻¹ out) into g; params are tensors of g (initializers or inputs) */
 export function scoreInGraph(g: Graph, cfg: ArchConfig, P: Params, stats: NormStats, x: Tensor, sigma: Tensor): { score: Tensor; energy?: Tensor } {
   if (stats.mean.length !== cfg.dim) throw new RangeError(`export: mean has ${stats.mean.length} values, d = ${cfg.dim}`)

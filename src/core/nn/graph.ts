@@ -64,6 +64,15 @@ export function dimEq(a: Dim, b: Dim): boolean {
   return a === b
 }
 
+/**
+ * whether dimension a is the symbol 'N_or_1' for dimension b = N: N or 1 at run time, so it
+ * broadcasts against N and the result is N (the models' sigma[B_or_1], docs/speed.md "One σ for
+ * the whole batch")
+ */
+export function isOrOneOf(a: Dim, b: Dim): boolean {
+  return a === `${b}_or_1`
+}
+
 /** numpy broadcasting of two static/symbolic shapes; throws ShapeError naming the op */
 export function broadcastShapes(op: string, a: Shape, b: Shape): Dim[] {
   const n = Math.max(a.length, b.length)
@@ -72,10 +81,8 @@ export function broadcastShapes(op: string, a: Shape, b: Shape): Dim[] {
     const da = i < n - a.length ? 1 : a[i - (n - a.length)]!
     const db = i < n - b.length ? 1 : b[i - (n - b.length)]!
     if (dimEq(da, db)) out.push(da)
-    // a symbolic dimension 'N_or_1' is N or 1 at run time, so it broadcasts against N (the model's
-    // sigma[B_or_1], docs/speed.md "One σ for the whole batch")
-    else if (da === `${db}_or_1`) out.push(db)
-    else if (db === `${da}_or_1`) out.push(da)
+    else if (isOrOneOf(da, db)) out.push(db)
+    else if (isOrOneOf(db, da)) out.push(da)
     else if (da === 1) out.push(db)
     else if (db === 1) out.push(da)
     else throw new ShapeError(`${op}: shapes ${fmt(a)} and ${fmt(b)} do not broadcast (dimension ${i}: ${da} vs ${db})`)

@@ -9,7 +9,7 @@ import type { Graph, Tensor } from './graph'
 import type { ModelData, TensorData } from './onnx-proto'
 import { decodeModel } from './onnx-proto'
 import { inferShapes, type TensorInfo } from './shape-infer'
-import { SIGMA_DIM } from '../score/onnx-score'
+import { takesOneSigma } from '../score/onnx-score'
 
 export interface InlinedModel {
   /** emits one copy of the model's nodes into g, fed by x and sigma; returns its outputs by name */
@@ -89,6 +89,5 @@ export function inlineOnnx(model: ModelData | Uint8Array, prefix: string, who: s
     }
     return result
   }
-  const sig = gr.inputs.find((i) => i.name === 'sigma')?.shape
-  return { emit, opset, outputs, sharedSigma: sig?.length === 1 && sig[0] === SIGMA_DIM }
+  return { emit, opset, outputs, sharedSigma: takesOneSigma(gr.inputs.find((i) => i.name === 'sigma')?.shape) }
 }

@@ -6,7 +6,7 @@
  * (docs/speed.md "Opening a fused session"). A tensor whose shape this cannot work out for sure is
  * left out (undefined), and so is everything computed from it: a stated shape must never be wrong.
  */
-import type { Dim, DType, Shape } from './graph'
+import { isOrOneOf, type Dim, type DType, type Shape } from './graph'
 import { elemTypeOfCode, type GraphData, type TensorData } from './onnx-proto'
 
 /** a tensor's element type and shape */
@@ -34,9 +34,8 @@ function broadcast(shapes: Shape[]): Shape | undefined {
     for (const s of shapes) {
       const e = s[s.length - rank + i]
       if (e === undefined || e === 1) continue
-      if (d === 1 || d === `${e}_or_1`) d = e
-      // a symbol 'N_or_1' is N or 1 at run time, so against N the result is N (docs/speed.md "One σ for the whole batch")
-      else if (e === `${d}_or_1`) continue
+      if (d === 1 || isOrOneOf(d, e)) d = e
+      else if (isOrOneOf(e, d)) continue
       else if (d !== e) return undefined
     }
     out.push(d)
@@ -77,8 +76,7 @@ export function inferShapes(graph: GraphData, inputs: Record<string, TensorInfo>
     const a0 = ins[0]
     if (UNARY.has(n.opType)) out = a0
     else if (BROADCAST.has(n.opType)) out = ins.every((s) => s) ? broadcast(ins as Shape[]) : undefined
-    else if (n.opType === 'MatMul' && a0 && ins[1] && a0.length === 2 && ins[1].length === 2 && a0[1] === ins[1][0]) out = [a0[0]!, ins[1][1]!]
-    else if (n.opType === 'Gemm' && a0 && ins[1] && a0.length === 2 && ins[1].length === 2 && !attr('transA') && !attr('transB') && a0[1] === ins[1][0]) out = [a0[0]!, ins[1][1]!]
+    else if ((n.opType === 'MatMul' || (n.opType === 'Gemm' && !attr('transA') && !attr('transB'))) && a0 && ins[1] && a0.length === 2 && ins[1].length === 2 && a0[1] === ins[1][0]) out = [a0[0]!, ins[1][1]!]
     else if (n.opType === 'Transpose' && a0) {
       const perm = (attr('perm') as number[] | undefined) ?? a0.map((_, i) => a0.length - 1 - i)
       out = perm.map((p) => a0[p]!)

@@ -31,6 +31,11 @@ export interface ModelContract {
  */
 export const SIGMA_DIM = 'B_or_1'
 
+/** whether a model's sigma input of this shape takes sigma[1] (its size is named SIGMA_DIM) */
+export function takesOneSigma(shape: readonly (number | string | null)[] | undefined): boolean {
+  return shape !== undefined && shape.length === 1 && shape[0] === SIGMA_DIM
+}
+
 function fmtShape(shape: readonly (number | string)[] | undefined): string {
   if (!shape || shape.length === 0) return '[] (unknown)'
   return `[${shape.map((d) => (typeof d === 'number' && d < 0 ? '?' : String(d))).join(', ')}]`
@@ -102,7 +107,7 @@ export function checkModelContract(session: InferenceSession, file: string, dim?
   const ens = shapeOf(en)
   if (ens && ens.length > 0 && ens.length !== 1) bad(`output 'energy' has shape ${fmtShape(ens)}, expected [B]`)
   if (d === undefined) bad(`the dimension d of input 'x' is not fixed in the file and no model card gives it; export x with shape [B, d]`)
-  return { dim: d!, hasScore, hasEnergy, sharedSigma: ss !== undefined && ss.length === 1 && ss[0] === SIGMA_DIM }
+  return { dim: d!, hasScore, hasEnergy, sharedSigma: takesOneSigma(ss) }
 }
 
 export interface OnnxScoreOptions {
@@ -122,10 +127,9 @@ export interface OnnxScoreOptions {
   oneSigmaRow?: boolean
 }
 
-/** whether sigma[0 … n) all hold one value (bitwise: −0 and +0 differ, NaN never matches) */
+/** whether sigma[0 … n) all hold one value (a NaN never matches) */
 function sameValue(sigma: Float32Array, n: number): boolean {
   const s0 = sigma[0]!
-  if (Object.is(s0, -0)) return false
   for (let i = 1; i < n; i++) if (sigma[i] !== s0) return false
   return s0 === s0
 }
@@ -176,7 +180,7 @@ export class OnnxScoreModel implements ScoreModel {
     const d = this.dim
     const xt = new this.ort.Tensor('float32', x.subarray(0, batch * d), [batch, d])
     // every sampler call has one σ for all its rows; the model then computes its σ-embedding once.
-    // The outputs are the same bits either way (tests/unit/score/onnx-score.test.ts)
+    // The outputs are the same bits either way (tests/unit/nn/onnx-score.test.ts)
     const one = this.sharedSigma && batch > 1 && sameValue(sigma, batch)
     const st = one ? new this.ort.Tensor('float32', sigma.subarray(0, 1), [1]) : new this.ort.Tensor('float32', sigma.subarray(0, batch), [batch])
     return this.session.run({ x: xt, sigma: st })

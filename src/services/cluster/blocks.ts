@@ -10,7 +10,7 @@
  * vectors, and their transcendental functions round differently in the vector body and in the
  * scalar tail, so a block must start on a 4-row boundary and, in every [rows, d] tensor, on a
  * 16-float (64-byte) boundary: 8 replicas when d is even (8·d is then a multiple of 16), 16 when d
- * is odd. Measured on the shipped ala2 model (d = 66, bridge and tweedie layouts, 4 σ): blocks
+ * is odd. Measured on the shipped ala2 model (d = 66, bridge and tweedie layouts, 3 σ): blocks
  * starting at any even replica gave the whole batch's rows bit for bit, odd starts did not
  * (bench/RESULTS.md "Smaller replica blocks"). Analytic systems compute row by row (quantum 1).
  * docs/cluster.md
@@ -21,7 +21,8 @@ export function modelReplicaQuantum(dim: number): number {
 /**
  * The fewest replicas a learned model's last block holds (else it joins the block before): the
  * tweedie step calls the network on 2n rows [x; x'], and a block of n < T/2 replicas would put x
- * rows in the partial last tile of T rows where the whole run has them in full tiles
+ * rows in the partial last tile of T rows where the whole run has them in full tiles. Kept as a
+ * margin: on the machine measured for modelReplicaQuantum a partial tile did not change a row.
  */
 export const MODEL_MIN_TAIL = 8
 

@@ -19,6 +19,14 @@ async function sessionOf(build: (g: Graph) => void, opset?: number) {
 
 const gaussian = (g: Graph, x: Tensor, s: Tensor) => g.neg(g.div(x, g.add(g.unsqueeze(g.mul(s, s), [1]), 1)))
 
+/** the exact score −x/(1 + σ²) of a unit Gaussian, d = 3, with sigma[batch] (a third-party style export) */
+const gaussianSession = () =>
+  sessionOf((g) => {
+    const x = g.input('x', 'float32', ['batch', 3])
+    const sg = g.input('sigma', 'float32', ['batch'])
+    g.output(gaussian(g, x, sg), 'score')
+  })
+
 async function refusal(build: (g: Graph) => void, dim?: number): Promise<string> {
   const s = await sessionOf(build)
   try {
@@ -34,12 +42,7 @@ async function refusal(build: (g: Graph) => void, dim?: number): Promise<string>
 
 describe('ONNX score model contract', () => {
   it('accepts x[B,d], sigma[B] → score[B,d] and computes the same as a direct run (batch smaller than the buffers)', async () => {
-    const s = await sessionOf((g) => {
-      const x = g.input('x', 'float32', ['batch', 3])
-      const sg = g.input('sigma', 'float32', ['batch'])
-      g.output(gaussian(g, x, sg), 'score')
-    })
-    const m = OnnxScoreModel.wrap(ort, s, { name: 'gauss', file: 'g.onnx' })
+    const m = OnnxScoreModel.wrap(ort, await gaussianSession(), { name: 'gauss', file: 'g.onnx' })
     expect(m.dim).toBe(3)
     expect(m.rigidBody).toBe(false)
     expect(m.smoothed).toBe(true)
@@ -174,12 +177,7 @@ describe('one σ for the whole batch (docs/speed.md "One σ for the whole batch"
   })
 
   it('a model whose sigma is not [B_or_1] (any other export) always gets sigma[B]', async () => {
-    const s = await sessionOf((g) => {
-      const x = g.input('x', 'float32', ['batch', 3])
-      const sg = g.input('sigma', 'float32', ['batch'])
-      g.output(gaussian(g, x, sg), 'score')
-    })
-    const m = OnnxScoreModel.wrap(ort, s, { name: 'gauss', file: 'g.onnx' })
+    const m = OnnxScoreModel.wrap(ort, await gaussianSession(), { name: 'gauss', file: 'g.onnx' })
     expect(m.sharedSigma).toBe(false)
     const out = new Float32Array(6)
     await m.score(Float32Array.from([1, 2, 3, 4, 5, 6]), Float32Array.from([1, 1]), 2, out)
