@@ -6,7 +6,8 @@
  * Our own models name sigma's size SIGMA_DIM and also take sigma[1], one σ for every row; the
  * wrapper passes that when a batch shares its σ (docs/speed.md "One σ for the whole batch").
  * checkModelContract() names the offending tensor with expected and actual shapes;
- * probeModel() refuses a model that gives non-finite values on a probe batch.
+ * probeModel() refuses a model that gives non-finite values on a probe batch, or that names
+ * sigma's size SIGMA_DIM but gives other outputs for sigma[1] than for sigma[B].
  */
 import type { InferenceSession, Tensor, TensorConstructor } from 'onnxruntime-common'
 import type { ScoreModel } from './types'
@@ -149,7 +150,7 @@ export class OnnxScoreModel implements ScoreModel {
   readonly sharedSigma: boolean
 
   private constructor(
-    private readonly ort: OrtLike,
+    readonly ort: OrtLike,
     readonly session: InferenceSession,
     contract: ModelContract,
     opts: OnnxScoreOptions
@@ -244,4 +245,44 @@ export async function probeModel(model: OnnxScoreModel, center: Float32Array | u
     await model.energy(x, sigma, B, e)
     for (let b = 0; b < B; b++) if (!Number.isFinite(e[b]!)) throw new UserError(`${model.file}: output 'energy' is ${e[b]} on a probe batch (σ = ${sigma[b]} Å); the model is refused`, 'bad-model')
   }
+  if (model.sharedSigma) await probeSharedSigma(model, x, B, sigmas[Math.floor(sigmas.length / 2)]!)
 }
+
+/**
+ * A model that names sigma's size SIGMA_DIM promises that sigma[1] means "this σ for every row".
+ * The probe batch at one σ, passed both ways, must then give the same outputs (ours give the same
+ * bits; the tolerance leaves room for a third-party graph that takes another kernel path). A model
+ * that breaks the promise is refused: the sampler would pass it sigma[1] on every call.
+ */
+async function probeSharedSigma(model: OnnxScoreModel, x: Float32Array, B: number, sg: number): Promise<void> {
+  const d = model.dim
+  const refuse = (what: string): never => {
+    throw new UserError(
+      `${model.file}: input 'sigma' has size '${SIGMA_DIM}', which promises that sigma[1] applies to every row, but ${what}; export sigma with another size name (e.g. 'B')`,
+      'bad-model'
+    )
+  }
+  const sigma = new Float32Array(B).fill(sg)
+  let one: InferenceSession.ReturnType
+  try {
+    one = await model.session.run({ x: new model.ort.Tensor('float32', x, [B, d]), sigma: new model.ort.Tensor('float32', sigma.subarray(0, 1), [1]) })
+  } catch (err) {
+    return refuse(`a probe batch of ${B} rows with sigma[1] failed (${(err as Error).message.split('\n')[0]})`)
+  }
+  const each = await model.session.run({ x: new model.ort.Tensor('float32', x, [B, d]), sigma: new model.ort.Tensor('float32', sigma, [B]) })
+  for (const name of model.hasEnergy ? ['score', 'energy'] : ['score']) {
+    const a = one[name]!.data as Float32Array
+    const b = each[name]!.data as Float32Array
+    if (a.length !== b.length) refuse(`its '${name}' has ${a.length} values with sigma[1] and ${b.length} with sigma[${B}]`)
+    let scale = 0
+    for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]!))
+    for (let i = 0; i < b.length; i++) {
+      if (!(Math.abs(a[i]! - b[i]!) <= SHARED_SIGMA_TOLERANCE * (1 + scale))) {
+        refuse(`its '${name}' differs with sigma[1] and sigma[${B}] at σ = ${sg} Å (${a[i]} against ${b[i]}, value ${i})`)
+      }
+    }
+  }
+}
+
+/** relative tolerance of the sigma[1] probe: a few float32 roundings of the largest output */
+export const SHARED_SIGMA_TOLERANCE = 1e-5
