@@ -7,6 +7,7 @@
 import { z } from 'zod'
 import { idSchema as id } from './ids'
 import { MAX_RESOLUTION } from '../core/selfcheck/plan'
+import { timescaleErrorText } from '../core/selfcheck/compare'
 
 export const SELF_CHECK_MODES = ['bridge', 'bridge-mh', 'tied', 'clean'] as const
 
@@ -139,4 +140,61 @@ export function recommendedDenoiseStepsOf(card: unknown): number | undefined {
 export function recommendedDtOf(card: unknown): number | undefined {
   const r = selfCheckOf(card)?.recommendedDtPs
   return typeof r === 'number' && r > 0 && Number.isFinite(r) ? r : undefined
+}
+
+/** what a model's self-check says of one Δt per adapter step (dtAdviceOf) */
+export interface DtAdvice {
+  /** the check's recommended Δt (ps), when it recommended one */
+  recommendedDtPs?: number
+  /** D (Å²/ps) the check ran at: the time axis of its Δt */
+  diffusion: number
+  /** the day of the check (YYYY-MM-DD) */
+  checkedOn: string
+  /** the check does not vouch for this Δt: above the recommendation, or flagged at this Δt */
+  outside: boolean
+  /** one line for the user when outside (no trailing period) */
+  line?: string
+}
+
+/** a Δt matches a checked one within this fraction (the app's D of 0.05 against the check's 0.0498868) */
+const DT_MATCH = 0.01
+
+/**
+ * What the self-check stored in a model card says of running at `dtPs` with D = `diffusion`
+ * (Å²/ps; default the check's) (docs/self-check.md "Using the verdict"). A step is η = D·Δt, so
+ * the run's step is compared with the check's as the check's Δt of the same η, within 1 %. A Δt
+ * the check ran and flagged (kinetics changed or undecided, equilibrium drifted), a Δt above the
+ * recommended one, or any Δt when it recommended none, is `outside`, with a line that says why.
+ * A Δt at or below the recommendation that the check did not flag is inside: the kinetic error
+ * the check fits shrinks with Δt. No check (or a malformed one): undefined.
+ */
+export function dtAdviceOf(card: unknown, dtPs: number, diffusion?: number): DtAdvice | undefined {
+  const sc = selfCheckOf(card)
+  if (!sc || !(dtPs > 0) || !(sc.diffusion > 0)) return undefined
+  const D = diffusion !== undefined && diffusion > 0 ? diffusion : sc.diffusion
+  const eq = (dtPs * D) / sc.diffusion // the check's Δt of the same step η
+  const rec = recommendedDtOf(card)
+  const near = (a: number, b: number) => Math.abs(a - b) <= DT_MATCH * b
+  const row = sc.perDt.find((r) => near(eq, r.dtPs))
+  const checkedOn = sc.createdAt.slice(0, 10)
+  const says: string[] = []
+  if (row) {
+    const err = typeof row.timescaleError === 'number' && typeof row.timescaleSe === 'number' ? `the kinetic time scale ${timescaleErrorText(row.timescaleError, row.timescaleSe)} against Δt → 0` : undefined
+    if (!row.kineticsOk) says.push(err ? `${err}, not shown within tolerance` : 'the kinetics change when Δt is halved')
+    if (!row.equilibriumOk && !row.equilibriumUnresolved) says.push(`the equilibrium drifts from the model's i.i.d. samples${row.jsd !== null ? ` (JSD ${Number(row.jsd.toPrecision(2))})` : ''}`)
+  }
+  const above = rec !== undefined && eq > rec && !near(eq, rec)
+  const outside = says.length > 0 || above || rec === undefined
+  if (!outside) return { recommendedDtPs: rec, diffusion: sc.diffusion, checkedOn, outside }
+  const step = near(D, sc.diffusion) ? `${dtPs} ps` : `${dtPs} ps at D = ${D} Å²/ps (its ${Number(eq.toPrecision(3))} ps at D = ${sc.diffusion})`
+  // a check whose every Δt fell short still names the best it tried (docs/self-check.md "Verdict")
+  const bestTried = rec !== undefined && row !== undefined && says.length > 0 && near(row.dtPs, rec)
+  const head =
+    rec === undefined
+      ? `the model's self-check (${checkedOn}) recommends no Δt`
+      : bestTried
+        ? `the model's self-check (${checkedOn}) recommends ${rec} ps per adapter step only as the best Δt it tried`
+        : `the model's self-check (${checkedOn}) recommends Δt ≤ ${rec} ps per adapter step`
+  const tail = says.length ? `at ${step} it found ${says.join(' and ')}` : above ? `${step} is above it` : row ? `it could not vouch for ${step}` : `${step} was not checked`
+  return { ...(rec !== undefined ? { recommendedDtPs: rec } : {}), diffusion: sc.diffusion, checkedOn, outside, line: `${head}; ${tail}` }
 }

@@ -37,15 +37,31 @@ async function shot(name: string): Promise<void> {
 }
 
 test('a tiny self-check from the Check tab gives a verdict and tables; the Sample panel takes the recommended Δt', async () => {
-  // the Sample panel before: 5-ps frames, one adapter step per frame
+  // the Sample panel before: the shipped model's own check (its card) recommends 2 ps, three steps per
+  // frame of 6 ps (the nearest whole number of steps to the default 5-ps frames)
   await page.getByTestId('tab-sample').click()
-  await expect(page.getByTestId('param-dtPerFrame')).toHaveValue('5')
-  await expect(page.getByTestId('param-innerSteps')).toHaveValue('1')
-  await expect(page.getByTestId('dt-recommended')).toHaveCount(0)
+  await expect(page.getByTestId('param-dtPerFrame')).toHaveValue('6')
+  await expect(page.getByTestId('param-innerSteps')).toHaveValue('3')
+  await expect(page.getByTestId('dt-recommended')).toContainText('Δt = 2 ps per adapter step: recommended by the self-check')
+  await expect(page.getByTestId('dt-advice')).toHaveCount(0)
+  // one step per 6-ps frame is 6 ps, above what the check vouches for: it says so, and why
+  await page.getByTestId('param-innerSteps').fill('1')
+  await expect(page.getByTestId('dt-advice')).toContainText("Not vouched for: the model's self-check")
+  await expect(page.getByTestId('dt-advice')).toContainText('recommends Δt ≤ 2 ps per adapter step; 6 ps is above it.')
+  // 5 ps, a Δt the check ran: its own finding
+  await page.getByTestId('param-dtPerFrame').fill('5')
+  await expect(page.getByTestId('dt-advice')).toContainText('at 5 ps it found the kinetic time scale −18 ± 9 % against Δt → 0, not shown within tolerance')
+  await page.getByTestId('dt-use-recommended').click()
+  await expect(page.getByTestId('param-innerSteps')).toHaveValue('3')
+  await expect(page.getByTestId('param-dtPerFrame')).toHaveValue('6')
+  await expect(page.getByTestId('dt-advice')).toHaveCount(0)
 
   await page.getByTestId('tab-check').click()
   await expect(page.getByTestId('selfcheck-model')).toHaveText('Alanine dipeptide (default)')
-  await expect(page.getByTestId('selfcheck-none')).toBeVisible()
+  // the shipped check, with its tables
+  await expect(page.getByTestId('selfcheck-verdict')).toContainText('Recommended Δt: 2 ps')
+  await expect(page.getByTestId('selfcheck-recommended')).toHaveText('2 ps')
+  await expect(page.getByTestId('check-dt-5')).toContainText('k C5→C7eq')
   // the default settings (diffmd check's) take a while: the estimate says how long
   await expect(page.getByTestId('check-estimate')).toContainText(/Takes about \d+ min/)
   // a second round of replicas may follow: the estimate gives the most it can take too
@@ -91,11 +107,16 @@ test('a tiny self-check from the Check tab gives a verdict and tables; the Sampl
   await page.getByTestId('tab-sample').click()
   await expect(page.getByTestId('param-innerSteps')).toHaveValue('2')
   await expect(page.getByTestId('param-dtPerFrame')).toHaveValue('5')
+  // 4 × 0.3 ns cannot show 2.5-ps kinetics converged: the check then recommends the best it tried, and
+  // the panel says so beneath (when this machine's runs did show them converged, nothing is said)
+  await expect(page.getByTestId('dt-recommended')).toBeVisible()
+  if (await page.getByTestId('dt-advice').count()) await expect(page.getByTestId('dt-advice')).toContainText('recommends 2.5 ps per adapter step only as the best Δt it tried; at 2.5 ps it found')
   await expect(page.getByTestId('dt-recommended')).toContainText('Δt = 2.5 ps per adapter step: recommended by the self-check')
   await page.getByTestId('sampler-panel').screenshot({ path: test.info().outputPath('sample-panel-recommended.png') })
   // a value the user types stays; "use" brings the recommendation back
   await page.getByTestId('param-innerSteps').fill('1')
   await expect(page.getByTestId('dt-use-recommended')).toBeVisible()
+  await expect(page.getByTestId('dt-advice')).toContainText('recommends Δt ≤ 2.5 ps per adapter step; 5 ps is above it.')
   await page.getByTestId('dt-use-recommended').click()
   await expect(page.getByTestId('param-innerSteps')).toHaveValue('2')
 })

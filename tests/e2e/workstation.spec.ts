@@ -284,12 +284,16 @@ test('Examples: the shipped dataset and default model run with one click; stop k
   await page.getByTestId('tab-sample').click()
   await page.getByTestId('params-reset').click()
   await expect(page.getByTestId('sampler-model')).toContainText('Alanine dipeptide')
-  // defaults: bridge, D 0.05 Å²/ps, 5 ps/frame → η 0.25 Å², σ_K = √(η + σ_min²), k = 1/(2η) = 2 Å⁻²
-  await expect(page.getByTestId('eq-eta')).toHaveText('0.25')
+  // defaults: bridge, D 0.05 Å²/ps, and the shipped model's self-checked Δt of 2 ps per adapter step
+  // (its card; three per 6-ps frame) → η = D·Δt = 0.1 Å², σ_K = √(η + σ_min²), k = 1/(2η) = 5 Å⁻²
+  await expect(page.getByTestId('param-innerSteps')).toHaveValue('3')
+  await expect(page.getByTestId('param-dtPerFrame')).toHaveValue('6')
+  await expect(page.getByTestId('dt-recommended')).toContainText('Δt = 2 ps per adapter step: recommended by the self-check')
+  await expect(page.getByTestId('eq-eta')).toHaveText('0.1')
   const sigmaMin = Number(await page.getByTestId('param-sigmaMin').inputValue())
   expect(sigmaMin).toBeGreaterThan(0)
-  await expect(page.getByTestId('eq-sigmaK')).toHaveText(String(Number(Math.sqrt(0.25 + sigmaMin ** 2).toPrecision(4))))
-  await expect(page.getByTestId('eq-k')).toHaveText('2')
+  await expect(page.getByTestId('eq-sigmaK')).toHaveText(String(Number(Math.sqrt(0.1 + sigmaMin ** 2).toPrecision(4))))
+  await expect(page.getByTestId('eq-k')).toHaveText('5')
   // what the run will cost is said before it starts (core/limits, docs/peptides.md)
   await expect(page.getByTestId('run-estimate')).toContainText(/sampling 22 atoms: about .+ on one CPU thread/)
   await expect(page.getByTestId('run-estimate')).toHaveAttribute('data-verdict', 'ok')
@@ -333,6 +337,8 @@ test('bridge + Metropolis in the app: the covariance down kernel by default, ste
   await page.getByTestId('param-mode').selectOption('bridge-mh')
   // the kernel is offered with bridge + Metropolis only, covariance first; no M < 80 warning with it
   await expect(page.getByTestId('param-mhKernel')).toHaveValue('covariance')
+  // one 0.5-ps adapter step per frame (the reset took the model's 2-ps recommendation, three per frame)
+  await page.getByTestId('param-innerSteps').fill('1')
   await page.getByTestId('param-dtPerFrame').fill('0.5')
   await page.getByTestId('param-denoiseSteps').fill('10')
   await expect(page.getByTestId('param-warning-denoiseSteps')).toHaveCount(0)

@@ -33,6 +33,7 @@ import { checkpointFolderBlocks, checkpointFolderNoise, openCheckpointDir } from
 import { availableParallelism } from 'node:os'
 import { openModelFile, trustRegionOf } from '../../services/models/open'
 import { cardSummary } from '../model-source'
+import { dtAdviceOf, recommendedDtOf } from '../../api/selfcheck'
 import { findSimulateWorker, replicaQuantum, runThreaded, splitReplicas, type WorkerShardInput } from '../simulate-threads'
 import { describeEstimate, estimateSampling } from '../../core/limits'
 
@@ -48,7 +49,7 @@ const usage = `diffmd simulate — generate a trajectory (frame 0 = the initial 
                   (--eta ETA | --dt PS --diffusion D [--temperature T]) [--mode bridge|bridge-mh|tied|clean]
                   [--scheme tweedie|em] [--inner-steps N] [--denoise-steps M] [--sigma-min S] --replicas R --frames F --seed S
                   [--parallel picard [--window W] [--tol TOL]] [--init FILE] --out FILE [--json]
-  diffmd simulate --model FILE [--topology ref.pdb] [--init FILE] [--no-align] (--eta … | --dt …) … --out FILE
+  diffmd simulate --model FILE [--topology ref.pdb] [--init FILE] [--no-align] [--eta … | --dt …] … --out FILE
 
   --system          analytic system: harmonic U = ½κ|x|²; double-well U = Σ(x²−1)²; mueller-brown
                     U = U_MB/20 (2-D); gmm: three-well Gaussian mixture (weights .5/.3/.2, variance 0.1 Å²)
@@ -56,7 +57,10 @@ const usage = `diffmd simulate — generate a trajectory (frame 0 = the initial 
   --beta B          inverse temperature (default 1, or 1/(k_B T) with --temperature; not for gmm)
   --dim N           coordinates (harmonic, double-well, gmm; default 1, gmm 2)
   --eta ETA         η = DΔt of one adapter step (Å²); bridge: σ_K² = η + σ_min², stiffness k = 1/(2η)
-  --dt PS           time step of one adapter step (ps), with --diffusion D (Å²/ps): η = D·Δt
+  --dt PS           time step of one adapter step (ps), with --diffusion D (Å²/ps): η = D·Δt.
+                    A model whose card holds a self-check (diffmd check) defaults to its recommended
+                    Δt at the check's D (--diffusion D overrides D), and a --dt the check does not
+                    vouch for gets a note on stderr
   --temperature T   K; sets β = 1/(k_B T) (kJ/mol units) for analytic systems, recorded in the metadata
   --mode            bridge (adapter step; default for smoothed models), bridge-mh (the adapter step
                     with a Metropolis test: exact for exp(−E(·, σ_min)) at any Δt; energy models only,
@@ -353,10 +357,13 @@ function parseTimeStep(flags: Flags): TimeStep {
   if (flags.eta !== undefined) {
     if (flags.dt !== undefined || flags.diffusion !== undefined) fail('give either --eta or --dt with --diffusion, not both')
     eta = positiveFlag('simulate', flags, 'eta')
-  } else if (flags.dt !== undefined || flags.diffusion !== undefined) {
+  } else if (flags.dt !== undefined || (flags.diffusion !== undefined && flags.model === undefined)) {
     dt = positiveFlag('simulate', flags, 'dt')
     D = positiveFlag('simulate', flags, 'diffusion')
     eta = etaOf(D, dt)
+  } else if (flags.model !== undefined) {
+    // a model whose card holds a self-check runs at its recommended Δt (timeStepFromCard)
+    eta = NaN
   } else {
     fail('give the time step: --eta ETA (Å²) or --dt PS --diffusion D (Å²/ps)')
   }
@@ -367,6 +374,30 @@ function parseTimeStep(flags: Flags): TimeStep {
   }
   const beta = flags.beta !== undefined ? (flags.beta as number) : T !== undefined ? betaOf(T) : 1
   return { eta, dt, D, T, beta }
+}
+
+/**
+ * A model run without --eta/--dt takes Δt from its card's self-check (the recommended Δt, at the
+ * check's D unless --diffusion gives another), and says so; a run with --dt hears, on stderr, when
+ * the check does not vouch for that Δt (dtAdviceOf; docs/self-check.md "Using the verdict").
+ * Returns the time step and what the check says of it, for the run's metadata.
+ */
+function timeStepFromCard(flags: Flags, ts: TimeStep, sys: OpenedSystem, modelFile: string | undefined): { ts: TimeStep; advice?: Record<string, unknown> } {
+  if (modelFile === undefined) return { ts }
+  const name = path.basename(modelFile)
+  if (!Number.isNaN(ts.eta)) {
+    const advice = ts.dt !== undefined ? dtAdviceOf(sys.card, ts.dt, ts.D) : undefined
+    if (advice?.line) process.stderr.write(`diffmd: note: ${advice.line}\n`)
+    return { ts, advice: advice ? { recommendedDtPs: advice.recommendedDtPs ?? null, checkedOn: advice.checkedOn, outside: advice.outside, dtFrom: 'flag' } : undefined }
+  }
+  const rec = recommendedDtOf(sys.card)
+  const checked = dtAdviceOf(sys.card, rec ?? 1)
+  if (rec === undefined || !checked) {
+    fail(`give the time step: --eta ETA (Å²) or --dt PS --diffusion D (Å²/ps); ${name}'s card holds no self-check recommendation to default to (diffmd check --model ${name} stores one)`)
+  }
+  const D = flags.diffusion !== undefined ? positiveFlag('simulate', flags, 'diffusion') : checked.diffusion
+  process.stderr.write(`diffmd: Δt = ${rec} ps per adapter step, the self-check's recommendation in ${name}'s card (${checked.checkedOn}), at D = ${D} Å²/ps\n`)
+  return { ts: { ...ts, dt: rec, D, eta: etaOf(D, rec) }, advice: { recommendedDtPs: rec, checkedOn: checked.checkedOn, outside: false, dtFrom: 'self-check' } }
 }
 
 interface Sizes {
@@ -413,6 +444,8 @@ interface OpenedSystem {
   meta: Record<string, unknown>
   /** --mh-kernel covariance: the training frames' covariance, eigen-decomposed */
   mhPreconditioner?: MhPreconditioner
+  /** a learned model's card (its self-check gives the default Δt) */
+  card?: unknown
 }
 
 /** the analytic system or the learned model, its initial states and defaults */
@@ -456,6 +489,7 @@ async function openSystem(flags: Flags, target: { modelFile?: string; system?: S
       trustRegion: card ? trustRegionOf(card) : undefined,
       T: cardNum(['temperature', 'T']),
       dispose: () => o.model.dispose(),
+      card,
       meta: { system: 'model', modelFile: path.basename(modelFile), card: cardSummary(card), init: `from ${path.basename(flags['init-f32'] as string)}` },
       ...(flags['mh-frames-f32'] !== undefined && flags['mh-kernel'] === 'covariance' ? { mhPreconditioner: await mhPreconditionerFromF32(flags['mh-frames-f32'] as string, o.model, flags.align !== false) } : {}),
     }
@@ -477,6 +511,7 @@ async function openSystem(flags: Flags, target: { modelFile?: string; system?: S
     trustRegion: opened.trustRegion,
     T: cardNumber(card, ['temperature', 'T']),
     dispose: () => opened.dispose(),
+    card,
     meta: { system: 'model', modelFile: path.basename(modelFile), card, init: 'random frames of the model pool' },
     ...(mhPreconditioner ? { mhPreconditioner } : {}),
   }
@@ -689,10 +724,11 @@ function sayCost(sys: OpenedSystem, params: SamplerParams): void {
 export async function prepareRun(argv: string[]): Promise<{ init: Float32Array; dim: number; replicas: number; frames: number; modelFile?: string; quantum: number }> {
   const { flags } = parseArgs('simulate', argv, spec)
   const target = parseTarget(flags)
-  const ts = parseTimeStep(flags)
   const sizes = parseSizes(flags)
-  const sys = await openSystem(flags, target, ts, sizes)
+  const given = parseTimeStep(flags)
+  const sys = await openSystem(flags, target, given, sizes)
   try {
+    const { ts } = timeStepFromCard(flags, given, sys, target.modelFile)
     samplerParams(flags, sys, ts, sizes)
     return { init: sys.init, dim: sys.model.dim, replicas: sizes.replicas, frames: sizes.frames, modelFile: target.modelFile, quantum: quantumOf(target, sys) }
   } finally {
@@ -706,10 +742,11 @@ const cmd: Command = {
   async run(argv) {
     const { flags } = parseArgs('simulate', argv, spec)
     const target = parseTarget(flags)
-    const ts = parseTimeStep(flags)
     const sizes = parseSizes(flags)
-    const sys = await openSystem(flags, target, ts, sizes)
+    const given = parseTimeStep(flags)
+    const sys = await openSystem(flags, target, given, sizes)
     try {
+      const { ts, advice } = timeStepFromCard(flags, given, sys, target.modelFile)
       // a shard of a sweep runs replicas [base, base + n) of the R (docs/cluster.md)
       const quantum = quantumOf(target, sys)
       const range = replicaRange(flags, sizes.replicas, quantum)
@@ -727,7 +764,7 @@ const cmd: Command = {
         threads = stored.length
       }
       const { res, seconds, cleanup } = await runWithProgress(flags, sys, params, { base, threads, worker, ...(stored ? { blocks: stored } : {}) })
-      const meta = { ...runMeta(sys, params, ts, target.system, res, seconds), threads, ...(range ? { replicaStart: base, replicasTotal: sizes.replicas } : {}) }
+      const meta = { ...runMeta(sys, params, ts, target.system, res, seconds), threads, ...(advice ? { selfCheck: advice } : {}), ...(range ? { replicaStart: base, replicasTotal: sizes.replicas } : {}) }
       await writeOut(target.out, { ...res.trajectory, meta }, sys.topology)
       if (cleanup && !res.stopped) await cleanup()
       return report(flags, target.out, sys, params, res, meta, seconds)

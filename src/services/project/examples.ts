@@ -20,6 +20,7 @@ import { withFileLock } from '../fs/lock'
 import { exists } from '../fs/paths'
 import { importDataset } from '../datasets'
 import { importModel } from '../models/registry'
+import { REPORT_FILE } from '../app/selfcheck-api'
 
 export const EXAMPLES_ID = 'examples'
 export const SEED_FILE = 'examples.json'
@@ -106,8 +107,12 @@ const ITEMS: ExampleItem[] = [
     label: 'the default ala2 model',
     needs: ['models/ala2-default.onnx'],
     async add(ctx, dir) {
-      // its card (ala2-default.card.json beside it) comes along: name, σ range, trust region, training metrics
+      // its card (ala2-default.card.json beside it) comes along: name, σ range, trust region, training
+      // metrics, and the self-check's verdict and recommended Δt (the Sample panel's default); the
+      // check's full report goes beside it as the Check tab's stored report (docs/self-check.md)
       const entry = await importModel(dir, path.join(ctx.resourcesDir, 'models', 'ala2-default.onnx'))
+      const report = path.join(ctx.resourcesDir, 'models', 'ala2-default.self-check.json')
+      if (entry.card.selfCheck && (await exists(report))) await fs.copyFile(report, path.join(entry.dir, REPORT_FILE))
       return entry.id
     },
   },

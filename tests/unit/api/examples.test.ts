@@ -45,9 +45,17 @@ describe('Examples project', () => {
     expect(datasets[1]).toMatchObject({ frames: 5000, dim: 66, hasReference: true })
     const ref = (await dispatch(ctx, 'dataset.reference', { projectId: EXAMPLES_ID, datasetId: datasets[1]!.id })) as { reference: { acf: { lag_ps: number[] } } }
     expect(ref.reference.acf.lag_ps.length).toBeGreaterThan(100)
-    const models = (await dispatch(ctx, 'model.list', { projectId: EXAMPLES_ID })) as { card: { dim: number } }[]
+    const models = (await dispatch(ctx, 'model.list', { projectId: EXAMPLES_ID })) as { id: string; card: { dim: number; selfCheck?: { recommendedDtPs?: number; createdAt: string } } }[]
     expect(models).toHaveLength(hasModel ? 1 : 0)
-    if (hasModel) expect(models[0]!.card.dim).toBe(66)
+    if (hasModel) {
+      expect(models[0]!.card.dim).toBe(66)
+      // the shipped self-check comes along: its recommended Δt in the card, its report for the Check tab
+      expect(models[0]!.card.selfCheck?.recommendedDtPs).toBe(2)
+      const stored = (await dispatch(ctx, 'model.selfCheckReport', { projectId: EXAMPLES_ID, modelId: models[0]!.id })) as { summary: { createdAt: string }; report: { perDt: unknown[] }; dataLabel: string } | null
+      expect(stored?.summary.createdAt).toBe(models[0]!.card.selfCheck?.createdAt)
+      expect(stored?.report.perDt).toHaveLength(4)
+      expect(stored?.dataLabel).toBe('ala2_snapshots_all.pdb.gz')
+    }
     const seeds = JSON.parse(readFileSync(path.join(home, 'projects', EXAMPLES_ID, SEED_FILE), 'utf8'))
     expect(typeof seeds.seeded['ala2-dataset']).toBe('string')
   })

@@ -3,7 +3,7 @@
  * trajectory format with the documented metadata; the same seed gives the same frames.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import simulate from '../../../src/cli/commands/simulate'
@@ -246,5 +246,85 @@ describe('diffmd simulate --mode bridge-mh', () => {
     expect(stdout).toMatch(/bridge-mh em, .*Metropolis acceptance \d+\.\d% \(per replica [\d.]+ [\d.]+\)/)
     const b = await run(base(path.join(dir, 'tw.json')))
     expect(b.stdout).toMatch(/\(bridge tweedie, /)
+  })
+})
+
+describe('diffmd simulate --model: the self-check in the card gives the default Δt (docs/self-check.md "Using the verdict")', () => {
+  const repo = path.resolve(__dirname, '../../..')
+  /** the shipped model in a folder of its own, its card's check replaced by `selfCheck` (none: removed) */
+  async function modelWith(selfCheck: Record<string, unknown> | undefined, name: string): Promise<string> {
+    const m = path.join(dir, name)
+    await mkdir(path.join(m, 'models'), { recursive: true })
+    await mkdir(path.join(m, 'examples/ala2'), { recursive: true })
+    await copyFile(path.join(repo, 'resources/models/ala2-default.onnx'), path.join(m, 'models/ala2.onnx'))
+    await copyFile(path.join(repo, 'resources/examples/ala2/ala2_snapshots_all.pdb.gz'), path.join(m, 'examples/ala2/ala2_snapshots_all.pdb.gz'))
+    const c = JSON.parse(readFileSync(path.join(repo, 'resources/models/ala2-default.card.json'), 'utf8')) as Record<string, unknown>
+    if (selfCheck) c.selfCheck = selfCheck
+    else delete c.selfCheck
+    writeFileSync(path.join(m, 'models/ala2.card.json'), JSON.stringify(c))
+    return path.join(m, 'models/ala2.onnx')
+  }
+  const check = {
+    createdAt: '2026-12-03T04:00:00.000Z',
+    diffusion: 0.05,
+    mode: 'bridge',
+    denoiseSteps: 10,
+    sigmaMin: 0.04,
+    replicas: 16,
+    nsPerReplica: 5,
+    perDt: [
+      { dtPs: 2, equilibriumOk: true, kineticsOk: true, jsd: 0.004, timescaleError: Math.log(0.92), timescaleSe: 0.04 },
+      { dtPs: 5, equilibriumOk: true, kineticsOk: false, jsd: 0.006, timescaleError: Math.log(0.82), timescaleSe: 0.09 },
+    ],
+    recommendedDtPs: 2,
+    verdict: 'Recommended Δt: 2 ps',
+  }
+  async function runErr(argv: string[]): Promise<{ meta: Record<string, unknown>; stderr: string }> {
+    let stderr = ''
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stderr += String(chunk)
+      return true
+    })
+    try {
+      const { stdout } = await run(argv)
+      return { meta: JSON.parse(stdout) as Record<string, unknown>, stderr }
+    } finally {
+      spy.mockRestore()
+    }
+  }
+  const small = (out: string) => ['--replicas', '2', '--frames', '2', '--seed', '3', '--threads', '1', '--out', out, '--json']
+
+  it('without --dt: the recommended Δt at the check\'s D, said on stderr and kept in the metadata; --diffusion overrides D', async () => {
+    const model = await modelWith(check, 'with-check')
+    const a = await runErr(['--model', model, ...small(path.join(dir, 'rec.json'))])
+    expect(a.meta.dt).toBe(2)
+    expect(a.meta.D).toBe(0.05)
+    expect(a.meta.frameEta).toBeCloseTo(0.1, 12)
+    expect(a.meta.selfCheck).toEqual({ recommendedDtPs: 2, checkedOn: '2026-12-03', outside: false, dtFrom: 'self-check' })
+    expect(a.stderr).toContain("diffmd: Δt = 2 ps per adapter step, the self-check's recommendation in ala2.onnx's card (2026-12-03), at D = 0.05 Å²/ps\n")
+    const b = await runErr(['--model', model, '--diffusion', '0.04', ...small(path.join(dir, 'rec-d.json'))])
+    expect(b.meta.dt).toBe(2)
+    expect(b.meta.frameEta).toBeCloseTo(0.08, 12)
+  })
+
+  it('--dt the check does not vouch for: a note on stderr, outside in the metadata; the recommended Δt: no note', async () => {
+    const model = await modelWith(check, 'with-check-2')
+    const a = await runErr(['--model', model, '--dt', '5', '--diffusion', '0.05', ...small(path.join(dir, 'five.json'))])
+    expect(a.stderr).toContain("diffmd: note: the model's self-check (2026-12-03) recommends Δt ≤ 2 ps per adapter step; at 5 ps it found the kinetic time scale −18 ± 9 % against Δt → 0, not shown within tolerance\n")
+    expect(a.meta.selfCheck).toEqual({ recommendedDtPs: 2, checkedOn: '2026-12-03', outside: true, dtFrom: 'flag' })
+    const b = await runErr(['--model', model, '--dt', '2', '--diffusion', '0.05', ...small(path.join(dir, 'two.json'))])
+    expect(b.stderr).not.toContain('note:')
+    expect((b.meta.selfCheck as { outside: boolean }).outside).toBe(false)
+  })
+
+  it('without --dt and without a check in the card: one line that says what to give, and no file', async () => {
+    const model = await modelWith(undefined, 'no-check')
+    const out = path.join(dir, 'none.json')
+    const err = await simulate.run(['--model', model, ...small(out)]).then(() => undefined, (e: unknown) => e)
+    expect(err).toBeInstanceOf(UserError)
+    expect((err as Error).message).toBe(
+      "simulate: give the time step: --eta ETA (Å²) or --dt PS --diffusion D (Å²/ps); ala2.onnx's card holds no self-check recommendation to default to (diffmd check --model ala2.onnx stores one)"
+    )
+    expect(existsSync(out)).toBe(false)
   })
 })

@@ -1,0 +1,101 @@
+/**
+ * dtAdviceOf: what a model card's self-check says of one Δt per adapter step (docs/self-check.md
+ * "Using the verdict"). Every case is a card written here, so each expected line is exact.
+ */
+import { describe, expect, it } from 'vitest'
+import { dtAdviceOf } from '../../../src/api/selfcheck'
+
+const D = 0.0498868
+/** a check like the shipped model's: 0.5–2 ps fine, 5 ps kinetics undecided at −18 ± 9 % */
+function card(over: Record<string, unknown> = {}, rows?: Record<string, unknown>[]) {
+  return {
+    name: 'm',
+    selfCheck: {
+      createdAt: '2026-12-03T04:00:00.000Z',
+      diffusion: D,
+      mode: 'bridge',
+      denoiseSteps: 10,
+      sigmaMin: 0.04,
+      replicas: 16,
+      nsPerReplica: 5,
+      perDt: rows ?? [
+        { dtPs: 0.5, equilibriumOk: false, equilibriumUnresolved: true, kineticsOk: true, jsd: 0.004, timescaleError: Math.log(0.98), timescaleSe: 0.01 },
+        { dtPs: 1, equilibriumOk: true, kineticsOk: true, jsd: 0.005, timescaleError: Math.log(0.96), timescaleSe: 0.02 },
+        { dtPs: 2, equilibriumOk: true, kineticsOk: true, jsd: 0.004, timescaleError: Math.log(0.92), timescaleSe: 0.04 },
+        { dtPs: 5, equilibriumOk: true, kineticsOk: false, jsd: 0.006, timescaleError: Math.log(0.82), timescaleSe: 0.09 },
+      ],
+      recommendedDtPs: 2,
+      verdict: 'Recommended Δt: 2 ps',
+      ...over,
+    },
+  }
+}
+
+describe('dtAdviceOf', () => {
+  it('vouches for the recommended Δt, for a checked Δt below it and for an unchecked one below it', () => {
+    for (const dt of [2, 1, 1.5, 0.5, 0.1]) {
+      expect(dtAdviceOf(card(), dt, D)).toEqual({ recommendedDtPs: 2, diffusion: D, checkedOn: '2026-12-03', outside: false })
+    }
+    // an unresolved equilibrium (0.5 ps) is not a drift; D not given is the check's D
+    expect(dtAdviceOf(card(), 0.5)?.outside).toBe(false)
+  })
+
+  it('a checked Δt whose kinetics were not shown converged: the fitted time-scale error, in the verdict\'s words', () => {
+    expect(dtAdviceOf(card(), 5, D)).toEqual({
+      recommendedDtPs: 2,
+      diffusion: D,
+      checkedOn: '2026-12-03',
+      outside: true,
+      line: "the model's self-check (2026-12-03) recommends Δt ≤ 2 ps per adapter step; at 5 ps it found the kinetic time scale −18 ± 9 % against Δt → 0, not shown within tolerance",
+    })
+  })
+
+  it('an unchecked Δt above the recommendation; a drifting equilibrium; kinetics without a fit', () => {
+    expect(dtAdviceOf(card(), 3, D)?.line).toBe("the model's self-check (2026-12-03) recommends Δt ≤ 2 ps per adapter step; 3 ps is above it")
+    const rows = [
+      { dtPs: 0.5, equilibriumOk: false, kineticsOk: true, jsd: 0.0331 },
+      { dtPs: 2, equilibriumOk: true, kineticsOk: true, jsd: 0.004 },
+      { dtPs: 5, equilibriumOk: false, kineticsOk: false, jsd: 0.02 },
+    ]
+    expect(dtAdviceOf(card({}, rows), 0.5, D)?.line).toBe("the model's self-check (2026-12-03) recommends Δt ≤ 2 ps per adapter step; at 0.5 ps it found the equilibrium drifts from the model's i.i.d. samples (JSD 0.033)")
+    expect(dtAdviceOf(card({}, rows), 5, D)?.line).toBe(
+      "the model's self-check (2026-12-03) recommends Δt ≤ 2 ps per adapter step; at 5 ps it found the kinetics change when Δt is halved and the equilibrium drifts from the model's i.i.d. samples (JSD 0.02)"
+    )
+  })
+
+  it('a recommended Δt the check itself flagged: recommended only as the best it tried', () => {
+    const rows = [{ dtPs: 2.5, equilibriumOk: true, kineticsOk: false, jsd: 0.01 }]
+    expect(dtAdviceOf(card({ recommendedDtPs: 2.5 }, rows), 2.5, D)?.line).toBe(
+      "the model's self-check (2026-12-03) recommends 2.5 ps per adapter step only as the best Δt it tried; at 2.5 ps it found the kinetics change when Δt is halved"
+    )
+    expect(dtAdviceOf(card({ recommendedDtPs: 2.5 }, rows), 1, D)?.outside).toBe(false)
+  })
+
+  it('a check that recommended no Δt vouches for none', () => {
+    const none = card({ recommendedDtPs: undefined })
+    expect(dtAdviceOf(none, 2, D)).toEqual({ diffusion: D, checkedOn: '2026-12-03', outside: true, line: "the model's self-check (2026-12-03) recommends no Δt; it could not vouch for 2 ps" })
+    expect(dtAdviceOf(none, 3, D)?.line).toBe("the model's self-check (2026-12-03) recommends no Δt; 3 ps was not checked")
+  })
+
+  it('compares steps η = D·Δt: the app\'s D = 0.05 matches the check\'s 0.0498868; another D is the check\'s Δt of the same η', () => {
+    expect(dtAdviceOf(card(), 2, 0.05)?.outside).toBe(false)
+    expect(dtAdviceOf(card(), 5, 0.05)?.line).toMatch(/; at 5 ps it found the kinetic time scale −18 ± 9 %/)
+    // 1 ps at 2D is the check's 2 ps: inside; 2.5 ps at 2D is its 5 ps: flagged; 2 ps at 2D is its 4 ps: above
+    expect(dtAdviceOf(card(), 1, 2 * D)?.outside).toBe(false)
+    expect(dtAdviceOf(card(), 2.5, 2 * D)?.line).toBe(
+      `the model's self-check (2026-12-03) recommends Δt ≤ 2 ps per adapter step; at 2.5 ps at D = ${2 * D} Å²/ps (its 5 ps at D = ${D}) it found the kinetic time scale −18 ± 9 % against Δt → 0, not shown within tolerance`
+    )
+    expect(dtAdviceOf(card(), 2, 2 * D)?.line).toBe(`the model's self-check (2026-12-03) recommends Δt ≤ 2 ps per adapter step; 2 ps at D = ${2 * D} Å²/ps (its 4 ps at D = ${D}) is above it`)
+    // 2.01 ps is within 1 % of 2; 2.05 is not
+    expect(dtAdviceOf(card(), 2.01, D)?.outside).toBe(false)
+    expect(dtAdviceOf(card(), 2.05, D)?.line).toMatch(/; 2\.05 ps is above it$/)
+  })
+
+  it('says nothing without a check, for a malformed one, or for a Δt that is not positive', () => {
+    expect(dtAdviceOf({ name: 'm' }, 2, D)).toBeUndefined()
+    expect(dtAdviceOf(undefined, 2, D)).toBeUndefined()
+    expect(dtAdviceOf({ selfCheck: { verdict: 'x' } }, 2, D)).toBeUndefined()
+    expect(dtAdviceOf(card(), 0, D)).toBeUndefined()
+    expect(dtAdviceOf(card(), Number.NaN, D)).toBeUndefined()
+  })
+})
