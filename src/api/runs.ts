@@ -40,6 +40,8 @@ export const RunSummary = z.object({
   rejections: z.array(z.number()).nullable(),
   /** mode bridge-mh: accepted fraction of Metropolis-tested steps per replica (absent for other modes) */
   acceptance: z.array(z.number()).nullable().optional(),
+  /** the model's self-check on this run's Δt when the run was made (docs/self-check.md "Using the verdict"); absent in older runs, null without a check */
+  selfCheck: z.object({ recommendedDtPs: z.number().nullable(), checkedOn: z.string(), outside: z.boolean(), line: z.string().nullable() }).nullable().optional(),
   error: z.string().nullable(),
   finished: z.string().nullable(),
   framesStored: z.number(),

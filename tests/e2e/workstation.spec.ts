@@ -311,10 +311,13 @@ test('Examples: the shipped dataset and default model run with one click; stop k
   await expect.poll(async () => Number((await page.getByTestId('run-frames').textContent())?.split(' ')[0] ?? 0), { timeout: 120_000 }).toBeGreaterThanOrEqual(4)
   await page.getByTestId('run-stop').click()
   await expect(page.getByTestId('run-progress')).toHaveAttribute('data-state', 'stopped', { timeout: 30_000 })
-  const runs = await api<RunMeta[]>('run.list', { projectId: 'examples' })
+  const runs = await api<(RunMeta & { selfCheck?: { outside: boolean; recommendedDtPs: number | null } | null })[]>('run.list', { projectId: 'examples' })
   expect(runs).toHaveLength(1)
   const stopped = runs[0]!
   expect(stopped.status).toBe('stopped')
+  // the run keeps what the model's check said of its 2-ps steps: vouched for
+  expect(stopped.selfCheck).toMatchObject({ outside: false, recommendedDtPs: 2 })
+  await expect(page.getByTestId('run-not-vouched')).toHaveCount(0)
   const shownFrames = Number((await page.getByTestId('run-frames').textContent())!.split(' ')[0])
   expect(stopped.framesStored).toBe(shownFrames)
   await shot('11-examples-stopped')

@@ -96,6 +96,8 @@ export async function exportRun(home: string, projectId: string, runId: string, 
     k_per_A2: meta.derived.k,
     dtStep_ps: meta.derived.dtStep,
     dt_reduced: meta.derived.dtReduced,
+    // the model's self-check on this Δt when the run was made (docs/self-check.md "Using the verdict")
+    ...(meta.selfCheck ? { selfCheck: meta.selfCheck.outside ? `not vouched for: ${meta.selfCheck.line ?? ''}` : `vouched for (recommended Δt ${meta.selfCheck.recommendedDtPs} ps, checked ${meta.selfCheck.checkedOn})` } : {}),
   }
   const traj = toTrajectory(rows, count, R, meta.dim, provenance)
   const topologyText = await readRunTopology(home, projectId, runId)

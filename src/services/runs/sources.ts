@@ -19,6 +19,7 @@ export async function modelSource(home: string, projectId: string, modelId: stri
     id: modelId,
     name: card.name,
     dim: card.dim,
+    card,
     limits: {
       ...(card.sigmaRange ? { sigmaRange: card.sigmaRange } : {}),
       ...(card.temperature ? { temperature: card.temperature } : {}),

@@ -23,6 +23,7 @@ import { projectDir } from '../project/store'
 import { appendFrames, readFrames, storedFrames, truncateFrames } from './frames'
 import { withFileLock } from '../fs/lock'
 import { checkId } from '../../api/ids'
+import { dtAdviceOf } from '../../api/selfcheck'
 
 export type RunStatus = 'running' | 'finished' | 'stopped' | 'failed'
 
@@ -51,8 +52,26 @@ export interface RunFile {
   rejections: number[] | null
   /** mode bridge-mh: accepted fraction of Metropolis-tested steps per replica */
   acceptance?: number[] | null
+  /** what the model's self-check said of this run's Δt when it was made (RunSelfCheck); absent: no check */
+  selfCheck?: RunSelfCheck | null
   error: string | null
   finished: string | null
+}
+
+/** a run's Δt judged by its model's self-check at creation (dtAdviceOf; docs/self-check.md "Using the verdict") */
+export interface RunSelfCheck {
+  recommendedDtPs: number | null
+  checkedOn: string
+  /** the check does not vouch for this Δt */
+  outside: boolean
+  /** why, when outside */
+  line: string | null
+}
+
+/** the self-check's word on a run's step, for its metadata (null: the model has no check) */
+export function runSelfCheckOf(card: unknown, params: RunParams, dtStep: number): RunSelfCheck | null {
+  const a = dtAdviceOf(card, dtStep, params.D)
+  return a ? { recommendedDtPs: a.recommendedDtPs ?? null, checkedOn: a.checkedOn, outside: a.outside, line: a.line ?? null } : null
 }
 
 export interface RunSummary extends RunFile {
@@ -63,7 +82,8 @@ export interface RunSummary extends RunFile {
 
 /** What run.create needs to know about the model and the data (the dispatch layer reads them from their services). */
 export interface RunSources {
-  model: { id: string; name: string; dim: number; limits: ModelLimits }
+  /** card: the model's card, whose self-check judges the run's Δt (runSelfCheckOf) */
+  model: { id: string; name: string; dim: number; limits: ModelLimits; card?: unknown }
   /** null for runs whose initial states come with the request */
   dataset: { id: string; name: string; topologyPdb: string; coords: Float32Array; nFrames: number } | null
 }
@@ -225,6 +245,7 @@ export async function createRun(home: string, req: CreateRunRequest, sources: Ru
     backendUsed: null,
     framesPerSecond: null,
     rejections: null,
+    selfCheck: runSelfCheckOf(model.card, params, derived.dtStep),
     error: null,
     finished: null,
   }

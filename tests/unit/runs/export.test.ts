@@ -74,6 +74,38 @@ describe('run.export', () => {
     expect(readFileSync(prov!, 'utf8')).toContain('"mode": "bridge"')
   })
 
+  it("a run keeps its model's self-check on its Δt, and its exports say it (docs/self-check.md \"Using the verdict\")", async () => {
+    const card = {
+      selfCheck: {
+        createdAt: '2026-12-03T04:00:00.000Z', diffusion: 0.05, mode: 'bridge', denoiseSteps: 10, sigmaMin: 0.03, replicas: 16, nsPerReplica: 5,
+        perDt: [{ dtPs: 5, equilibriumOk: true, kineticsOk: false, jsd: 0.01, timescaleError: Math.log(0.82), timescaleSe: 0.09 }],
+        recommendedDtPs: 2,
+        verdict: 'Recommended Δt: 2 ps',
+      },
+    }
+    const src = sources()
+    const withCard = { ...src, model: { ...src.model, card } }
+    // 5-ps frames of one step each: the check's flagged 5 ps; 4-ps frames of two 2-ps steps: vouched for
+    const five = await createRun(home, { projectId, name: 'five', params: params({ dtPerFrame: 5, innerSteps: 1 }) }, withCard)
+    expect(five.selfCheck).toEqual({
+      recommendedDtPs: 2,
+      checkedOn: '2026-12-03',
+      outside: true,
+      line: "the model's self-check (2026-12-03) recommends Δt ≤ 2 ps per adapter step; at 5 ps it found the kinetic time scale −18 ± 9 % against Δt → 0, not shown within tolerance",
+    })
+    const two = await createRun(home, { projectId, name: 'two', params: params({ dtPerFrame: 4, innerSteps: 2 }) }, withCard)
+    expect(two.selfCheck).toEqual({ recommendedDtPs: 2, checkedOn: '2026-12-03', outside: false, line: null })
+    expect((await createRun(home, { projectId, name: 'none', params: params() }, src)).selfCheck).toBeNull()
+    for (const [run, said] of [
+      [five, '"selfCheck": "not vouched for: the model\'s self-check (2026-12-03) recommends Δt ≤ 2 ps per adapter step; at 5 ps it found'],
+      [two, '"selfCheck": "vouched for (recommended Δt 2 ps, checked 2026-12-03)"'],
+    ] as const) {
+      await appendRunFrames(home, projectId, run.id, 0, new Uint8Array(runRows(0, 2, 2).buffer))
+      const out = await exportRun(home, projectId, run.id, 'pdb', 0)
+      expect(readFileSync(out.paths.find((p) => p.endsWith('.json'))!, 'utf8')).toContain(said)
+    }
+  })
+
   it('refuses a run without frames and a replica that does not exist', async () => {
     const run = await createRun(home, { projectId, params: params() }, sources())
     await expect(exportRun(home, projectId, run.id, 'dcd')).rejects.toThrowError(/no frames stored yet/)
