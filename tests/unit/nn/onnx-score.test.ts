@@ -178,43 +178,28 @@ describe('one σ for the whole batch (docs/speed.md "One σ for the whole batch"
   })
 
   it('probeModel accepts a [B_or_1] model that broadcasts sigma[1], and refuses one that names B_or_1 but does not', async () => {
+    /** a d = 3 model with sigma[B_or_1] whose score is score(g, x, sigma) */
+    const named = async (name: string, score: (g: Graph, x: Tensor, sg: Tensor) => Tensor) => {
+      const m = OnnxScoreModel.wrap(
+        ort,
+        await sessionOf((g) => g.output(score(g, g.input('x', 'float32', ['B', 3]), g.input('sigma', 'float32', ['B_or_1'])), 'score')),
+        { name, file: `${name}.onnx` }
+      )
+      expect(m.sharedSigma).toBe(true)
+      return m
+    }
     // broadcasts: the exact Gaussian score, whose σ term is elementwise in sigma
-    const good = OnnxScoreModel.wrap(
-      ort,
-      await sessionOf((g) => {
-        const x = g.input('x', 'float32', ['B', 3])
-        g.output(gaussian(g, x, g.input('sigma', 'float32', ['B_or_1'])), 'score')
-      }),
-      { name: 'good', file: 'good.onnx' }
-    )
-    expect(good.sharedSigma).toBe(true)
+    const good = await named('good', gaussian)
     await probeModel(good, undefined, [0.01, 1, 10])
     await good.dispose()
     // does not: σ enters as the sum over sigma's rows, B·σ with sigma[B] and σ with sigma[1]
-    const summed = OnnxScoreModel.wrap(
-      ort,
-      await sessionOf((g) => {
-        const x = g.input('x', 'float32', ['B', 3])
-        const sg = g.input('sigma', 'float32', ['B_or_1'])
-        g.output(g.neg(g.div(x, g.add(g.reduceSum(sg, [0], true), 1))), 'score')
-      }),
-      { name: 'summed', file: 'summed.onnx' }
-    )
-    expect(summed.sharedSigma).toBe(true)
+    const summed = await named('summed', (g, x, sg) => g.neg(g.div(x, g.add(g.reduceSum(sg, [0], true), 1))))
     await expect(probeModel(summed, undefined, [0.01, 1, 10])).rejects.toThrow(
       /^summed\.onnx: input 'sigma' has size 'B_or_1', which promises that sigma\[1\] applies to every row, but its 'score' differs with sigma\[1\] and sigma\[3\] at σ = 1 Å .*; export sigma with another size name \(e\.g\. 'B'\)$/
     )
     await summed.dispose()
     // fails outright with sigma[1]: sigma is reshaped to x's rows, [B, 1], which needs B values
-    const rows = OnnxScoreModel.wrap(
-      ort,
-      await sessionOf((g) => {
-        const x = g.input('x', 'float32', ['B', 3])
-        const sg = g.input('sigma', 'float32', ['B_or_1'])
-        g.output(g.mul(x, g.reshapeLike(sg, g.reduceSum(x, [1], true))), 'score')
-      }),
-      { name: 'rows', file: 'rows.onnx' }
-    )
+    const rows = await named('rows', (g, x, sg) => g.mul(x, g.reshapeLike(sg, g.reduceSum(x, [1], true))))
     await expect(probeModel(rows, undefined, [0.5, 1, 2])).rejects.toThrow(/^rows\.onnx: input 'sigma' has size 'B_or_1', .* but a probe batch of 3 rows with sigma\[1\] failed \(/)
     await rows.dispose()
   })
