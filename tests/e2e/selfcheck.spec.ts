@@ -50,7 +50,7 @@ test('a tiny self-check from the Check tab gives a verdict and tables; the Sampl
   await expect(page.getByTestId('dt-advice')).toContainText('recommends Δt ≤ 2 ps per adapter step; 6 ps is above it.')
   // 5 ps, a Δt the check ran: its own finding
   await page.getByTestId('param-dtPerFrame').fill('5')
-  await expect(page.getByTestId('dt-advice')).toContainText('at 5 ps it found the kinetic time scale −18 ± 9 % against Δt → 0, not shown within tolerance')
+  await expect(page.getByTestId('dt-advice')).toContainText('at 5 ps it found the kinetic time scale −25 ± 7 % against Δt → 0, not shown within tolerance')
   await page.getByTestId('dt-use-recommended').click()
   await expect(page.getByTestId('param-innerSteps')).toHaveValue('3')
   await expect(page.getByTestId('param-dtPerFrame')).toHaveValue('6')
