@@ -11,6 +11,10 @@
  *   npm run bench:fidelity -- [--model FILE.onnx ...] [--dts 0.5,1,2,5] [--modes bridge,bridge-mh]
  *        [--replicas 16] [--ns 10] [--denoise-steps 10] [--seed 7] [--threads T] [--json FILE]
  *        [--sigma-min-frac 0.05] [--scheme em|tweedie] [--mh-kernel em|covariance]
+ *        [--time-calibration both|on|off]
+ * --time-calibration: bridge rows with the model's self-check calibration (docs/self-check.md
+ * "Calibrated time"; the app's and the CLI's default when the card has one), without it (η = D·Δt),
+ * or both side by side (default). A model without a fit in its card gets the uncalibrated rows only.
  * --mh-kernel: bridge-mh's down kernel (default em); covariance takes V from the training snapshots
  * (aligned as the model sees them), as `diffmd simulate --mh-kernel covariance` does.
  * Without --model: resources/models/ala2-default.onnx. Several --model flags compare models.
@@ -36,6 +40,8 @@ import { basinPopulations, type DihedralTrajectory } from '../src/core/analysis/
 import { kineticFigures, missBeyondNoise, referenceKinetics, subsample, type KineticFigures, type PhiPsiSeriesFile, type ValueWithError } from '../src/core/analysis/kinetics'
 import { residuesWithPhiPsi } from '../src/core/selfcheck/self-check'
 import { UserError } from '../src/core/errors'
+import { timeCalibrationOf } from '../src/api/selfcheck'
+import { calibratedStep } from '../src/core/selfcheck/time-calibration'
 
 const root = findRoot()
 const argv = process.argv.slice(2)
@@ -67,6 +73,8 @@ const sigmaMinFrac = Number(arg('sigma-min-frac', '0.05'))
 /** reverse scheme of mode bridge (default: the app's, tweedie) */
 const scheme = arg('scheme') as 'em' | 'tweedie' | undefined
 const mhKernel = (arg('mh-kernel', 'em') ?? 'em') as MhKernel
+const calibrations = { both: [false, true], on: [true], off: [false] }[arg('time-calibration', 'both') ?? 'both']
+if (!calibrations) throw new Error(`--time-calibration must be both, on or off (got ${arg('time-calibration')})`)
 if (!MH_KERNELS.includes(mhKernel)) throw new Error(`--mh-kernel must be one of ${MH_KERNELS.join(', ')}`)
 // kinetics are counted every COUNT_PS = 10 ps on every row; frames are saved every framePs(Δt): the
 // largest multiple of Δt that divides 10 ps and is at most 5 ps (5, 5, 2, 5 ps for Δt = 0.5, 1, 2, 5),
@@ -143,7 +151,7 @@ function missesBeyondNoise(row: Row): number {
   return n
 }
 
-async function runOne(modelFile: string, mode: SamplerMode, dt: number): Promise<Row | string> {
+async function runOne(modelFile: string, mode: SamplerMode, dt: number, calibrate: boolean): Promise<Row | string> {
   const opened = await openModelFile(modelFile, { threads: 1 })
   const { model, card } = opened
   try {
@@ -159,12 +167,18 @@ async function runOne(modelFile: string, mode: SamplerMode, dt: number): Promise
       const f = Math.floor(pick[r]! * pool.nFrames)
       init.set(pool.frames.subarray(f * d, (f + 1) * d), r * d)
     }
+    // calibrated time: the step width that relaxes like Δt by the model's own self-check (no reference used)
+    const cal = calibrate ? timeCalibrationOf(card, mode) : undefined
+    if (calibrate && !cal) return `${path.basename(modelFile)}: the card's self-check has no time-scale fit for ${mode}`
+    const step = cal ? calibratedStep(D * dt, cal) : undefined
+    if (cal && !step) return `Δt ${dt} ps is beyond the card's calibrated range`
+    const eta = step ? step.eta : D * dt
     const FRAME_PS = framePsOf(dt)
     const inner = Math.round(FRAME_PS / dt)
     const framesPerReplica = Math.round((ns * 1000) / FRAME_PS) // frame 0 (the starting snapshot) is dropped
     const t0 = Date.now()
     const cov = mode === 'bridge-mh' && mhKernel === 'covariance'
-    const params = { mode, eta: D * dt, innerSteps: inner, denoiseSteps: M, sigmaMin: sigmaMinFrac * card.sigmaData, ...(scheme && mode === 'bridge' ? { scheme } : {}), ...(cov ? { mhKernel } : {}), replicas: R, frames: framesPerReplica + 1, seed, trustRegion: trustRegionOf(card) }
+    const params = { mode, eta, innerSteps: inner, denoiseSteps: M, sigmaMin: sigmaMinFrac * card.sigmaData, ...(scheme && mode === 'bridge' ? { scheme } : {}), ...(cov ? { mhKernel } : {}), replicas: R, frames: framesPerReplica + 1, seed, trustRegion: trustRegionOf(card) }
     const pre = cov ? { mhPreconditioner: covariancePreconditioner(pool.frames, pool.nFrames, d) } : {}
     let run: RunResult
     if (threads > 1) {
@@ -195,7 +209,7 @@ async function runOne(modelFile: string, mode: SamplerMode, dt: number): Promise
     const acc = run.acceptance
     return {
       model: path.basename(modelFile),
-      mode: mode === 'bridge-mh' ? `bridge-mh ${mhKernel}` : mode,
+      mode: mode === 'bridge-mh' ? `bridge-mh ${mhKernel}` : step ? `${mode}, calibrated (η of ${Number((eta / D).toPrecision(3))} ps)` : mode,
       dtPs: dt,
       jsd: jsd(ramachandran(allPhi, allPsi), refRama),
       alphaR: pops.alpha_R ?? 0,
@@ -236,15 +250,17 @@ console.log(refLine)
 const rows: Row[] = []
 for (const file of models) {
   for (const mode of modes) {
+    for (const calibrate of mode === 'bridge' ? calibrations : [false]) {
     for (const dt of dts) {
-      const r = await runOne(file, mode, dt).catch((err: unknown) => (err instanceof UserError ? `refused: ${err.message}` : Promise.reject(err)))
+      const r = await runOne(file, mode, dt, calibrate).catch((err: unknown) => (err instanceof UserError ? `refused: ${err.message}` : Promise.reject(err)))
       if (typeof r === 'string') {
-        console.log(`| ${path.basename(file)} | ${mode} | ${dt} | ${r} |`)
+        console.log(`| ${path.basename(file)} | ${mode}${calibrate ? ', calibrated' : ''} | ${dt} | ${r} |`)
         if (r.startsWith('refused')) break
         continue
       }
       rows.push(r)
       console.log(line(r))
+    }
     }
   }
 }

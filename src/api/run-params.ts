@@ -14,6 +14,7 @@ import { z } from 'zod'
 import { betaOf, etaOf, kOfEta, reducedDt, sigmaKOf } from '../core/units'
 import { DEFAULT_DENOISE_STEPS, DEFAULT_NOISE, MH_KERNELS, type MhKernel } from '../core/sampler/params'
 import { MH_COVARIANCE_MAX_DIM } from '../core/sampler/metropolis'
+import { calibratedStep, maxCalibratedEtaTime, type TimeCalibration } from '../core/selfcheck/time-calibration'
 
 /** bridge-mh: the adapter step with a Metropolis test, exact for exp(−E(·, σ_min)) (energy models; docs/sampler-integrators.md) */
 export const SamplerModeSchema = z.enum(['bridge', 'bridge-mh', 'tied', 'clean'])
@@ -53,6 +54,12 @@ export const RunParamsSchema = z
      * to MH_COVARIANCE_MAX_DIM coordinates) or em; absent in runs made before kernels = em
      */
     mhKernel: z.enum(MH_KERNELS).optional(),
+    /**
+     * calibrated time (docs/self-check.md "Calibrated time"): the model's self-check's time-scale
+     * slope; each adapter step then takes the width η that relaxes like Δt_step of Brownian dynamics
+     * (calibratedStep) instead of η = D·Δt_step. Absent: uncalibrated (runs made before it existed)
+     */
+    timeCalibration: z.object({ slopePerEta: z.number(), slopePerEtaSe: z.number(), maxEta: z.number().positive(), checkedOn: z.string() }).strict().optional(),
   })
   .strict()
 export type RunParams = z.infer<typeof RunParamsSchema>
@@ -88,14 +95,26 @@ export interface DerivedParams {
   dtReduced: number
   /** ps covered by the whole trajectory, (frames − 1)·Δt_frame */
   totalPs: number
+  /**
+   * with timeCalibration: the Δt (ps) the step's width η stands for uncalibrated (η/D) and the ± of its
+   * ln time scale; null when Δt_step lies beyond the calibrated range (the run is refused, and η is D·Δt)
+   */
+  calibration?: { nominalDtPs: number; lnTimeSe: number } | null
 }
 
-export function deriveParams(p: Pick<RunParams, 'temperature' | 'D' | 'dtPerFrame' | 'innerSteps' | 'frames' | 'sigmaMin'>): DerivedParams {
+export function deriveParams(p: Pick<RunParams, 'temperature' | 'D' | 'dtPerFrame' | 'innerSteps' | 'frames' | 'sigmaMin' | 'timeCalibration'>): DerivedParams {
   const dtStep = p.dtPerFrame / p.innerSteps
-  const eta = etaOf(p.D, dtStep)
+  const step = p.timeCalibration ? calibratedStep(etaOf(p.D, dtStep), p.timeCalibration) : undefined
+  const eta = step ? step.eta : etaOf(p.D, dtStep)
   const k = kOfEta(eta)
   const beta = betaOf(p.temperature)
-  return { dtStep, eta, sigmaK: sigmaKOf(eta, p.sigmaMin), k, beta, dtReduced: reducedDt(k, beta), totalPs: (p.frames - 1) * p.dtPerFrame }
+  const calibration = p.timeCalibration ? (step ? { nominalDtPs: step.eta / p.D, lnTimeSe: step.lnTimeSe } : null) : undefined
+  return { dtStep, eta, sigmaK: sigmaKOf(eta, p.sigmaMin), k, beta, dtReduced: reducedDt(k, beta), totalPs: (p.frames - 1) * p.dtPerFrame, ...(calibration !== undefined ? { calibration } : {}) }
+}
+
+/** the largest Δt per adapter step (ps) a time calibration covers at diffusion D (docs/self-check.md "Calibrated time") */
+export function maxCalibratedDtPs(cal: TimeCalibration, D: number): number {
+  return maxCalibratedEtaTime(cal) / D
 }
 
 /** what a model card tells about sensible settings (all optional: imported models may lack them) */
@@ -191,6 +210,12 @@ export function checkRunParams(p: RunParams, limits: ModelLimits = {}): ParamChe
     else if (p.backend === 'wasm') warnings.picardWindow = 'on the CPU a window of W steps costs about W steps per sweep: Picard pays off on WebGPU, where one batched call costs about one call'
   }
   if (errors.D || errors.dtPerFrame || errors.innerSteps || errors.temperature) return { errors, warnings }
+  if (p.timeCalibration) {
+    const dtStep = p.dtPerFrame / p.innerSteps
+    if (!calibratedStep(etaOf(p.D, dtStep), p.timeCalibration)) {
+      errors.dtPerFrame = `Δt per adapter step ${num(dtStep)} ps is beyond the self-check's calibrated range (up to ${num(maxCalibratedDtPs(p.timeCalibration, p.D))} ps): use a smaller Δt or more adapter steps per frame, or switch calibrated time off`
+    } else if (p.mode !== 'bridge') errors.mode = 'calibrated time holds for the bridge mode the self-check ran: use mode bridge or switch calibrated time off'
+  }
 
   if (p.mode === 'bridge-mh' && p.mhKernel === 'covariance' && limits.dim !== undefined && limits.dim > MH_COVARIANCE_MAX_DIM) {
     errors.mhKernel = `the covariance down kernel handles up to ${MH_COVARIANCE_MAX_DIM / 3} atoms (its eigen-decomposition is dense); this model has ${limits.dim / 3}: use the em kernel`

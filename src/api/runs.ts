@@ -16,6 +16,8 @@ export const DerivedParamsSchema = z.object({
   k: z.number(),
   beta: z.number(),
   dtReduced: z.number(),
+  /** calibrated time (RunParams.timeCalibration): the uncalibrated Δt of the step's width and the ± of its ln time scale */
+  calibration: z.object({ nominalDtPs: z.number(), lnTimeSe: z.number() }).nullable().optional(),
   totalPs: z.number(),
 })
 

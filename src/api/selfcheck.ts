@@ -7,7 +7,8 @@
 import { z } from 'zod'
 import { idSchema as id } from './ids'
 import { MAX_RESOLUTION } from '../core/selfcheck/plan'
-import { timescaleErrorText } from '../core/selfcheck/compare'
+import { SELF_CHECK_TOLERANCE, timescaleErrorText } from '../core/selfcheck/compare'
+import { calibratedStep, type TimeCalibration } from '../core/selfcheck/time-calibration'
 
 export const SELF_CHECK_MODES = ['bridge', 'bridge-mh', 'tied', 'clean'] as const
 
@@ -125,7 +126,7 @@ export function framingForStep(dtPerFrame: number, dtStep: number): { dtPerFrame
 }
 
 /** a model card's self-check summary, when it has a well-formed one */
-function selfCheckOf(card: unknown): SelfCheckSummary | undefined {
+export function selfCheckOf(card: unknown): SelfCheckSummary | undefined {
   const sc = card && typeof card === 'object' ? (card as { selfCheck?: unknown }).selfCheck : undefined
   const parsed = SelfCheckSummary.safeParse(sc)
   return parsed.success ? parsed.data : undefined
@@ -142,6 +143,22 @@ export function recommendedDtOf(card: unknown): number | undefined {
   return typeof r === 'number' && r > 0 && Number.isFinite(r) ? r : undefined
 }
 
+/**
+ * The time calibration a model card's self-check holds (docs/self-check.md "Calibrated time"): its
+ * fitted slope of the ln kinetic time scale against Δt, in units of the step η (slope / D of the
+ * check), for runs in the check's mode. Each row's timescaleError is slope·Δt, so any row gives
+ * it; the widest one is read. Undefined without a check, a fit, or for another sampler mode.
+ */
+export function timeCalibrationOf(card: unknown, mode = 'bridge'): TimeCalibration | undefined {
+  const sc = selfCheckOf(card)
+  if (!sc || !(sc.diffusion > 0) || sc.mode !== mode) return undefined
+  const rows = sc.perDt.filter((r) => typeof r.timescaleError === 'number' && typeof r.timescaleSe === 'number' && r.dtPs > 0 && Number.isFinite(r.timescaleError) && Number.isFinite(r.timescaleSe))
+  if (rows.length === 0) return undefined
+  const widest = rows.reduce((a, b) => (b.dtPs > a.dtPs ? b : a))
+  const eta = widest.dtPs * sc.diffusion
+  return { slopePerEta: widest.timescaleError! / eta, slopePerEtaSe: Math.abs(widest.timescaleSe!) / eta, maxEta: eta, checkedOn: sc.createdAt.slice(0, 10) }
+}
+
 /** what a model's self-check says of one Δt per adapter step (dtAdviceOf) */
 export interface DtAdvice {
   /** the check's recommended Δt (ps), when it recommended one */
@@ -154,6 +171,8 @@ export interface DtAdvice {
   outside: boolean
   /** one line for the user when outside (no trailing period) */
   line?: string
+  /** a calibrated step (docs/self-check.md "Calibrated time"): the Δt its width η stands for at this D, and the ± of its ln time scale */
+  calibrated?: { nominalDtPs: number; lnTimeSe: number }
 }
 
 /** a Δt matches a checked one within this fraction (the app's D of 0.05 against the check's 0.0498868) */
@@ -168,10 +187,11 @@ const DT_MATCH = 0.01
  * A Δt at or below the recommendation that the check did not flag is inside: the kinetic error
  * the check fits shrinks with Δt. No check (or a malformed one): undefined.
  */
-export function dtAdviceOf(card: unknown, dtPs: number, diffusion?: number): DtAdvice | undefined {
+export function dtAdviceOf(card: unknown, dtPs: number, diffusion?: number, calibration?: TimeCalibration): DtAdvice | undefined {
   const sc = selfCheckOf(card)
   if (!sc || !(dtPs > 0) || !(sc.diffusion > 0)) return undefined
   const D = diffusion !== undefined && diffusion > 0 ? diffusion : sc.diffusion
+  if (calibration) return calibratedAdvice(sc, dtPs, D, calibration, recommendedDtOf(card))
   const eq = (dtPs * D) / sc.diffusion // the check's Δt of the same step η
   const rec = recommendedDtOf(card)
   const near = (a: number, b: number) => Math.abs(a - b) <= DT_MATCH * b
@@ -197,4 +217,28 @@ export function dtAdviceOf(card: unknown, dtPs: number, diffusion?: number): DtA
         : `the model's self-check (${checkedOn}) recommends Δt ≤ ${rec} ps per adapter step`
   const tail = says.length ? `at ${step} it found ${says.join(' and ')}` : above ? `${step} is above it` : row ? `it could not vouch for ${step}` : `${step} was not checked`
   return { ...(rec !== undefined ? { recommendedDtPs: rec } : {}), diffusion: sc.diffusion, checkedOn, outside, line: `${head}; ${tail}` }
+}
+
+function calibratedAdvice(sc: SelfCheckSummary, dtPs: number, D: number, cal: TimeCalibration, rec: number | undefined): DtAdvice {
+  const checkedOn = sc.createdAt.slice(0, 10)
+  const base = { ...(rec !== undefined ? { recommendedDtPs: rec } : {}), diffusion: sc.diffusion, checkedOn }
+  const step = calibratedStep(D * dtPs, cal)
+  if (!step) {
+    const top = Number(((cal.maxEta * Math.exp(-cal.slopePerEta * cal.maxEta)) / D).toPrecision(3))
+    return { ...base, outside: true, line: `the model's self-check (${cal.checkedOn}) calibrates time for steps up to ${top} ps; ${dtPs} ps is beyond it (uncalibrated steps are not vouched for there either)` }
+  }
+  // the equilibrium of the checked Δt on either side of the step's width (the check's Δt of the same η)
+  const w = step.eta / sc.diffusion
+  const rows = [...sc.perDt].sort((a, b) => a.dtPs - b.dtPs)
+  const below = rows.filter((r) => r.dtPs <= w * (1 + DT_MATCH)).pop()
+  const above = rows.find((r) => r.dtPs >= w * (1 - DT_MATCH))
+  const says: string[] = []
+  for (const r of new Set([below, above].filter((x): x is NonNullable<typeof x> => x !== undefined))) {
+    if (!r.equilibriumOk && !r.equilibriumUnresolved) says.push(`the equilibrium drifts at ${r.dtPs} ps${r.jsd !== null ? ` (JSD ${Number(r.jsd.toPrecision(2))})` : ''}`)
+  }
+  const band = SELF_CHECK_TOLERANCE.kineticsZ * step.lnTimeSe
+  if (band > Math.log(1 + SELF_CHECK_TOLERANCE.kineticsRelative)) says.push(`its calibrated time scale is known only to ±${(100 * (Math.exp(band) - 1)).toFixed(0)} % (2 σ)`)
+  const calibrated = { nominalDtPs: step.eta / D, lnTimeSe: step.lnTimeSe }
+  if (says.length === 0) return { ...base, outside: false, calibrated }
+  return { ...base, outside: true, calibrated, line: `the model's self-check (${checkedOn}) calibrates ${dtPs} ps steps, but ${says.join(' and ')}` }
 }

@@ -44,8 +44,20 @@ test('a tiny self-check from the Check tab gives a verdict and tables; the Sampl
   await expect(page.getByTestId('param-innerSteps')).toHaveValue('3')
   await expect(page.getByTestId('dt-recommended')).toContainText('Δt = 2 ps per adapter step: recommended by the self-check')
   await expect(page.getByTestId('dt-advice')).toHaveCount(0)
-  // one step per 6-ps frame is 6 ps, above what the check vouches for: it says so, and why
+  // calibrated time, on with the shipped check (docs/self-check.md "Calibrated time"): one 5-ps step takes
+  // the width that relaxes like 5 ps and is vouched for; 7 ps lies beyond the widest step the check ran
+  await expect(page.getByTestId('time-calibration-toggle')).toBeChecked()
   await page.getByTestId('param-innerSteps').fill('1')
+  await page.getByTestId('param-dtPerFrame').fill('5')
+  await expect(page.getByTestId('time-calibration-step')).toContainText('each 5-ps step is as wide as an uncalibrated')
+  await expect(page.getByTestId('dt-advice')).toHaveCount(0)
+  await page.getByTestId('param-dtPerFrame').fill('7')
+  await expect(page.getByTestId('dt-advice')).toContainText(/calibrates time for steps up to 6\.\d+ ps; 7 ps is beyond it/)
+  await expect(page.getByTestId('param-error-dtPerFrame')).toContainText("beyond the self-check's calibrated range")
+  await expect(page.getByTestId('run-start')).toBeDisabled()
+  // uncalibrated (η = D·Δt): one step per 6-ps frame is 6 ps, above what the check vouches for: it says so, and why
+  await page.getByTestId('time-calibration-toggle').uncheck()
+  await page.getByTestId('param-dtPerFrame').fill('6')
   await expect(page.getByTestId('dt-advice')).toContainText("Not vouched for: the model's self-check")
   await expect(page.getByTestId('dt-advice')).toContainText('recommends Δt ≤ 2 ps per adapter step; 6 ps is above it.')
   // 5 ps, a Δt the check ran: its own finding

@@ -51,7 +51,8 @@ interface RunMeta {
   status: string
   backendUsed: string | null
   framesStored: number
-  params: { seed: number; replicas: number; frames: number; backend: string }
+  params: { seed: number; replicas: number; frames: number; backend: string; timeCalibration?: { checkedOn: string } }
+  derived: { eta: number }
   dim: number
 }
 
@@ -285,15 +286,28 @@ test('Examples: the shipped dataset and default model run with one click; stop k
   await page.getByTestId('params-reset').click()
   await expect(page.getByTestId('sampler-model')).toContainText('Alanine dipeptide')
   // defaults: bridge, D 0.05 Å²/ps, and the shipped model's self-checked Δt of 2 ps per adapter step
-  // (its card; three per 6-ps frame) → η = D·Δt = 0.1 Å², σ_K = √(η + σ_min²), k = 1/(2η) = 5 Å⁻²
+  // (its card; three per 6-ps frame), in calibrated time: the step width η solves η·e^(−b′η) = D·Δt = 0.1 Å²
+  // with b′ the card's fitted slope of the ln time scale per unit η (docs/self-check.md "Calibrated time")
   await expect(page.getByTestId('param-innerSteps')).toHaveValue('3')
   await expect(page.getByTestId('param-dtPerFrame')).toHaveValue('6')
   await expect(page.getByTestId('dt-recommended')).toContainText('Δt = 2 ps per adapter step: recommended by the self-check')
+  await expect(page.getByTestId('time-calibration-toggle')).toBeChecked()
+  await expect(page.getByTestId('time-calibration-step')).toContainText('each 2-ps step is as wide as an uncalibrated')
+  const card = JSON.parse(readFileSync(path.resolve('resources/models/ala2-default.card.json'), 'utf8')) as { selfCheck: { diffusion: number; perDt: { dtPs: number; timescaleError: number }[] } }
+  const widest = card.selfCheck.perDt.reduce((a, b) => (b.dtPs > a.dtPs ? b : a))
+  const slope = widest.timescaleError / (widest.dtPs * card.selfCheck.diffusion)
+  const etaShown = Number(await page.getByTestId('eq-eta').textContent())
+  expect(Math.abs(etaShown * Math.exp(-slope * etaShown) - 0.1)).toBeLessThan(2e-5)
+  expect(etaShown).toBeLessThan(0.1)
+  // switched off, the step is η = D·Δt = 0.1 Å², σ_K = √(η + σ_min²), k = 1/(2η) = 5 Å⁻²
+  await page.getByTestId('time-calibration-toggle').uncheck()
   await expect(page.getByTestId('eq-eta')).toHaveText('0.1')
   const sigmaMin = Number(await page.getByTestId('param-sigmaMin').inputValue())
   expect(sigmaMin).toBeGreaterThan(0)
   await expect(page.getByTestId('eq-sigmaK')).toHaveText(String(Number(Math.sqrt(0.1 + sigmaMin ** 2).toPrecision(4))))
   await expect(page.getByTestId('eq-k')).toHaveText('5')
+  await page.getByTestId('time-calibration-toggle').check()
+  await expect(page.getByTestId('eq-eta')).toHaveText(String(etaShown))
   // what the run will cost is said before it starts (core/limits, docs/peptides.md)
   await expect(page.getByTestId('run-estimate')).toContainText(/sampling 22 atoms: about .+ on one CPU thread/)
   await expect(page.getByTestId('run-estimate')).toHaveAttribute('data-verdict', 'ok')
@@ -315,9 +329,12 @@ test('Examples: the shipped dataset and default model run with one click; stop k
   expect(runs).toHaveLength(1)
   const stopped = runs[0]!
   expect(stopped.status).toBe('stopped')
-  // the run keeps what the model's check said of its 2-ps steps: vouched for
+  // the run keeps what the model's check said of its 2-ps steps (vouched for) and its calibration
   expect(stopped.selfCheck).toMatchObject({ outside: false, recommendedDtPs: 2 })
+  expect(stopped.params.timeCalibration?.checkedOn).toBe('2026-12-03')
+  expect(stopped.derived.eta).toBeCloseTo(etaShown, 3)
   await expect(page.getByTestId('run-not-vouched')).toHaveCount(0)
+  await expect(page.getByTestId('run-calibrated')).toContainText('time calibrated by the self-check of 2026-12-03')
   const shownFrames = Number((await page.getByTestId('run-frames').textContent())!.split(' ')[0])
   expect(stopped.framesStored).toBe(shownFrames)
   await shot('11-examples-stopped')

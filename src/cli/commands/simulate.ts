@@ -33,7 +33,9 @@ import { checkpointFolderBlocks, checkpointFolderNoise, openCheckpointDir } from
 import { availableParallelism } from 'node:os'
 import { openModelFile, trustRegionOf } from '../../services/models/open'
 import { cardSummary } from '../model-source'
-import { dtAdviceOf, recommendedDtOf } from '../../api/selfcheck'
+import { dtAdviceOf, recommendedDtOf, selfCheckOf, timeCalibrationOf } from '../../api/selfcheck'
+import { maxCalibratedDtPs } from '../../api/run-params'
+import { calibratedStep, type TimeCalibration } from '../../core/selfcheck/time-calibration'
 import { findSimulateWorker, replicaQuantum, runThreaded, splitReplicas, type WorkerShardInput } from '../simulate-threads'
 import { describeEstimate, estimateSampling } from '../../core/limits'
 
@@ -61,6 +63,10 @@ const usage = `diffmd simulate — generate a trajectory (frame 0 = the initial 
                     A model whose card holds a self-check (diffmd check) defaults to its recommended
                     Δt at the check's D (--diffusion D overrides D), and a --dt the check does not
                     vouch for gets a note on stderr
+  --time-calibration auto|on|off   calibrated time (default auto: on when the model's self-check
+                    fitted its kinetic time scale and Δt lies in its range): each adapter step takes
+                    the width η that relaxes like Δt of Brownian dynamics instead of η = D·Δt
+                    (docs/self-check.md "Calibrated time"); off: η = D·Δt
   --temperature T   K; sets β = 1/(k_B T) (kJ/mol units) for analytic systems, recorded in the metadata
   --mode            bridge (adapter step; default for smoothed models), bridge-mh (the adapter step
                     with a Metropolis test: exact for exp(−E(·, σ_min)) at any Δt; energy models only,
@@ -114,6 +120,7 @@ const spec = {
   eta: 'number',
   dt: 'number',
   diffusion: 'number',
+  'time-calibration': 'string',
   temperature: 'number',
   mode: 'string',
   scheme: 'string',
@@ -380,24 +387,50 @@ function parseTimeStep(flags: Flags): TimeStep {
  * A model run without --eta/--dt takes Δt from its card's self-check (the recommended Δt, at the
  * check's D unless --diffusion gives another), and says so; a run with --dt hears, on stderr, when
  * the check does not vouch for that Δt (dtAdviceOf; docs/self-check.md "Using the verdict").
- * Returns the time step and what the check says of it, for the run's metadata.
+ * When the check fitted the kinetic time scale, the step is calibrated (--time-calibration auto|on|off,
+ * docs/self-check.md "Calibrated time"): its width η is the one that relaxes like Δt of Brownian
+ * dynamics, not D·Δt. Returns the time step and what the check says of it, for the run's metadata.
  */
 function timeStepFromCard(flags: Flags, ts: TimeStep, sys: OpenedSystem, modelFile: string | undefined): { ts: TimeStep; advice?: Record<string, unknown> } {
-  if (modelFile === undefined) return { ts }
+  const calFlag = choiceFlag('simulate', flags, 'time-calibration', ['auto', 'on', 'off'] as const, 'auto')
+  if (modelFile === undefined) {
+    if (calFlag === 'on') fail('--time-calibration on needs --model: the calibration is a model\'s self-check')
+    return { ts }
+  }
   const name = path.basename(modelFile)
-  if (!Number.isNaN(ts.eta)) {
-    const advice = ts.dt !== undefined ? dtAdviceOf(sys.card, ts.dt, ts.D) : undefined
-    if (advice?.line) process.stderr.write(`diffmd: note: ${advice.line}\n`)
-    return { ts, advice: advice ? { recommendedDtPs: advice.recommendedDtPs ?? null, checkedOn: advice.checkedOn, outside: advice.outside, dtFrom: 'flag' } : undefined }
+  const mode = typeof flags.mode === 'string' ? flags.mode : sys.model.smoothed ? 'bridge' : 'clean'
+  let dtFrom: 'flag' | 'self-check' = 'flag'
+  let step = ts
+  if (Number.isNaN(ts.eta)) {
+    const rec = recommendedDtOf(sys.card)
+    const sc = selfCheckOf(sys.card)
+    if (rec === undefined || !sc) {
+      fail(`give the time step: --eta ETA (Å²) or --dt PS --diffusion D (Å²/ps); ${name}'s card holds no self-check recommendation to default to (diffmd check --model ${name} stores one)`)
+    }
+    const D = flags.diffusion !== undefined ? positiveFlag('simulate', flags, 'diffusion') : sc.diffusion
+    process.stderr.write(`diffmd: Δt = ${rec} ps per adapter step, the self-check's recommendation in ${name}'s card (${sc.createdAt.slice(0, 10)}), at D = ${D} Å²/ps\n`)
+    step = { ...ts, dt: rec, D, eta: etaOf(D, rec) }
+    dtFrom = 'self-check'
   }
-  const rec = recommendedDtOf(sys.card)
-  const checked = dtAdviceOf(sys.card, rec ?? 1)
-  if (rec === undefined || !checked) {
-    fail(`give the time step: --eta ETA (Å²) or --dt PS --diffusion D (Å²/ps); ${name}'s card holds no self-check recommendation to default to (diffmd check --model ${name} stores one)`)
-  }
-  const D = flags.diffusion !== undefined ? positiveFlag('simulate', flags, 'diffusion') : checked.diffusion
-  process.stderr.write(`diffmd: Δt = ${rec} ps per adapter step, the self-check's recommendation in ${name}'s card (${checked.checkedOn}), at D = ${D} Å²/ps\n`)
-  return { ts: { ...ts, dt: rec, D, eta: etaOf(D, rec) }, advice: { recommendedDtPs: rec, checkedOn: checked.checkedOn, outside: false, dtFrom: 'self-check' } }
+  const cal = calFlag === 'off' ? undefined : timeCalibrationOf(sys.card, mode)
+  let calibrated: { cal: TimeCalibration; nominalDtPs: number; lnTimeSe: number } | undefined
+  if (calFlag === 'on' && !cal) fail(`--time-calibration on: ${name}'s card holds no self-check time-scale fit for mode ${mode} (run diffmd check --model ${name}, or use --time-calibration off)`)
+  if (cal && step.dt !== undefined && step.D !== undefined) {
+    const c = calibratedStep(etaOf(step.D, step.dt), cal)
+    const top = Number(maxCalibratedDtPs(cal, step.D).toPrecision(3))
+    if (!c && calFlag === 'on') fail(`--dt ${step.dt}: beyond the self-check's calibrated range (up to ${top} ps at D = ${step.D} Å²/ps); give a smaller --dt or --time-calibration off`)
+    if (c) {
+      calibrated = { cal, nominalDtPs: c.eta / step.D, lnTimeSe: c.lnTimeSe }
+      process.stderr.write(
+        `diffmd: calibrated time (self-check of ${cal.checkedOn}): each ${step.dt}-ps step is as wide as an uncalibrated ${Number(calibrated.nominalDtPs.toPrecision(3))}-ps one, time ± ${(100 * (Math.exp(2 * c.lnTimeSe) - 1)).toFixed(0)} % (2 σ); --time-calibration off for η = D·Δt\n`
+      )
+      step = { ...step, eta: c.eta }
+    } else process.stderr.write(`diffmd: note: time not calibrated: ${step.dt} ps is beyond the self-check's calibrated range (up to ${top} ps)\n`)
+  } else if (calFlag === 'on') fail('--time-calibration on needs the step as --dt PS (with --diffusion D), not --eta')
+  const advice = step.dt !== undefined ? dtAdviceOf(sys.card, step.dt, step.D, calibrated?.cal) : undefined
+  if (advice?.line) process.stderr.write(`diffmd: note: ${advice.line}\n`)
+  const timeCalibration = calibrated ? { ...calibrated.cal, nominalDtPs: calibrated.nominalDtPs, lnTimeSe: calibrated.lnTimeSe } : null
+  return { ts: step, advice: advice ? { recommendedDtPs: advice.recommendedDtPs ?? null, checkedOn: advice.checkedOn, outside: advice.outside, dtFrom, timeCalibration } : undefined }
 }
 
 interface Sizes {

@@ -70,6 +70,8 @@ export function simulateFlags(p: RunParams, model: string): string[] {
     '--frames', n(p.frames),
     '--seed', n(p.seed),
     '--noise', p.noise ?? DEFAULT_NOISE,
+    // calibrated time as the app's run had it (the shard reads the calibration from the same card)
+    '--time-calibration', p.timeCalibration ? 'on' : 'off',
     // bridge-mh names its down kernel (a job written before kernels existed ran em)
     ...(p.mode === 'bridge-mh' ? ['--mh-kernel', p.mhKernel ?? 'em'] : []),
     ...(p.mode === 'bridge-mh' && p.mhKernel === 'covariance' ? ['--mh-frames-f32', MH_FRAMES_PATH] : []),

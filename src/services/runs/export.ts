@@ -78,6 +78,7 @@ export async function exportRun(home: string, projectId: string, runId: string, 
     throw new UserError(`run ${meta.name}: replica ${replica} does not exist (the run has replicas 0…${R - 1})`, 'bad-request')
   }
   const rows = new Float32Array(bytes.slice().buffer)
+  const { timeCalibration: _cal, ...paramsWithoutCalibration } = meta.params
   const provenance: Record<string, unknown> = {
     software: `DiffMD Studio ${VERSION}`,
     run: meta.id,
@@ -89,7 +90,7 @@ export async function exportRun(home: string, projectId: string, runId: string, 
     status: meta.status,
     framesStored: count,
     frameIntervalPs: meta.params.dtPerFrame,
-    ...meta.params,
+    ...paramsWithoutCalibration,
     backendUsed: meta.backendUsed,
     eta_A2: meta.derived.eta,
     sigmaK_A: meta.derived.sigmaK,
@@ -97,6 +98,10 @@ export async function exportRun(home: string, projectId: string, runId: string, 
     dtStep_ps: meta.derived.dtStep,
     dt_reduced: meta.derived.dtReduced,
     // the model's self-check on this Δt when the run was made (docs/self-check.md "Using the verdict")
+    // calibrated time: each step's width is that of a shorter uncalibrated step (docs/self-check.md "Calibrated time")
+    ...(meta.params.timeCalibration && meta.derived.calibration
+      ? { timeCalibration: `calibrated by the model's self-check of ${meta.params.timeCalibration.checkedOn}: each ${Number(meta.derived.dtStep.toPrecision(4))}-ps step is as wide as an uncalibrated ${Number(meta.derived.calibration.nominalDtPs.toPrecision(4))}-ps one (time ± ${(100 * (Math.exp(2 * meta.derived.calibration.lnTimeSe) - 1)).toFixed(0)} %, 2 σ)` }
+      : {}),
     ...(meta.selfCheck ? { selfCheck: meta.selfCheck.outside ? `not vouched for: ${meta.selfCheck.line ?? ''}` : `vouched for (recommended Δt ${meta.selfCheck.recommendedDtPs} ps, checked ${meta.selfCheck.checkedOn})` } : {}),
   }
   const traj = toTrajectory(rows, count, R, meta.dim, provenance)

@@ -70,7 +70,7 @@ export interface RunSelfCheck {
 
 /** the self-check's word on a run's step, for its metadata (null: the model has no check) */
 export function runSelfCheckOf(card: unknown, params: RunParams, dtStep: number): RunSelfCheck | null {
-  const a = dtAdviceOf(card, dtStep, params.D)
+  const a = dtAdviceOf(card, dtStep, params.D, params.timeCalibration)
   return a ? { recommendedDtPs: a.recommendedDtPs ?? null, checkedOn: a.checkedOn, outside: a.outside, line: a.line ?? null } : null
 }
 

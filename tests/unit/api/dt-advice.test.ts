@@ -3,7 +3,7 @@
  * "Using the verdict"). Every case is a card written here, so each expected line is exact.
  */
 import { describe, expect, it } from 'vitest'
-import { dtAdviceOf } from '../../../src/api/selfcheck'
+import { dtAdviceOf, timeCalibrationOf } from '../../../src/api/selfcheck'
 
 const D = 0.0498868
 /** a check like the shipped model's: 0.5–2 ps fine, 5 ps kinetics undecided at −18 ± 9 % */
@@ -97,5 +97,46 @@ describe('dtAdviceOf', () => {
     expect(dtAdviceOf({ selfCheck: { verdict: 'x' } }, 2, D)).toBeUndefined()
     expect(dtAdviceOf(card(), 0, D)).toBeUndefined()
     expect(dtAdviceOf(card(), Number.NaN, D)).toBeUndefined()
+  })
+})
+
+describe('calibrated steps (docs/self-check.md "Calibrated time")', () => {
+  it('timeCalibrationOf: the widest row\'s fitted slope per step η, for the check\'s mode only', () => {
+    const cal = timeCalibrationOf(card())!
+    expect(cal.slopePerEta).toBeCloseTo(Math.log(0.82) / (5 * D), 12)
+    expect(cal.slopePerEtaSe).toBeCloseTo(0.09 / (5 * D), 12)
+    expect(cal.maxEta).toBeCloseTo(5 * D, 15)
+    expect(cal.checkedOn).toBe('2026-12-03')
+    expect(timeCalibrationOf(card(), 'bridge-mh')).toBeUndefined()
+    expect(timeCalibrationOf(card({}, [{ dtPs: 2, equilibriumOk: true, kineticsOk: true, jsd: 0.004 }]))).toBeUndefined()
+    expect(timeCalibrationOf({ name: 'm' })).toBeUndefined()
+  })
+
+  it('vouches for a calibrated 5-ps step whose time is known within the tolerance, and says how wide its step is', () => {
+    const a = dtAdviceOf(card(), 5, D, timeCalibrationOf(card()))!
+    expect(a.outside).toBe(false)
+    expect(a.line).toBeUndefined()
+    // the step's width in ps, x, relaxes as 5 ps of Brownian dynamics: x·0.82^(−x/5) = 5
+    const x = a.calibrated!.nominalDtPs
+    expect(x * Math.pow(0.82, -x / 5)).toBeCloseTo(5, 10)
+    expect(a.calibrated!.lnTimeSe).toBeCloseTo((0.09 / 5) * x, 12)
+  })
+
+  it('a step beyond the widest checked one, a time scale too uncertain, and a drifting equilibrium are not vouched for', () => {
+    const cal = timeCalibrationOf(card())!
+    expect(dtAdviceOf(card(), 7, D, cal)!.line).toBe("the model's self-check (2026-12-03) calibrates time for steps up to 6.1 ps; 7 ps is beyond it (uncalibrated steps are not vouched for there either)")
+    const wide = card({}, [
+      { dtPs: 2, equilibriumOk: true, kineticsOk: true, jsd: 0.004, timescaleError: 2 * Math.log(0.95), timescaleSe: 0.08 },
+      { dtPs: 5, equilibriumOk: false, kineticsOk: false, jsd: 0.02, timescaleError: 5 * Math.log(0.95), timescaleSe: 0.2 },
+    ])
+    const wcal = timeCalibrationOf(wide)!
+    // 1 ps: its width lies below 2 ps, the only row at or below it is none, the row above (2 ps) is fine; 2σ = 2·0.04·x < ln 1.2
+    expect(dtAdviceOf(wide, 1, D, wcal)!.outside).toBe(false)
+    // 4.5 ps: width between 2 and 5 ps; 5 ps drifts and 2·0.04·x > ln 1.2
+    const x = timeCalibrationOf(wide) && dtAdviceOf(wide, 4.5, D, wcal)!.calibrated!.nominalDtPs
+    expect(x).toBeGreaterThan(2)
+    expect(dtAdviceOf(wide, 4.5, D, wcal)!.line).toBe(
+      `the model's self-check (2026-12-03) calibrates 4.5 ps steps, but the equilibrium drifts at 5 ps (JSD 0.02) and its calibrated time scale is known only to ±${(100 * (Math.exp(2 * 0.04 * x!) - 1)).toFixed(0)} % (2 σ)`
+    )
   })
 })

@@ -296,25 +296,57 @@ describe('diffmd simulate --model: the self-check in the card gives the default 
 
   it('without --dt: the recommended Δt at the check\'s D, said on stderr and kept in the metadata; --diffusion overrides D', async () => {
     const model = await modelWith(check, 'with-check')
-    const a = await runErr(['--model', model, ...small(path.join(dir, 'rec.json'))])
+    const a = await runErr(['--model', model, '--time-calibration', 'off', ...small(path.join(dir, 'rec.json'))])
     expect(a.meta.dt).toBe(2)
     expect(a.meta.D).toBe(0.05)
     expect(a.meta.frameEta).toBeCloseTo(0.1, 12)
-    expect(a.meta.selfCheck).toEqual({ recommendedDtPs: 2, checkedOn: '2026-12-03', outside: false, dtFrom: 'self-check' })
+    expect(a.meta.selfCheck).toEqual({ recommendedDtPs: 2, checkedOn: '2026-12-03', outside: false, dtFrom: 'self-check', timeCalibration: null })
     expect(a.stderr).toContain("diffmd: Δt = 2 ps per adapter step, the self-check's recommendation in ala2.onnx's card (2026-12-03), at D = 0.05 Å²/ps\n")
-    const b = await runErr(['--model', model, '--diffusion', '0.04', ...small(path.join(dir, 'rec-d.json'))])
+    const b = await runErr(['--model', model, '--diffusion', '0.04', '--time-calibration', 'off', ...small(path.join(dir, 'rec-d.json'))])
     expect(b.meta.dt).toBe(2)
     expect(b.meta.frameEta).toBeCloseTo(0.08, 12)
   })
 
   it('--dt the check does not vouch for: a note on stderr, outside in the metadata; the recommended Δt: no note', async () => {
     const model = await modelWith(check, 'with-check-2')
-    const a = await runErr(['--model', model, '--dt', '5', '--diffusion', '0.05', ...small(path.join(dir, 'five.json'))])
+    const a = await runErr(['--model', model, '--dt', '5', '--diffusion', '0.05', '--time-calibration', 'off', ...small(path.join(dir, 'five.json'))])
     expect(a.stderr).toContain("diffmd: note: the model's self-check (2026-12-03) recommends Δt ≤ 2 ps per adapter step; at 5 ps it found the kinetic time scale −18 ± 9 % against Δt → 0, not shown within tolerance\n")
-    expect(a.meta.selfCheck).toEqual({ recommendedDtPs: 2, checkedOn: '2026-12-03', outside: true, dtFrom: 'flag' })
-    const b = await runErr(['--model', model, '--dt', '2', '--diffusion', '0.05', ...small(path.join(dir, 'two.json'))])
+    expect(a.meta.selfCheck).toEqual({ recommendedDtPs: 2, checkedOn: '2026-12-03', outside: true, dtFrom: 'flag', timeCalibration: null })
+    const b = await runErr(['--model', model, '--dt', '2', '--diffusion', '0.05', '--time-calibration', 'off', ...small(path.join(dir, 'two.json'))])
     expect(b.stderr).not.toContain('note:')
     expect((b.meta.selfCheck as { outside: boolean }).outside).toBe(false)
+  })
+
+  it('calibrated time by default: a 5-ps step takes the width that relaxes like 5 ps by the check\'s fit, said on stderr and kept in the metadata', async () => {
+    const model = await modelWith(check, 'with-check-cal')
+    const a = await runErr(['--model', model, '--dt', '5', '--diffusion', '0.05', ...small(path.join(dir, 'five-cal.json'))])
+    // the widest row's fit: ln T falls by ln 0.82 over 5 ps, so a step as wide as x ps relaxes like x·0.82^(−x/5) ps
+    const x = (a.meta.frameEta as number) / 0.05
+    expect(x * Math.pow(0.82, -x / 5)).toBeCloseTo(5, 9)
+    expect(x).toBeLessThan(5)
+    expect(a.meta.dt).toBe(5)
+    expect(a.meta.frameIntervalPs).toBe(5)
+    const sc = a.meta.selfCheck as { outside: boolean; timeCalibration: Record<string, number> }
+    expect(sc.outside).toBe(false)
+    expect(sc.timeCalibration.nominalDtPs).toBeCloseTo(x, 12)
+    expect(sc.timeCalibration.slopePerEta).toBeCloseTo(Math.log(0.82) / 0.25, 12)
+    expect(a.stderr).toContain(`diffmd: calibrated time (self-check of 2026-12-03): each 5-ps step is as wide as an uncalibrated ${Number(x.toPrecision(3))}-ps one, time ± `)
+    expect(a.stderr).not.toContain('note:')
+    // beyond the widest checked step (5/0.82 = 6.1 ps): auto runs uncalibrated and says so; on refuses
+    const b = await runErr(['--model', model, '--dt', '7', '--diffusion', '0.05', ...small(path.join(dir, 'seven.json'))])
+    expect(b.meta.frameEta).toBeCloseTo(0.35, 12)
+    expect(b.stderr).toContain("diffmd: note: time not calibrated: 7 ps is beyond the self-check's calibrated range (up to 6.1 ps)\n")
+    const fails = async (argv: string[]) => ((await simulate.run(argv).then(() => undefined, (e: unknown) => e)) as Error).message
+    expect(await fails(['--model', model, '--dt', '7', '--diffusion', '0.05', '--time-calibration', 'on', ...small(path.join(dir, 'seven-on.json'))])).toBe(
+      "simulate: --dt 7: beyond the self-check's calibrated range (up to 6.1 ps at D = 0.05 Å²/ps); give a smaller --dt or --time-calibration off"
+    )
+    expect(await fails(['--model', model, '--eta', '0.1', '--time-calibration', 'on', ...small(path.join(dir, 'eta-on.json'))])).toBe('simulate: --time-calibration on needs the step as --dt PS (with --diffusion D), not --eta')
+    expect(await fails(['--model', model, '--dt', '2', '--diffusion', '0.05', '--time-calibration', 'sometimes', ...small(path.join(dir, 'bad.json'))])).toBe("simulate: --time-calibration must be one of auto, on, off (got 'sometimes')")
+    const none = await modelWith(undefined, 'no-check-cal')
+    expect(await fails(['--model', none, '--dt', '2', '--diffusion', '0.05', '--time-calibration', 'on', ...small(path.join(dir, 'none-on.json'))])).toBe(
+      "simulate: --time-calibration on: ala2.onnx's card holds no self-check time-scale fit for mode bridge (run diffmd check --model ala2.onnx, or use --time-calibration off)"
+    )
+    expect(existsSync(path.join(dir, 'seven-on.json'))).toBe(false)
   })
 
   it('without --dt and without a check in the card: one line that says what to give, and no file', async () => {

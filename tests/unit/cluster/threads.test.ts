@@ -29,9 +29,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 function simulate(args: string[]): Trajectory {
   const out = path.join(dir, `t${Math.random().toString(36).slice(2)}.json`)
   const r = spawnSync(process.execPath, ['bin/diffmd.js', 'simulate', ...args, '--out', out], { encoding: 'utf8', timeout: 120_000 })
-  expect(r.stderr.replace(/diffmd: warning: .*\n/g, '')).toBe('')
+  // the shipped model's card calibrates time by default (docs/self-check.md "Calibrated time"): one line says so
+  expect(r.stderr.replace(/diffmd: (warning: |calibrated time \().*\n/g, '')).toBe('')
   expect(r.status).toBe(0)
-  return trajectoryFromJson(readFileSync(out, 'utf8'), out)
+  const t = trajectoryFromJson(readFileSync(out, 'utf8'), out)
+  if (args.includes('--model') && !args.includes('bridge-mh')) expect(r.stderr).toContain('diffmd: calibrated time (self-check of ')
+  return t
 }
 
 const bytes = (t: Trajectory): Buffer => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)

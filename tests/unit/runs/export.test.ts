@@ -9,6 +9,7 @@ import { readDcd } from '../../../src/core/formats/dcd'
 import { readPdb } from '../../../src/core/formats/pdb'
 import { readXyz } from '../../../src/core/formats/xyz'
 import { D, params, runRows, sources } from './helpers'
+import { timeCalibrationOf } from '../../../src/api/selfcheck'
 
 let home: string
 let projectId: string
@@ -104,6 +105,35 @@ describe('run.export', () => {
       const out = await exportRun(home, projectId, run.id, 'pdb', 0)
       expect(readFileSync(out.paths.find((p) => p.endsWith('.json'))!, 'utf8')).toContain(said)
     }
+  })
+
+  it('a calibrated run records its calibration, takes the calibrated step width, and its exports say so (docs/self-check.md "Calibrated time")', async () => {
+    const card = {
+      selfCheck: {
+        createdAt: '2026-12-03T04:00:00.000Z', diffusion: 0.05, mode: 'bridge', denoiseSteps: 10, sigmaMin: 0.03, replicas: 16, nsPerReplica: 5,
+        perDt: [{ dtPs: 5, equilibriumOk: true, kineticsOk: false, jsd: 0.01, timescaleError: Math.log(0.82), timescaleSe: 0.09 }],
+        recommendedDtPs: 2,
+        verdict: 'Recommended Δt: 2 ps',
+      },
+    }
+    const src = sources()
+    const withCard = { ...src, model: { ...src.model, card } }
+    const timeCalibration = timeCalibrationOf(card)!
+    const run = await createRun(home, { projectId, name: 'five-cal', params: params({ dtPerFrame: 5, innerSteps: 1, D: 0.05, timeCalibration }) }, withCard)
+    expect(run.params.timeCalibration).toEqual(timeCalibration)
+    const x = run.derived.eta / 0.05
+    expect(x * Math.pow(0.82, -x / 5)).toBeCloseTo(5, 9)
+    expect(run.derived.calibration!.nominalDtPs).toBeCloseTo(x, 12)
+    expect(run.selfCheck).toEqual({ recommendedDtPs: 2, checkedOn: '2026-12-03', outside: false, line: null })
+    await appendRunFrames(home, projectId, run.id, 0, new Uint8Array(runRows(0, 2, 2).buffer))
+    const out = await exportRun(home, projectId, run.id, 'pdb', 0)
+    const prov = readFileSync(out.paths.find((p) => p.endsWith('.json'))!, 'utf8')
+    expect(prov).toContain(`"timeCalibration": "calibrated by the model's self-check of 2026-12-03: each 5-ps step is as wide as an uncalibrated ${Number(x.toPrecision(4))}-ps one (time ± `)
+    expect(prov).toContain('"selfCheck": "vouched for')
+    // beyond the calibrated range (5/0.82 = 6.1 ps): refused in one line, nothing made
+    await expect(createRun(home, { projectId, name: 'seven-cal', params: params({ dtPerFrame: 7, innerSteps: 1, D: 0.05, timeCalibration }) }, withCard)).rejects.toThrowError(
+      "Δt per adapter step 7 ps is beyond the self-check's calibrated range (up to 6.098 ps): use a smaller Δt or more adapter steps per frame, or switch calibrated time off"
+    )
   })
 
   it('refuses a run without frames and a replica that does not exist', async () => {

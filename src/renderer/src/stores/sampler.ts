@@ -23,7 +23,8 @@ import { api, useAppStore } from './app'
 import { useProjectStore } from './project'
 import { loadSampler, type SamplingResult } from './sampler-engine'
 import { uniqueRunName } from './run-format'
-import { framingForStep, recommendedDtOf } from '../../../api/selfcheck'
+import { framingForStep, recommendedDtOf, timeCalibrationOf } from '../../../api/selfcheck'
+import type { TimeCalibration } from '../../../core/selfcheck/time-calibration'
 
 export interface Trajectory {
   run: RunSummary
@@ -42,6 +43,7 @@ export interface Trajectory {
 export type LiveState = 'idle' | 'starting' | 'running' | 'stopping' | 'finished' | 'stopped' | 'failed'
 
 const PARAMS_KEY = 'diffmd-sampler-params'
+const CALIBRATE_KEY = 'diffmd-sampler-calibrate-time'
 /** persist after this many new frames or this many ms, whichever first */
 const FLUSH_FRAMES = 64
 const FLUSH_MS = 400
@@ -50,7 +52,11 @@ const MAX_RETRIES = 5
 function loadParams(): RunParams {
   try {
     const saved = JSON.parse(localStorage.getItem(PARAMS_KEY) ?? 'null') as Partial<RunParams> | null
-    if (saved && typeof saved === 'object') return { ...DEFAULT_RUN_PARAMS, ...saved }
+    // a time calibration belongs to a model's card, not to the remembered settings (runParams adds it)
+    if (saved && typeof saved === 'object') {
+      const { timeCalibration: _model, ...rest } = saved
+      return { ...DEFAULT_RUN_PARAMS, ...rest }
+    }
   } catch {
     // ignore a damaged entry
   }
@@ -76,6 +82,8 @@ function sleep(ms: number): Promise<void> {
 export const useSamplerStore = defineStore('sampler', {
   state: () => ({
     params: loadParams(),
+    /** calibrated time when the model's self-check allows it (docs/self-check.md "Calibrated time"); on unless switched off */
+    calibrateTime: localStorage.getItem(CALIBRATE_KEY) !== 'off',
     traj: null as Trajectory | null,
     live: 'idle' as LiveState,
     liveRunId: null as string | null,
@@ -111,11 +119,20 @@ export const useSamplerStore = defineStore('sampler', {
       const energy = arch ? arch.arch === 'energy-mlp' || (arch.arch === 'imported' && arch.output === 'energy') : undefined
       return { dim: card.dim, sigmaRange: card.sigmaRange, ...(card.temperature ? { temperature: card.temperature } : {}), ...(energy !== undefined ? { energy } : {}) }
     },
+    /** the selected model's time calibration for these settings' mode, when its card's self-check has one */
+    timeCalibration(): TimeCalibration | undefined {
+      return timeCalibrationOf(useProjectStore().selectedModel?.card, this.params.mode)
+    },
+    /** the settings a new run records: the panel's, with the model's time calibration when it is on */
+    runParams(): RunParams {
+      const { timeCalibration: _none, ...p } = this.params
+      return this.calibrateTime && this.timeCalibration ? { ...p, timeCalibration: this.timeCalibration } : p
+    },
     check(): ReturnType<typeof checkRunParams> {
-      return checkRunParams(this.params, this.limits)
+      return checkRunParams(this.runParams, this.limits)
     },
     derived(): ReturnType<typeof deriveParams> {
-      return deriveParams(this.params)
+      return deriveParams(this.runParams)
     },
     busy: (s) => s.live === 'starting' || s.live === 'running' || s.live === 'stopping',
     /** why Run is disabled, one line, or null */
@@ -133,9 +150,11 @@ export const useSamplerStore = defineStore('sampler', {
   actions: {
     saveParams() {
       localStorage.setItem(PARAMS_KEY, JSON.stringify(this.params))
+      localStorage.setItem(CALIBRATE_KEY, this.calibrateTime ? 'on' : 'off')
     },
     resetParams() {
       this.params = { ...DEFAULT_RUN_PARAMS }
+      this.calibrateTime = true
       // a model with a self-check defaults to its recommended Δt per adapter step (docs/self-check.md)
       const rec = recommendedDtOf(useProjectStore().selectedModel?.card)
       if (rec !== undefined) Object.assign(this.params, framingForStep(this.params.dtPerFrame, rec))
@@ -235,7 +254,7 @@ export const useSamplerStore = defineStore('sampler', {
       let runId: string | null = null
       try {
         const name = uniqueRunName(this.params, project.runs.map((r) => r.name))
-        const created = await api().call('run.create', { projectId, modelId: model.id, datasetId: dataset.id, name, params: { ...this.params } })
+        const created = await api().call('run.create', { projectId, modelId: model.id, datasetId: dataset.id, name, params: { ...this.runParams } })
         runId = created.run.id
         this.liveRunId = runId
         project.selectedRunId = runId
