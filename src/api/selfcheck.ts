@@ -219,6 +219,20 @@ export function dtAdviceOf(card: unknown, dtPs: number, diffusion?: number, cali
   return { ...(rec !== undefined ? { recommendedDtPs: rec } : {}), diffusion: sc.diffusion, checkedOn, outside, line: `${head}; ${tail}` }
 }
 
+/**
+ * The largest Δt the check ran (ps, at its D) that calibrated time vouches for (dtAdviceOf with the
+ * card's calibration), when it is above the check's recommendation; undefined otherwise. It tells
+ * the user how far calibrated steps may go (docs/self-check.md "Calibrated time").
+ */
+export function calibratedLimitOf(card: unknown): number | undefined {
+  const sc = selfCheckOf(card)
+  const cal = timeCalibrationOf(card, sc?.mode)
+  if (!sc || !cal) return undefined
+  const rec = recommendedDtOf(card) ?? 0
+  const ok = sc.perDt.map((r) => r.dtPs).filter((dt) => dt > rec && dtAdviceOf(card, dt, sc.diffusion, cal)?.outside === false)
+  return ok.length ? Math.max(...ok) : undefined
+}
+
 function calibratedAdvice(sc: SelfCheckSummary, dtPs: number, D: number, cal: TimeCalibration, rec: number | undefined): DtAdvice {
   const checkedOn = sc.createdAt.slice(0, 10)
   const base = { ...(rec !== undefined ? { recommendedDtPs: rec } : {}), diffusion: sc.diffusion, checkedOn }

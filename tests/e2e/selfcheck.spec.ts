@@ -47,8 +47,10 @@ test('a tiny self-check from the Check tab gives a verdict and tables; the Sampl
   // calibrated time, on with the shipped check (docs/self-check.md "Calibrated time"): one 5-ps step takes
   // the width that relaxes like 5 ps and is vouched for; 7 ps lies beyond the widest step the check ran
   await expect(page.getByTestId('time-calibration-toggle')).toBeChecked()
-  await page.getByTestId('param-innerSteps').fill('1')
-  await page.getByTestId('param-dtPerFrame').fill('5')
+  await expect(page.getByTestId('dt-calibrated-limit')).toContainText('Calibrated steps are vouched for up to 5 ps per adapter step')
+  await page.getByTestId('dt-use-calibrated').click()
+  await expect(page.getByTestId('param-innerSteps')).toHaveValue('1')
+  await expect(page.getByTestId('param-dtPerFrame')).toHaveValue('5')
   await expect(page.getByTestId('time-calibration-step')).toContainText('each 5-ps step is as wide as an uncalibrated')
   await expect(page.getByTestId('dt-advice')).toHaveCount(0)
   await page.getByTestId('param-dtPerFrame').fill('7')

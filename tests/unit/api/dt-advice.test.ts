@@ -3,7 +3,7 @@
  * "Using the verdict"). Every case is a card written here, so each expected line is exact.
  */
 import { describe, expect, it } from 'vitest'
-import { dtAdviceOf, timeCalibrationOf } from '../../../src/api/selfcheck'
+import { calibratedLimitOf, dtAdviceOf, timeCalibrationOf } from '../../../src/api/selfcheck'
 
 const D = 0.0498868
 /** a check like the shipped model's: 0.5–2 ps fine, 5 ps kinetics undecided at −18 ± 9 % */
@@ -120,6 +120,15 @@ describe('calibrated steps (docs/self-check.md "Calibrated time")', () => {
     const x = a.calibrated!.nominalDtPs
     expect(x * Math.pow(0.82, -x / 5)).toBeCloseTo(5, 10)
     expect(a.calibrated!.lnTimeSe).toBeCloseTo((0.09 / 5) * x, 12)
+  })
+
+  it('calibratedLimitOf: the widest checked Δt above the recommendation that calibrated steps are vouched for at', () => {
+    // 5 ps: equilibrium kept at 2 and 5 ps, calibrated band 2·(0.09/5)·x < ln 1.2
+    expect(calibratedLimitOf(card())).toBe(5)
+    // the same check with 5 ps drifting: no checked Δt above 2 ps is vouched for
+    const rows = card().selfCheck.perDt.map((r) => (r.dtPs === 5 ? { ...r, equilibriumOk: false } : r))
+    expect(calibratedLimitOf(card({}, rows))).toBeUndefined()
+    expect(calibratedLimitOf({ name: 'm' })).toBeUndefined()
   })
 
   it('a step beyond the widest checked one, a time scale too uncertain, and a drifting equilibrium are not vouched for', () => {
