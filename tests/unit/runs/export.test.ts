@@ -33,6 +33,20 @@ function replicaOf(rows: Float32Array, n: number, r: number, R = 2): Float32Arra
   return out
 }
 
+/** a model whose card holds a check: 5 ps flagged at −18 ± 9 %, 2 ps recommended (and the run sources with it) */
+function checkedModel() {
+  const card = {
+    selfCheck: {
+      createdAt: '2026-12-03T04:00:00.000Z', diffusion: 0.05, mode: 'bridge', denoiseSteps: 10, sigmaMin: 0.03, replicas: 16, nsPerReplica: 5,
+      perDt: [{ dtPs: 5, equilibriumOk: true, kineticsOk: false, jsd: 0.01, timescaleError: Math.log(0.82), timescaleSe: 0.09 }],
+      recommendedDtPs: 2,
+      verdict: 'Recommended Δt: 2 ps',
+    },
+  }
+  const src = sources()
+  return { card, withCard: { ...src, model: { ...src.model, card } } }
+}
+
 describe('run.export', () => {
   it('reorders time-major rows into replica-major trajectories', () => {
     const rows = runRows(0, 3, 2)
@@ -76,16 +90,7 @@ describe('run.export', () => {
   })
 
   it("a run keeps its model's self-check on its Δt, and its exports say it (docs/self-check.md \"Using the verdict\")", async () => {
-    const card = {
-      selfCheck: {
-        createdAt: '2026-12-03T04:00:00.000Z', diffusion: 0.05, mode: 'bridge', denoiseSteps: 10, sigmaMin: 0.03, replicas: 16, nsPerReplica: 5,
-        perDt: [{ dtPs: 5, equilibriumOk: true, kineticsOk: false, jsd: 0.01, timescaleError: Math.log(0.82), timescaleSe: 0.09 }],
-        recommendedDtPs: 2,
-        verdict: 'Recommended Δt: 2 ps',
-      },
-    }
-    const src = sources()
-    const withCard = { ...src, model: { ...src.model, card } }
+    const { withCard } = checkedModel()
     // 5-ps frames of one step each: the check's flagged 5 ps; 4-ps frames of two 2-ps steps: vouched for
     const five = await createRun(home, { projectId, name: 'five', params: params({ dtPerFrame: 5, innerSteps: 1 }) }, withCard)
     expect(five.selfCheck).toEqual({
@@ -96,7 +101,7 @@ describe('run.export', () => {
     })
     const two = await createRun(home, { projectId, name: 'two', params: params({ dtPerFrame: 4, innerSteps: 2 }) }, withCard)
     expect(two.selfCheck).toEqual({ recommendedDtPs: 2, checkedOn: '2026-12-03', outside: false, line: null })
-    expect((await createRun(home, { projectId, name: 'none', params: params() }, src)).selfCheck).toBeNull()
+    expect((await createRun(home, { projectId, name: 'none', params: params() }, sources())).selfCheck).toBeNull()
     for (const [run, said] of [
       [five, '"selfCheck": "not vouched for: the model\'s self-check (2026-12-03) recommends Δt ≤ 2 ps per adapter step; at 5 ps it found'],
       [two, '"selfCheck": "vouched for (recommended Δt 2 ps, checked 2026-12-03)"'],
@@ -108,16 +113,7 @@ describe('run.export', () => {
   })
 
   it('a calibrated run records its calibration, takes the calibrated step width, and its exports say so (docs/self-check.md "Calibrated time")', async () => {
-    const card = {
-      selfCheck: {
-        createdAt: '2026-12-03T04:00:00.000Z', diffusion: 0.05, mode: 'bridge', denoiseSteps: 10, sigmaMin: 0.03, replicas: 16, nsPerReplica: 5,
-        perDt: [{ dtPs: 5, equilibriumOk: true, kineticsOk: false, jsd: 0.01, timescaleError: Math.log(0.82), timescaleSe: 0.09 }],
-        recommendedDtPs: 2,
-        verdict: 'Recommended Δt: 2 ps',
-      },
-    }
-    const src = sources()
-    const withCard = { ...src, model: { ...src.model, card } }
+    const { card, withCard } = checkedModel()
     const timeCalibration = timeCalibrationOf(card)!
     const run = await createRun(home, { projectId, name: 'five-cal', params: params({ dtPerFrame: 5, innerSteps: 1, D: 0.05, timeCalibration }) }, withCard)
     expect(run.params.timeCalibration).toEqual(timeCalibration)
