@@ -75,6 +75,9 @@ test('a tiny self-check from the Check tab gives a verdict and tables; the Sampl
   // the shipped check, with its tables
   await expect(page.getByTestId('selfcheck-verdict')).toContainText('Recommended Δt: 2 ps')
   await expect(page.getByTestId('selfcheck-recommended')).toHaveText('2 ps')
+  // its time-scale fit calibrates time (the card: −0.28 over 5 ps, i.e. −5.7 % per ps in ln)
+  await expect(page.getByTestId('selfcheck-calibration')).toContainText('changes by −5.7 ± 1.5 % per ps of Δt')
+  await expect(page.getByTestId('selfcheck-calibration')).toContainText('calibrated steps are vouched for up to 5 ps')
   await expect(page.getByTestId('check-dt-5')).toContainText('k C5→C7eq')
   // the default settings (diffmd check's) take a while: the estimate says how long
   await expect(page.getByTestId('check-estimate')).toContainText(/Takes about \d+ min/)
