@@ -143,20 +143,34 @@ export function recommendedDtOf(card: unknown): number | undefined {
   return typeof r === 'number' && r > 0 && Number.isFinite(r) ? r : undefined
 }
 
-/**
- * The time calibration a model card's self-check holds (docs/self-check.md "Calibrated time"): its
- * fitted slope of the ln kinetic time scale against Δt, in units of the step η (slope / D of the
- * check), for runs in the check's mode. Each row's timescaleError is slope·Δt, so any row gives
- * it; the widest one is read. Undefined without a check, a fit, or for another sampler mode.
- */
-export function timeCalibrationOf(card: unknown, mode = 'bridge'): TimeCalibration | undefined {
+/** the check's fitted time-scale slope in units of the step η, resolved or not (timeCalibrationOf) */
+function fittedSlopeOf(card: unknown, mode?: string): TimeCalibration | undefined {
   const sc = selfCheckOf(card)
-  if (!sc || !(sc.diffusion > 0) || sc.mode !== mode) return undefined
+  if (!sc || !(sc.diffusion > 0) || (mode !== undefined && sc.mode !== mode)) return undefined
   const rows = sc.perDt.filter((r) => typeof r.timescaleError === 'number' && typeof r.timescaleSe === 'number' && r.dtPs > 0 && Number.isFinite(r.timescaleError) && Number.isFinite(r.timescaleSe))
   if (rows.length === 0) return undefined
   const widest = rows.reduce((a, b) => (b.dtPs > a.dtPs ? b : a))
   const eta = widest.dtPs * sc.diffusion
   return { slopePerEta: widest.timescaleError! / eta, slopePerEtaSe: Math.abs(widest.timescaleSe!) / eta, maxEta: eta, checkedOn: sc.createdAt.slice(0, 10) }
+}
+
+/** a slope the check resolved: at least kineticsZ (2) standard errors from zero */
+function resolved(cal: TimeCalibration): boolean {
+  return Math.abs(cal.slopePerEta) >= SELF_CHECK_TOLERANCE.kineticsZ * cal.slopePerEtaSe
+}
+
+/**
+ * The time calibration a model card's self-check holds (docs/self-check.md "Calibrated time"): its
+ * fitted slope of the ln kinetic time scale against Δt, in units of the step η (slope / D of the
+ * check), for runs in the check's mode. Each row's timescaleError is slope·Δt, so any row gives
+ * it; the widest one is read. Only a slope the check resolved (2 standard errors from zero)
+ * calibrates: an unresolved one would add its noise to the time axis, and the check found no drift
+ * the calibration could correct. Undefined without a check, a fit, a resolved slope, or for another
+ * sampler mode.
+ */
+export function timeCalibrationOf(card: unknown, mode = 'bridge'): TimeCalibration | undefined {
+  const cal = fittedSlopeOf(card, mode)
+  return cal && resolved(cal) ? cal : undefined
 }
 
 /** what a model's self-check says of one Δt per adapter step (dtAdviceOf) */
@@ -231,6 +245,22 @@ export function calibratedLimitOf(card: unknown): number | undefined {
   const rec = recommendedDtOf(card) ?? 0
   const ok = sc.perDt.map((r) => r.dtPs).filter((dt) => dt > rec && dtAdviceOf(card, dt, sc.diffusion, cal)?.outside === false)
   return ok.length ? Math.max(...ok) : undefined
+}
+
+/**
+ * One sentence on a check's time calibration for the Check tab and `diffmd check`: the fitted change of
+ * the kinetic time scale per ps of Δt, and how far calibrated steps are vouched for (calibratedLimitOf).
+ * Undefined when the check has no fit.
+ */
+export function calibrationLineOf(card: unknown): string | undefined {
+  const sc = selfCheckOf(card)
+  const fit = fittedSlopeOf(card)
+  if (!sc || !fit) return undefined
+  const pct = (x: number) => (100 * x * sc.diffusion).toFixed(1).replace('-', '−')
+  const change = `${pct(fit.slopePerEta)} ± ${pct(fit.slopePerEtaSe)} % per ps of Δt`
+  if (!resolved(fit)) return `Calibrated time: not applied; the kinetic time scale's change, ${change}, is not resolved (longer runs would resolve it).`
+  const limit = calibratedLimitOf(card)
+  return `Calibrated time: the kinetic time scale changes by ${change}, so each step takes the width that relaxes like its Δt${limit !== undefined ? `; calibrated steps are vouched for up to ${limit} ps` : ''}.`
 }
 
 function calibratedAdvice(sc: SelfCheckSummary, dtPs: number, D: number, cal: TimeCalibration, rec: number | undefined): DtAdvice {

@@ -13,6 +13,7 @@ import { SAMPLER_MODES, type SamplerMode } from '../../core/sampler/params'
 import { SELF_CHECK_DEFAULTS, type SelfCheckReport } from '../../core/selfcheck/self-check'
 import { MAX_RESOLUTION } from '../../core/selfcheck/plan'
 import { selfCheckModelFile } from '../../services/models/self-check'
+import { calibrationLineOf, timeCalibrationOf } from '../../api/selfcheck'
 
 const D = SELF_CHECK_DEFAULTS
 /** k_BT/γ of the ala2 example's GROMACS BD run at 300 K (Å²/ps) */
@@ -167,6 +168,9 @@ const command: Command = {
     if (flags.json) process.stdout.write(JSON.stringify({ summary, report }, null, 1) + '\n')
     else {
       process.stdout.write(formatReport(report) + '\n')
+      const calibration = calibrationLineOf({ selfCheck: summary })
+      const used = timeCalibrationOf({ selfCheck: summary }, summary.mode) ? ' diffmd simulate and the app use it (--time-calibration; docs/self-check.md "Calibrated time").' : ''
+      if (calibration) process.stdout.write(`${calibration}${used}\n`)
       process.stdout.write(`(${((Date.now() - started) / 1000).toFixed(0)} s${cardFile ? `; verdict and recommended Δt saved in ${cardFile}` : ''})\n`)
     }
     return 0

@@ -3,7 +3,7 @@
  * "Using the verdict"). Every case is a card written here, so each expected line is exact.
  */
 import { describe, expect, it } from 'vitest'
-import { calibratedLimitOf, dtAdviceOf, timeCalibrationOf } from '../../../src/api/selfcheck'
+import { calibratedLimitOf, calibrationLineOf, dtAdviceOf, timeCalibrationOf } from '../../../src/api/selfcheck'
 
 const D = 0.0498868
 /** a check like the shipped model's: 0.5–2 ps fine, 5 ps kinetics undecided at −18 ± 9 % */
@@ -131,21 +131,41 @@ describe('calibrated steps (docs/self-check.md "Calibrated time")', () => {
     expect(calibratedLimitOf({ name: 'm' })).toBeUndefined()
   })
 
+  it('calibrationLineOf: the slope per ps of Δt (ln(0.82)/5 = −4.0 %, ± 0.09/5 = 1.8 %) and the limit, in one sentence', () => {
+    expect(calibrationLineOf(card())).toBe(
+      'Calibrated time: the kinetic time scale changes by −4.0 ± 1.8 % per ps of Δt, so each step takes the width that relaxes like its Δt; calibrated steps are vouched for up to 5 ps.'
+    )
+    expect(calibrationLineOf({ name: 'm' })).toBeUndefined()
+    // a slope within 2 standard errors of zero does not calibrate, and the sentence says why
+    const loose = card({}, [{ dtPs: 5, equilibriumOk: true, kineticsOk: false, jsd: 0.006, timescaleError: Math.log(0.82), timescaleSe: 0.11 }])
+    expect(timeCalibrationOf(loose)).toBeUndefined()
+    expect(calibrationLineOf(loose)).toBe("Calibrated time: not applied; the kinetic time scale's change, −4.0 ± 2.2 % per ps of Δt, is not resolved (longer runs would resolve it).")
+  })
+
+  it('steps are η: at twice the check\'s D, half the Δt gets the same calibrated width', () => {
+    const cal = timeCalibrationOf(card())!
+    const a = dtAdviceOf(card(), 5, D, cal)!.calibrated!
+    const b = dtAdviceOf(card(), 2.5, 2 * D, cal)!.calibrated!
+    expect(b.nominalDtPs * 2 * D).toBeCloseTo(a.nominalDtPs * D, 12)
+    expect(b.lnTimeSe).toBeCloseTo(a.lnTimeSe, 12)
+  })
+
   it('a step beyond the widest checked one, a time scale too uncertain, and a drifting equilibrium are not vouched for', () => {
     const cal = timeCalibrationOf(card())!
     expect(dtAdviceOf(card(), 7, D, cal)!.line).toBe("the model's self-check (2026-12-03) calibrates time for steps up to 6.1 ps; 7 ps is beyond it (uncalibrated steps are not vouched for there either)")
     const wide = card({}, [
-      { dtPs: 2, equilibriumOk: true, kineticsOk: true, jsd: 0.004, timescaleError: 2 * Math.log(0.95), timescaleSe: 0.08 },
-      { dtPs: 5, equilibriumOk: false, kineticsOk: false, jsd: 0.02, timescaleError: 5 * Math.log(0.95), timescaleSe: 0.2 },
+      { dtPs: 2, equilibriumOk: true, kineticsOk: true, jsd: 0.004, timescaleError: 2 * Math.log(0.93), timescaleSe: 0.06 },
+      { dtPs: 5, equilibriumOk: false, kineticsOk: false, jsd: 0.02, timescaleError: 5 * Math.log(0.93), timescaleSe: 0.15 },
     ])
     const wcal = timeCalibrationOf(wide)!
-    // 1 ps: its width lies below 2 ps, the only row at or below it is none, the row above (2 ps) is fine; 2σ = 2·0.04·x < ln 1.2
+    // slope 5·ln 0.93 over 5 ps, ± 0.15: 2.4 standard errors, resolved
+    // 1 ps: its width lies below 2 ps, the only row at or below it is none, the row above (2 ps) is fine; 2σ = 2·0.03·x < ln 1.2
     expect(dtAdviceOf(wide, 1, D, wcal)!.outside).toBe(false)
-    // 4.5 ps: width between 2 and 5 ps; 5 ps drifts and 2·0.04·x > ln 1.2
+    // 4.5 ps: width between 2 and 5 ps; 5 ps drifts and 2·0.03·x > ln 1.2
     const x = timeCalibrationOf(wide) && dtAdviceOf(wide, 4.5, D, wcal)!.calibrated!.nominalDtPs
     expect(x).toBeGreaterThan(2)
     expect(dtAdviceOf(wide, 4.5, D, wcal)!.line).toBe(
-      `the model's self-check (2026-12-03) calibrates 4.5 ps steps, but the equilibrium drifts at 5 ps (JSD 0.02) and its calibrated time scale is known only to ±${(100 * (Math.exp(2 * 0.04 * x!) - 1)).toFixed(0)} % (2 σ)`
+      `the model's self-check (2026-12-03) calibrates 4.5 ps steps, but the equilibrium drifts at 5 ps (JSD 0.02) and its calibrated time scale is known only to ±${(100 * (Math.exp(2 * 0.03 * x!) - 1)).toFixed(0)} % (2 σ)`
     )
   })
 })
