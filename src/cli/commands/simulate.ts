@@ -64,7 +64,7 @@ const usage = `diffmd simulate — generate a trajectory (frame 0 = the initial 
                     Δt at the check's D (--diffusion D overrides D), and a --dt the check does not
                     vouch for gets a note on stderr
   --time-calibration auto|on|off   calibrated time (default auto: on when the model's self-check
-                    fitted its kinetic time scale and Δt lies in its range): each adapter step takes
+                    resolved the slope of its kinetic time scale and Δt lies in its range): each adapter step takes
                     the width η that relaxes like Δt of Brownian dynamics instead of η = D·Δt
                     (docs/self-check.md "Calibrated time"); off: η = D·Δt
   --temperature T   K; sets β = 1/(k_B T) (kJ/mol units) for analytic systems, recorded in the metadata
@@ -414,7 +414,7 @@ function timeStepFromCard(flags: Flags, ts: TimeStep, sys: OpenedSystem, modelFi
   }
   const cal = calFlag === 'off' ? undefined : timeCalibrationOf(sys.card, mode)
   let calibrated: { cal: TimeCalibration; nominalDtPs: number; lnTimeSe: number } | undefined
-  if (calFlag === 'on' && !cal) fail(`--time-calibration on: ${name}'s card holds no self-check time-scale fit for mode ${mode} (run diffmd check --model ${name}, or use --time-calibration off)`)
+  if (calFlag === 'on' && !cal) fail(`--time-calibration on: ${name}'s card holds no resolved self-check time-scale slope for mode ${mode} (run diffmd check --model ${name}, longer if its slope is not resolved, or use --time-calibration off)`)
   if (cal && step.dt !== undefined && step.D !== undefined) {
     const c = calibratedStep(etaOf(step.D, step.dt), cal)
     const top = Number(maxCalibratedDtPs(cal, step.D).toPrecision(3))

@@ -344,7 +344,7 @@ describe('diffmd simulate --model: the self-check in the card gives the default 
     expect(await fails(['--model', model, '--dt', '2', '--diffusion', '0.05', '--time-calibration', 'sometimes', ...small(path.join(dir, 'bad.json'))])).toBe("simulate: --time-calibration must be one of auto, on, off (got 'sometimes')")
     const none = await modelWith(undefined, 'no-check-cal')
     expect(await fails(['--model', none, '--dt', '2', '--diffusion', '0.05', '--time-calibration', 'on', ...small(path.join(dir, 'none-on.json'))])).toBe(
-      "simulate: --time-calibration on: ala2.onnx's card holds no self-check time-scale fit for mode bridge (run diffmd check --model ala2.onnx, or use --time-calibration off)"
+      "simulate: --time-calibration on: ala2.onnx's card holds no resolved self-check time-scale slope for mode bridge (run diffmd check --model ala2.onnx, longer if its slope is not resolved, or use --time-calibration off)"
     )
     expect(existsSync(path.join(dir, 'seven-on.json'))).toBe(false)
   })
