@@ -210,10 +210,10 @@ export function checkRunParams(p: RunParams, limits: ModelLimits = {}): ParamChe
     else if (p.backend === 'wasm') warnings.picardWindow = 'on the CPU a window of W steps costs about W steps per sweep: Picard pays off on WebGPU, where one batched call costs about one call'
   }
   if (errors.D || errors.dtPerFrame || errors.innerSteps || errors.temperature) return { errors, warnings }
+  const d = deriveParams(p)
   if (p.timeCalibration) {
-    const dtStep = p.dtPerFrame / p.innerSteps
-    if (!calibratedStep(etaOf(p.D, dtStep), p.timeCalibration)) {
-      errors.dtPerFrame = `Δt per adapter step ${num(dtStep)} ps is beyond the self-check's calibrated range (up to ${num(maxCalibratedDtPs(p.timeCalibration, p.D))} ps): use a smaller Δt or more adapter steps per frame, or switch calibrated time off`
+    if (d.calibration === null) {
+      errors.dtPerFrame = `Δt per adapter step ${num(d.dtStep)} ps is beyond the self-check's calibrated range (up to ${num(maxCalibratedDtPs(p.timeCalibration, p.D))} ps): use a smaller Δt or more adapter steps per frame, or switch calibrated time off`
     } else if (p.mode !== 'bridge') errors.mode = 'calibrated time holds for the bridge mode the self-check ran: use mode bridge or switch calibrated time off'
   }
 
@@ -223,7 +223,6 @@ export function checkRunParams(p: RunParams, limits: ModelLimits = {}): ParamChe
   if (p.mode === 'bridge-mh' && limits.energy === false) {
     errors.mode = 'Metropolis-corrected bridge needs an energy model (score = −∇E, e.g. architecture energy-mlp); this model gives only a score: use bridge'
   }
-  const d = deriveParams(p)
   if ((p.mode === 'bridge' || p.mode === 'bridge-mh') && !errors.sigmaMin) {
     if (p.sigmaMin === 0 && p.denoiseSteps > 1) {
       errors.sigmaMin = 'σ_min = 0 only works with M = 1: the geometric σ grid needs σ_min > 0'

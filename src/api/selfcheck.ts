@@ -8,7 +8,7 @@ import { z } from 'zod'
 import { idSchema as id } from './ids'
 import { MAX_RESOLUTION } from '../core/selfcheck/plan'
 import { SELF_CHECK_TOLERANCE, timescaleErrorText } from '../core/selfcheck/compare'
-import { calibratedStep, type TimeCalibration } from '../core/selfcheck/time-calibration'
+import { calibratedStep, calibratedTimeBandPct, maxCalibratedEtaTime, type TimeCalibration } from '../core/selfcheck/time-calibration'
 
 export const SELF_CHECK_MODES = ['bridge', 'bridge-mh', 'tied', 'clean'] as const
 
@@ -268,7 +268,7 @@ function calibratedAdvice(sc: SelfCheckSummary, dtPs: number, D: number, cal: Ti
   const base = { ...(rec !== undefined ? { recommendedDtPs: rec } : {}), diffusion: sc.diffusion, checkedOn }
   const step = calibratedStep(D * dtPs, cal)
   if (!step) {
-    const top = Number(((cal.maxEta * Math.exp(-cal.slopePerEta * cal.maxEta)) / D).toPrecision(3))
+    const top = Number((maxCalibratedEtaTime(cal) / D).toPrecision(3))
     return { ...base, outside: true, line: `the model's self-check (${cal.checkedOn}) calibrates time for steps up to ${top} ps; ${dtPs} ps is beyond it (uncalibrated steps are not vouched for there either)` }
   }
   // the equilibrium of the checked Δt on either side of the step's width (the check's Δt of the same η)
@@ -280,8 +280,7 @@ function calibratedAdvice(sc: SelfCheckSummary, dtPs: number, D: number, cal: Ti
   for (const r of new Set([below, above].filter((x): x is NonNullable<typeof x> => x !== undefined))) {
     if (!r.equilibriumOk && !r.equilibriumUnresolved) says.push(`the equilibrium drifts at ${r.dtPs} ps${r.jsd !== null ? ` (JSD ${Number(r.jsd.toPrecision(2))})` : ''}`)
   }
-  const band = SELF_CHECK_TOLERANCE.kineticsZ * step.lnTimeSe
-  if (band > Math.log(1 + SELF_CHECK_TOLERANCE.kineticsRelative)) says.push(`its calibrated time scale is known only to ±${(100 * (Math.exp(band) - 1)).toFixed(0)} % (2 σ)`)
+  if (SELF_CHECK_TOLERANCE.kineticsZ * step.lnTimeSe > Math.log(1 + SELF_CHECK_TOLERANCE.kineticsRelative)) says.push(`its calibrated time scale is known only to ±${calibratedTimeBandPct(step.lnTimeSe)} % (2 σ)`)
   const calibrated = { nominalDtPs: step.eta / D, lnTimeSe: step.lnTimeSe }
   if (says.length === 0) return { ...base, outside: false, calibrated }
   return { ...base, outside: true, calibrated, line: `the model's self-check (${checkedOn}) calibrates ${dtPs} ps steps, but ${says.join(' and ')}` }

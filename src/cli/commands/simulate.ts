@@ -35,7 +35,7 @@ import { openModelFile, trustRegionOf } from '../../services/models/open'
 import { cardSummary } from '../model-source'
 import { dtAdviceOf, recommendedDtOf, selfCheckOf, timeCalibrationOf } from '../../api/selfcheck'
 import { maxCalibratedDtPs } from '../../api/run-params'
-import { calibratedStep, type TimeCalibration } from '../../core/selfcheck/time-calibration'
+import { calibratedStep, calibratedTimeBandPct, type TimeCalibration } from '../../core/selfcheck/time-calibration'
 import { findSimulateWorker, replicaQuantum, runThreaded, splitReplicas, type WorkerShardInput } from '../simulate-threads'
 import { describeEstimate, estimateSampling } from '../../core/limits'
 
@@ -422,7 +422,7 @@ function timeStepFromCard(flags: Flags, ts: TimeStep, sys: OpenedSystem, modelFi
     if (c) {
       calibrated = { cal, nominalDtPs: c.eta / step.D, lnTimeSe: c.lnTimeSe }
       process.stderr.write(
-        `diffmd: calibrated time (self-check of ${cal.checkedOn}): each ${step.dt}-ps step is as wide as an uncalibrated ${Number(calibrated.nominalDtPs.toPrecision(3))}-ps one, time ± ${(100 * (Math.exp(2 * c.lnTimeSe) - 1)).toFixed(0)} % (2 σ); --time-calibration off for η = D·Δt\n`
+        `diffmd: calibrated time (self-check of ${cal.checkedOn}): each ${step.dt}-ps step is as wide as an uncalibrated ${Number(calibrated.nominalDtPs.toPrecision(3))}-ps one, time ± ${calibratedTimeBandPct(c.lnTimeSe)} % (2 σ); --time-calibration off for η = D·Δt\n`
       )
       step = { ...step, eta: c.eta }
     } else process.stderr.write(`diffmd: note: time not calibrated: ${step.dt} ps is beyond the self-check's calibrated range (up to ${top} ps)\n`)

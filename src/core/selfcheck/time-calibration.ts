@@ -28,6 +28,11 @@ export interface TimeCalibration {
   checkedOn: string
 }
 
+/** the 2-σ band of a calibrated step's time, in per cent (exp(2·lnTimeSe) − 1), as every message writes it */
+export function calibratedTimeBandPct(lnTimeSe: number): string {
+  return (100 * (Math.exp(2 * lnTimeSe) - 1)).toFixed(0)
+}
+
 /** the η-time a step of η covers: η·exp(−b′η) (Å², i.e. D·ps) */
 export function calibratedEtaTime(eta: number, slopePerEta: number): number {
   return eta * Math.exp(-slopePerEta * eta)

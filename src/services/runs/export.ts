@@ -19,6 +19,7 @@ import type { Trajectory } from '../../core/trajectory'
 import { VERSION } from '../../core/version'
 import { freeSuffix, topologyFileOf, writeTrajectorySet, type TrajectoryFilePlan } from '../exports/write-trajectory'
 import { readRunFrames, readRunTopology } from './store'
+import { calibratedTimeBandPct } from '../../core/selfcheck/time-calibration'
 
 export type ExportFormat = 'pdb' | 'dcd' | 'xyz' | 'xtc'
 /** how all replicas are written: one file each (default) or one concatenated file */
@@ -97,11 +98,11 @@ export async function exportRun(home: string, projectId: string, runId: string, 
     k_per_A2: meta.derived.k,
     dtStep_ps: meta.derived.dtStep,
     dt_reduced: meta.derived.dtReduced,
-    // the model's self-check on this Δt when the run was made (docs/self-check.md "Using the verdict")
     // calibrated time: each step's width is that of a shorter uncalibrated step (docs/self-check.md "Calibrated time")
     ...(meta.params.timeCalibration && meta.derived.calibration
-      ? { timeCalibration: `calibrated by the model's self-check of ${meta.params.timeCalibration.checkedOn}: each ${Number(meta.derived.dtStep.toPrecision(4))}-ps step is as wide as an uncalibrated ${Number(meta.derived.calibration.nominalDtPs.toPrecision(4))}-ps one (time ± ${(100 * (Math.exp(2 * meta.derived.calibration.lnTimeSe) - 1)).toFixed(0)} %, 2 σ)` }
+      ? { timeCalibration: `calibrated by the model's self-check of ${meta.params.timeCalibration.checkedOn}: each ${Number(meta.derived.dtStep.toPrecision(4))}-ps step is as wide as an uncalibrated ${Number(meta.derived.calibration.nominalDtPs.toPrecision(4))}-ps one (time ± ${calibratedTimeBandPct(meta.derived.calibration.lnTimeSe)} %, 2 σ)` }
       : {}),
+    // the model's self-check on this Δt when the run was made (docs/self-check.md "Using the verdict")
     ...(meta.selfCheck ? { selfCheck: meta.selfCheck.outside ? `not vouched for: ${meta.selfCheck.line ?? ''}` : `vouched for (recommended Δt ${meta.selfCheck.recommendedDtPs} ps, checked ${meta.selfCheck.checkedOn})` } : {}),
   }
   const traj = toTrajectory(rows, count, R, meta.dim, provenance)
